@@ -1,0 +1,200 @@
+/**
+ * Training options: one typed, validated object with named presets (CUT, FastCUT), following
+ * the reference's options (options/base_options.py, models/cut_model.py) and the paper's
+ * Table of settings (Park et al. 2020, Sec. 4 and Appendix). Every option that changes the
+ * math is here; the resolved object is saved beside every checkpoint.
+ */
+import { z } from 'zod';
+
+export const PRESETS = ['cut', 'fastcut'] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/** How a training image becomes a crop. `resize_and_crop` scales the short side to loadSize
+ * (Patchwork's default); `square_resize_and_crop` squashes to loadSize² as the reference does. */
+export const PREPROCESS_MODES = [
+  'resize_and_crop',
+  'square_resize_and_crop',
+  'crop',
+  'scale_width',
+  'scale_width_and_crop',
+  'none',
+] as const;
+export type PreprocessMode = (typeof PREPROCESS_MODES)[number];
+
+/** Encoder taps are named semantically: the reflect-padded input, the two downsampling convs
+ * (before their instance norm) and residual blocks 1…N. */
+export type NceTap = 'input' | 'down1' | 'down2' | `res${number}`;
+
+const tapName = z
+  .string()
+  .regex(/^(input|down1|down2|res[1-9][0-9]*)$/, 'expected input, down1, down2 or resN');
+
+const positiveInt = z.number().int().positive();
+
+export const trainOptionsSchema = z
+  .object({
+    preset: z.enum(PRESETS),
+    // networks
+    ngf: positiveInt.max(512),
+    ndf: positiveInt.max(512),
+    nBlocks: positiveInt.max(64),
+    nLayersD: positiveInt.max(6),
+    initGain: z.number().positive().max(10),
+    // losses
+    lambdaGAN: z.number().min(0),
+    lambdaNCE: z.number().min(0),
+    nceIdt: z.boolean(),
+    flipEquivariance: z.boolean(),
+    nceTaps: z.array(tapName).min(1),
+    numPatches: positiveInt.max(65536),
+    nceT: z.number().positive(),
+    projectionDim: positiveInt.max(4096),
+    minibatchNegatives: z.boolean(),
+    // optimisation
+    lr: z.number().positive().max(1),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    epochs: z.number().int().min(0),
+    decayEpochs: z.number().int().min(0),
+    batchSize: positiveInt.max(256),
+    // data
+    loadSize: positiveInt.max(8192),
+    cropSize: positiveInt.max(8192),
+    preprocess: z.enum(PREPROCESS_MODES),
+    flip: z.boolean(),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.cropSize % 4 !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cropSize'],
+        message: `must be a multiple of 4 (the generator downsamples twice), got ${o.cropSize}`,
+      });
+    }
+    const usesLoad = o.preprocess !== 'crop' && o.preprocess !== 'none';
+    if (usesLoad && o.preprocess.endsWith('crop') && o.loadSize < o.cropSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loadSize'],
+        message: `must be at least cropSize (${o.cropSize}) for ${o.preprocess}, got ${o.loadSize}`,
+      });
+    }
+    o.nceTaps.forEach((tap, i) => {
+      const m = /^res(\d+)$/.exec(tap);
+      if (m && Number(m[1]) > o.nBlocks) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nceTaps', i],
+          message: `tap "${tap}" does not exist: the generator has ${o.nBlocks} residual blocks`,
+        });
+      }
+    });
+    if (new Set(o.nceTaps).size !== o.nceTaps.length) {
+      ctx.addIssue({ code: 'custom', path: ['nceTaps'], message: 'taps must not repeat' });
+    }
+  });
+
+export type TrainOptions = z.infer<typeof trainOptionsSchema>;
+
+/** The reference's taps (nce_layers 0,4,8,12,16); with fewer blocks the last is the last block. */
+export function defaultTaps(nBlocks: number): NceTap[] {
+  const taps: NceTap[] = ['input', 'down1', 'down2', 'res1'];
+  const last = Math.min(5, nBlocks);
+  if (last > 1) taps.push(`res${last}`);
+  return taps;
+}
+
+const COMMON = {
+  ngf: 64,
+  ndf: 64,
+  nBlocks: 9,
+  nLayersD: 3,
+  initGain: 0.02,
+  lambdaGAN: 1,
+  nceT: 0.07,
+  numPatches: 256,
+  projectionDim: 256,
+  minibatchNegatives: false,
+  lr: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  batchSize: 1,
+  loadSize: 286,
+  cropSize: 256,
+  preprocess: 'resize_and_crop' as PreprocessMode,
+  flip: true,
+  seed: 0,
+};
+
+/** CUT: quality. FastCUT: speed (λ_NCE 10, no identity term, flip equivariance, shorter). */
+export const PRESET_DEFAULTS: Record<Preset, Omit<TrainOptions, 'nceTaps'>> = {
+  cut: {
+    ...COMMON,
+    preset: 'cut',
+    lambdaNCE: 1,
+    nceIdt: true,
+    flipEquivariance: false,
+    epochs: 200,
+    decayEpochs: 200,
+  },
+  fastcut: {
+    ...COMMON,
+    preset: 'fastcut',
+    lambdaNCE: 10,
+    nceIdt: false,
+    flipEquivariance: true,
+    epochs: 150,
+    decayEpochs: 50,
+  },
+};
+
+export class OptionsError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { option: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'OptionsError';
+  }
+}
+
+/**
+ * Resolve user options against a preset and validate them. Unknown options, wrong types and
+ * inconsistent values fail here with a message naming the option.
+ */
+export function resolveTrainOptions(input: Record<string, unknown>): TrainOptions {
+  const preset = input.preset ?? 'cut';
+  if (typeof preset !== 'string' || !(PRESETS as readonly string[]).includes(preset)) {
+    throw new OptionsError(
+      `option "preset": unknown preset ${JSON.stringify(preset)} (expected one of ${PRESETS.join(', ')})`,
+      [{ option: 'preset', message: 'unknown preset' }],
+    );
+  }
+  const base = PRESET_DEFAULTS[preset as Preset];
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const nBlocks = typeof defined.nBlocks === 'number' ? defined.nBlocks : base.nBlocks;
+  const merged = {
+    ...base,
+    nceTaps: defaultTaps(Number.isInteger(nBlocks) && nBlocks > 0 ? nBlocks : 1),
+    ...defined,
+  };
+  return parseWith(trainOptionsSchema, merged);
+}
+
+/** Validate an already-complete options object (e.g. one read back from a checkpoint). */
+export function validateTrainOptions(input: unknown): TrainOptions {
+  return parseWith(trainOptionsSchema, input);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    option: issue.path.length ? issue.path.join('.') : '(options)',
+    message: issue.message,
+  }));
+  const text = issues.map((i) => `option "${i.option}": ${i.message}`).join('; ');
+  throw new OptionsError(text, issues);
+}
