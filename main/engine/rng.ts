@@ -57,7 +57,8 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!(n > 0) || !Number.isInteger(n)) throw new RangeError(`Rng.int needs a positive integer, got ${n}`);
+    if (!(n > 0) || !Number.isInteger(n))
+      throw new RangeError(`Rng.int needs a positive integer, got ${n}`);
     return Math.floor(this.next() * n);
   }
 

@@ -1,0 +1,144 @@
+/**
+ * The building blocks of the reference's networks (models/networks.py: ResnetBlock,
+ * Downsample, Upsample, instance norm), written once against TF.js ops in NHWC. Only ops
+ * whose gradients every backend has (slice, concat, pad, reshape, arithmetic, conv2d) are used,
+ * so training runs on `wasm`, `cpu`, `tensorflow` and `webgpu` alike.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getParam, type ParamSet } from './params';
+
+export type T4 = tf.Tensor4D;
+
+/** Conv with bias; `pad` zero-pads every side (the reference's `padding=`). */
+export function conv2d(x: T4, params: ParamSet, name: string, pad = 0, stride = 1): T4 {
+  const w = getParam(params, `${name}.weight`) as tf.Tensor4D;
+  const b = getParam(params, `${name}.bias`);
+  const y = tf.conv2d(x, w, stride, pad === 0 ? 'valid' : pad);
+  return tf.add(y, b);
+}
+
+/** Instance norm without affine parameters: biased variance, eps 1e-5 (torch defaults). */
+export function instanceNorm(x: T4, eps = 1e-5): T4 {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [1, 2], true); // [N, 1, 1, C]
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  });
+}
+
+/**
+ * Reflect padding with a correct gradient. TF.js 4.22's MirrorPad gradient only slices the
+ * centre out of dy and drops what the reflected border contributed, so the border gradient
+ * is folded back here by hand.
+ */
+export function reflectPad(x: T4, p: number): T4 {
+  if (p === 0) return x;
+  return reflectPadOps(p)(x) as T4;
+}
+
+const reflectCache = new Map<number, (x: tf.Tensor) => tf.Tensor>();
+function reflectPadOps(p: number): (x: tf.Tensor) => tf.Tensor {
+  let op = reflectCache.get(p);
+  if (!op) {
+    op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const x = args[0] as tf.Tensor;
+      const value = tf.mirrorPad(
+        x as T4,
+        [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ],
+        'reflect',
+      );
+      return { value, gradFunc: (dy: tf.Tensor) => foldReflect(foldReflect(dy, 2, p), 1, p) };
+    }) as (x: tf.Tensor) => tf.Tensor;
+    reflectCache.set(p, op);
+  }
+  return op;
+}
+
+/** Adjoint of reflect padding along one axis: padded row j < p is input row p − j. */
+function foldReflect(dy: tf.Tensor, axis: 1 | 2, p: number): tf.Tensor {
+  const n = (dy.shape as number[])[axis] - 2 * p;
+  const centre = sliceAxis(dy, axis, p, n);
+  const top = tf.reverse(sliceAxis(dy, axis, 0, p), axis); // → input rows 1..p
+  const bottom = tf.reverse(sliceAxis(dy, axis, p + n, p), axis); // → rows n−1−p..n−2
+  return tf.addN([centre, padAxis(top, axis, 1, n - 1 - p), padAxis(bottom, axis, n - 1 - p, 1)]);
+}
+
+export function sliceAxis<T extends tf.Tensor>(x: T, axis: number, begin: number, size: number): T {
+  const b = x.shape.map(() => 0);
+  const s = x.shape.map(() => -1);
+  b[axis] = begin;
+  s[axis] = size;
+  return tf.slice(x, b, s);
+}
+
+function padAxis(x: tf.Tensor, axis: number, before: number, after: number): tf.Tensor {
+  const pads = x.shape.map(() => [0, 0] as [number, number]);
+  pads[axis] = [before, after];
+  return tf.pad(x, pads);
+}
+
+/**
+ * The reference's anti-aliased downsampling (Downsample, filt_size 3): reflect-pad 1, then a
+ * per-channel [1,2,1]⊗[1,2,1]/16 filter at stride 2. Written as two separable passes of
+ * even/odd slices, which keeps it on ops every backend can differentiate.
+ */
+export function blurDownsample(x: T4): T4 {
+  return tf.tidy(() => {
+    const padded = reflectPad(x, 1); // [N, H+2, W+2, C]
+    return blurStride2(blurStride2(padded, 1), 2) as T4;
+  });
+}
+
+/** out[i] = (x[2i] + 2·x[2i+1] + x[2i+2]) / 4 along `axis` (1 = H, 2 = W) of an NHWC tensor. */
+function blurStride2(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
+  const [n, h, w, c] = x.shape as number[];
+  const len = (x.shape as number[])[axis];
+  const out = Math.floor((len - 3) / 2) + 1;
+  const need = 2 * out + 2;
+  const grown = need > len ? padAxis(x, axis, 0, need - len) : sliceAxis(x, axis, 0, need);
+  // Pair up rows (or columns): [.., out+1, 2, ..] so even and odd taps are plain slices.
+  const pairs =
+    axis === 1
+      ? tf.reshape(grown, [n, out + 1, 2, w * c]) // [N, out+1, 2, W·C]
+      : tf.reshape(grown, [n * h, out + 1, 2, c]); // [N·H, out+1, 2, C]
+  const even = tf.slice(pairs, [0, 0, 0, 0], [-1, out + 1, 1, -1]);
+  const odd = tf.slice(pairs, [0, 0, 1, 0], [-1, out, 1, -1]);
+  const e0 = sliceAxis(even, 1, 0, out);
+  const e1 = sliceAxis(even, 1, 1, out);
+  const sum = tf.mul(tf.addN([e0, e1, tf.mul(odd, 2)]), 0.25);
+  return axis === 1 ? tf.reshape(sum, [n, out, w, c]) : tf.reshape(sum, [n, h, out, c]);
+}
+
+/**
+ * The reference's Upsample (filt_size 4, replicate pad, transposed conv, crop), which equals
+ * bilinear ×2 with half-pixel centres and clamped edges: out[2i] = ¼x[i−1] + ¾x[i],
+ * out[2i+1] = ¾x[i] + ¼x[i+1]. Separable; each pass interleaves two slices.
+ */
+export function upsample2x(x: T4): T4 {
+  return tf.tidy(() => upsampleAxis(upsampleAxis(x, 1), 2) as T4);
+}
+
+function upsampleAxis(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
+  const [n, h, w, c] = x.shape as number[];
+  const len = (x.shape as number[])[axis];
+  const first = sliceAxis(x, axis, 0, 1);
+  const last = sliceAxis(x, axis, len - 1, 1);
+  const padded = tf.concat([first, x, last], axis); // replicate pad 1
+  const prev = sliceAxis(padded, axis, 0, len);
+  const cur = sliceAxis(padded, axis, 1, len);
+  const next = sliceAxis(padded, axis, 2, len);
+  const even = tf.add(tf.mul(prev, 0.25), tf.mul(cur, 0.75));
+  const odd = tf.add(tf.mul(cur, 0.75), tf.mul(next, 0.25));
+  if (axis === 1) {
+    const e = tf.reshape(even, [n, h, 1, w * c]);
+    const o = tf.reshape(odd, [n, h, 1, w * c]);
+    return tf.reshape(tf.concat([e, o], 2), [n, 2 * h, w, c]);
+  }
+  const e = tf.reshape(even, [n * h, w, 1, c]);
+  const o = tf.reshape(odd, [n * h, w, 1, c]);
+  return tf.reshape(tf.concat([e, o], 2), [n, h, 2 * w, c]);
+}
