@@ -49,84 +49,148 @@ export function drawSampling(model: CutModel, h: number, w: number, rng: Rng): S
   return { flipped, ids, idsY };
 }
 
+export interface StepHalf<L> {
+  losses: L;
+  /** Gradients keyed by TF.js variable name; the caller disposes them. */
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * G's input: A (and B for the identity term), flipped along width for flip equivariance.
+ * Always a new tensor, so the caller's inputs are never disposed with it.
+ */
+function generatorInput(model: CutModel, realA: T4, realB: T4, flipped: boolean): T4 {
+  return tf.tidy(() => {
+    const both = useIdentity(model) ? tf.concat([realA, realB], 0) : realA.clone();
+    return flipped ? tf.reverse(both, 2) : both;
+  });
+}
+
+function useIdentity(model: CutModel): boolean {
+  return model.opts.nceIdt && model.opts.lambdaNCE > 0;
+}
+
+/** D's half: ½(MSE(D(fake), 0) + MSE(D(real B), 1)) on the detached fake, and its gradients. */
+export function discriminatorGrads(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): StepHalf<Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>> {
+  const { G, D } = model;
+  const batch = realA.shape[0];
+  const fakeB = tf.tidy(() => {
+    const realG = generatorInput(model, realA, realB, sampling.flipped);
+    return sliceAxis(G.forward(realG), 0, 0, batch);
+  });
+  const parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const fake = lsgan(D.forward(fakeB), false);
+    const real = lsgan(D.forward(realB), true);
+    parts.push(tf.keep(fake), tf.keep(real));
+    return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
+  }, model.optD.variables());
+  const [fake, real, total] = [...parts, value].map((t) => t.dataSync()[0]);
+  tf.dispose([fakeB, value, ...parts]);
+  return { losses: { D: total, D_real: real, D_fake: fake }, grads };
+}
+
+/**
+ * G and H's half: λ_GAN·MSE(D(G(A)), 1) + PatchNCE (averaged with the identity term for CUT),
+ * with D frozen; gradients for G and, when PatchNCE is on, H.
+ */
+export function generatorGrads(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): StepHalf<Pick<StepLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y'>> {
+  const { G, D, opts } = model;
+  const batch = realA.shape[0];
+  const idt = useIdentity(model);
+  const realG = generatorInput(model, realA, realB, sampling.flipped);
+  // Keys: source features through H, outside the tape (the reference detaches them).
+  const keys = tf.tidy(() => projectKeys(model, realA, sampling.ids));
+  const keysY = idt ? tf.tidy(() => projectKeys(model, realB, sampling.idsY ?? [])) : null;
+  const varList = [
+    ...model.optG.variables(),
+    ...(opts.lambdaNCE > 0 ? model.optH.variables() : []),
+  ];
+  const parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const fakeAll = G.forward(realG);
+    const fake = sliceAxis(fakeAll, 0, 0, batch);
+    const gan = tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar;
+    let nce: tf.Scalar = tf.scalar(0);
+    let nceTotal = nce;
+    if (opts.lambdaNCE > 0) {
+      nce = nceLoss(model, fake, keys, sampling.ids, sampling.flipped);
+      nceTotal = nce;
+      if (keysY && sampling.idsY) {
+        const identity = sliceAxis(fakeAll, 0, batch, batch);
+        const nceY = nceLoss(model, identity, keysY, sampling.idsY, sampling.flipped);
+        nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
+        parts.push(tf.keep(nceY));
+      }
+    }
+    parts.unshift(tf.keep(gan), tf.keep(nce));
+    return tf.add(gan, nceTotal) as tf.Scalar;
+  }, varList);
+  const [gan, nce, nceY] = parts.map((t) => t.dataSync()[0]);
+  const total = value.dataSync()[0];
+  tf.dispose([realG, value, keys, ...parts]);
+  if (keysY) tf.dispose(keysY);
+  return { losses: { G: total, G_GAN: gan, NCE: nce, NCE_Y: nceY ?? null }, grads };
+}
+
+/** One full step: D update, then G and H update against the updated D. */
 export function trainStep(
   model: CutModel,
   realA: T4,
   realB: T4,
   sampling: StepSampling,
 ): StepLosses {
-  const { G, D, opts } = model;
-  const batch = realA.shape[0];
-  const useIdt = opts.nceIdt && opts.lambdaNCE > 0;
-  // G sees A (and B for the identity term), flipped along width for flip equivariance.
-  const realG = tf.tidy(() => {
-    const both = useIdt ? tf.concat([realA, realB], 0) : realA;
-    return sampling.flipped ? tf.reverse(both, 2) : both;
-  });
-
-  // D step on the detached fake.
-  const fakeB = tf.tidy(() => sliceAxis(G.forward(realG), 0, 0, batch));
-  const dParts: tf.Scalar[] = [];
-  const dStep = tf.variableGrads(() => {
-    const fake = lsgan(D.forward(fakeB), false);
-    const real = lsgan(D.forward(realB), true);
-    dParts.push(tf.keep(fake), tf.keep(real));
-    return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
-  }, model.optD.variables());
-  model.optD.apply(dStep.grads);
-  tf.dispose([fakeB, dStep.grads]);
-
-  // Keys: source features through H, outside the tape (the reference detaches them).
-  const keys = tf.tidy(() => projectKeys(model, realA, sampling.ids));
-  const keysY = useIdt ? tf.tidy(() => projectKeys(model, realB, sampling.idsY ?? [])) : null;
-
-  const gParts: tf.Scalar[] = [];
-  const varList = [
-    ...model.optG.variables(),
-    ...(opts.lambdaNCE > 0 ? model.optH.variables() : []),
-  ];
-  const gStep = tf.variableGrads(() => {
-    const fakeAll = G.forward(realG);
-    const fake = sliceAxis(fakeAll, 0, 0, batch);
-    const gan = tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar;
-    let nceTotal: tf.Scalar = tf.scalar(0);
-    let nce: tf.Scalar = tf.scalar(0);
-    let nceY: tf.Scalar | null = null;
-    if (opts.lambdaNCE > 0) {
-      nce = nceLoss(model, fake, keys, sampling.ids, sampling.flipped);
-      nceTotal = nce;
-      if (useIdt && keysY && sampling.idsY) {
-        const idt = sliceAxis(fakeAll, 0, batch, batch);
-        nceY = nceLoss(model, idt, keysY, sampling.idsY, sampling.flipped);
-        nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
-      }
-    }
-    gParts.push(tf.keep(gan), tf.keep(nce));
-    if (nceY) gParts.push(tf.keep(nceY));
-    return tf.add(gan, nceTotal) as tf.Scalar;
-  }, varList);
-  const gradsG: tf.NamedTensorMap = {};
-  const gradsH: tf.NamedTensorMap = {};
-  const gNames = new Set(model.optG.variables().map((v) => v.name));
-  for (const [name, g] of Object.entries(gStep.grads))
-    (gNames.has(name) ? gradsG : gradsH)[name] = g;
+  const d = discriminatorGrads(model, realA, realB, sampling);
+  model.optD.apply(d.grads);
+  tf.dispose(d.grads);
+  const g = generatorGrads(model, realA, realB, sampling);
+  const { G: gradsG, H: gradsH } = splitGrads(model, g.grads);
   model.optG.apply(gradsG);
-  if (opts.lambdaNCE > 0) model.optH.apply(gradsH);
+  if (model.opts.lambdaNCE > 0) model.optH.apply(gradsH);
+  tf.dispose(g.grads);
+  return { ...d.losses, ...g.losses };
+}
 
-  const [dFake, dReal] = dParts.map((t) => t.dataSync()[0]);
-  const [gGan, gNce, gNceY] = gParts.map((t) => t.dataSync()[0]);
-  const losses: StepLosses = {
-    D: dStep.value.dataSync()[0],
-    D_real: dReal,
-    D_fake: dFake,
-    G: gStep.value.dataSync()[0],
-    G_GAN: gGan,
-    NCE: gNce,
-    NCE_Y: gNceY ?? null,
+/** Gradients of the G+H half split by network, keyed by reference parameter name. */
+export function gradsByName(
+  model: CutModel,
+  grads: tf.NamedTensorMap,
+): Record<'G' | 'D' | 'H', Map<string, tf.Tensor>> {
+  const out = {
+    G: new Map<string, tf.Tensor>(),
+    D: new Map<string, tf.Tensor>(),
+    H: new Map<string, tf.Tensor>(),
   };
-  tf.dispose([realG, dStep.value, gStep.value, gStep.grads, keys, ...dParts, ...gParts]);
-  if (keysY) tf.dispose(keysY);
-  return losses;
+  for (const [net, params] of Object.entries(model.networks()) as [
+    'G' | 'D' | 'H',
+    Map<string, tf.Variable>,
+  ][]) {
+    for (const [name, v] of params) {
+      const g = grads[v.name];
+      if (g) out[net].set(name, g);
+    }
+  }
+  return out;
+}
+
+function splitGrads(
+  model: CutModel,
+  grads: tf.NamedTensorMap,
+): Record<'G' | 'H', tf.NamedTensorMap> {
+  const gNames = new Set(model.optG.variables().map((v) => v.name));
+  const out: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
+  for (const [name, g] of Object.entries(grads)) out[gNames.has(name) ? 'G' : 'H'][name] = g;
+  return out;
 }
 
 /** H(G.encode(src)) at the given positions: one [B·np, dim] key matrix per tap. */
