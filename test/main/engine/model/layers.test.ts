@@ -9,8 +9,13 @@ import {
   upsample2x,
 } from '../../../../main/engine/model/layers';
 
-function rand(shape: number[], seed: number): tf.Tensor4D {
+function rand(shape: [number, number, number, number], seed: number): tf.Tensor4D {
   return tf.randomUniform(shape, -1, 1, 'float32', seed) as tf.Tensor4D;
+}
+
+/** d/dx of a scalar-valued f, typed for NHWC inputs. */
+function gradOf(f: (t: tf.Tensor4D) => tf.Tensor, x: tf.Tensor4D): tf.Tensor {
+  return tf.grad((t: tf.Tensor) => f(t as tf.Tensor4D))(x);
 }
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -55,8 +60,8 @@ describe('reflectPad', () => {
     const x = rand([2, h, w, 3], 1);
     const r = rand([2, h + 2 * p, w + 2 * p, 3], 2);
     expect(maxDiff(reflectPad(x, p), gatherPad(x, p))).toBeLessThan(1e-7);
-    const g1 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(reflectPad(t, p), r)))(x);
-    const g2 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(gatherPad(t, p), r)))(x);
+    const g1 = gradOf((t) => tf.sum(tf.mul(reflectPad(t, p), r)), x);
+    const g2 = gradOf((t) => tf.sum(tf.mul(gatherPad(t, p), r)), x);
     expect(maxDiff(g1, g2)).toBeLessThan(1e-5);
   });
 });
@@ -82,8 +87,8 @@ describe('upsample2x', () => {
     };
     expect(maxDiff(upsample2x(x), direct(x))).toBeLessThan(1e-6);
     const r = rand([2, 10, 14, 4], 4);
-    const g1 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(upsample2x(t), r)))(x);
-    const g2 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(direct(t), r)))(x);
+    const g1 = gradOf((t) => tf.sum(tf.mul(upsample2x(t), r)), x);
+    const g2 = gradOf((t) => tf.sum(tf.mul(direct(t), r)), x);
     expect(maxDiff(g1, g2)).toBeLessThan(1e-5);
   });
 });
@@ -109,8 +114,8 @@ describe('blurDownsample', () => {
       expect(got.shape).toEqual(direct(x).shape);
       expect(maxDiff(got, direct(x))).toBeLessThan(1e-6);
       const r = tf.randomUniform(got.shape, -1, 1, 'float32', 6);
-      const g1 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(blurDownsample(t), r)))(x);
-      const g2 = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(direct(t), r)))(x);
+      const g1 = gradOf((t) => tf.sum(tf.mul(blurDownsample(t), r)), x);
+      const g2 = gradOf((t) => tf.sum(tf.mul(direct(t), r)), x);
       expect(maxDiff(g1, g2)).toBeLessThan(1e-5);
     },
   );
