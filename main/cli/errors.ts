@@ -1,0 +1,45 @@
+/**
+ * Exit codes and the one place that turns an error into words for the terminal. Errors the
+ * user can fix (options, folders, files) print their message alone; anything unexpected
+ * prints its stack too, since it is a bug.
+ */
+import { OptionsError } from '../../shared/options';
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  /** Some files of a batch failed; the rest were done. */
+  partial: 3,
+  interrupted: 130,
+} as const;
+
+/** Errors whose message is meant for the user, by class name (engine classes stay engine-side). */
+const USER_ERRORS = new Set([
+  'OptionsError',
+  'TrainJobError',
+  'DatasetError',
+  'ImageReadError',
+  'ImageWriteError',
+  'CheckpointError',
+  'StyleError',
+  'BackendError',
+  'UsageError',
+]);
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function reportError(err: unknown, stream: NodeJS.WriteStream = process.stderr): number {
+  if (err instanceof Error && USER_ERRORS.has(err.name)) {
+    stream.write(`error: ${err.message}\n`);
+    return err instanceof OptionsError || err.name === 'UsageError' ? EXIT.usage : EXIT.failed;
+  }
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  stream.write(`error (unexpected, please report): ${text}\n`);
+  return EXIT.failed;
+}

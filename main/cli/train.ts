@@ -1,0 +1,253 @@
+/**
+ * `patchwork train`: a style from two folders (CUT or FastCUT), with a progress line, clean
+ * exit codes and Ctrl-C that checkpoints before it stops (`--resume` continues).
+ */
+import type { Command } from 'commander';
+import type { TrainBackendChoice, TrainEvent, TrainJobSpec } from '../../shared/jobs';
+import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../../shared/options';
+import { runTraining } from '../engine/train/train-loop';
+import { int, num, oneOf } from './args';
+import { EXIT } from './errors';
+import { formatDuration, progressLine, type ProgressLine } from './progress';
+
+const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+
+interface TrainFlags {
+  source: string;
+  target: string;
+  out: string;
+  preset: Preset;
+  ngf?: number;
+  ndf?: number;
+  blocks?: number;
+  loadSize?: number;
+  cropSize?: number;
+  preprocess?: TrainOptions['preprocess'];
+  epochs?: number;
+  decayEpochs?: number;
+  iterations?: number;
+  untilStopped?: boolean;
+  lr?: number;
+  lambdaNce?: number;
+  lambdaGan?: number;
+  patches?: number;
+  seed?: number;
+  backend: TrainBackendChoice;
+  recursive?: boolean;
+  resume?: boolean;
+  checkpointEvery?: number;
+  previewEvery?: number;
+  rejectSmall?: boolean;
+  name?: string;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('Train a style from two folders: the images you have and the look you want.')
+    .requiredOption('--source <dir>', 'folder A: the kind of images you have (photos, …)')
+    .requiredOption('--target <dir>', 'folder B: the look you want (paintings, film stills, …)')
+    .requiredOption('--out <dir>', 'output folder: checkpoints, previews and the finished style')
+    .option(
+      '--preset <name>',
+      'cut (quality) or fastcut (speed, lighter)',
+      oneOf('--preset', PRESETS),
+      'cut',
+    )
+    .option(
+      '--ngf <n>',
+      'generator width (64 in the paper; smaller is faster)',
+      int('--ngf', { min: 1 }),
+    )
+    .option('--ndf <n>', 'discriminator width (64 in the paper)', int('--ndf', { min: 1 }))
+    .option(
+      '--blocks <n>',
+      'residual blocks in the generator (9 in the paper)',
+      int('--blocks', { min: 1 }),
+    )
+    .option(
+      '--load-size <n>',
+      'images are scaled to this size before cropping (286)',
+      int('--load-size', { min: 1 }),
+    )
+    .option(
+      '--crop-size <n>',
+      'training crop, a multiple of 4 (256)',
+      int('--crop-size', { min: 4 }),
+    )
+    .option(
+      '--preprocess <mode>',
+      `how images become crops: ${PREPROCESS_MODES.join(', ')}`,
+      oneOf('--preprocess', PREPROCESS_MODES),
+    )
+    .option(
+      '--epochs <n>',
+      'epochs at the full learning rate (cut 200, fastcut 150)',
+      int('--epochs', { min: 0 }),
+    )
+    .option(
+      '--decay-epochs <n>',
+      'epochs of linear learning-rate decay after that (cut 200, fastcut 50)',
+      int('--decay-epochs', { min: 0 }),
+    )
+    .option(
+      '--iterations <n>',
+      'stop after this many steps instead of the epoch schedule',
+      int('--iterations', { min: 1 }),
+    )
+    .option('--until-stopped', 'train until Ctrl-C (a checkpoint and the style are written then)')
+    .option('--lr <x>', 'learning rate (2e-4)', num('--lr'))
+    .option(
+      '--lambda-nce <x>',
+      'weight of the PatchNCE content loss (cut 1, fastcut 10)',
+      num('--lambda-nce'),
+    )
+    .option('--lambda-gan <x>', 'weight of the adversarial loss (1)', num('--lambda-gan'))
+    .option(
+      '--patches <n>',
+      'patches sampled per layer for PatchNCE (256)',
+      int('--patches', { min: 1 }),
+    )
+    .option(
+      '--seed <n>',
+      'random seed: the same seed and backend give the same style',
+      int('--seed', { min: 0 }),
+    )
+    .option(
+      '--backend <name>',
+      `compute backend: ${BACKEND_CHOICES.join(', ')}`,
+      oneOf('--backend', BACKEND_CHOICES),
+      'auto',
+    )
+    .option('--recursive', 'also read images in subfolders')
+    .option('--resume', 'continue from the output folder’s latest checkpoint')
+    .option(
+      '--checkpoint-every <n>',
+      'steps between checkpoints (500)',
+      int('--checkpoint-every', { min: 1 }),
+    )
+    .option(
+      '--preview-every <n>',
+      'steps between preview images (500; 0 = only at the end)',
+      int('--preview-every', { min: 0 }),
+    )
+    .option('--reject-small', 'skip images smaller than the crop instead of scaling them up')
+    .option('--name <text>', 'the style’s name (default: the output folder’s name)')
+    .action(async (flags: TrainFlags) => {
+      process.exitCode = await train(flags);
+    });
+}
+
+export function specFromFlags(f: TrainFlags): TrainJobSpec {
+  const options: TrainJobSpec['options'] = { preset: f.preset };
+  const set = <K extends keyof TrainOptions>(key: K, value: TrainOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('ngf', f.ngf);
+  set('ndf', f.ndf);
+  set('nBlocks', f.blocks);
+  set('loadSize', f.loadSize);
+  set('cropSize', f.cropSize);
+  set('preprocess', f.preprocess);
+  set('epochs', f.epochs);
+  set('decayEpochs', f.decayEpochs);
+  set('lr', f.lr);
+  set('lambdaNCE', f.lambdaNce);
+  set('lambdaGAN', f.lambdaGan);
+  set('numPatches', f.patches);
+  set('seed', f.seed);
+  return {
+    source: f.source,
+    target: f.target,
+    out: f.out,
+    options,
+    ...(f.iterations !== undefined ? { iterations: f.iterations } : {}),
+    ...(f.untilStopped ? { untilStopped: true } : {}),
+    backend: f.backend,
+    recursive: Boolean(f.recursive),
+    ...(f.checkpointEvery !== undefined ? { checkpointEvery: f.checkpointEvery } : {}),
+    ...(f.previewEvery !== undefined ? { previewEvery: f.previewEvery } : {}),
+    smallImages: f.rejectSmall ? 'reject' : 'upscale',
+    ...(f.name ? { name: f.name } : {}),
+  };
+}
+
+async function train(flags: TrainFlags): Promise<number> {
+  const spec = specFromFlags(flags);
+  const line = progressLine();
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    line.log('stopping after this step (a checkpoint is written; Ctrl-C again to quit now)…');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runTraining(spec, {
+      signal: controller.signal,
+      resume: Boolean(flags.resume),
+      onEvent: (e) => printEvent(e, line),
+    });
+    line.done();
+    const where = `style: ${result.styleDir}`;
+    if (result.status === 'cancelled') {
+      process.stdout.write(
+        `stopped at step ${result.iteration}; ${where}\nresume with the same command and --resume\n`,
+      );
+      return EXIT.interrupted;
+    }
+    process.stdout.write(
+      `finished ${result.iteration} steps in ${formatDuration(result.durationSeconds)}; ${where}\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    line.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function printEvent(e: TrainEvent, line: ProgressLine): void {
+  switch (e.type) {
+    case 'started': {
+      const total = e.totalIterations === null ? 'until stopped' : `${e.totalIterations} steps`;
+      const resumed = e.resumedFrom !== null ? `, resuming at step ${e.resumedFrom}` : '';
+      line.log(`backend: ${e.backend.detail}`);
+      for (const s of e.backend.skipped) line.log(`  (not ${s.name}: ${s.reason})`);
+      line.log(
+        `${e.options.preset}: ${e.datasetSizes.source} source and ${e.datasetSizes.target} target images, ` +
+          `${e.stepsPerEpoch} steps per epoch, ${total}${resumed}`,
+      );
+      for (const s of e.skipped) line.log(`skipped ${s.path}: ${s.message}`);
+      break;
+    }
+    case 'progress': {
+      const l = e.losses;
+      const total = e.totalIterations === null ? '' : `/${e.totalIterations}`;
+      const nceY = l.NCE_Y === null ? '' : ` NCE_Y ${l.NCE_Y.toFixed(3)}`;
+      line.update(
+        `step ${e.iteration}${total} · epoch ${e.epoch} · D ${l.D.toFixed(3)} G_GAN ${l.G_GAN.toFixed(3)} ` +
+          `NCE ${l.NCE.toFixed(3)}${nceY} · ${e.itPerSec.toFixed(2)} it/s · ETA ${formatDuration(e.etaSeconds)}`,
+        e.iteration === e.totalIterations,
+      );
+      break;
+    }
+    case 'checkpoint':
+      line.log(`checkpoint at step ${e.iteration}: ${e.path}`);
+      break;
+    case 'preview':
+      line.log(
+        `previews at step ${e.iteration}: ${e.paths[0] ?? ''}${e.paths.length > 1 ? ' …' : ''}`,
+      );
+      break;
+    case 'skipped-file':
+      line.log(`skipped ${e.path}: ${e.message}`);
+      break;
+    case 'warning':
+      line.log(`warning: ${e.message}`);
+      break;
+    case 'finished':
+      break;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Translate one image with a generator, untiled: reflect-pad to multiples of 4 (the network
+ * downsamples twice), run G, crop back, so the output has exactly the input's size. The
+ * seamless tiled path for large images builds on the same contract.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ResnetGenerator } from '../model/generator';
+
+export interface RgbFloatImage {
+  /** HWC, 3 channels, values in [−1, 1]. */
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+/** Smallest side the generator accepts after padding (two downsamplings and reflect pads). */
+export const MIN_SIDE = 8;
+
+export function translateImage(G: ResnetGenerator, image: RgbFloatImage): RgbFloatImage {
+  const { width, height, data } = image;
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new RangeError(`image is ${width}×${height}; at least ${MIN_SIDE}×${MIN_SIDE} is needed`);
+  }
+  if (data.length !== width * height * 3) {
+    throw new RangeError(
+      `expected ${width * height * 3} values for ${width}×${height} RGB, got ${data.length}`,
+    );
+  }
+  const padH = (4 - (height % 4)) % 4;
+  const padW = (4 - (width % 4)) % 4;
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(data, [1, height, width, 3]); // [1, H, W, 3]
+    const padded = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [0, padH],
+        [0, padW],
+        [0, 0],
+      ],
+      'reflect',
+    ); // [1, H', W', 3], sides multiples of 4
+    const y = G.forward(padded);
+    return tf.slice(y, [0, 0, 0, 0], [1, height, width, 3]);
+  });
+  const result = out.dataSync() as Float32Array;
+  out.dispose();
+  return { data: result, width, height };
+}

@@ -1,0 +1,47 @@
+// The output must have exactly the input's size for any side, and the padding must be
+// invisible where the input already fits.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../../main/engine/backend';
+import { ResnetGenerator } from '../../../../main/engine/model/generator';
+import { translateImage } from '../../../../main/engine/infer/translate';
+import { Rng } from '../../../../main/engine/rng';
+
+let G: ResnetGenerator;
+beforeAll(async () => {
+  await initBackend('wasm');
+  G = ResnetGenerator.create({ ngf: 4, nBlocks: 2 }, 0.5, new Rng(3));
+});
+
+function image(width: number, height: number) {
+  const rng = new Rng(width * 1000 + height);
+  const data = Float32Array.from({ length: width * height * 3 }, () => rng.uniform(-1, 1));
+  return { data, width, height };
+}
+
+describe('translateImage', () => {
+  it.each([
+    [16, 12],
+    [17, 13],
+    [30, 9],
+  ])('%i×%i in gives the same size out, in range, without leaking tensors', (w, h) => {
+    const before = tf.memory().numTensors;
+    const out = translateImage(G, image(w, h));
+    expect(tf.memory().numTensors).toBe(before);
+    expect([out.width, out.height, out.data.length]).toEqual([w, h, w * h * 3]);
+    expect(out.data.every((v) => v >= -1 && v <= 1)).toBe(true);
+  });
+
+  it('equals the generator itself when the sides are multiples of 4', () => {
+    const img = image(16, 12);
+    const direct = tf.tidy(() => G.forward(tf.tensor4d(img.data, [1, 12, 16, 3])).dataSync());
+    expect(Array.from(translateImage(G, img).data)).toEqual(Array.from(direct));
+  });
+
+  it('refuses images too small for the network, and mismatched buffers', () => {
+    expect(() => translateImage(G, image(6, 20))).toThrow(/at least 8×8/);
+    expect(() => translateImage(G, { data: new Float32Array(5), width: 8, height: 8 })).toThrow(
+      /expected 192 values/,
+    );
+  });
+});
