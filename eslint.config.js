@@ -26,7 +26,9 @@ export default tseslint.config(
   },
   {
     files: ['shared/**/*.ts', 'renderer/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, nodeBuiltins] }] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, nodeBuiltins] }],
+    },
   },
   {
     files: ['main/**/*.ts'],

@@ -62,7 +62,11 @@ export const trainOptionsSchema = z
     cropSize: positiveInt.max(8192),
     preprocess: z.enum(PREPROCESS_MODES),
     flip: z.boolean(),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
   })
   .strict()
   .superRefine((o, ctx) => {
