@@ -1,0 +1,99 @@
+// The stage list must be the generator, conv for conv, and the schedule must keep its memory
+// promise (quarter-resolution maps only, a few at a time) — both checked on the plan alone.
+import { describe, expect, it } from 'vitest';
+import { generatorSpecs } from '../../../../main/engine/model/generator';
+import {
+  chooseTile,
+  generatorStages,
+  IMAGE,
+  passHalos,
+  schedulePasses,
+} from '../../../../main/engine/infer/stage-plan';
+
+const cfg = { ngf: 64, nBlocks: 9 };
+
+describe('generatorStages', () => {
+  const nodes = generatorStages(cfg);
+
+  it('has one normalised map per instance norm: 23 at 9 blocks', () => {
+    expect(nodes.filter((n) => n.normalised)).toHaveLength(23);
+  });
+
+  it('runs every conv of the generator exactly once, with its channel count', () => {
+    const convs = nodes.flatMap((n) => n.ops.filter((op) => op.kind === 'conv'));
+    const weights = generatorSpecs(cfg).filter((s) => s.name.endsWith('.weight'));
+    expect(convs.map((c) => `${c.layer}.weight`)).toEqual(weights.map((s) => s.name));
+    expect(convs.map((c) => c.outChannels)).toEqual(weights.map((s) => s.shape[3]));
+  });
+});
+
+describe('schedulePasses', () => {
+  const nodes = generatorStages(cfg);
+  const scale = (id: string) => nodes.find((n) => n.id === id)?.scale;
+
+  it('stores only quarter-resolution maps, each written once and freed by the end', () => {
+    const passes = schedulePasses(nodes, 'quarter');
+    expect(passes).toHaveLength(2 * cfg.nBlocks + 6);
+    const written = passes.flatMap((p) => p.write);
+    expect(new Set(written).size).toBe(written.length);
+    expect(written.every((id) => scale(id) === 4)).toBe(true);
+    expect(passes.flatMap((p) => p.free).sort()).toEqual([...written].sort());
+  });
+
+  it('holds at most four stored maps at once', () => {
+    const live = new Set<string>();
+    let peak = 0;
+    for (const p of schedulePasses(nodes, 'quarter')) {
+      p.write.forEach((id) => live.add(id));
+      peak = Math.max(peak, live.size);
+      p.free.forEach((id) => live.delete(id));
+    }
+    expect(peak).toBe(4);
+    expect(live.size).toBe(0);
+  });
+
+  it("recomputes the full- and half-resolution stages; 'all' stores them instead", () => {
+    const quarter = schedulePasses(nodes, 'quarter');
+    const evaluated = quarter.flatMap((p) => p.evaluate);
+    expect(evaluated.filter((id) => id === 'stem')).toHaveLength(4);
+    expect(evaluated.filter((id) => id === 'up1')).toHaveLength(3);
+    const all = schedulePasses(nodes, 'all');
+    expect(all.flatMap((p) => p.evaluate).filter((id) => id === 'stem')).toHaveLength(1);
+  });
+});
+
+describe('passHalos', () => {
+  const nodes = generatorStages({ ngf: 4, nBlocks: 2 });
+  const passes = schedulePasses(nodes, 'quarter');
+  const halos = (target: string) =>
+    passHalos(nodes, passes.find((p) => p.target === target) ?? passes[0], 64);
+
+  it('is each stage’s own receptive field, at that stage’s resolution', () => {
+    expect(halos('stem').get(IMAGE)).toBe(3); // conv7
+    expect(halos('block1.conv2').get('block1.conv1')).toBe(1); // conv3 at H/4
+    expect(halos('block2.conv1').get('block1.conv2')).toBe(1);
+    // Decoder: (upsample, conv3) twice reaches back 2 pixels at H/4.
+    expect(halos('up2').get('up1')).toBe(1);
+    expect(halos('up2').get('res2')).toBe(2);
+    // The first quarter-resolution pass recomputes the encoder: halos add up down the chain
+    // (conv3 at H/4; blur-down reads 2 rows before; conv3 at H/2; blur-down; conv3; conv7).
+    const enc = halos('block1.conv1');
+    expect([enc.get('res0'), enc.get('down2'), enc.get('down1'), enc.get(IMAGE)]).toEqual([
+      1, 4, 12, 16,
+    ]);
+  });
+});
+
+describe('chooseTile', () => {
+  const nodes = generatorStages(cfg);
+  const passes = schedulePasses(nodes, 'quarter');
+  const size = { height: 4000, width: 6000 };
+
+  it('grows with the budget, from the smallest tile to the whole image', () => {
+    const tiles = [1e3, 64e6, 512e6, 4e9, 1e15].map((b) => chooseTile(nodes, passes, size, b));
+    expect(tiles[0]).toBe(4);
+    expect(tiles.every((t, i) => i === 0 || t >= tiles[i - 1])).toBe(true);
+    expect(tiles.every((t) => t % 4 === 0)).toBe(true);
+    expect(tiles[4]).toBe(6000);
+  });
+});
