@@ -89,7 +89,9 @@ function padAxis(x: tf.Tensor, axis: number, before: number, after: number): tf.
 export function blurDownsample(x: T4): T4 {
   return tf.tidy(() => {
     const padded = reflectPad(x, 1); // [N, H+2, W+2, C]
-    return blurStride2(blurStride2(padded, 1), 2) as T4;
+    // Each pass in its own tidy: its temporaries are freed before the next one runs.
+    const rows = tf.tidy(() => blurStride2(padded, 1));
+    return tf.tidy(() => blurStride2(rows, 2)) as T4;
   });
 }
 
@@ -119,7 +121,10 @@ function blurStride2(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
  * out[2i+1] = ¾x[i] + ¼x[i+1]. Separable; each pass interleaves two slices.
  */
 export function upsample2x(x: T4): T4 {
-  return tf.tidy(() => upsampleAxis(upsampleAxis(x, 1), 2) as T4);
+  return tf.tidy(() => {
+    const rows = tf.tidy(() => upsampleAxis(x, 1));
+    return tf.tidy(() => upsampleAxis(rows, 2)) as T4;
+  });
 }
 
 function upsampleAxis(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
