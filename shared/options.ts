@@ -5,6 +5,7 @@
  * math is here; the resolved object is saved beside every checkpoint.
  */
 import { z } from 'zod';
+import { minDiscriminatorSide } from './geometry';
 
 export const PRESETS = ['cut', 'fastcut'] as const;
 export type Preset = (typeof PRESETS)[number];
@@ -29,7 +30,7 @@ const tapName = z
   .string()
   .regex(/^(input|down1|down2|res[1-9][0-9]*)$/, 'expected input, down1, down2 or resN');
 
-const positiveInt = z.number().int().positive();
+const positiveInt = z.number().int('must be a whole number').positive('must be positive');
 
 export const trainOptionsSchema = z
   .object({
@@ -75,6 +76,14 @@ export const trainOptionsSchema = z
         code: 'custom',
         path: ['cropSize'],
         message: `must be a multiple of 4 (the generator downsamples twice), got ${o.cropSize}`,
+      });
+    }
+    const minSide = minDiscriminatorSide(o.nLayersD);
+    if (o.preprocess.endsWith('crop') && o.cropSize < minSide) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cropSize'],
+        message: `must be at least ${minSide} for the ${o.nLayersD}-layer discriminator, got ${o.cropSize}`,
       });
     }
     const usesLoad = o.preprocess !== 'crop' && o.preprocess !== 'none';

@@ -5,6 +5,7 @@
  * No sigmoid (LSGAN). Parameter names follow the reference's `model.<index>`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { minDiscriminatorSide } from '../../../shared/geometry';
 import type { Rng } from '../rng';
 import { blurDownsample, conv2d, instanceNorm, type T4 } from './layers';
 import { conv, initParams, type ParamSet, type ParamSpec } from './params';
@@ -85,6 +86,14 @@ export class PatchDiscriminator {
 
   /** [B, H, W, 3] → patch logits [B, h, w, 1] (h ≈ H/8 − 2 for 3 layers). */
   forward(x: T4): T4 {
+    const [, h, w] = x.shape;
+    const min = minDiscriminatorSide(this.config.nLayers);
+    if (h < min || w < min) {
+      // An empty patch map would make every loss a mean over nothing (garbage, not an error).
+      throw new RangeError(
+        `the ${this.config.nLayers}-layer discriminator needs images of at least ${min}×${min}, got ${h}×${w}`,
+      );
+    }
     return tf.tidy(() => {
       let h = x;
       for (const l of this.layers) {

@@ -62,7 +62,15 @@ export class ProjectionHead {
   }
 }
 
-/** x / (‖x‖ + 1e-7) per row, as the reference's Normalize layer. */
+/**
+ * x / (‖x‖ + 1e-7) per row, as the reference's Normalize layer — except that the norm is
+ * √(Σx² + 1e-14): the reference's √ has an infinite derivative at an all-zero row (a dead
+ * ReLU layer, a flat patch), which turns the whole step into NaN. The shift is below float32
+ * resolution for any row that is not almost zero.
+ */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-7)));
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-14)); // [M, 1]
+    return tf.div(x, tf.add(norm, 1e-7));
+  });
 }
