@@ -223,9 +223,35 @@ describe('UnsortedSegmentSum on wasm', () => {
   });
 });
 
+describe('BatchMatMul with transposed operands', () => {
+  // The replacement transposes explicitly; every flag pair must still
+  // give what the cpu backend gives, and the gradients (which use the flags) too.
+  it.each([
+    [false, false, [2, 5, 7], [2, 7, 3]],
+    [false, true, [2, 5, 7], [2, 3, 7]],
+    [true, false, [2, 7, 5], [2, 7, 3]],
+    [true, true, [3, 7, 5], [3, 3, 7]],
+    [false, true, [33, 17], [9, 17]],
+  ])('transposeA %s, transposeB %s: %j · %j', async (ta, tb, sa, sb) => {
+    const { cpu, wasm } = await onBoth(() => {
+      const a = tf.tensor(values(tf.util.sizeFromShape(sa), 1), sa);
+      const b = tf.tensor(values(tf.util.sizeFromShape(sb), 2), sb);
+      const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb)));
+      const [ga, gb] = tf.grads(f)([a, b]);
+      return [tf.matMul(a, b, ta, tb), ga, gb];
+    });
+    for (let k = 0; k < 3; k++) expectClose(wasm[k], cpu[k]);
+  });
+});
+
 describe('registerWasmTrainingKernels', () => {
   it('is idempotent and reports the kernels it serves', () => {
-    const names = [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.UnsortedSegmentSum];
+    const names = [
+      tf.Conv2DBackpropInput,
+      tf.Conv2DBackpropFilter,
+      tf.UnsortedSegmentSum,
+      tf.BatchMatMul,
+    ];
     const before = names.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);
     expect(names.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc)).toEqual(before);
