@@ -3,6 +3,7 @@
  * can fail on user input exits with a clear message and a meaningful code (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
+import { registerConvert, registerWatch } from './convert';
 import { registerDemo } from './demo';
 import { EXIT, reportError } from './errors';
 import { registerTrain } from './train';
@@ -14,6 +15,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTrain(program);
   registerDemo(program);
+  registerConvert(program);
+  registerWatch(program);
   return program;
 }
 

@@ -1,0 +1,436 @@
+/**
+ * `patchwork convert` and `patchwork watch`: apply a trained style to a file, a folder (with
+ * its subfolders on request) or a folder that is watched for new images. Outputs go to their
+ * own folder with the conversion manifest, so running the same command again only converts
+ * what is new or changed. Exit codes: 0 all converted (or already up to date), 3 some files
+ * failed (each is listed with the reason), 1 the style, input or output folder is unusable.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { initBackend, type BackendPreference } from '../engine/backend';
+import {
+  bindGenerator,
+  createImageConverter,
+  type Translator,
+} from '../engine/infer/convert-image';
+import { translateTiled } from '../engine/infer/tiled-generator';
+import { translateImage } from '../engine/infer/translate';
+import type { ResnetGenerator } from '../engine/model/generator';
+import { disposeParams } from '../engine/model/params';
+import { loadStyle } from '../engine/train/style';
+import {
+  ConvertQueue,
+  type FileState,
+  type QueueEvent,
+  type QueueProgress,
+} from '../services/convert/convert-queue';
+import {
+  CONVERT_FORMATS,
+  FAILURE_TEXT,
+  type ConvertEngine,
+  type ConvertSettings,
+  type FormatChoice,
+} from '../services/convert/engine';
+import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
+import { planConversion, PlanError } from '../services/convert/plan';
+import { FolderWatcher, type WatchEvent } from '../services/convert/watcher';
+import { int, oneOf } from './args';
+import { EXIT, UsageError } from './errors';
+import { formatDuration, progressLine, type ProgressLine } from './progress';
+
+const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+const FORMAT_CHOICES = ['same', ...CONVERT_FORMATS] as const;
+/**
+ * Larger images are translated in tiles (seamless, memory bounded by --memory-budget); below
+ * this the untiled forward is faster and its memory is modest.
+ */
+const UNTILED_MAX_PIXELS = 1024 * 1024;
+
+export interface ConvertFlags {
+  style: string;
+  input: string;
+  output: string;
+  format: FormatChoice;
+  quality?: number;
+  bitDepth: '8' | '16';
+  recursive?: boolean;
+  memoryBudget?: number;
+  tile?: number;
+  keepMetadata?: boolean;
+  icc: ConvertSettings['icc'];
+  backend: BackendPreference;
+  force?: boolean;
+  checksum?: boolean;
+}
+
+interface WatchFlags extends ConvertFlags {
+  stableMs: number;
+}
+
+export function registerConvert(program: Command): void {
+  withConvertOptions(
+    program.command('convert').description('Apply a style to an image or a folder of images.'),
+  )
+    .option('--force', 'convert again even what the output folder says is up to date')
+    .action(async (flags: ConvertFlags) => {
+      process.exitCode = await userErrors(() => convert(flags));
+    });
+}
+
+export function registerWatch(program: Command): void {
+  withConvertOptions(
+    program
+      .command('watch')
+      .description('Watch a folder and apply a style to every image that appears or changes.'),
+  )
+    .option(
+      '--stable-ms <ms>',
+      'a file is converted once its size has held still this long',
+      int('--stable-ms', { min: 0 }),
+      2000,
+    )
+    .action(async (flags: WatchFlags) => {
+      process.exitCode = await userErrors(() => watchFolder(flags));
+    });
+}
+
+function withConvertOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--style <dir>', 'the style folder (made by `patchwork train`)')
+    .requiredOption('--input <path>', 'an image or a folder of images')
+    .requiredOption('--output <dir>', 'where the converted images go (never over an input)')
+    .option(
+      '--format <name>',
+      `output format: ${FORMAT_CHOICES.join(', ')} (same: as each input)`,
+      oneOf('--format', FORMAT_CHOICES),
+      'same',
+    )
+    .option('--quality <n>', 'jpeg/webp/avif quality, 1–100', percent('--quality'))
+    .option(
+      '--bit-depth <n>',
+      'bits per channel: 8, or 16 (png, tiff)',
+      oneOf('--bit-depth', ['8', '16'] as const),
+      '8',
+    )
+    .option('--recursive', 'also convert images in subfolders (mirrored in the output)')
+    .option(
+      '--memory-budget <mb>',
+      'memory for one translation, MiB (1024); images over 1 Mpx, or all when given, are tiled',
+      int('--memory-budget', { min: 1 }),
+    )
+    .option(
+      '--tile <n>',
+      'tile side in pixels (default: the largest that fits the budget); implies tiling',
+      int('--tile', { min: 8 }),
+    )
+    .option('--keep-metadata', 'copy EXIF and XMP from each input (orientation reset)')
+    .option(
+      '--icc <mode>',
+      'colour profile of the output: srgb (embed sRGB), source (the input’s), none',
+      oneOf('--icc', ['srgb', 'source', 'none'] as const),
+      'srgb',
+    )
+    .option('--checksum', 'also compare file contents, so a touched but unchanged file is skipped')
+    .option(
+      '--backend <name>',
+      `compute backend: ${BACKEND_CHOICES.join(', ')}`,
+      oneOf('--backend', BACKEND_CHOICES),
+      'auto',
+    );
+}
+
+function percent(flag: string) {
+  const parse = int(flag, { min: 1 });
+  return (value: string): number => {
+    const n = parse(value);
+    if (n > 100) throw new UsageError(`${flag} must be at most 100, got ${n}`);
+    return n;
+  };
+}
+
+/** Plan errors are the user's to fix: their message, exit 1 (like a bad style folder). */
+async function userErrors(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof PlanError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    return EXIT.failed;
+  }
+}
+
+// ─── the engine side, wired once ─────────────────────────────────────────────────────────
+
+interface Prepared {
+  engine: ConvertEngine;
+  styleId: string;
+  settings: ConvertSettings;
+  dispose(): void;
+}
+
+export function settingsFromFlags(flags: ConvertFlags): ConvertSettings {
+  const bitDepth = flags.bitDepth === '16' ? 16 : 8;
+  if (bitDepth === 16 && flags.format !== 'png' && flags.format !== 'tiff') {
+    throw new UsageError('--bit-depth 16 needs --format png or --format tiff');
+  }
+  return {
+    format: flags.format,
+    ...(flags.quality !== undefined ? { quality: flags.quality } : {}),
+    bitDepth,
+    icc: flags.icc,
+    metadata: flags.keepMetadata ? 'copy' : 'strip',
+  };
+}
+
+async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepared> {
+  const settings = settingsFromFlags(flags);
+  const backend = await initBackend(flags.backend);
+  line.log(`backend: ${backend.detail}`);
+  const style = await loadStyle(flags.style);
+  const styleId = await styleIdOf(flags.style);
+  line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
+  const engine = createImageConverter({
+    translate: translatorFor(style.generator, flags),
+    translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
+    quality: settings.quality,
+    bitDepth: settings.bitDepth,
+    icc: settings.icc,
+    metadata: settings.metadata,
+  });
+  return { engine, styleId, settings, dispose: () => disposeParams(style.generator.params) };
+}
+
+/** Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise. */
+function translatorFor(generator: ResnetGenerator, flags: ConvertFlags): Translator {
+  const alwaysTiled = flags.tile !== undefined || flags.memoryBudget !== undefined;
+  return bindGenerator(generator, (G, image, opts) =>
+    alwaysTiled || image.width * image.height > UNTILED_MAX_PIXELS
+      ? translateTiled(G, image, opts)
+      : translateImage(G, image),
+  );
+}
+
+// ─── convert ─────────────────────────────────────────────────────────────────────────────
+
+async function convert(flags: ConvertFlags): Promise<number> {
+  const line = progressLine();
+  const started = Date.now();
+  const setup = await prepare(flags, line);
+  try {
+    const manifest = await ConvertManifest.open(flags.output);
+    if (manifest.warning) line.log(`warning: ${manifest.warning}`);
+    const plan = await planConversion(
+      {
+        input: flags.input,
+        output: flags.output,
+        recursive: flags.recursive,
+        format: flags.format,
+      },
+      manifest.claims(),
+    );
+    await fs.mkdir(plan.outputRoot, { recursive: true });
+    const printer = new EventPrinter(line, plan.inputRoot, false);
+    const queue = new ConvertQueue(setup.engine, {
+      outputRoot: plan.outputRoot,
+      manifest,
+      styleId: setup.styleId,
+      settings: setup.settings,
+      force: flags.force,
+      checksum: flags.checksum,
+      onEvent: (e) => printer.queue(e),
+    });
+    const interrupted = onInterrupt(line, () => void queue.stop());
+    try {
+      queue.add(plan.files);
+      await queue.whenIdle();
+      await queue.stop();
+    } finally {
+      interrupted.off();
+    }
+    line.done();
+    const files = queue.files();
+    printSummary(files, plan.inputRoot, plan.outputRoot, (Date.now() - started) / 1000);
+    if (interrupted.fired) {
+      const left = files.filter((f) => f.status === 'queued').length;
+      process.stdout.write(`interrupted: ${left} files not converted (run again to go on)\n`);
+      return EXIT.interrupted;
+    }
+    return finalStates(files).some((f) => f.status === 'failed') ? EXIT.partial : EXIT.ok;
+  } finally {
+    line.done();
+    setup.dispose();
+  }
+}
+
+// ─── watch ───────────────────────────────────────────────────────────────────────────────
+
+async function watchFolder(flags: WatchFlags): Promise<number> {
+  const line = progressLine();
+  const started = Date.now();
+  const setup = await prepare(flags, line);
+  try {
+    const inputRoot = path.resolve(flags.input);
+    const printer = new EventPrinter(line, inputRoot, true);
+    let resolveStopped: (reason: string | null) => void = () => undefined;
+    const stopped = new Promise<string | null>((resolve) => (resolveStopped = resolve));
+    const watcher = await FolderWatcher.start({
+      input: flags.input,
+      output: flags.output,
+      recursive: flags.recursive,
+      format: flags.format,
+      engine: setup.engine,
+      styleId: setup.styleId,
+      settings: setup.settings,
+      stableMs: flags.stableMs,
+      checksum: flags.checksum,
+      onEvent: (e) => {
+        if (e.type === 'stopped') resolveStopped(e.reason);
+        else printer.watch(e);
+      },
+    });
+    line.log(`watching ${inputRoot} → ${path.resolve(flags.output)} (Ctrl-C to stop)`);
+    const interrupted = onInterrupt(line, () => void watcher.stop());
+    const reason = await stopped;
+    interrupted.off();
+    line.done();
+    if (reason) process.stdout.write(`stopped: ${reason}\n`);
+    const files = watcher.queue.files();
+    printSummary(files, inputRoot, path.resolve(flags.output), (Date.now() - started) / 1000);
+    return finalStates(files).some((f) => f.status === 'failed') ? EXIT.partial : EXIT.ok;
+  } finally {
+    line.done();
+    setup.dispose();
+  }
+}
+
+// ─── output ──────────────────────────────────────────────────────────────────────────────
+
+function onInterrupt(line: ProgressLine, stop: () => void) {
+  const state = { fired: false, off: () => undefined as void };
+  const handler = () => {
+    if (state.fired) process.exit(EXIT.interrupted);
+    state.fired = true;
+    line.log('stopping after the files in progress (Ctrl-C again to quit now)…');
+    stop();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  state.off = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+  return state;
+}
+
+/** Turns queue and watcher events into log lines and the progress line. */
+class EventPrinter {
+  private current = '';
+  private last: QueueEvent | null = null;
+
+  constructor(
+    private readonly line: ProgressLine,
+    private readonly inputRoot: string,
+    /** Log every converted file (watching), not only the failures. */
+    private readonly each: boolean,
+  ) {}
+
+  watch(e: WatchEvent): void {
+    switch (e.type) {
+      case 'ready':
+        if (e.restored) this.line.log(`${e.restored} files still to do from the last run`);
+        return;
+      case 'removed':
+        return this.line.log(`removed ${this.name(e.input)} (its output, if any, is kept)`);
+      case 'stopped':
+        return;
+      default:
+        return this.queue(e);
+    }
+  }
+
+  queue(e: QueueEvent): void {
+    switch (e.type) {
+      case 'file':
+        return this.file(e.file);
+      case 'progress':
+        this.last = e;
+        return this.progress(e.progress);
+      case 'idle':
+        if (this.each) this.line.log('waiting for new images…');
+        return;
+      case 'aborted':
+        return this.line.log(`stopped: ${e.message}`);
+      case 'warning':
+        return this.line.log(`warning: ${e.message}`);
+    }
+  }
+
+  private file(f: FileState): void {
+    const name = this.name(f.input);
+    if (f.status === 'failed' && f.failure) {
+      this.line.log(`failed ${name}: ${f.failure.reason} (${detail(f)})`);
+    } else if (f.status === 'done') {
+      for (const note of f.notes ?? []) this.line.log(`note ${name}: ${note}`);
+      if (this.each) {
+        this.line.log(`converted ${name} → ${f.relative} (${(f.seconds ?? 0).toFixed(1)} s)`);
+      }
+    } else if (f.stage === 'translating') {
+      this.current = name;
+      if (this.last?.type === 'progress') this.progress(this.last.progress);
+    }
+  }
+
+  private progress(p: QueueProgress): void {
+    const finished = p.done + p.skipped + p.failed;
+    const failed = p.failed ? ` · ${p.failed} failed` : '';
+    const rate = p.secondsPerFile === null ? '' : ` · ${p.secondsPerFile.toFixed(1)} s/file`;
+    const now = this.current && finished < p.total ? ` · ${this.current}` : '';
+    this.line.update(
+      `${finished}/${p.total} files${failed}${rate} · ETA ${formatDuration(p.etaSeconds)}${now}`,
+      finished === p.total,
+    );
+  }
+
+  private name(file: string): string {
+    return shortPath(file, this.inputRoot);
+  }
+}
+
+/** The latest state of each input (watching can see the same input more than once). */
+function finalStates(files: FileState[]): FileState[] {
+  return [...new Map(files.map((f) => [f.input, f])).values()];
+}
+
+function printSummary(files: FileState[], inputRoot: string, outputRoot: string, s: number) {
+  const last = finalStates(files);
+  const count = (status: FileState['status']) => last.filter((f) => f.status === status).length;
+  const upToDate = last.filter((f) => f.skip === 'up-to-date').length;
+  const parts = [`${count('done')} converted`];
+  if (upToDate) parts.push(`${upToDate} already up to date`);
+  const otherSkips = count('skipped') - upToDate;
+  if (otherSkips) parts.push(`${otherSkips} skipped`);
+  if (count('failed')) parts.push(`${count('failed')} failed`);
+  process.stdout.write(
+    `${parts.join(', ')} of ${last.length} files in ${formatDuration(s)} → ${outputRoot}\n`,
+  );
+  const failed = last.filter((f) => f.status === 'failed');
+  if (!failed.length) return;
+  process.stdout.write('failed:\n');
+  for (const f of failed) {
+    const reason = f.failure?.reason ?? 'write-failed';
+    const why = detail(f) || FAILURE_TEXT[reason];
+    process.stdout.write(`  ${shortPath(f.input, inputRoot)}: ${why} [${reason}]\n`);
+  }
+}
+
+/** The failure's message without the file name it usually starts with. */
+function detail(f: FileState): string {
+  const message = f.failure?.message ?? '';
+  return message.startsWith(`${f.input}: `) ? message.slice(f.input.length + 2) : message;
+}
+
+function shortPath(file: string, root: string): string {
+  const rel = path.relative(root, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}

@@ -1,0 +1,276 @@
+/**
+ * A watched folder: images that appear in it (or change) are converted into the output
+ * folder once they are completely written.
+ *
+ * What it does, and the choices made:
+ * - Complete files only: a file is handed over when its size has not changed for
+ *   `stableMs` (chokidar's awaitWriteFinish; chokidar does not apply it before its initial
+ *   scan ends, so what it reports until then gets the same wait here). Patchwork's
+ *   temporaries and every hidden file are ignored, and so is the output folder when it lies
+ *   inside the watched one, so outputs are never converted again.
+ * - Files already in the folder when watching starts are looked at too; the manifest makes
+ *   that cheap: what was converted with this style and settings is skipped, so a file is
+ *   never converted twice, across restarts included. A file that failed and has not changed
+ *   since is not retried (nor reported again) until it changes.
+ * - The queue of files seen but not yet converted is saved in the output folder
+ *   (.patchwork-watch.json, atomically) whenever it changes. On start those files are queued
+ *   first, once their size is stable; those gone meanwhile are reported as removed. A file
+ *   still being written when watching stopped is simply found again at the next start.
+ * - A changed input is converted again and its output replaced (atomically). A deleted input
+ *   leaves its output alone (Patchwork never deletes what it wrote; the user may have kept it
+ *   on purpose); if it was still waiting it is dropped. A rename or move is a deletion plus a
+ *   new file: the file is converted under its new name and the old output stays.
+ * - If the output folder disappears, the queue fails what is left and the watcher stops.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { CoalescedJsonWriter, readJsonFile } from './atomic-json';
+import { ConvertQueue, type QueueEvent } from './convert-queue';
+import type { ConvertEngine, ConvertSettings, FormatChoice } from './engine';
+import { ConvertManifest } from './manifest';
+import { inOutputTree, isImagePath, isInside, OutputNamer, PlanError, resolveRoots } from './plan';
+import type { Roots } from './plan';
+
+export const PENDING_FILE = '.patchwork-watch.json';
+export const PENDING_FORMAT = 'patchwork-watch-pending-1';
+
+export interface WatchOptions {
+  input: string;
+  output: string;
+  recursive?: boolean;
+  format?: FormatChoice;
+  engine: ConvertEngine;
+  styleId: string;
+  settings: ConvertSettings;
+  /** How long a file's size must hold still before it is converted (default 2000 ms). */
+  stableMs?: number;
+  /** How often a growing file is looked at (default stableMs / 4, at most 100 ms). */
+  pollMs?: number;
+  /** Poll the file system instead of using native events (network drives). */
+  usePolling?: boolean;
+  checksum?: boolean;
+  parallelFiles?: number;
+  onEvent?: (event: WatchEvent) => void;
+}
+
+export type WatchEvent =
+  | QueueEvent
+  /** The files present at start have been found (they may still be converting). */
+  | { type: 'ready'; restored: number }
+  /** An input was deleted or moved away; a waiting one is dropped, its output kept. */
+  | { type: 'removed'; input: string }
+  | { type: 'stopped'; reason: string | null };
+
+export class FolderWatcher {
+  private watcher: FSWatcher | null = null;
+  private readonly tasks = new Set<Promise<void>>();
+  private stopping: Promise<void> | null = null;
+  private pendingWarned = false;
+  private readonly pending: CoalescedJsonWriter;
+  /** Files from the saved queue or the initial scan, waiting for their size to hold still. */
+  private readonly settling = new Set<string>();
+  private readonly halt = new AbortController();
+  private initialScanDone = false;
+  /** Resolves once the files present at start have been found. */
+  readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
+
+  private constructor(
+    private readonly opts: WatchOptions,
+    private readonly roots: Roots,
+    readonly queue: ConvertQueue,
+    private readonly namer: OutputNamer,
+  ) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.pending = new CoalescedJsonWriter(path.join(roots.outputRoot, PENDING_FILE), () => ({
+      format: PENDING_FORMAT,
+      input: roots.inputRoot,
+      pending: [...new Set([...this.settling, ...queue.pendingInputs()])],
+    }));
+    queue.on((e) => this.onQueueEvent(e));
+  }
+
+  static async start(opts: WatchOptions): Promise<FolderWatcher> {
+    const roots = await resolveRoots(opts.input, opts.output);
+    if (roots.kind !== 'dir') {
+      throw new PlanError('input-not-folder', `${roots.input} is a file: watch needs a folder`);
+    }
+    await fs.mkdir(roots.outputRoot, { recursive: true });
+    const manifest = await ConvertManifest.open(roots.outputRoot);
+    const emit = (e: WatchEvent) => opts.onEvent?.(e);
+    if (manifest.warning) emit({ type: 'warning', message: manifest.warning });
+    const queue = new ConvertQueue(opts.engine, {
+      outputRoot: roots.outputRoot,
+      manifest,
+      styleId: opts.styleId,
+      settings: opts.settings,
+      retryFailed: false,
+      checksum: opts.checksum,
+      parallelFiles: opts.parallelFiles,
+    });
+    const namer = new OutputNamer({
+      inputRoot: roots.inputRoot,
+      outputRoot: roots.outputRoot,
+      format: opts.format ?? 'same',
+      claims: manifest.claims(),
+    });
+    const w = new FolderWatcher(opts, roots, queue, namer);
+    const restored = await w.restore(path.join(roots.outputRoot, PENDING_FILE));
+    w.watch(restored.length);
+    return w;
+  }
+
+  /** Stops watching, lets the files in flight finish and saves what is still waiting. */
+  stop(reason: string | null = null): Promise<void> {
+    this.stopping ??= (async () => {
+      this.halt.abort();
+      await this.watcher?.close();
+      while (this.tasks.size) await Promise.all([...this.tasks]);
+      await this.queue.stop();
+      await this.savePending();
+      this.markReady();
+      this.opts.onEvent?.({ type: 'stopped', reason });
+    })();
+    return this.stopping;
+  }
+
+  // ─── events ──────────────────────────────────────────────────────────────────────────────
+
+  private watch(restored: number): void {
+    const stableMs = this.opts.stableMs ?? 2000;
+    const { outputRoot, outputReal, inputRoot } = this.roots;
+    this.watcher = watch(inputRoot, {
+      ignoreInitial: false,
+      depth: this.opts.recursive ? undefined : 0,
+      usePolling: this.opts.usePolling ?? false,
+      awaitWriteFinish: {
+        stabilityThreshold: stableMs,
+        pollInterval: this.opts.pollMs ?? Math.max(10, Math.min(100, stableMs / 4)),
+      },
+      ignored: (p: string) =>
+        (p !== inputRoot && path.basename(p).startsWith('.')) ||
+        p === outputRoot ||
+        isInside(p, outputRoot) ||
+        p === outputReal ||
+        isInside(p, outputReal),
+    });
+    this.watcher
+      .on('add', (p) => this.track(this.settled(p)))
+      .on('change', (p) => this.track(this.settled(p)))
+      .on('unlink', (p) => this.removed(p))
+      .on('error', (err) => {
+        const message = err instanceof Error ? err.message : String(err);
+        this.opts.onEvent?.({ type: 'warning', message: `watching: ${message}` });
+      })
+      .on('ready', () => {
+        this.initialScanDone = true;
+        this.markReady();
+        this.opts.onEvent?.({ type: 'ready', restored });
+      });
+  }
+
+  private onQueueEvent(e: QueueEvent): void {
+    this.opts.onEvent?.(e);
+    if (e.type === 'file' || e.type === 'idle') void this.savePending();
+    if (e.type === 'aborted') void this.stop(e.message);
+  }
+
+  /**
+   * chokidar applies awaitWriteFinish only once its initial scan is over ('ready'): until
+   * then its events (a file found by the scan, or one changing meanwhile) may come while the
+   * file is still being written, so they get the same wait here.
+   */
+  private settled(file: string): Promise<void> {
+    return this.initialScanDone ? this.arrived(file) : this.whenStable(file);
+  }
+
+  private async arrived(file: string): Promise<void> {
+    if (this.stopping || !isImagePath(file) || (await inOutputTree(file, this.roots))) return;
+    const [planned] = await this.namer.assign([file]);
+    if (!this.stopping) this.queue.add(planned);
+  }
+
+  private removed(file: string): void {
+    if (!isImagePath(file)) return;
+    if (this.settling.has(file)) return; // whenStable notices and reports it
+    this.queue.remove(file);
+    this.opts.onEvent?.({ type: 'removed', input: file });
+  }
+
+  private track(task: Promise<void>): void {
+    const t = task.catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      this.opts.onEvent?.({ type: 'warning', message });
+    });
+    this.tasks.add(t);
+    void t.finally(() => this.tasks.delete(t));
+  }
+
+  // ─── the saved queue ─────────────────────────────────────────────────────────────────────
+
+  /** Queues the files a previous run had still to do, each once its size holds still. */
+  private async restore(file: string): Promise<string[]> {
+    const saved = (await readJsonFile(file).catch(() => null)) as {
+      format?: unknown;
+      input?: unknown;
+      pending?: unknown;
+    } | null;
+    const ok = saved?.format === PENDING_FORMAT && saved.input === this.roots.inputRoot;
+    const list = ok && Array.isArray(saved.pending) ? saved.pending : [];
+    const inputs = list.filter(
+      (p): p is string => typeof p === 'string' && isInside(p, this.roots.inputRoot),
+    );
+    for (const input of inputs) this.track(this.whenStable(input));
+    return inputs;
+  }
+
+  /** Queues a file once its size and time have held still for stableMs. */
+  private async whenStable(input: string): Promise<void> {
+    if (!isImagePath(input) || this.settling.has(input)) return;
+    const stableMs = this.opts.stableMs ?? 2000;
+    this.settling.add(input);
+    let last = await sizeAndTime(input);
+    // Stopping ends the wait; the file then stays in the saved queue for the next start.
+    while (last !== null && (await sleep(stableMs, this.halt.signal))) {
+      const now = await sizeAndTime(input);
+      if (now === last) break;
+      last = now;
+    }
+    if (this.stopping) return;
+    this.settling.delete(input);
+    if (last === null) this.removed(input);
+    else await this.arrived(input);
+  }
+
+  private async savePending(): Promise<void> {
+    try {
+      await this.pending.save();
+    } catch (err) {
+      if (this.pendingWarned) return;
+      this.pendingWarned = true;
+      const why = err instanceof Error ? err.message : String(err);
+      this.opts.onEvent?.({ type: 'warning', message: `could not save the watch queue: ${why}` });
+    }
+  }
+}
+
+async function sizeAndTime(file: string): Promise<string | null> {
+  const s = await fs.stat(file).catch(() => null);
+  return s?.isFile() ? `${s.size}:${s.mtimeMs}` : null;
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (slept: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+      resolve(slept);
+    };
+    const stop = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener('abort', stop);
+  });
+}

@@ -1,0 +1,184 @@
+// What a script calling `patchwork convert` relies on: the exit code (0 all good, 3 some
+// files failed, 1 unusable style or input, 2 bad flags) and a summary naming each failed file
+// and why. Run in-process on a tiny generator and 16×12 images.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { TrainingSummary } from '../../../shared/jobs';
+import { resolveTrainOptions } from '../../../shared/options';
+import { main } from '../../../main/cli/index';
+import { initBackend } from '../../../main/engine/backend';
+import { ResnetGenerator } from '../../../main/engine/model/generator';
+import { disposeParams } from '../../../main/engine/model/params';
+import { Rng } from '../../../main/engine/rng';
+import { saveStyle } from '../../../main/engine/train/style';
+import { listTree, writeBad, writeImage } from '../services/convert/files';
+
+const training: TrainingSummary = {
+  iterations: 1,
+  epochs: 1,
+  durationSeconds: 1,
+  finalLosses: null,
+  backend: 'wasm (test)',
+  status: 'completed',
+  datasetSizes: { source: 1, target: 1 },
+};
+
+let root: string;
+let style: string;
+let n = 0;
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-cli-convert-'));
+  style = path.join(root, 'style');
+  await initBackend('wasm');
+  const generator = ResnetGenerator.create({ ngf: 2, nBlocks: 1 }, 0.5, new Rng(9));
+  const options = resolveTrainOptions({ preset: 'fastcut', ngf: 2, nBlocks: 1 });
+  await saveStyle(style, { name: 'Tiny', options, generator, training, previews: [] });
+  disposeParams(generator.params);
+});
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  // The command sets it for the process; it must not become the test worker's exit code.
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+/** Runs `patchwork …` in-process; returns its exit code and what it printed. */
+async function patchwork(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+async function inputFolder(): Promise<{ input: string; output: string }> {
+  const dir = path.join(root, `case-${++n}`);
+  await fs.mkdir(path.join(dir, 'in'), { recursive: true });
+  return { input: path.join(dir, 'in'), output: path.join(dir, 'out') };
+}
+
+const common = (d: { input: string; output: string }) => [
+  '--style',
+  style,
+  '--input',
+  d.input,
+  '--output',
+  d.output,
+  '--backend',
+  'wasm',
+];
+
+describe('patchwork convert', () => {
+  it('converts a folder with its subfolders (exit 0), and a second run finds it up to date', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'a.png'), 1);
+    await writeImage(path.join(d.input, 'trip', 'b.jpg'), 2);
+    const first = await patchwork('convert', ...common(d), '--recursive', '--format', 'png');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^2 converted of 2 files/m);
+    expect(await listTree(d.output)).toEqual(['.patchwork-convert.json', 'a.png', 'trip/b.png']);
+    const again = await patchwork('convert', ...common(d), '--recursive', '--format', 'png');
+    expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/2 already up to date/)]);
+  });
+
+  it('exits 3 and lists each failed file with its reason when some files fail', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'good.png'), 1);
+    await writeBad(path.join(d.input, 'broken.png'), 'truncated');
+    await writeBad(path.join(d.input, 'empty.jpg'), 'empty');
+    // Tiled, as large images are: the same outcome.
+    const r = await patchwork('convert', ...common(d), '--tile', '8');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^1 converted, 2 failed of 3 files/m);
+    expect(r.stdout).toContain('failed:\n');
+    expect(r.stdout).toMatch(
+      /^ {2}broken\.png: the image data is corrupt or truncated .*\[corrupt\]$/m,
+    );
+    expect(r.stdout).toMatch(/^ {2}empty\.jpg: the file is empty \[empty\]$/m);
+    expect(await listTree(d.output)).toEqual(['.patchwork-convert.json', 'good.png']);
+  });
+
+  it('exits 1 for a missing or incompatible style folder, and for a missing input', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'a.png'), 1);
+    const args = common(d);
+    const missing = await patchwork('convert', ...args.with(1, path.join(root, 'no-style')));
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/No style folder/)]);
+
+    const old = path.join(root, 'old-style');
+    await fs.cp(style, old, { recursive: true });
+    const meta = JSON.parse(await fs.readFile(path.join(old, 'style.json'), 'utf8'));
+    await fs.writeFile(path.join(old, 'style.json'), JSON.stringify({ ...meta, format: 'x-9' }));
+    const incompatible = await patchwork('convert', ...args.with(1, old));
+    expect([incompatible.code, incompatible.stderr]).toEqual([1, expect.stringMatching(/x-9/)]);
+
+    const noInput = await patchwork('convert', ...args.with(3, path.join(root, 'nothing')));
+    expect([noInput.code, noInput.stderr]).toEqual([1, expect.stringMatching(/No file or folder/)]);
+    await expect(fs.stat(d.output)).rejects.toThrow();
+  });
+
+  it('exits 2 for flags that cannot work together', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'a.png'), 1);
+    const r = await patchwork('convert', ...common(d), '--bit-depth', '16', '--format', 'jpeg');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/--bit-depth 16 needs/)]);
+    const q = await patchwork('convert', ...common(d), '--quality', '101');
+    expect(q.code).toBe(2);
+  });
+});
+
+describe('patchwork watch', () => {
+  // A real process: watching ends with a signal, which only a separate process can take.
+  it('converts what arrives, stops on SIGINT with a summary, and exits 3 if a file failed', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'there.png'), 1);
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'main/cli/bin.ts', 'watch', ...common(d), '--stable-ms', '200'],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 600 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toMatch(re);
+    };
+    try {
+      await until(/converted there\.png/);
+      await writeImage(path.join(d.input, 'new.jpg'), 2);
+      await writeBad(path.join(d.input, 'bad.webp'), 'corrupt');
+      await until(/converted new\.jpg/);
+      await until(/failed bad\.webp/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(3);
+    expect(out).toMatch(/^2 converted, 1 failed of 3 files/m);
+    expect(out).toMatch(/^ {2}bad\.webp: .*\[corrupt\]$/m);
+    expect(await listTree(d.output)).toEqual([
+      '.patchwork-convert.json',
+      '.patchwork-watch.json',
+      'new.jpg',
+      'there.png',
+    ]);
+  });
+});
