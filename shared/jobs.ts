@@ -128,7 +128,7 @@ export function resolveTrainJob(spec: TrainJobSpec): ResolvedTrainJob {
 
 // ─── events ────────────────────────────────────────────────────────────────────────────────
 
-/** One step's losses (the engine's StepLosses, restated here so shared/ needs no engine). */
+/** One step's losses, as the engine's trainStep returns them. */
 export interface TrainLosses {
   D: number;
   D_real: number;

@@ -4,6 +4,7 @@
  * λ_GAN·GAN + PatchNCE with D frozen (and updated). Returns the losses as numbers.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TrainLosses } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
 import { samplePatchIds } from '../model/patch-sampler';
@@ -12,16 +13,8 @@ import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
 
-export interface StepLosses {
-  D: number;
-  D_real: number;
-  D_fake: number;
-  G: number;
-  G_GAN: number;
-  NCE: number;
-  /** Identity PatchNCE on the target domain (CUT only). */
-  NCE_Y: number | null;
-}
+/** One step's losses: the contract's type, so events carry them unchanged. */
+export type StepLosses = TrainLosses;
 
 /** The random choices of one step, drawn up front so a test can inject them. */
 export interface StepSampling {
