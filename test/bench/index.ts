@@ -1,0 +1,79 @@
+/**
+ * Benchmark entry point: `npm run bench -- <case> [--backend NAME] [--quick] [--profile]`.
+ * With no case it lists them. A case is a module exporting `{ summary, run(args) }`; adding one
+ * is an import and a line in CASES. See test/bench/README.md for what each case measures.
+ */
+import { stepCase } from './step.bench';
+import { convertCase } from './convert.bench';
+import { trainCase } from './train.bench';
+import { knownAnswerCase } from './known-answer.bench';
+
+export interface BenchArgs {
+  /** Only this TF.js backend (tensorflow, wasm, cpu); default: every one that loads. */
+  backend?: string;
+  /** Fewer iterations: a rough figure in a fraction of the time. */
+  quick: boolean;
+  /** The case's profiling mode, where it has one. */
+  profile: boolean;
+}
+
+interface BenchCase {
+  summary: string;
+  run(args: BenchArgs): Promise<void>;
+}
+
+const CASES: Record<string, BenchCase> = {
+  step: stepCase,
+  convert: convertCase,
+  train: trainCase,
+  'known-answer': knownAnswerCase,
+};
+
+const USAGE = 'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile]';
+
+function parse(argv: string[]): { name?: string; args: BenchArgs } {
+  const args: BenchArgs = { quick: false, profile: false };
+  let name: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--profile') args.profile = true;
+    else if (a === '--backend') {
+      args.backend = argv[++i];
+      if (!args.backend) throw new Error('--backend needs a name (tensorflow, wasm or cpu)');
+    } else if (a.startsWith('--backend=')) args.backend = a.slice('--backend='.length);
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
+    else if (name) throw new Error(`one case at a time (got "${name}" and "${a}")\n${USAGE}`);
+    else name = a;
+  }
+  return { name, args };
+}
+
+function listCases(): string {
+  const width = Math.max(...Object.keys(CASES).map((n) => n.length));
+  const lines = Object.entries(CASES).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return [USAGE, '', 'cases:', ...lines].join('\n');
+}
+
+async function main(): Promise<number> {
+  const { name, args } = parse(process.argv.slice(2));
+  if (!name) {
+    console.log(listCases());
+    return 0;
+  }
+  const found = CASES[name];
+  if (!found) {
+    console.error(`unknown case "${name}"\n\n${listCases()}`);
+    return 2;
+  }
+  await found.run(args);
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,580 @@
+/**
+ * Bench case `step`: seconds per training step of CUT and of FastCUT (one `trainStep`: the D
+ * update, then the G+H update) and seconds per generator forward, on each TF.js backend that
+ * loads, beside PyTorch on the CPU running the same model and step
+ * (test/fixtures/reference/cut_reference.py, through step_reference.py).
+ *
+ * Configurations: the paper's (256², ngf 64, 9 blocks, ndf 64, 256 patches); the same
+ * networks on 96² crops (small enough for the wasm heap, so the paper networks get a TF.js
+ * figure even where 256² does not fit); and a small one (128², ngf 16, 2 blocks, ndf 16).
+ * Every measurement runs in a fresh child process, so its peak RSS is its own and a backend
+ * that fails to load, aborts or crashes takes only its own rows with it. Warm-up iterations
+ * (kernel set-up, heap growth, Adam's lazily made moments) are not timed; the figure is the
+ * median of the timed ones.
+ *
+ * With `--profile` it instead profiles one wasm CUT step of the paper networks with
+ * `tf.profile` and ranks kernels by total time: what bounds a wasm step.
+ */
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { resolveTrainOptions, type Preset } from '../../shared/options';
+import { BACKENDS, initBackend, type BackendName } from '../../main/engine/backend';
+import { ResnetGenerator } from '../../main/engine/model/generator';
+import { Rng } from '../../main/engine/rng';
+import { CutModel } from '../../main/engine/train/cut-model';
+import { drawSampling, trainStep } from '../../main/engine/train/train-step';
+import {
+  DISTURBED,
+  QuietRunner,
+  header,
+  machineLines,
+  median,
+  peakRssMiB,
+  runInChild,
+  seconds,
+  table,
+} from './machine';
+import { NOT_INSTALLED, PYTHON, benchScript, runPython, torchStatus } from './pytorch';
+
+// ---------------------------------------------------------------------------------------------
+// What is measured
+// ---------------------------------------------------------------------------------------------
+
+interface Config {
+  key: string;
+  size: number;
+  ngf: number;
+  ndf: number;
+  nBlocks: number;
+  numPatches: number;
+  /** Seconds per step, not tenths: fewer iterations. */
+  heavy: boolean;
+}
+
+const PAPER_NETS = { ngf: 64, ndf: 64, nBlocks: 9, numPatches: 256, heavy: true };
+const CONFIGS: Config[] = [
+  { key: 'paper', size: 256, ...PAPER_NETS },
+  { key: 'paper@96', size: 96, ...PAPER_NETS },
+  { key: 'small', size: 128, ngf: 16, ndf: 16, nBlocks: 2, numPatches: 256, heavy: false },
+];
+
+type Measure = 'forward' | Preset;
+const MEASURES: Measure[] = ['forward', 'fastcut', 'cut'];
+const MEASURE_LABEL: Record<Measure, string> = {
+  forward: 'G forward',
+  fastcut: 'FastCUT step',
+  cut: 'CUT step',
+};
+
+function iterations(cfg: Config, m: Measure, quick: boolean, backend = '') {
+  if (backend === 'cpu') return { warmup: 1, timed: 2 }; // seconds per forward even when small
+  if (cfg.heavy && m === 'forward') return { warmup: 1, timed: quick ? 2 : 5 };
+  if (cfg.heavy) return { warmup: 1, timed: quick ? 1 : 3 };
+  if (m === 'forward') return { warmup: 2, timed: quick ? 3 : 10 };
+  return { warmup: 1, timed: quick ? 2 : 5 };
+}
+
+/** Why the `cpu` backend does not run a measurement, or null where it does. */
+function cpuSkipReason(cfg: Config, m: Measure): string | null {
+  if (cfg.heavy) {
+    return 'cpu: skipped for the paper networks: its plain-JavaScript kernels need minutes per forward';
+  }
+  if (m !== 'forward') {
+    return (
+      'cpu: training steps skipped: one step needs many minutes even at the small ' +
+      'configuration (Conv2DBackpropFilter and UnsortedSegmentSum in plain JavaScript; ' +
+      'see test/bench/README.md)'
+    );
+  }
+  return null;
+}
+
+function describeConfig(c: Config): string {
+  return (
+    `${c.size}×${c.size}, ngf ${c.ngf}, ${c.nBlocks} blocks, ndf ${c.ndf}, ` +
+    `${c.numPatches} patches, batch 1`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child process: one measurement
+// ---------------------------------------------------------------------------------------------
+
+type Job =
+  | { kind: 'probe'; backend: BackendName }
+  | {
+      kind: 'time';
+      backend: BackendName;
+      config: Config;
+      measure: Measure;
+      warmup: number;
+      timed: number;
+    }
+  | { kind: 'profile'; backend: BackendName; config: Config };
+
+interface KernelRow {
+  name: string;
+  calls: number;
+  ms: number;
+  /** The slowest single call: its time and input shapes, to tell which layer it was. */
+  slowestMs: number;
+  slowestShapes: string;
+}
+
+type JobResult =
+  | {
+      ok: true;
+      detail: string;
+      /** Process CPU seconds (user + system), for the other-load estimate. */
+      cpuS: number;
+      peakRssMiB: number;
+      times?: number[];
+      leakedTensors?: number;
+      profile?: KernelRow[];
+      profiledWallMs?: number;
+      /** tf.profile's peak of live tensor bytes during the profiled step. */
+      peakTensorBytes?: number;
+    }
+  | { ok: false; error: string; outOfMemory?: boolean; peakRssMiB?: number };
+
+const WORKER_FLAG = '--step-bench-worker';
+const SEED = 7;
+
+async function worker(job: Job): Promise<JobResult> {
+  const report = await initBackend(job.backend);
+  const done = (extra: object): JobResult => ({
+    ok: true,
+    detail: report.detail,
+    cpuS: cpuSeconds(),
+    peakRssMiB: peakRssMiB(),
+    ...extra,
+  });
+  if (job.kind === 'probe') return done({});
+
+  const c = job.config;
+  const [realA, realB] = [1, 2].map(
+    (s) => tf.randomUniform([1, c.size, c.size, 3], -1, 1, 'float32', SEED + s) as tf.Tensor4D,
+  );
+
+  if (job.kind === 'time' && job.measure === 'forward') {
+    const G = ResnetGenerator.create({ ngf: c.ngf, nBlocks: c.nBlocks }, 0.02, new Rng(SEED));
+    const times = repeat(job.warmup, job.timed, () => {
+      const y = G.forward(realA); // [1, size, size, 3]
+      y.dataSync();
+      y.dispose();
+    });
+    return done({ times });
+  }
+
+  const preset: Preset = job.kind === 'time' ? (job.measure as Preset) : 'cut';
+  const opts = resolveTrainOptions({
+    preset,
+    ngf: c.ngf,
+    ndf: c.ndf,
+    nBlocks: c.nBlocks,
+    numPatches: c.numPatches,
+    cropSize: c.size,
+    loadSize: c.size,
+    seed: SEED,
+  });
+  const model = CutModel.create(opts, SEED);
+  const rng = new Rng(SEED + 3);
+  // The sampling is drawn before the clock starts, as the PyTorch side draws its ids.
+  const step = () => {
+    const sampling = drawSampling(model, c.size, c.size, rng);
+    const start = performance.now();
+    trainStep(model, realA, realB, sampling);
+    return (performance.now() - start) / 1000;
+  };
+
+  if (job.kind === 'profile') {
+    step(); // warm-up: Adam's moments, kernel set-up, heap growth
+    const sampling = drawSampling(model, c.size, c.size, rng);
+    const start = performance.now();
+    const info = await tf.profile(() => {
+      trainStep(model, realA, realB, sampling);
+    });
+    const profiledWallMs = performance.now() - start;
+    return done({
+      profile: kernelsByName(info.kernels),
+      profiledWallMs,
+      peakTensorBytes: info.peakBytes,
+    });
+  }
+
+  const times: number[] = [];
+  let before = 0;
+  for (let i = 0; i < job.warmup + job.timed; i++) {
+    if (i === job.warmup) before = tf.memory().numTensors;
+    const s = step();
+    if (i >= job.warmup) times.push(s);
+  }
+  return done({ times, leakedTensors: tf.memory().numTensors - before });
+}
+
+type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
+
+function kernelsByName(kernels: ProfiledKernel[]): KernelRow[] {
+  const byName = new Map<string, KernelRow>();
+  for (const k of kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    let row = byName.get(k.name);
+    if (!row) {
+      row = { name: k.name, calls: 0, ms: 0, slowestMs: -1, slowestShapes: '' };
+      byName.set(k.name, row);
+    }
+    row.calls += 1;
+    row.ms += ms;
+    if (ms > row.slowestMs) {
+      row.slowestMs = ms;
+      row.slowestShapes = k.inputShapes
+        .map((sh: number[] | null) => `[${sh?.join(',') ?? ''}]`)
+        .join(' ');
+    }
+  }
+  return [...byName.values()];
+}
+
+/** Seconds of each timed call of `run`, after `warmup` untimed ones. */
+function repeat(warmup: number, timed: number, run: () => void): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < warmup + timed; i++) {
+    const start = performance.now();
+    run();
+    if (i >= warmup) times.push((performance.now() - start) / 1000);
+  }
+  return times;
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** How the wasm module fails when its heap cannot grow: an abort, or a stray access after it. */
+const WASM_OUT_OF_MEMORY = /^Aborted\(|memory access out of bounds|Cannot enlarge memory/i;
+
+/** A failure, with what the process knew about its memory when it happened. */
+function failure(job: Job, err: unknown): JobResult {
+  let error = errorText(err);
+  const outOfMemory = job.backend === 'wasm' && WASM_OUT_OF_MEMORY.test(error);
+  if (outOfMemory) {
+    let live = '';
+    try {
+      live = `, live tensors at the failure ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB`;
+    } catch {
+      // The engine's bookkeeping may be unreadable after the abort; the RSS still says enough.
+    }
+    error = `wasm out of memory ("${error}"; its heap is capped at 4 GiB${live})`;
+  }
+  return { ok: false, error, outOfMemory, peakRssMiB: peakRssMiB() };
+}
+
+function errorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0];
+}
+
+if (process.argv[2] === WORKER_FLAG) {
+  const job = JSON.parse(process.argv[3]) as Job;
+  worker(job)
+    .catch((err: unknown) => failure(job, err))
+    .then((result) => {
+      // Forked by the harness: answer over IPC. Run by hand: print the result.
+      if (process.send) process.send(result, () => process.disconnect());
+      else console.log(JSON.stringify(result));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: runs the jobs, each in its own process, and prints
+// ---------------------------------------------------------------------------------------------
+
+async function runJob(job: Job, timeoutMs = 900_000): Promise<JobResult> {
+  const self = fileURLToPath(import.meta.url);
+  const out = await runInChild(self, [WORKER_FLAG, JSON.stringify(job)], timeoutMs);
+  if (out.message) return out.message as JobResult;
+  const tail = out.outputTail ? `: ${out.outputTail.replace(/\n/g, ' | ')}` : '';
+  return { ok: false, error: `worker ended with ${out.exit} and no result${tail}` };
+}
+
+interface PyResult {
+  torch: string;
+  threads: number;
+  times: number[];
+  peak_rss_mib: number;
+  cpu_s: number;
+}
+
+function pythonJob(cfg: Config, m: Measure, quick: boolean, threads: number) {
+  const { warmup, timed } = iterations(cfg, m, quick);
+  const args = Object.entries({
+    what: m,
+    size: cfg.size,
+    ngf: cfg.ngf,
+    ndf: cfg.ndf,
+    blocks: cfg.nBlocks,
+    patches: cfg.numPatches,
+    warmup,
+    steps: timed,
+    threads,
+  }).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  return async (): Promise<JobResult> => {
+    try {
+      const r = await runPython<PyResult>(benchScript('step_reference.py'), args);
+      return {
+        ok: true,
+        detail: r.torch,
+        cpuS: r.cpu_s,
+        peakRssMiB: r.peak_rss_mib,
+        times: r.times,
+      };
+    } catch (err) {
+      return { ok: false, error: errorText(err) };
+    }
+  };
+}
+
+const ownCpu = (r: JobResult) => (r.ok ? r.cpuS : null);
+
+export interface StepArgs {
+  backend?: string;
+  quick: boolean;
+  profile: boolean;
+}
+
+export async function runStepBench(args: StepArgs): Promise<void> {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const wanted = args.backend ? [args.backend] : [...BACKENDS];
+  for (const b of wanted) {
+    if (!(BACKENDS as readonly string[]).includes(b)) {
+      throw new Error(`unknown backend "${b}" (expected one of ${BACKENDS.join(', ')})`);
+    }
+  }
+  const runner = new QuietRunner(args.quick ? 60 : 180, log);
+
+  // Which backends load, each tried in its own process: a failure is printed, not fatal.
+  const loaded: BackendName[] = [];
+  const backendLines: [string, string][] = [];
+  for (const b of wanted as BackendName[]) {
+    if (args.profile && b !== 'wasm') continue;
+    const r = await runJob({ kind: 'probe', backend: b });
+    if (r.ok) loaded.push(b);
+    backendLines.push([`backend ${b}`, r.ok ? r.detail : `not available: ${r.error}`]);
+  }
+  if (args.profile) return profileCase(args.quick, backendLines, loaded, runner, log);
+
+  const torch = torchStatus();
+  const threads = os.availableParallelism();
+  const pyLine = torch.available
+    ? `${torch.version} (${PYTHON}), torch.set_num_threads(${threads})`
+    : NOT_INSTALLED;
+  console.log(
+    header('bench step: seconds per CUT / FastCUT training step and per generator forward', [
+      ...machineLines(),
+      ...backendLines,
+      ['pytorch', pyLine],
+      ...CONFIGS.map((c): [string, string] => [`config ${c.key}`, describeConfig(c)]),
+      ['step', 'one trainStep: G forward, D Adam step, G+H Adam step through the updated D'],
+      ['forward', 'G.forward on one image, no gradient tape (PyTorch: torch.no_grad)'],
+      ['figure', 'median of the timed iterations (n); warm-up iterations excluded'],
+      ['peak RSS', 'of the fresh process that made that one measurement'],
+      ['other load', `cores other processes used meanwhile (> ${DISTURBED}: suspect)`],
+      ['mode', args.quick ? 'quick (fewer iterations)' : 'full'],
+    ]),
+  );
+  if (!torch.available) console.log(`\n${NOT_INSTALLED}`);
+
+  const notes = new Set<string>();
+  const outOfMemory = new Set<string>(); // "backend config" pairs that ran out of memory
+  let suspect = 0; // figures other processes disturbed
+  for (const cfg of CONFIGS) {
+    const rows: string[][] = [];
+    for (const m of MEASURES) {
+      const what = `${cfg.key} · ${MEASURE_LABEL[m]}`;
+      let py: Row | null = null;
+      if (torch.available) {
+        const { warmup, timed } = iterations(cfg, m, args.quick);
+        log(`  ${what} · pytorch (${warmup} warm-up + ${timed}) …`);
+        const t = await runner.run(what, pythonJob(cfg, m, args.quick, threads), ownCpu);
+        py = { ...t, who: 'pytorch' };
+        if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
+        if (!t.result.ok) notes.add(`pytorch ${what}: ${t.result.error}`);
+      }
+      for (const b of loaded) {
+        const skip = b === 'cpu' ? cpuSkipReason(cfg, m) : null;
+        if (skip) {
+          notes.add(skip);
+          continue;
+        }
+        if (m === 'cut' && outOfMemory.has(`${b} ${cfg.key}`)) {
+          // A CUT step holds more than a FastCUT one (A and B go through G together).
+          rows.push(figureRow(m, { who: b, result: SKIPPED_OOM, otherLoad: null }, py));
+          notes.add(`${b} ${what}: skipped, the FastCUT step already ran out of memory`);
+          continue;
+        }
+        const { warmup, timed } = iterations(cfg, m, args.quick, b);
+        log(`  ${what} · ${b} (${warmup} warm-up + ${timed}) …`);
+        const job: Job = { kind: 'time', backend: b, config: cfg, measure: m, warmup, timed };
+        const t = await runner.run(`${what} · ${b}`, () => runJob(job), ownCpu);
+        rows.push(figureRow(m, { ...t, who: b }, py));
+        if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
+        if (!t.result.ok) {
+          notes.add(`${b} ${what}: ${t.result.error}`);
+          if (t.result.outOfMemory) outOfMemory.add(`${b} ${cfg.key}`);
+        } else if (t.result.leakedTensors) {
+          notes.add(`${b} ${what}: ${t.result.leakedTensors} tensors left after ${timed} steps`);
+        }
+      }
+      if (py) rows.push(figureRow(m, py, null));
+    }
+    console.log(`\n${cfg.key}: ${describeConfig(cfg)}`);
+    console.log(table(COLUMNS, rows));
+  }
+  console.log(`\nload at the end: ${machineLines().find(([l]) => l === 'load')?.[1]}`);
+  if (suspect > 0) {
+    console.log(
+      `${suspect} of the figures above ran while other processes used more than ${DISTURBED} ` +
+        `cores: treat them (and their ratios) as suspect and re-run on a quiet machine`,
+    );
+  }
+  if (notes.size) console.log(['notes:', ...[...notes].map((n) => `  - ${n}`)].join('\n'));
+}
+
+interface Row {
+  who: string;
+  result: JobResult;
+  otherLoad: number | null;
+}
+
+const COLUMNS = [
+  'measure',
+  'backend',
+  'median s',
+  'min–max s',
+  'n',
+  'PyTorch s',
+  'TF.js/PyTorch',
+  'peak RSS MiB',
+  'other load',
+];
+
+const SKIPPED_OOM: JobResult = { ok: false, error: 'skipped', outOfMemory: true };
+
+function figureRow(m: Measure, row: Row, py: Row | null): string[] {
+  const dash = '–';
+  const r = row.result;
+  const load = row.otherLoad === null ? dash : row.otherLoad.toFixed(2);
+  if (!r.ok) {
+    const rss = r.peakRssMiB === undefined ? dash : r.peakRssMiB.toFixed(0);
+    const what = r === SKIPPED_OOM ? 'skipped' : r.outOfMemory ? 'OOM' : 'failed';
+    return [MEASURE_LABEL[m], row.who, what, dash, dash, dash, dash, rss, load];
+  }
+  const times = r.times ?? [];
+  const med = median(times);
+  const pyMed = py?.result.ok && py.result.times ? median(py.result.times) : NaN;
+  return [
+    MEASURE_LABEL[m],
+    row.who,
+    seconds(med),
+    times.length ? `${seconds(Math.min(...times))}–${seconds(Math.max(...times))}` : dash,
+    String(times.length),
+    Number.isFinite(pyMed) ? seconds(pyMed) : dash,
+    Number.isFinite(pyMed) ? `${(med / pyMed).toFixed(2)}×` : dash,
+    r.peakRssMiB.toFixed(0),
+    load,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// --profile: what bounds one wasm CUT step of the paper networks
+// ---------------------------------------------------------------------------------------------
+
+const TOP_KERNELS = 12;
+/** Crop sides tried in turn: the paper's, then smaller ones while 256² exceeds the wasm heap. */
+const PROFILE_SIDES = [256, 96, 64];
+
+async function profileCase(
+  quick: boolean,
+  backendLines: [string, string][],
+  loaded: BackendName[],
+  runner: QuietRunner,
+  log: (s: string) => void,
+): Promise<void> {
+  const paper = CONFIGS[0];
+  const candidates = quick
+    ? [CONFIGS[2]]
+    : PROFILE_SIDES.map((size) => ({ ...paper, key: `paper@${size}`, size }));
+  console.log(
+    header('bench step --profile: kernels of one wasm CUT step (tf.profile)', [
+      ...machineLines(),
+      ...backendLines,
+      ['networks', quick ? describeConfig(CONFIGS[2]) : describeConfig(paper)],
+      ['profiled', 'one CUT trainStep after one warm-up step; kernel time summed by kernel name'],
+    ]),
+  );
+  if (!loaded.includes('wasm')) {
+    console.log('\nwasm did not load: nothing to profile');
+    return;
+  }
+  for (const cfg of candidates) {
+    log(`  profiling one wasm CUT step at ${cfg.size}×${cfg.size} …`);
+    const job: Job = { kind: 'profile', backend: 'wasm', config: cfg };
+    const t = await runner.run('profile', () => runJob(job), ownCpu);
+    const r = t.result;
+    if (!r.ok || !r.profile) {
+      const why = r.ok ? 'no kernels recorded' : r.error;
+      const rss = !r.ok && r.peakRssMiB ? ` (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)` : '';
+      console.log(`\n${cfg.size}×${cfg.size}: failed: ${why}${rss}`);
+      continue;
+    }
+    console.log(`\nprofiled at ${describeConfig(cfg)}`);
+    printProfile(r.profile, r.profiledWallMs ?? NaN);
+    const peak = r.peakTensorBytes === undefined ? '–' : (r.peakTensorBytes / 2 ** 20).toFixed(0);
+    const load = t.otherLoad === null ? '–' : t.otherLoad.toFixed(2);
+    console.log(
+      `peak live tensors ${peak} MiB; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; ` +
+        `other load ${load} cores`,
+    );
+    return;
+  }
+}
+
+function printProfile(profile: KernelRow[], wallMs: number): void {
+  const kernels = [...profile].sort((x, y) => y.ms - x.ms);
+  const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+  const share = (ms: number) => `${((100 * ms) / total).toFixed(1)}%`;
+  const rows = kernels
+    .slice(0, TOP_KERNELS)
+    .map((k) => [
+      k.name,
+      String(k.calls),
+      k.ms.toFixed(0),
+      share(k.ms),
+      (k.ms / k.calls).toFixed(1),
+      k.slowestMs.toFixed(0),
+      k.slowestShapes,
+    ]);
+  const rest = kernels.slice(TOP_KERNELS);
+  if (rest.length) {
+    const ms = rest.reduce((sum, k) => sum + k.ms, 0);
+    const calls = rest.reduce((sum, k) => sum + k.calls, 0);
+    rows.push([`(${rest.length} others)`, String(calls), ms.toFixed(0), share(ms), '', '', '']);
+  }
+  console.log(
+    table(
+      ['kernel', 'calls', 'total ms', 'share', 'ms/call', 'slowest ms', 'slowest call inputs'],
+      rows,
+    ),
+  );
+  console.log(
+    `kernel time ${seconds(total / 1000)} s of ${seconds(wallMs / 1000)} s wall for the ` +
+      `profiled step (the rest: JavaScript between kernels, the gradient tape, the profiler)`,
+  );
+}
+
+export const stepCase = {
+  summary: 'seconds per CUT / FastCUT step and per G forward, TF.js backends vs PyTorch CPU',
+  run: runStepBench,
+};
