@@ -34,7 +34,18 @@ export class UsageError extends Error {
   }
 }
 
+/** The wasm heap is capped at 4 GiB; an allocation past it aborts the module. */
+const WASM_OOM = /Aborted\(|memory access out of bounds|out of memory|Cannot enlarge memory/i;
+
 export function reportError(err: unknown, stream: NodeJS.WriteStream = process.stderr): number {
+  if (err instanceof Error && WASM_OOM.test(err.message)) {
+    stream.write(
+      'error: the compute backend ran out of memory (the wasm backend is limited to 4 GiB). ' +
+        'Use a smaller --crop-size or --ngf, or a native backend (@tensorflow/tfjs-node).\n' +
+        `detail: ${err.message.split('\n')[0]}\n`,
+    );
+    return EXIT.failed;
+  }
   if (err instanceof Error && USER_ERRORS.has(err.name)) {
     stream.write(`error: ${err.message}\n`);
     return err instanceof OptionsError || err.name === 'UsageError' ? EXIT.usage : EXIT.failed;
