@@ -35,7 +35,7 @@ import { header, loadLine, machineLines, median, peakRssMiB, table } from './mac
 const PHOTOS = fileURLToPath(new URL('../../../shared/datasets/photos', import.meta.url));
 
 /** The trained configuration: small enough for a few thousand steps in minutes on wasm. */
-const NET = {
+const BASE_NET = {
   preset: 'fastcut' as const,
   ngf: 8,
   ndf: 16,
@@ -81,6 +81,8 @@ function fmtStats(s: { mean: number[]; std: number[] }): string {
 }
 
 async function run(args: BenchArgs): Promise<void> {
+  // KNOWN_ANSWER_NET, a JSON object, overrides fields of NET (e.g. '{"ngf":16,"ndf":8}').
+  const NET = { ...BASE_NET, ...(JSON.parse(process.env.KNOWN_ANSWER_NET ?? '{}') as object) };
   // KNOWN_ANSWER_STEPS overrides the step count (a busy machine, a longer run).
   const steps = Number(process.env.KNOWN_ANSWER_STEPS) || (args.quick ? 300 : 3000);
   const backend = (args.backend ?? 'wasm') as TrainJobSpec['backend'];
@@ -125,6 +127,11 @@ async function run(args: BenchArgs): Promise<void> {
 
     const rates: { iteration: number; itPerSec: number }[] = [];
     let lastLog = -Infinity;
+    // SIGUSR2 stops training early (within one step; runTraining still writes the style), so a
+    // run that will not finish in time still yields its figures, marked as stopped early.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGUSR2', onSignal);
     const t0 = performance.now();
     const result = await runTraining(
       {
@@ -140,6 +147,7 @@ async function run(args: BenchArgs): Promise<void> {
         progressEvery: 50,
       },
       {
+        signal: stop.signal,
         onEvent: (e) => {
           if (e.type !== 'progress') return;
           rates.push({ iteration: e.iteration, itPerSec: e.itPerSec });
@@ -157,6 +165,13 @@ async function run(args: BenchArgs): Promise<void> {
       },
     );
     const trainS = (performance.now() - t0) / 1000;
+    process.off('SIGUSR2', onSignal);
+    if (result.status === 'cancelled') {
+      console.log(
+        `STOPPED EARLY (SIGUSR2) at step ${result.iteration} of ${steps}: the learning rate ` +
+          'had not decayed as scheduled; these figures are for a shorter run',
+      );
+    }
     console.log(
       `trained ${result.iteration} steps in ${trainS.toFixed(0)} s ` +
         `(${(result.iteration / trainS).toFixed(2)} it/s overall incl. data loading and writing ` +
