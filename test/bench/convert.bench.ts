@@ -206,6 +206,11 @@ async function run(args: BenchArgs): Promise<void> {
   );
   const rows: string[][] = [];
   const notes: string[] = [];
+  // Each row is also printed as it completes: a run stopped part-way keeps its figures.
+  const add = (row: string[]) => {
+    rows.push(row);
+    console.log(`  row: ${row.join(' | ')}`);
+  };
   for (const net of NETS) {
     for (const mpx of SIZES) {
       const { width, height } = sizeFor(mpx);
@@ -242,14 +247,14 @@ async function run(args: BenchArgs): Promise<void> {
         const size = `${width}×${height}`;
         if (skip) {
           notes.push(skip);
-          rows.push([label, size, mode, 'skipped', '–', '–', '–', ...torchCell, '–', loadLine()]);
+          add([label, size, mode, 'skipped', '–', '–', '–', ...torchCell, '–', loadLine()]);
           continue;
         }
         const r = await runJob({ backend, net, mpx, mode }, 3_600_000);
         if (!r.ok) {
           notes.push(`${label} ${size} ${mode}: ${r.error}`);
           const oom = /memory|Aborted|allocat/i.test(r.error);
-          rows.push([
+          add([
             label,
             size,
             mode,
@@ -263,8 +268,9 @@ async function run(args: BenchArgs): Promise<void> {
           ]);
           continue;
         }
+        if (!notes.some((n) => n.startsWith('backend: '))) notes.unshift(`backend: ${r.detail}`);
         const ratio = torchS === null ? '–' : `${(r.seconds / torchS).toFixed(1)}×`;
-        rows.push([
+        add([
           label,
           size,
           mode,
@@ -276,7 +282,6 @@ async function run(args: BenchArgs): Promise<void> {
           ratio,
           r.load,
         ]);
-        console.log(`  done: ${label} ${size} ${mode}: ${seconds(r.seconds)} s (${r.detail})`);
       }
     }
   }
