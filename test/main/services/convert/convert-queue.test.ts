@@ -7,21 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImageConverter } from '../../../../main/engine/infer/convert-image';
 import {
   ConvertQueue,
   type ConvertQueueOptions,
   type QueueEvent,
 } from '../../../../main/services/convert/convert-queue';
-import type { ConvertEngine, ConvertSettings } from '../../../../main/services/convert/engine';
+import type { ConvertEngine } from '../../../../main/services/convert/engine';
 import { ConvertManifest } from '../../../../main/services/convert/manifest';
 import { planConversion, type PlannedFile } from '../../../../main/services/convert/plan';
-import { listTree, writeBad, writeImage, type BadKind } from './files';
-
-const invert = createImageConverter({
-  translate: (img) => ({ ...img, data: img.data.map((v) => -v) }),
-});
-const settings: ConvertSettings = { format: 'png', bitDepth: 8, icc: 'srgb', metadata: 'strip' };
+import { invert, listTree, settings, writeBad, writeImage, type BadKind } from './files';
 
 let root: string;
 let n = 0;

@@ -6,6 +6,19 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { createImageConverter } from '../../../../main/engine/infer/convert-image';
+import type { ConvertSettings } from '../../../../main/services/convert/engine';
+
+/** A converter whose "translation" inverts the image: only the plumbing is under test. */
+export const invert = createImageConverter({
+  translate: (img) => ({ ...img, data: img.data.map((v) => -v) }),
+});
+export const settings: ConvertSettings = {
+  format: 'png',
+  bitDepth: 8,
+  icc: 'srgb',
+  metadata: 'strip',
+};
 
 /** A w×h image whose pixels depend on `seed`, in the format the extension names. */
 export async function imageBytes(file: string, seed: number, w = 16, h = 12): Promise<Buffer> {

@@ -7,24 +7,24 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createImageConverter,
-  type DecodedInput,
-} from '../../../../main/engine/infer/convert-image';
+import type { DecodedInput } from '../../../../main/engine/infer/convert-image';
 import { Rng } from '../../../../main/engine/rng';
-import type { ConvertEngine, ConvertSettings } from '../../../../main/services/convert/engine';
+import type { ConvertEngine } from '../../../../main/services/convert/engine';
 import {
   FolderWatcher,
   PENDING_FILE,
   type WatchEvent,
   type WatchOptions,
 } from '../../../../main/services/convert/watcher';
-import { imageBytes, listTree, writeBad, writeImage, type BadKind } from './files';
-
-const invert = createImageConverter({
-  translate: (img) => ({ ...img, data: img.data.map((v) => -v) }),
-});
-const settings: ConvertSettings = { format: 'png', bitDepth: 8, icc: 'srgb', metadata: 'strip' };
+import {
+  imageBytes,
+  invert,
+  listTree,
+  settings,
+  writeBad,
+  writeImage,
+  type BadKind,
+} from './files';
 
 let root: string;
 let n = 0;
