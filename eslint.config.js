@@ -15,7 +15,7 @@ const nodeBuiltins = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'test-results/'] },
+  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'test-results/', 'patchwork-demo/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
