@@ -38,7 +38,10 @@ export class UsageError extends Error {
 const WASM_OOM = /Aborted\(|memory access out of bounds|out of memory|Cannot enlarge memory/i;
 
 export function reportError(err: unknown, stream: NodeJS.WriteStream = process.stderr): number {
-  if (err instanceof Error && WASM_OOM.test(err.message)) {
+  // A trap inside the wasm module (out of bounds, divide by zero, abort) follows a failed
+  // allocation in practice: TF.js's wasm backend does not report those itself.
+  const wasmTrap = err instanceof Error && err.name === 'RuntimeError';
+  if (err instanceof Error && (wasmTrap || WASM_OOM.test(err.message))) {
     stream.write(
       'error: the compute backend ran out of memory (the wasm backend is limited to 4 GiB). ' +
         'Use a smaller --crop-size or --ngf, or a native backend (@tensorflow/tfjs-node).\n' +

@@ -10,6 +10,13 @@ function report(err: unknown): { code: number; text: string } {
   return { code: reportError(err, stream), text };
 }
 
+/** A real WebAssembly.RuntimeError (the lib typings here have no DOM WebAssembly values). */
+function wasmTrap(message: string): Error {
+  const wasm = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } })
+    .WebAssembly;
+  return new wasm.RuntimeError(message);
+}
+
 describe('reportError', () => {
   it('prints option and usage errors alone, with exit code 2', () => {
     expect(report(new OptionsError('option "ngf": must be positive', []))).toEqual({
@@ -23,6 +30,7 @@ describe('reportError', () => {
     const r = report(new Error('Aborted(). Build with -sASSERTIONS for more info.'));
     expect(r.code).toBe(EXIT.failed);
     expect(r.text).toMatch(/ran out of memory .* smaller --crop-size or --ngf/);
+    expect(report(wasmTrap('divide by zero')).text).toMatch(/ran out of memory/);
   });
 
   it('prints the stack of anything unexpected and asks for a report', () => {
