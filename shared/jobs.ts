@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { OptionsError, resolveTrainOptions, type Preset, type TrainOptions } from './options';
 
-export type TrainBackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+/** Compute backends a job may ask for ('auto': the fastest that loads). */
+export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+export type TrainBackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface TrainJobSpec {
   /** Folder A: the kind of images the artist has. */
@@ -81,7 +83,7 @@ const jobSchema = z
     iterations: count.nullable().optional(),
     untilStopped: z.boolean().optional(),
     recursive: z.boolean().optional(),
-    backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
     checkpointEvery: positive.optional(),
     previewEvery: count.optional(),
     previewCount: count.max(64).optional(),

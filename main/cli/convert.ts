@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { BACKEND_CHOICES } from '../../shared/jobs';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import {
   bindGenerator,
@@ -39,7 +40,6 @@ import { int, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
 
-const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
 const FORMAT_CHOICES = ['same', ...CONVERT_FORMATS] as const;
 /**
  * Larger images are translated in tiles (seamless, memory bounded by --memory-budget); below

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import type { TrainBackendChoice } from '../../shared/jobs';
+import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import { decodeImage, writeImageAtomic } from '../engine/data/image-io';
 import { psnr } from '../engine/data/metrics';
 import { translateImage } from '../engine/infer/translate';
@@ -37,12 +37,7 @@ export function registerDemo(program: Command): void {
       int('--iterations', { min: 1 }),
       300,
     )
-    .option(
-      '--backend <name>',
-      'compute backend',
-      oneOf('--backend', ['auto', 'wasm', 'cpu', 'tensorflow'] as const),
-      'auto',
-    )
+    .option('--backend <name>', 'compute backend', oneOf('--backend', BACKEND_CHOICES), 'auto')
     .action(async (flags: DemoFlags) => {
       process.exitCode = await demo(flags);
     });

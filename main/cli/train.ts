@@ -3,14 +3,17 @@
  * exit codes and Ctrl-C that checkpoints before it stops (`--resume` continues).
  */
 import type { Command } from 'commander';
-import type { TrainBackendChoice, TrainEvent, TrainJobSpec } from '../../shared/jobs';
+import {
+  BACKEND_CHOICES,
+  type TrainBackendChoice,
+  type TrainEvent,
+  type TrainJobSpec,
+} from '../../shared/jobs';
 import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../../shared/options';
 import { runTraining } from '../engine/train/train-loop';
 import { int, num, oneOf } from './args';
 import { EXIT } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
-
-const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
 
 interface TrainFlags {
   source: string;
