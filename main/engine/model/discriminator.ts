@@ -9,6 +9,7 @@ import { minDiscriminatorSide } from '../../../shared/geometry';
 import type { Rng } from '../rng';
 import { blurDownsample, conv2d, instanceNorm, type T4 } from './layers';
 import { conv, initParams, type ParamSet, type ParamSpec } from './params';
+import { runStage, type SegmentMode } from './recompute';
 
 export interface DiscriminatorConfig {
   ndf: number;
@@ -72,6 +73,8 @@ export function discriminatorSpecs(cfg: DiscriminatorConfig): ParamSpec[] {
 
 export class PatchDiscriminator {
   private readonly layers: DLayer[];
+  /** How each layer runs (see ResnetGenerator.segmentMode): same values, less memory. */
+  segmentMode: SegmentMode = 'tidied';
 
   constructor(
     readonly config: DiscriminatorConfig,
@@ -97,12 +100,16 @@ export class PatchDiscriminator {
     return tf.tidy(() => {
       let h = x;
       for (const l of this.layers) {
-        h = conv2d(h, this.params, l.name, 1); // kernel 4, zero pad 1: side − 1
-        if (l.norm) h = instanceNorm(h);
-        if (l.act) h = tf.leakyRelu(h, 0.2);
-        if (l.down) h = blurDownsample(h);
+        h = runStage(this.segmentMode, this.params, [l.name], (t) => this.layer(t, l), h);
       }
       return h;
     });
+  }
+
+  private layer(x: T4, l: DLayer): T4 {
+    let h = conv2d(x, this.params, l.name, 1); // kernel 4, zero pad 1: side − 1
+    if (l.norm) h = instanceNorm(h);
+    if (l.act) h = tf.leakyRelu(h, 0.2);
+    return l.down ? blurDownsample(h) : h;
   }
 }

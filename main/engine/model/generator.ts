@@ -15,6 +15,7 @@ import type { NceTap } from '../../../shared/options';
 import type { Rng } from '../rng';
 import { blurDownsample, conv2d, instanceNorm, reflectPad, upsample2x, type T4 } from './layers';
 import { conv, initParams, type ParamSet, type ParamSpec } from './params';
+import { runStage, type Segment, type SegmentMode } from './recompute';
 
 export interface GeneratorConfig {
   ngf: number;
@@ -73,6 +74,13 @@ function tapDepth(tap: NceTap): number {
 
 export class ResnetGenerator {
   readonly params: ParamSet;
+  /**
+   * How each stage runs: `tidied` (default) frees a stage's temporaries as soon as it ends;
+   * `recomputed` also keeps only stage boundaries for the backward pass and recomputes each
+   * stage there (gradient checkpointing: bounded training memory at large crops, one more
+   * forward pass). Values and gradients are the same either way.
+   */
+  segmentMode: SegmentMode = 'tidied';
   private readonly names: ReturnType<typeof generatorLayerNames>;
 
   constructor(
@@ -116,24 +124,32 @@ export class ResnetGenerator {
     };
     const result = () => ({ out: x, feats: taps.map((t) => found.get(t) as T4) });
 
+    const p = this.params;
     let h = reflectPad(x, 3); // [B, H+6, W+6, 3]
     collect('input', h);
     if (done() || deepest < 1) return { ...result(), out: h };
-    h = tf.relu(instanceNorm(conv2d(h, this.params, n.stem))); // [B, H, W, ngf]
-    h = conv2d(h, this.params, n.down1, 1); // [B, H, W, 2ngf]
+    h = this.stage(h, [n.stem], (t) => tf.relu(instanceNorm(conv2d(t, p, n.stem)))); // [B, H, W, ngf]
+    h = this.stage(h, [n.down1], (t) => conv2d(t, p, n.down1, 1)); // [B, H, W, 2ngf]
     collect('down1', h);
     if (done()) return result();
-    h = blurDownsample(tf.relu(instanceNorm(h))); // [B, H/2, W/2, 2ngf]
-    h = conv2d(h, this.params, n.down2, 1); // [B, H/2, W/2, 4ngf]
+    h = this.stage(h, [n.down2], (t) =>
+      conv2d(blurDownsample(tf.relu(instanceNorm(t))), p, n.down2, 1),
+    ); // [B, H/2, W/2, 4ngf]
     collect('down2', h);
     if (done()) return result();
-    h = blurDownsample(tf.relu(instanceNorm(h))); // [B, H/4, W/4, 4ngf]
+    h = this.stage(h, [], (t) => blurDownsample(tf.relu(instanceNorm(t)))); // [B, H/4, W/4, 4ngf]
     for (let i = 0; i < this.config.nBlocks; i++) {
-      h = this.resBlock(h, i);
+      const name = n.block(i);
+      h = this.stage(h, [`${name}.1`, `${name}.5`], (t) => this.resBlock(t, i));
       collect(`res${i + 1}`, h);
       if (done()) return result();
     }
     return { out: h, feats: taps.map((t) => found.get(t) as T4) };
+  }
+
+  /** One stage between taps, run as `segmentMode` says; `convs` names every conv it uses. */
+  private stage(x: T4, convs: string[], fn: Segment): T4 {
+    return runStage(this.segmentMode, this.params, convs, fn, x);
   }
 
   /** x + IN(conv(pad(ReLU(IN(conv(pad(x))))))) — reference ResnetBlock, reflect padding. */
@@ -147,9 +163,12 @@ export class ResnetGenerator {
 
   private decoder(h: T4): T4 {
     const n = this.names;
-    h = tf.relu(instanceNorm(conv2d(upsample2x(h), this.params, n.up1, 1))); // [B, H/2, W/2, 2ngf]
-    h = tf.relu(instanceNorm(conv2d(upsample2x(h), this.params, n.up2, 1))); // [B, H, W, ngf]
-    return tf.tanh(conv2d(reflectPad(h, 3), this.params, n.head)); // [B, H, W, 3]
+    const p = this.params;
+    const up = (name: string) => (t: T4) =>
+      tf.relu(instanceNorm(conv2d(upsample2x(t), p, name, 1)));
+    h = this.stage(h, [n.up1], up(n.up1)); // [B, H/2, W/2, 2ngf]
+    h = this.stage(h, [n.up2], up(n.up2)); // [B, H, W, ngf]
+    return this.stage(h, [n.head], (t) => tf.tanh(conv2d(reflectPad(t, 3), p, n.head))); // [B, H, W, 3]
   }
 }
 

@@ -112,16 +112,33 @@ function padAxis(x: tf.Tensor, axis: number, before: number, after: number): tf.
 /**
  * The reference's anti-aliased downsampling (Downsample, filt_size 3): reflect-pad 1, then a
  * per-channel [1,2,1]⊗[1,2,1]/16 filter at stride 2. Written as two separable passes of
- * even/odd slices, which keeps it on ops every backend can differentiate.
+ * even/odd slices (ops every backend has), as one op with its adjoint as gradient: the map is
+ * linear, so the backward pass needs no saved tensor, and the tape holds nothing of the
+ * slices.
  */
 export function blurDownsample(x: T4): T4 {
-  return tf.tidy(() => {
+  return blurDownsampleOp(x) as T4;
+}
+
+const blurDownsampleOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as T4;
+  const [, h, w] = x.shape;
+  const value = tf.tidy(() => {
     const padded = reflectPad(x, 1); // [N, H+2, W+2, C]
     // Each pass in its own tidy: its temporaries are freed before the next one runs.
     const rows = tf.tidy(() => blurStride2(padded, 1));
-    return tf.tidy(() => blurStride2(rows, 2)) as T4;
+    return tf.tidy(() => blurStride2(rows, 2));
   });
-}
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor) =>
+      tf.tidy(() => {
+        const cols = tf.tidy(() => blurStride2Adjoint(dy, 2, w + 2));
+        const rows = tf.tidy(() => blurStride2Adjoint(cols, 1, h + 2));
+        return foldReflect(foldReflect(rows, 2, 1), 1, 1);
+      }),
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /** out[i] = (x[2i] + 2·x[2i+1] + x[2i+2]) / 4 along `axis` (1 = H, 2 = W) of an NHWC tensor. */
 function blurStride2(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
@@ -144,16 +161,55 @@ function blurStride2(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
 }
 
 /**
+ * The adjoint of `blurStride2` for an input of length `len` along `axis`: input position 2i
+ * receives (dy[i−1] + dy[i]) / 4 and 2i + 1 receives dy[i] / 2.
+ */
+function blurStride2Adjoint(dy: tf.Tensor, axis: 1 | 2, len: number): tf.Tensor {
+  const [n, h, w, c] = dy.shape as number[];
+  const out = (dy.shape as number[])[axis];
+  const need = 2 * out + 2;
+  const around = padAxis(dy, axis, 1, 1); // dy[−1] … dy[out], zero at both ends
+  const even = tf.mul(
+    tf.add(sliceAxis(around, axis, 0, out + 1), sliceAxis(around, axis, 1, out + 1)),
+    0.25,
+  ); // positions 0, 2, …, 2·out
+  const odd = tf.mul(padAxis(dy, axis, 0, 1), 0.5); // positions 1, 3, …; the last one is 0
+  const [e, o] =
+    axis === 1
+      ? [tf.reshape(even, [n, out + 1, 1, w * c]), tf.reshape(odd, [n, out + 1, 1, w * c])]
+      : [tf.reshape(even, [n * h, out + 1, 1, c]), tf.reshape(odd, [n * h, out + 1, 1, c])];
+  const shape = [n, h, w, c];
+  shape[axis] = need;
+  const full = tf.reshape(tf.concat([e, o], 2), shape);
+  // The forward pass zero-padded (need > len) or dropped (need < len) the input's tail.
+  return need > len ? sliceAxis(full, axis, 0, len) : padAxis(full, axis, 0, len - need);
+}
+
+/**
  * The reference's Upsample (filt_size 4, replicate pad, transposed conv, crop), which equals
  * bilinear ×2 with half-pixel centres and clamped edges: out[2i] = ¼x[i−1] + ¾x[i],
- * out[2i+1] = ¾x[i] + ¼x[i+1]. Separable; each pass interleaves two slices.
+ * out[2i+1] = ¾x[i] + ¼x[i+1]. Separable; each pass interleaves two slices. One op with its
+ * adjoint as gradient (linear: nothing saved for the backward pass).
  */
 export function upsample2x(x: T4): T4 {
-  return tf.tidy(() => {
-    const rows = tf.tidy(() => upsampleAxis(x, 1));
-    return tf.tidy(() => upsampleAxis(rows, 2)) as T4;
-  });
+  return upsample2xOp(x) as T4;
 }
+
+const upsample2xOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as T4;
+  const value = tf.tidy(() => {
+    const rows = tf.tidy(() => upsampleAxis(x, 1));
+    return tf.tidy(() => upsampleAxis(rows, 2));
+  });
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor) =>
+      tf.tidy(() => {
+        const cols = tf.tidy(() => upsampleAxisAdjoint(dy, 2));
+        return tf.tidy(() => upsampleAxisAdjoint(cols, 1));
+      }),
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 function upsampleAxis(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
   const [n, h, w, c] = x.shape as number[];
@@ -174,4 +230,25 @@ function upsampleAxis(x: tf.Tensor, axis: 1 | 2): tf.Tensor {
   const e = tf.reshape(even, [n * h, w, 1, c]);
   const o = tf.reshape(odd, [n * h, w, 1, c]);
   return tf.reshape(tf.concat([e, o], 2), [n, h, 2 * w, c]);
+}
+
+/**
+ * The adjoint of `upsampleAxis`: with ge = g[2i], go = g[2i+1],
+ * dx[i] = ¾(ge[i] + go[i]) + ¼(ge[i+1] + go[i−1]), where the clamped edges turn ge[len] into
+ * go[len−1] and go[−1] into ge[0].
+ */
+function upsampleAxisAdjoint(g: tf.Tensor, axis: 1 | 2): tf.Tensor {
+  const [n, h2, w2, c] = g.shape as number[];
+  const len = (g.shape as number[])[axis] / 2;
+  const pairs =
+    axis === 1 ? tf.reshape(g, [n, len, 2, w2 * c]) : tf.reshape(g, [n * h2, len, 2, c]);
+  const shape = [n, h2, w2, c];
+  shape[axis] = len;
+  const ge = tf.reshape(tf.slice(pairs, [0, 0, 0, 0], [-1, -1, 1, -1]), shape);
+  const go = tf.reshape(tf.slice(pairs, [0, 0, 1, 0], [-1, -1, 1, -1]), shape);
+  const centre = tf.mul(tf.add(ge, go), 0.75);
+  if (len === 1) return tf.add(centre, tf.mul(tf.add(ge, go), 0.25));
+  const next = tf.concat([sliceAxis(ge, axis, 1, len - 1), sliceAxis(go, axis, len - 1, 1)], axis);
+  const prev = tf.concat([sliceAxis(ge, axis, 0, 1), sliceAxis(go, axis, 0, len - 1)], axis);
+  return tf.add(centre, tf.mul(tf.add(next, prev), 0.25));
 }

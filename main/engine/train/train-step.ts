@@ -72,6 +72,7 @@ export function discriminatorGrads(
 ): StepHalf<Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>> {
   const { G, D } = model;
   const batch = realA.shape[0];
+  model.fitMemoryTo(batch * (useIdentity(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
   const fakeB = tf.tidy(() => {
     const realG = generatorInput(model, realA, realB, sampling.flipped);
     return sliceAxis(G.forward(realG), 0, 0, batch);
@@ -101,6 +102,7 @@ export function generatorGrads(
   const { G, D, opts } = model;
   const batch = realA.shape[0];
   const idt = useIdentity(model);
+  model.fitMemoryTo(batch * (idt ? 2 : 1), realA.shape[1], realA.shape[2]);
   const realG = generatorInput(model, realA, realB, sampling.flipped);
   // Keys: source features through H, outside the tape (the reference detaches them).
   const keys = tf.tidy(() => projectKeys(model, realA, sampling.ids));

@@ -76,17 +76,21 @@ describe('upsample2x', () => {
   // TF.js 4.22's cpu ResizeBilinearGrad is no reference (wrong shape for non-square images,
   // wrong values with half-pixel centres), so the gradient is checked against the same map
   // written as matrices: out = U_h · x · U_wᵀ per image and channel.
-  it('has the gradient of bilinear ×2', () => {
-    const x = rand([2, 5, 7, 4], 3);
-    const uh = upMatrix(5);
-    const uw = upMatrix(7);
+  it.each([
+    [5, 7],
+    [1, 3],
+    [2, 1],
+  ])('%i×%i: has the gradient of bilinear ×2 (its hand-written adjoint)', (h, w) => {
+    const x = rand([2, h, w, 4], 3);
+    const uh = upMatrix(h);
+    const uw = upMatrix(w);
     const direct = (t: tf.Tensor4D) => {
       const nchw = tf.transpose(t, [0, 3, 1, 2]); // [N, C, H, W]
-      const y = tf.matMul(tf.matMul(tf.broadcastTo(uh, [2, 4, 10, 5]), nchw), uw, false, true);
+      const y = tf.matMul(tf.matMul(tf.broadcastTo(uh, [2, 4, 2 * h, h]), nchw), uw, false, true);
       return tf.transpose(y, [0, 2, 3, 1]);
     };
     expect(maxDiff(upsample2x(x), direct(x))).toBeLessThan(1e-6);
-    const r = rand([2, 10, 14, 4], 4);
+    const r = rand([2, 2 * h, 2 * w, 4], 4);
     const g1 = gradOf((t) => tf.sum(tf.mul(upsample2x(t), r)), x);
     const g2 = gradOf((t) => tf.sum(tf.mul(direct(t), r)), x);
     expect(maxDiff(g1, g2)).toBeLessThan(1e-5);
@@ -100,6 +104,7 @@ describe('blurDownsample', () => {
     [8, 12],
     [7, 9],
     [255, 6],
+    [2, 3],
   ])(
     '%i×%i equals a depthwise [1,2,1]² / 16 stride-2 filter on the reflect-padded input',
     (h, w) => {
