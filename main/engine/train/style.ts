@@ -6,6 +6,10 @@
  *   generator.json   the weights' index: config, tensor names (the reference's state-dict
  *                    names, e.g. model.1.weight), shapes, byte offsets, sha256 of the blob
  *   generator.bin    G only, float32 little-endian, TF layouts
+ *   head.json        the projection head H's index (taps, channels, projection dim), when the
+ *   head.bin         style has one: heatmaps project encoder features through it as training
+ *                    did. Optional: a style without them (older, or an imported generator)
+ *                    still loads, with `head: null`.
  *   thumbnail.png    the first preview's translation
  *   previews/        NN-source.png / NN-output.png pairs
  *
@@ -17,10 +21,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { STYLE_FORMAT, type StyleMeta, type TrainingSummary } from '../../../shared/jobs';
-import type { TrainOptions } from '../../../shared/options';
+import type { NceTap, TrainOptions } from '../../../shared/options';
 import { encodeImage } from '../data/image-io';
-import { generatorSpecs, ResnetGenerator, type GeneratorConfig } from '../model/generator';
-import type { ParamSet } from '../model/params';
+import {
+  generatorSpecs,
+  ResnetGenerator,
+  tapChannels,
+  type GeneratorConfig,
+} from '../model/generator';
+import { disposeParams, type ParamSet, type ParamSpec } from '../model/params';
+import { ProjectionHead, projectionHeadSpecs } from '../model/patch-sampler';
 import {
   nodeWriter,
   readJson,
@@ -38,6 +48,8 @@ export const WEIGHTS_FORMAT = 'patchwork-weights-1';
 const STYLE_FILE = 'style.json';
 const WEIGHTS_CONFIG = 'generator.json';
 const WEIGHTS_DATA = 'generator.bin';
+const HEAD_CONFIG = 'head.json';
+const HEAD_DATA = 'head.bin';
 const THUMBNAIL = 'thumbnail.png';
 
 export type StyleErrorCode =
@@ -76,6 +88,8 @@ export interface SaveStyleInput {
   name: string;
   options: TrainOptions;
   generator: ResnetGenerator;
+  /** The trained projection head, one MLP per tap of `options.nceTaps`, in that order. */
+  head?: ProjectionHead | null;
   training: TrainingSummary;
   previews: StylePreview[];
   created?: Date;
@@ -86,6 +100,29 @@ interface WeightsManifest {
   network: 'resnet-generator';
   layout: 'tfjs-nhwc';
   config: { ngf: number; nBlocks: number };
+  blob: BlobInfo;
+  tensors: TensorEntry[];
+}
+
+/** What style.json says about the projection head: enough to size it before reading it. */
+export interface HeadMeta {
+  /** The encoder taps H projects, in the order of its MLPs (mlp_0, mlp_1, …). */
+  taps: NceTap[];
+  /** Channels of each tap's features (H's input widths). */
+  channels: number[];
+  /** Projection dimension (H's output width). */
+  dim: number;
+  weights: { config: string; data: string };
+}
+
+/** style.json as this file writes it: StyleMeta plus the optional head. */
+export type StyleMetaWithHead = StyleMeta & { head?: HeadMeta };
+
+interface HeadManifest {
+  format: typeof WEIGHTS_FORMAT;
+  network: 'projection-head';
+  layout: 'tfjs-nhwc';
+  config: { taps: NceTap[]; channels: number[]; dim: number };
   blob: BlobInfo;
   tensors: TensorEntry[];
 }
@@ -103,8 +140,9 @@ export async function saveStyle(
   try {
     await fs.mkdir(path.join(temp, 'previews'), { recursive: true });
     await writeWeights(writer, temp, input.generator);
+    const head = input.head ? await writeHead(writer, temp, input) : undefined;
     const previews = await writePreviews(writer, temp, input.previews);
-    const meta = styleMeta(input, previews);
+    const meta: StyleMetaWithHead = { ...styleMeta(input, previews), ...(head ? { head } : {}) };
     await writer.writeFile(path.join(temp, STYLE_FILE), [Buffer.from(json(meta))]);
     await replaceDir(temp, final);
     return meta;
@@ -152,6 +190,39 @@ async function writeWeights(writer: FileWriter, dir: string, g: ResnetGenerator)
   await writer.writeFile(path.join(dir, WEIGHTS_CONFIG), [Buffer.from(json(manifest))]);
 }
 
+/** head.bin and head.json; the head must fit the generator and the options' taps. */
+async function writeHead(
+  writer: FileWriter,
+  dir: string,
+  input: SaveStyleInput,
+): Promise<HeadMeta> {
+  const H = input.head as ProjectionHead;
+  const taps = input.options.nceTaps as NceTap[];
+  const channels = taps.map((t) => tapChannels(t, input.generator.config.ngf));
+  if (!sameNumbers(H.tapChannels, channels)) {
+    throw new Error(
+      `the projection head's input widths [${H.tapChannels}] do not fit the taps ` +
+        `${taps.join(', ')} of this generator (widths [${channels}])`,
+    );
+  }
+  const tensors = projectionHeadSpecs(H.tapChannels, H.dim).map((s) => ({
+    name: s.name,
+    tensor: H.params.get(s.name) as tf.Tensor,
+  }));
+  const { blob, index } = await writeTensorFile(writer, path.join(dir, HEAD_DATA), tensors);
+  const config = { taps, channels, dim: H.dim };
+  const manifest: HeadManifest = {
+    format: WEIGHTS_FORMAT,
+    network: 'projection-head',
+    layout: 'tfjs-nhwc',
+    config,
+    blob,
+    tensors: index,
+  };
+  await writer.writeFile(path.join(dir, HEAD_CONFIG), [Buffer.from(json(manifest))]);
+  return { ...config, weights: { config: HEAD_CONFIG, data: HEAD_DATA } };
+}
+
 async function writePreviews(
   writer: FileWriter,
   dir: string,
@@ -177,24 +248,133 @@ async function writePng(writer: FileWriter, file: string, image: RgbImage): Prom
 // ─── loading ───────────────────────────────────────────────────────────────────────────────
 
 export interface LoadedStyle {
-  meta: StyleMeta;
+  meta: StyleMetaWithHead;
   generator: ResnetGenerator;
+  /** The projection head, or null when the style has none (older styles, imported ones). */
+  head: ProjectionHead | null;
+  /** The taps the head projects, in its order; empty without a head. */
+  headTaps: NceTap[];
+}
+
+export interface LoadStyleOptions {
+  /** Read the projection head too (default true); false leaves `head` null. */
+  head?: boolean;
 }
 
 /** Reads a style folder; every way it can be unusable is a StyleError naming the problem. */
-export async function loadStyle(dir: string): Promise<LoadedStyle> {
+export async function loadStyle(dir: string, opts: LoadStyleOptions = {}): Promise<LoadedStyle> {
   const root = path.resolve(dir);
   await checkFolder(root);
   const meta = await readStyleMeta(root);
   const weights = await readWeightsManifest(root, meta);
-  const tensors = await readTensorFile(root, weights.blob, weights.tensors).catch((err) => {
+  const tensors = await readBlob(root, weights.blob, weights.tensors, 'generator');
+  const config: GeneratorConfig = { ngf: meta.generator.ngf, nBlocks: meta.generator.nBlocks };
+  checkShapes(
+    root,
+    generatorSpecs(config),
+    tensors,
+    `a generator with ngf ${config.ngf}, ${config.nBlocks} blocks`,
+  );
+  const headMeta = (meta as StyleMetaWithHead).head;
+  let head: ProjectionHead | null = null;
+  if (headMeta !== undefined && headMeta !== null && opts.head !== false) {
+    head = await readHead(root, meta, headMeta);
+  }
+  const generator = new ResnetGenerator(config, toParams(generatorSpecs(config), tensors));
+  return { meta, generator, head, headTaps: head ? [...(headMeta as HeadMeta).taps] : [] };
+}
+
+/** Frees the variables of a loaded style (generator and head). */
+export function disposeStyle(style: LoadedStyle): void {
+  disposeParams(style.generator.params);
+  if (style.head) disposeParams(style.head.params);
+}
+
+async function readBlob(
+  root: string,
+  blob: BlobInfo,
+  index: TensorEntry[],
+  what: 'generator' | 'projection head',
+): Promise<Map<string, StoredTensor>> {
+  return readTensorFile(root, blob, index).catch((err) => {
     if (!(err instanceof TensorFileError)) throw err;
     const code = err.reason === 'missing' ? 'missing-weights' : 'corrupt-weights';
-    throw new StyleError(code, `Style ${root}: the generator weights are unusable: ${err.message}`);
+    throw new StyleError(code, `Style ${root}: the ${what} weights are unusable: ${err.message}`);
   });
-  const config: GeneratorConfig = { ngf: meta.generator.ngf, nBlocks: meta.generator.nBlocks };
-  checkShapes(root, config, tensors);
-  return { meta, generator: new ResnetGenerator(config, toParams(config, tensors)) };
+}
+
+/** The head as style.json describes it, checked against the generator and head.json. */
+async function readHead(root: string, meta: StyleMeta, h: HeadMeta): Promise<ProjectionHead> {
+  const styleFile = path.join(root, STYLE_FILE);
+  const taps = checkHeadMeta(styleFile, meta, h);
+  const file = path.join(root, h.weights.config);
+  const text = await fs.readFile(file, 'utf8').catch(() => null);
+  if (text === null) {
+    throw new StyleError(
+      'missing-weights',
+      `Style ${root}: style.json names a projection head, but ${h.weights.config} is missing`,
+    );
+  }
+  const m = parse(text, file, 'corrupt-weights') as Partial<HeadManifest> | null;
+  if (m?.format !== WEIGHTS_FORMAT || m.network !== 'projection-head' || !m.blob) {
+    throw new StyleError('unsupported-format', `${file}: not a ${WEIGHTS_FORMAT} head index`);
+  }
+  if (!Array.isArray(m.tensors)) {
+    throw new StyleError('corrupt-weights', `${file}: the tensor index is missing`);
+  }
+  const c = m.config;
+  const fits =
+    c !== undefined &&
+    Array.isArray(c.taps) &&
+    c.taps.join() === taps.join() &&
+    Array.isArray(c.channels) &&
+    sameNumbers(c.channels, h.channels) &&
+    c.dim === h.dim;
+  if (!fits) {
+    throw new StyleError(
+      'shape-mismatch',
+      `Style ${root}: style.json describes a projection head for taps ${taps.join(', ')} ` +
+        `(widths [${h.channels}], dim ${h.dim}), but ${h.weights.config} is for ` +
+        `${JSON.stringify(c ?? null)}`,
+    );
+  }
+  const tensors = await readBlob(root, m.blob, m.tensors, 'projection head');
+  const specs = projectionHeadSpecs(h.channels, h.dim);
+  checkShapes(root, specs, tensors, `a projection head of widths [${h.channels}] → ${h.dim}`);
+  return new ProjectionHead([...h.channels], h.dim, toParams(specs, tensors));
+}
+
+/** style.json's head entry: valid taps of this generator, their true widths, a sane dim. */
+function checkHeadMeta(file: string, meta: StyleMeta, h: HeadMeta): NceTap[] {
+  const bad = (why: string) =>
+    new StyleError('not-a-style', `${file}: the projection head entry is invalid: ${why}`);
+  if (typeof h !== 'object' || !Array.isArray(h.taps) || !Array.isArray(h.channels)) {
+    throw bad('taps and channels must be lists');
+  }
+  if (!isPositiveInt(h.dim)) throw bad(`dim must be a positive whole number, got ${h.dim}`);
+  if (typeof h.weights?.config !== 'string' || typeof h.weights?.data !== 'string') {
+    throw bad('the weight file names are missing');
+  }
+  const taps = h.taps as unknown[];
+  const { ngf, nBlocks } = meta.generator;
+  for (const t of taps) {
+    const m = typeof t === 'string' ? /^(input|down1|down2|res([1-9][0-9]*))$/.exec(t) : null;
+    if (!m || (m[2] !== undefined && Number(m[2]) > nBlocks)) {
+      throw bad(`${JSON.stringify(t)} is not a tap of a generator with ${nBlocks} blocks`);
+    }
+  }
+  if (taps.length === 0 || new Set(taps).size !== taps.length) {
+    throw bad('the taps must be one or more distinct names');
+  }
+  const expected = (taps as NceTap[]).map((t) => tapChannels(t, ngf));
+  if (!sameNumbers(h.channels, expected)) {
+    throw new StyleError(
+      'shape-mismatch',
+      `${file}: the projection head's widths [${h.channels}] do not fit the taps ` +
+        `${taps.join(', ')} of a generator with ngf ${ngf} (widths [${expected}])`,
+    );
+  }
+  return taps as NceTap[];
 }
 
 async function checkFolder(root: string): Promise<void> {
@@ -260,9 +440,13 @@ async function readWeightsManifest(root: string, meta: StyleMeta): Promise<Weigh
   return w as WeightsManifest;
 }
 
-/** Every parameter the config needs, with exactly its shape, and nothing else. */
-function checkShapes(root: string, cfg: GeneratorConfig, tensors: Map<string, StoredTensor>) {
-  const specs = generatorSpecs(cfg);
+/** Every parameter the specs name, with exactly its shape, and nothing else. */
+function checkShapes(
+  root: string,
+  specs: ParamSpec[],
+  tensors: Map<string, StoredTensor>,
+  what: string,
+) {
   const problems: string[] = [];
   for (const s of specs) {
     const t = tensors.get(s.name);
@@ -277,16 +461,15 @@ function checkShapes(root: string, cfg: GeneratorConfig, tensors: Map<string, St
     const more = problems.length > 3 ? ` and ${problems.length - 3} more` : '';
     throw new StyleError(
       'shape-mismatch',
-      `Style ${root}: the weights do not fit a generator with ngf ${cfg.ngf}, ${cfg.nBlocks} ` +
-        `blocks: ${problems.slice(0, 3).join('; ')}${more}`,
+      `Style ${root}: the weights do not fit ${what}: ${problems.slice(0, 3).join('; ')}${more}`,
     );
   }
 }
 
 /** Inference-only variables keyed by the reference's names. */
-function toParams(cfg: GeneratorConfig, tensors: Map<string, StoredTensor>): ParamSet {
+function toParams(specs: ParamSpec[], tensors: Map<string, StoredTensor>): ParamSet {
   const params: ParamSet = new Map();
-  for (const s of generatorSpecs(cfg)) {
+  for (const s of specs) {
     const t = tensors.get(s.name) as StoredTensor;
     params.set(
       s.name,
@@ -302,6 +485,10 @@ function parse(text: string, file: string, code: StyleErrorCode): unknown {
   } catch (err) {
     throw new StyleError(code, (err as Error).message);
   }
+}
+
+function sameNumbers(a: unknown[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function isPositiveInt(x: unknown): x is number {

@@ -559,6 +559,7 @@ class TrainSession {
       name: this.job.name ?? path.basename(path.resolve(this.job.out)),
       options: this.opts,
       generator: this.model.G,
+      head: this.model.H,
       previews,
       training: {
         iterations: this.iteration,

@@ -8,13 +8,15 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingSummary } from '../../../../shared/jobs';
-import { resolveTrainOptions } from '../../../../shared/options';
+import { resolveTrainOptions, type NceTap } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
-import { ResnetGenerator } from '../../../../main/engine/model/generator';
+import { ResnetGenerator, tapChannels } from '../../../../main/engine/model/generator';
 import { disposeParams } from '../../../../main/engine/model/params';
+import { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
 import type { FileWriter } from '../../../../main/engine/train/checkpoint';
 import {
+  disposeStyle,
   loadStyle,
   saveStyle,
   StyleError,
@@ -84,7 +86,7 @@ function forward(g: ResnetGenerator, x: tf.Tensor4D): Float32Array {
 async function styleError(dir: string): Promise<StyleError> {
   const err = await loadStyle(dir).then(
     (s) => {
-      disposeParams(s.generator.params);
+      disposeStyle(s);
       return null;
     },
     (e: unknown) => e,
@@ -217,5 +219,124 @@ describe('saveStyle / loadStyle', () => {
     const err2 = await styleError(dir);
     expect(err2.code).toBe('shape-mismatch');
     expect(err2.message).toMatch(/model\.1\.weight has shape \[7,7,3,4\], expected \[7,7,3,8\]/);
+  });
+});
+
+// Heatmaps project encoder features through the trained H, so a style carries it; a style
+// without one (older, or an imported generator) must still load, and a damaged head must
+// fail as loudly as damaged generator weights.
+describe('the projection head in a style', () => {
+  const taps = options.nceTaps as NceTap[];
+  let head: ProjectionHead;
+  beforeAll(() => {
+    const widths = taps.map((t) => tapChannels(t, 4));
+    head = ProjectionHead.create(widths, 8, 0.02, new Rng(11));
+  });
+  afterAll(() => disposeParams(head.params));
+
+  async function withHead(): Promise<string> {
+    counter += 1;
+    const dir = path.join(root, `style-head-${counter}`);
+    await saveStyle(dir, { ...input(), head });
+    return dir;
+  }
+
+  it('round-trips H with its taps, widths and dimension in style.json', async () => {
+    const dir = await withHead();
+    expect((await fs.readdir(dir)).sort()).toContain('head.bin');
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'style.json'), 'utf8'));
+    expect(meta.head).toEqual({
+      taps,
+      channels: [3, 8, 16, 16, 16],
+      dim: 8,
+      weights: { config: 'head.json', data: 'head.bin' },
+    });
+    const before = tf.memory().numTensors;
+    const style = await loadStyle(dir);
+    expect(style.headTaps).toEqual(taps);
+    expect(style.head?.tapChannels).toEqual([3, 8, 16, 16, 16]);
+    expect(style.head?.dim).toBe(8);
+    for (const [name, v] of head.params) {
+      const back = style.head?.params.get(name);
+      expect(back?.shape).toEqual(v.shape);
+      expect(Array.from(back?.dataSync() ?? [])).toEqual(Array.from(v.dataSync()));
+    }
+    disposeStyle(style);
+    expect(tf.memory().numTensors).toBe(before);
+
+    const without = await loadStyle(dir, { head: false });
+    expect(without.head).toBeNull();
+    disposeStyle(without);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a style without a head still loads, with head null', async () => {
+    const style = await loadStyle(await saved());
+    expect(style.head).toBeNull();
+    expect(style.headTaps).toEqual([]);
+    disposeStyle(style);
+  });
+
+  it('refuses to save a head that does not fit the taps', async () => {
+    const wrong = ProjectionHead.create([3, 8], 8, 0.02, new Rng(1));
+    const err = await saveStyle(path.join(root, 'wrong-head'), { ...input(), head: wrong }).catch(
+      (e: unknown) => e,
+    );
+    disposeParams(wrong.params);
+    expect((err as StyleError).code).toBe('write-failed');
+    expect((err as StyleError).message).toMatch(/do not fit the taps/);
+  });
+
+  it('missing or damaged head weights are StyleErrors', async () => {
+    const noBlob = await withHead();
+    await fs.rm(path.join(noBlob, 'head.bin'));
+    expect((await styleError(noBlob)).code).toBe('missing-weights');
+
+    const noIndex = await withHead();
+    await fs.rm(path.join(noIndex, 'head.json'));
+    const err = await styleError(noIndex);
+    expect(err.code).toBe('missing-weights');
+    expect(err.message).toMatch(/head\.json is missing/);
+
+    const damaged = await withHead();
+    const file = path.join(damaged, 'head.bin');
+    const bytes = await fs.readFile(file);
+    bytes[10] ^= 1;
+    await fs.writeFile(file, bytes);
+    const err2 = await styleError(damaged);
+    expect(err2.code).toBe('corrupt-weights');
+    expect(err2.message).toMatch(/projection head weights are unusable.*checksum/);
+  });
+
+  it('a head entry that does not fit the generator or its index is refused', async () => {
+    const widths = await withHead();
+    await editJson(path.join(widths, 'style.json'), (o) => {
+      (o.head as { channels: number[] }).channels[1] = 9;
+    });
+    const err = await styleError(widths);
+    expect(err.code).toBe('shape-mismatch');
+    expect(err.message).toMatch(/widths \[3,9,16,16,16\] do not fit/);
+
+    const unknownTap = await withHead();
+    await editJson(path.join(unknownTap, 'style.json'), (o) => {
+      (o.head as { taps: string[] }).taps[4] = 'res7';
+    });
+    const err2 = await styleError(unknownTap);
+    expect(err2.code).toBe('not-a-style');
+    expect(err2.message).toMatch(/"res7" is not a tap of a generator with 2 blocks/);
+
+    const index = await withHead();
+    await editJson(path.join(index, 'head.json'), (o) => {
+      (o.config as { dim: number }).dim = 16;
+    });
+    expect((await styleError(index)).code).toBe('shape-mismatch');
+
+    const shapes = await withHead();
+    await editJson(path.join(shapes, 'head.json'), (o) => {
+      (o.tensors as { shape: number[] }[])[0].shape = [8, 3];
+    });
+    const err3 = await styleError(shapes);
+    expect(err3.code).toBe('shape-mismatch');
+    expect(err3.message).toMatch(/mlp_0\.0\.weight has shape \[8,3\], expected \[3,8\]/);
   });
 });
