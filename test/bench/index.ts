@@ -7,6 +7,7 @@ import { stepCase } from './step.bench';
 import { convertCase } from './convert.bench';
 import { trainCase } from './train.bench';
 import { knownAnswerCase } from './known-answer.bench';
+import { seamsCase } from './seams.bench';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, wasm, cpu); default: every one that loads. */
@@ -27,6 +28,7 @@ const CASES: Record<string, BenchCase> = {
   convert: convertCase,
   train: trainCase,
   'known-answer': knownAnswerCase,
+  seams: seamsCase,
 };
 
 const USAGE = 'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile]';

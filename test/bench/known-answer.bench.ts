@@ -118,6 +118,7 @@ async function run(args: BenchArgs): Promise<void> {
             `ngf ${NET.ngf}, ${NET.nBlocks} blocks, ndf ${NET.ndf}, lr 2e-4 constant for ` +
             `${epochs} epochs then linear decay over ${totalEpochs - epochs} (5 steps/epoch)`,
         ],
+        ['options', JSON.stringify(NET)],
         ['source (A)', source.join(', ')],
         ['target (B)', `${target.join(', ')} (graded with gradeImage)`],
         ['held out', `${held.join(', ')} (truth: gradeImage of each)`],
@@ -183,22 +184,37 @@ async function run(args: BenchArgs): Promise<void> {
     const rows: string[][] = [];
     for (const f of held) {
       const file = path.join(PHOTOS, f);
-      const input = await rawToRgb(sharp(file).rotate().removeAlpha());
-      const truth = await rawToRgb(gradeImage(file));
-      if (truth.width !== input.width || truth.height !== input.height) {
-        throw new Error(
-          `${f}: truth is ${truth.width}×${truth.height}, input ${input.width}×${input.height}`,
-        );
+      // Two scales: the one the style was trained at (short side = load size, what the
+      // crops saw) and the photo's full size (5–8× larger: textures the style never saw).
+      const meta = await sharp(file).rotate().metadata();
+      const short = Math.min(meta.width ?? 0, meta.height ?? 0);
+      const scale = NET.loadSize / short;
+      const trained = {
+        width: Math.round((meta.width ?? 0) * scale),
+        height: Math.round((meta.height ?? 0) * scale),
+      };
+      const small = await sharp(file).rotate().removeAlpha().resize(trained).png().toBuffer();
+      for (const [label, src] of [
+        ['training scale', small],
+        ['full size', file],
+      ] as const) {
+        const input = await rawToRgb(sharp(src).rotate().removeAlpha());
+        const truth = await rawToRgb(gradeImage(src));
+        if (truth.width !== input.width || truth.height !== input.height) {
+          throw new Error(
+            `${f}: truth is ${truth.width}×${truth.height}, input ${input.width}×${input.height}`,
+          );
+        }
+        const out = translateImage(generator, input);
+        rows.push([
+          `${f} ${label} (${input.width}×${input.height})`,
+          psnr(input.data, truth.data).toFixed(2),
+          psnr(out.data, truth.data).toFixed(2),
+          fmtStats(colourStats(input.data)),
+          fmtStats(colourStats(out.data)),
+          fmtStats(colourStats(truth.data)),
+        ]);
       }
-      const out = translateImage(generator, input);
-      rows.push([
-        `${f} (${input.width}×${input.height})`,
-        psnr(input.data, truth.data).toFixed(2),
-        psnr(out.data, truth.data).toFixed(2),
-        fmtStats(colourStats(input.data)),
-        fmtStats(colourStats(out.data)),
-        fmtStats(colourStats(truth.data)),
-      ]);
     }
     console.log();
     console.log(

@@ -55,6 +55,8 @@ export interface TiledOptions {
   store?: StorePolicy;
   /** Tiles done and total over all passes; the total can change after a retry with smaller tiles. */
   onProgress?: (done: number, total: number) => void;
+  /** The tile side each pass runs with (after any out-of-memory retry), pass by pass. */
+  onPassTile?: (pass: number, tile: number) => void;
   signal?: AbortSignal;
 }
 
@@ -112,6 +114,7 @@ export async function translateTiled(
         run.done = start; // a retried pass counts its tiles again
         return runPass(run, i, t);
       });
+      opts.onPassTile?.(i, tile);
       for (const id of pass.free) await store.free(id);
     }
   } catch (err) {
