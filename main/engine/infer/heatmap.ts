@@ -1,0 +1,547 @@
+/**
+ * Patch-correspondence heatmaps (DESIGN.md "Look inside"; the paper's Fig. 5 idea, §4 and
+ * the reference's PatchSampleF): which patches of one image the encoder considers "the same
+ * place" as a chosen patch of the other. For a style and an image, the input x and its
+ * translation G(x) both go through the encoder (ResnetGenerator.encode); at every tap the
+ * features of every position are projected by H exactly as in training (Linear → ReLU →
+ * Linear, then x/(‖x‖+1e-7)), or only L2-normalised (`raw`). A query point on one image then
+ * gives the cosine similarity of its feature with the feature of every position of the other
+ * image, per tap.
+ *
+ * Resolution. Everything runs at a working resolution (long side 1024 by default, never
+ * upscaled); points and matches are given in full-image pixel coordinates and mapped through
+ * pixel centres: working = (full + ½)·w/W − ½. A tap with stride s (1 for input and down1, 2
+ * for down2, 4 for the residual blocks) has one position per s working pixels, position j
+ * centred on working pixel s·j (the blur-downsample's 3×3 window is centred there). The
+ * `input` tap is the reflect-padded image: its 3-pixel border is left out, so its positions
+ * are exactly the image's pixels. Padding to multiples of 4 (bottom and right, reflected, as
+ * translateImage does) is left out the same way.
+ *
+ * Memory. The session keeps no tensors: the two working images and, per (image, tap), the
+ * unit feature rows as one Float32Array [positions, dim]. Features are computed on demand,
+ * one encoder pass per image for all the taps a query needs, and projected in row chunks so
+ * the tensors of one pass stay bounded. Beyond `memoryBudgetMB` the least recently used
+ * features are dropped (and recomputed if asked for again); the features of the query in
+ * hand are never dropped, so the budget is soft by at most one query's taps.
+ *
+ * Queries are a dot product per position in plain JS over the cached rows: O(positions · dim),
+ * no tensors, no allocation beyond the result.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NceTap } from '../../../shared/options';
+import { openImage, resizeForTraining, type ReadOptions } from '../data/image-io';
+import type { ResnetGenerator } from '../model/generator';
+import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
+import { translateTiled } from './tiled-generator';
+import { MIN_SIDE, translateImage, type RgbFloatImage } from './translate';
+
+export const DEFAULT_WORKING_SIZE = 1024;
+export const DEFAULT_HEATMAP_BUDGET_MB = 2048;
+/** Working images above this many pixels are translated tile by tile (bounded memory). */
+const UNTILED_MAX_PIXELS = 512 * 512;
+/** Feature rows projected per tensor chunk. */
+const CHUNK_ROWS = 16384;
+
+export type HeatmapSide = 'input' | 'output';
+
+export type HeatmapErrorCode = 'point-outside' | 'unknown-tap' | 'image-too-small';
+
+/** A query or session the user can fix: a point off the image, a tap the style lacks. */
+export class HeatmapError extends Error {
+  constructor(
+    readonly code: HeatmapErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HeatmapError';
+  }
+}
+
+/** What a session needs from a loaded style (LoadedStyle fits). */
+export interface HeatmapStyle {
+  generator: ResnetGenerator;
+  head: ProjectionHead | null;
+  /** The taps the head projects, in its MLP order. */
+  headTaps: NceTap[];
+}
+
+export interface HeatmapOptions {
+  /** Long side of the working resolution (default 1024); smaller images stay as they are. */
+  workingSize?: number;
+  /** Raw encoder features, L2-normalised, instead of H's projection (forced without H). */
+  raw?: boolean;
+  /** Cache of feature rows, MiB (default 2048); a soft bound, see the module comment. */
+  memoryBudgetMB?: number;
+}
+
+/** Where a tap's positions lie: `width`×`height` positions, one per `stride` working pixels. */
+export interface TapGrid {
+  tap: NceTap;
+  width: number;
+  height: number;
+  stride: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface MatchPoint extends Point {
+  /** The position in the tap's grid. */
+  tapX: number;
+  tapY: number;
+}
+
+/** One tap's answer to a query: similarity of every position of the other image. */
+export interface SimilarityMap {
+  tap: NceTap;
+  /** [height, width] cosine similarities, row-major, at the tap's resolution. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  stride: number;
+  min: number;
+  max: number;
+  /** The query as used: snapped to its tap position, in full-image coordinates. */
+  query: MatchPoint;
+  /** The most similar position of the other image, in full-image coordinates. */
+  best: MatchPoint & { similarity: number };
+}
+
+export interface QueryOptions {
+  /** Which image the point is on (default 'output'); the map covers the other one. */
+  on?: HeatmapSide;
+  /** Default: every tap of the session. */
+  taps?: readonly NceTap[];
+}
+
+/** Unit feature rows of one image at one tap. */
+export interface TapFeatures {
+  grid: TapGrid;
+  dim: number;
+  /** [height·width, dim], row-major, each row of unit length (or zero). */
+  rows: Float32Array;
+}
+
+// ─── the working image ─────────────────────────────────────────────────────────────────────
+
+/** The working size for a full size: long side at most `workingSize`, aspect kept. */
+export function workingSizeFor(
+  width: number,
+  height: number,
+  workingSize = DEFAULT_WORKING_SIZE,
+): { width: number; height: number } {
+  const s = Math.min(1, workingSize / Math.max(width, height));
+  return {
+    width: Math.max(1, Math.round(width * s)),
+    height: Math.max(1, Math.round(height * s)),
+  };
+}
+
+export interface HeatmapImage {
+  /** The image at the working resolution. */
+  working: RgbFloatImage;
+  /** The full (upright) image size. */
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads an image straight to the working resolution (one sharp pipeline: orientation, sRGB,
+ * bicubic resize), so a huge file never exists as floats; image-io's pixel limit guards
+ * against decompression bombs.
+ */
+export async function readHeatmapImage(
+  file: string,
+  workingSize = DEFAULT_WORKING_SIZE,
+  opts: ReadOptions = {},
+): Promise<HeatmapImage> {
+  const image = await openImage(file, opts);
+  const { width, height } = image.info;
+  const size = workingSizeFor(width, height, workingSize);
+  checkWorkingSize(size, width, height);
+  const crop = { left: 0, top: 0, width: size.width, height: size.height };
+  const out = await resizeForTraining(image, { resize: size, crop, flip: false }, opts);
+  return { working: { data: out.data, width: out.width, height: out.height }, width, height };
+}
+
+function checkWorkingSize(size: { width: number; height: number }, w: number, h: number): void {
+  if (size.width < MIN_SIDE || size.height < MIN_SIDE) {
+    throw new HeatmapError(
+      'image-too-small',
+      `the image is ${w}×${h}; at the working resolution it would be ` +
+        `${size.width}×${size.height}, and at least ${MIN_SIDE}×${MIN_SIDE} is needed`,
+    );
+  }
+}
+
+// ─── taps and coordinates ──────────────────────────────────────────────────────────────────
+
+/** Working pixels per tap position. */
+export function tapStride(tap: NceTap): number {
+  if (tap === 'input' || tap === 'down1') return 1;
+  if (tap === 'down2') return 2;
+  return 4;
+}
+
+export function tapGrid(tap: NceTap, workingWidth: number, workingHeight: number): TapGrid {
+  const stride = tapStride(tap);
+  return {
+    tap,
+    stride,
+    width: Math.ceil(workingWidth / stride),
+    height: Math.ceil(workingHeight / stride),
+  };
+}
+
+/** Full-image ↔ working ↔ tap coordinates of one session. */
+export class CoordinateMap {
+  readonly scaleX: number;
+  readonly scaleY: number;
+
+  constructor(
+    readonly fullWidth: number,
+    readonly fullHeight: number,
+    readonly workingWidth: number,
+    readonly workingHeight: number,
+  ) {
+    this.scaleX = fullWidth / workingWidth;
+    this.scaleY = fullHeight / workingHeight;
+  }
+
+  /** The tap position whose centre is nearest a full-image point. */
+  toTap(p: Point, grid: TapGrid): { tapX: number; tapY: number } {
+    const wx = (p.x + 0.5) / this.scaleX - 0.5;
+    const wy = (p.y + 0.5) / this.scaleY - 0.5;
+    return {
+      tapX: clamp(Math.round(wx / grid.stride), 0, grid.width - 1),
+      tapY: clamp(Math.round(wy / grid.stride), 0, grid.height - 1),
+    };
+  }
+
+  /** The full-image coordinates of a tap position's centre (inside the image). */
+  fromTap(tapX: number, tapY: number, grid: TapGrid): MatchPoint {
+    const wx = Math.min(tapX * grid.stride, this.workingWidth - 1);
+    const wy = Math.min(tapY * grid.stride, this.workingHeight - 1);
+    return {
+      x: clamp((wx + 0.5) * this.scaleX - 0.5, 0, this.fullWidth - 1),
+      y: clamp((wy + 0.5) * this.scaleY - 0.5, 0, this.fullHeight - 1),
+      tapX,
+      tapY,
+    };
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+// ─── the session ───────────────────────────────────────────────────────────────────────────
+
+export interface SessionInfo {
+  mode: 'projected' | 'raw';
+  taps: NceTap[];
+  width: number;
+  height: number;
+  workingWidth: number;
+  workingHeight: number;
+}
+
+export class HeatmapSession {
+  readonly mode: 'projected' | 'raw';
+  /** Every tap a query may name. */
+  readonly taps: NceTap[];
+  readonly coords: CoordinateMap;
+  private readonly cache = new Map<string, TapFeatures>();
+  private readonly budgetBytes: number;
+  private cachedBytes = 0;
+
+  private constructor(
+    private readonly style: HeatmapStyle,
+    /** The input image at the working resolution. */
+    readonly input: RgbFloatImage,
+    /** Its translation, same size. */
+    readonly output: RgbFloatImage,
+    fullWidth: number,
+    fullHeight: number,
+    opts: HeatmapOptions,
+  ) {
+    const raw = opts.raw === true || style.head === null;
+    this.mode = raw ? 'raw' : 'projected';
+    this.taps = raw ? generatorTaps(style.generator.config.nBlocks) : [...style.headTaps];
+    this.coords = new CoordinateMap(fullWidth, fullHeight, input.width, input.height);
+    this.budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_HEATMAP_BUDGET_MB) * 2 ** 20;
+  }
+
+  /**
+   * Translates the working image (tiled above 512×512, so memory stays bounded). `full`
+   * gives the original image's size when the working image is a reduced copy.
+   */
+  static async create(
+    style: HeatmapStyle,
+    image: HeatmapImage | RgbFloatImage,
+    opts: HeatmapOptions = {},
+  ): Promise<HeatmapSession> {
+    const { working, width, height } =
+      'working' in image ? image : { working: image, width: image.width, height: image.height };
+    checkWorkingSize(working, width, height);
+    const G = style.generator;
+    const output =
+      working.width * working.height > UNTILED_MAX_PIXELS
+        ? await translateTiled(G, working)
+        : translateImage(G, working);
+    return new HeatmapSession(style, working, output, width, height, opts);
+  }
+
+  get info(): SessionInfo {
+    return {
+      mode: this.mode,
+      taps: [...this.taps],
+      width: this.coords.fullWidth,
+      height: this.coords.fullHeight,
+      workingWidth: this.input.width,
+      workingHeight: this.input.height,
+    };
+  }
+
+  grid(tap: NceTap): TapGrid {
+    return tapGrid(this.checkTap(tap), this.input.width, this.input.height);
+  }
+
+  /** The unit feature rows of one image at the given taps (computed once, then cached). */
+  features(side: HeatmapSide, taps: readonly NceTap[]): TapFeatures[] {
+    taps.forEach((t) => this.checkTap(t));
+    const missing = taps.filter((t) => !this.cache.has(key(side, t)));
+    if (missing.length) {
+      const computed = this.compute(side, [...new Set(missing)]);
+      for (const [i, t] of [...new Set(missing)].entries()) this.store(key(side, t), computed[i]);
+    }
+    const out = taps.map((t) => this.touch(key(side, t)));
+    this.evict(new Set(taps.map((t) => key(side, t))));
+    return out;
+  }
+
+  /** Computes the features both images need for these taps now (the one-time pass). */
+  prepare(taps: readonly NceTap[] = this.taps): void {
+    const pinned = new Set(taps.flatMap((t) => [key('input', t), key('output', t)]));
+    for (const side of ['input', 'output'] as const) {
+      const missing = taps.filter((t) => !this.cache.has(key(side, t)));
+      if (!missing.length) continue;
+      const computed = this.compute(side, missing);
+      for (const [i, t] of missing.entries()) this.store(key(side, t), computed[i]);
+    }
+    this.evict(pinned);
+  }
+
+  /** Similarity of the point's feature with every position of the other image, per tap. */
+  query(point: Point, opts: QueryOptions = {}): SimilarityMap[] {
+    const on = opts.on ?? 'output';
+    const other: HeatmapSide = on === 'output' ? 'input' : 'output';
+    const taps = opts.taps ?? this.taps;
+    this.checkPoint(point);
+    taps.forEach((t) => this.checkTap(t));
+    const pinned = new Set(taps.flatMap((t) => [key('input', t), key('output', t)]));
+    const maps: SimilarityMap[] = [];
+    for (const tap of taps) {
+      const [q] = this.features(on, [tap]);
+      const [f] = this.features(other, [tap]);
+      const { tapX, tapY } = this.coords.toTap(point, q.grid);
+      const at = (tapY * q.grid.width + tapX) * q.dim;
+      const vector = q.rows.subarray(at, at + q.dim);
+      const data = new Float32Array(f.grid.width * f.grid.height);
+      dotRows(f.rows, f.dim, vector, data);
+      let best = 0;
+      let min = Infinity;
+      let max = -Infinity;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (v > max) {
+          max = v;
+          best = i;
+        }
+        if (v < min) min = v;
+      }
+      const bx = best % f.grid.width;
+      const by = (best - bx) / f.grid.width;
+      maps.push({
+        tap,
+        data,
+        width: f.grid.width,
+        height: f.grid.height,
+        stride: f.grid.stride,
+        min,
+        max,
+        query: this.coords.fromTap(tapX, tapY, q.grid),
+        best: { ...this.coords.fromTap(bx, by, f.grid), similarity: max },
+      });
+    }
+    this.evict(pinned);
+    return maps;
+  }
+
+  /** Bytes of feature rows held now. */
+  get cacheBytes(): number {
+    return this.cachedBytes;
+  }
+
+  /** Drops every cached feature (the session stays usable). */
+  clear(): void {
+    this.cache.clear();
+    this.cachedBytes = 0;
+  }
+
+  checkPoint(p: Point): void {
+    const { fullWidth: w, fullHeight: h } = this.coords;
+    const inside =
+      Number.isFinite(p.x) && Number.isFinite(p.y) && p.x >= 0 && p.y >= 0 && p.x < w && p.y < h;
+    if (!inside) {
+      throw new HeatmapError(
+        'point-outside',
+        `the point ${p.x},${p.y} is outside the ${w}×${h} image ` +
+          `(x from 0 to ${w - 1}, y from 0 to ${h - 1})`,
+      );
+    }
+  }
+
+  private checkTap(tap: NceTap): NceTap {
+    if (!this.taps.includes(tap)) {
+      const why =
+        this.mode === 'projected'
+          ? 'the style’s projection head covers'
+          : 'the generator’s encoder has';
+      throw new HeatmapError(
+        'unknown-tap',
+        `unknown tap "${tap}": ${why} ${this.taps.join(', ')}` +
+          (this.mode === 'projected' ? ' (raw features reach every tap)' : ''),
+      );
+    }
+    return tap;
+  }
+
+  /** One encoder pass over one image, to the deepest of `taps`; rows for each tap. */
+  private compute(side: HeatmapSide, taps: NceTap[]): TapFeatures[] {
+    const image = side === 'input' ? this.input : this.output;
+    const { width, height } = image;
+    const padH = (4 - (height % 4)) % 4;
+    const padW = (4 - (width % 4)) % 4;
+    const feats = tf.tidy(() => {
+      const x = tf.tensor4d(image.data, [1, height, width, 3]); // [1, H, W, 3]
+      const padded = tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [0, padH],
+          [0, padW],
+          [0, 0],
+        ],
+        'reflect',
+      ); // [1, H', W', 3], sides multiples of 4
+      return this.style.generator.encode(padded, taps);
+    });
+    try {
+      return taps.map((tap, i) => this.rows(tap, feats[i]));
+    } finally {
+      tf.dispose(feats);
+    }
+  }
+
+  /** Crops a tap's map to the image's positions and turns it into unit rows. */
+  private rows(tap: NceTap, feat: tf.Tensor4D): TapFeatures {
+    const grid = tapGrid(tap, this.input.width, this.input.height);
+    const offset = tap === 'input' ? 3 : 0; // the reflect-pad of the first conv
+    const c = feat.shape[3];
+    const n = grid.width * grid.height;
+    const head = this.mode === 'projected' ? (this.style.head as ProjectionHead) : null;
+    const headIndex = head ? this.style.headTaps.indexOf(tap) : -1;
+    const dim = head ? head.dim : c;
+    const rows = new Float32Array(n * dim);
+    const flat = tf.tidy(
+      () =>
+        tf.reshape(tf.slice(feat, [0, offset, offset, 0], [1, grid.height, grid.width, c]), [
+          n,
+          c,
+        ]) as tf.Tensor2D,
+    ); // [n, C]
+    try {
+      for (let start = 0; start < n; start += CHUNK_ROWS) {
+        const size = Math.min(CHUNK_ROWS, n - start);
+        const unit = tf.tidy(() => {
+          const chunk = tf.reshape(tf.slice(flat, [start, 0], [size, c]), [1, size, 1, c]);
+          // The training path itself: H.project gathers, runs the MLP and normalises.
+          return head
+            ? head.project(headIndex, chunk as tf.Tensor4D, iota(size))
+            : l2Normalize(tf.reshape(chunk, [size, c]));
+        }); // [size, dim]
+        rows.set(unit.dataSync() as Float32Array, start * dim);
+        unit.dispose();
+      }
+    } finally {
+      flat.dispose();
+    }
+    return { grid, dim, rows };
+  }
+
+  private store(k: string, f: TapFeatures): void {
+    const old = this.cache.get(k);
+    if (old) this.cachedBytes -= old.rows.byteLength;
+    this.cache.set(k, f);
+    this.cachedBytes += f.rows.byteLength;
+  }
+
+  /** The entry, moved to most recently used. */
+  private touch(k: string): TapFeatures {
+    const f = this.cache.get(k) as TapFeatures;
+    this.cache.delete(k);
+    this.cache.set(k, f);
+    return f;
+  }
+
+  /** Drops least recently used entries until under budget, never the pinned ones. */
+  private evict(pinned: Set<string>): void {
+    for (const [k, f] of this.cache) {
+      if (this.cachedBytes <= this.budgetBytes) return;
+      if (pinned.has(k)) continue;
+      this.cache.delete(k);
+      this.cachedBytes -= f.rows.byteLength;
+    }
+  }
+}
+
+function key(side: HeatmapSide, tap: NceTap): string {
+  return `${side}/${tap}`;
+}
+
+/** Every tap of a generator with `nBlocks` residual blocks, shallow to deep. */
+export function generatorTaps(nBlocks: number): NceTap[] {
+  const taps: NceTap[] = ['input', 'down1', 'down2'];
+  for (let i = 1; i <= nBlocks; i++) taps.push(`res${i}`);
+  return taps;
+}
+
+function iota(n: number): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  return ids;
+}
+
+/** out[j] = rows[j]·v for every row of a [n, dim] matrix. */
+export function dotRows(rows: Float32Array, dim: number, v: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  const d4 = dim - (dim % 4);
+  for (let j = 0, o = 0; j < n; j++, o += dim) {
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let k = 0;
+    for (; k < d4; k += 4) {
+      s0 += rows[o + k] * v[k];
+      s1 += rows[o + k + 1] * v[k + 1];
+      s2 += rows[o + k + 2] * v[k + 2];
+      s3 += rows[o + k + 3] * v[k + 3];
+    }
+    for (; k < dim; k++) s0 += rows[o + k] * v[k];
+    out[j] = s0 + s1 + s2 + s3;
+  }
+}
