@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert, registerWatch } from './convert';
 import { registerDemo } from './demo';
 import { EXIT, reportError } from './errors';
+import { registerServe } from './serve';
 import { registerTrain } from './train';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerConvert(program);
   registerWatch(program);
+  registerServe(program);
   return program;
 }
 

@@ -1,0 +1,64 @@
+/**
+ * `patchwork serve`: the studio in a browser tab. The same services as the desktop app
+ * behind a local HTTP/WebSocket transport; prints the address to open, which carries a
+ * random token. Folders are limited to the library and the --allow roots.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { serveStudio } from '../serve/index';
+import { int } from './args';
+import { EXIT } from './errors';
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  library: string;
+  allow?: string[];
+  token?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Open the studio in a browser: a local server with the desktop app’s interface.')
+    .option('--port <n>', 'port to listen on (0: any free port)', int('--port', { min: 0 }), 7860)
+    .option('--host <addr>', 'interface to bind (loopback unless you mean otherwise)', '127.0.0.1')
+    .option(
+      '--library <dir>',
+      'where trained styles are kept',
+      path.join(os.homedir(), 'Patchwork'),
+    )
+    .option(
+      '--allow <dir...>',
+      'folders the browser may read and write (default: the current folder)',
+    )
+    .option('--token <text>', 'the access token (default: a random one)')
+    .action(async (flags: ServeFlags) => {
+      process.exitCode = await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  const allowed = (flags.allow?.length ? flags.allow : [process.cwd()]).map((d) => path.resolve(d));
+  const served = await serveStudio({
+    libraryDir: path.resolve(flags.library),
+    allowedRoots: allowed,
+    host: flags.host,
+    port: flags.port,
+    token: flags.token,
+  });
+  process.stdout.write(
+    `Patchwork is ready: open ${served.url}\n` +
+      `library: ${path.resolve(flags.library)}\nfolders allowed: ${allowed.join(', ')}\n` +
+      'Ctrl-C stops the server.\n',
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stdout.write('stopping…\n');
+  await served.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,74 @@
+/**
+ * The studio under plain Node, as `patchwork serve` runs it: the real services, the engine
+ * in a forked child process, the HTTP/WebSocket transport in front.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Studio } from '../services/studio';
+import { WorkerHost } from '../services/worker-host';
+import { nodeWorkerSpawner } from '../services/worker-host-node';
+import { startServer, type RunningServer } from './server';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const RENDERER_DIR = `${REPO}out/renderer`;
+export const SAMPLES_DIR = `${REPO}resources/samples`;
+
+export interface ServeStudioOptions {
+  libraryDir: string;
+  /** Folders the browser may name (besides the library and the samples). */
+  allowedRoots: string[];
+  host?: string;
+  port?: number;
+  token?: string;
+  rendererDir?: string | null;
+  cancelGraceMs?: number;
+}
+
+export interface ServedStudio extends RunningServer {
+  studio: Studio;
+  token: string;
+}
+
+export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudio> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const host = new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
+  const studio = new Studio({
+    libraryDir: opts.libraryDir,
+    host,
+    transport: 'serve',
+    version: packageVersion(),
+    samplesDir: existsSync(SAMPLES_DIR) ? SAMPLES_DIR : null,
+    allowedRoots: opts.allowedRoots,
+  });
+  const rendererDir =
+    opts.rendererDir !== undefined
+      ? opts.rendererDir
+      : existsSync(`${RENDERER_DIR}/index.html`)
+        ? RENDERER_DIR
+        : null;
+  const server = await startServer({
+    studio,
+    token,
+    host: opts.host,
+    port: opts.port,
+    rendererDir,
+  });
+  return {
+    ...server,
+    studio,
+    token,
+    close: async () => {
+      await server.close();
+      await studio.dispose();
+    },
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * The studio's services behind the one contract (shared/ipc.ts): the Electron handlers and
+ * `patchwork serve` both hand every raw message to Studio.handle, which validates it, runs
+ * it and answers with a Reply; events go to every subscriber. Jobs run one at a time in the
+ * engine's process (WorkerHost), in the order they were asked for; a job whose process dies
+ * fails with the reason and the queue goes on with a fresh process.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import {
+  parseRequest,
+  type AppInfo,
+  type Channel,
+  type IpcError,
+  type ParsedRequest,
+  type Reply,
+  type RequestOutputs,
+  type StudioEvent,
+  type StyleInfo,
+} from '../../shared/ipc';
+import {
+  applyJobEvent,
+  emptyTrainView,
+  isFinished,
+  type JobSnapshot,
+  type StudioJobEvent,
+} from '../../shared/ipc-jobs';
+import type { WorkerJobEvent } from '../../shared/ipc-worker';
+import { resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
+import { OptionsError } from '../../shared/options';
+import { PathPolicy } from './path-policy';
+import { freeStyleId, listStyles, styleDir, styleOutDir, stylesRoot } from './style-library';
+import { WorkerJobError, type WorkerHost, type WorkerJob } from './worker-host';
+
+export interface StudioOptions {
+  libraryDir: string;
+  host: WorkerHost;
+  transport: AppInfo['transport'];
+  version: string;
+  /** resources/samples (with source/, target/, held-out/), or null. */
+  samplesDir: string | null;
+  /** Folders requests may name; null: any (the desktop app). */
+  allowedRoots: string[] | null;
+  /** Native pickers (Electron); absent: 'unsupported'. */
+  pick?: (kind: 'folder' | 'files', title?: string) => Promise<string[]>;
+}
+
+/** A request that cannot be done, with the code the reply carries. */
+export class RequestError extends Error {
+  constructor(
+    readonly code: IpcError['code'],
+    message: string,
+    readonly issues?: IpcError['issues'],
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+interface Queued {
+  snapshot: JobSnapshot;
+  work: WorkerJob;
+}
+
+export class Studio {
+  private readonly jobs: JobSnapshot[] = [];
+  private readonly queue: Queued[] = [];
+  private readonly listeners = new Set<(event: StudioEvent) => void>();
+  private readonly policy: PathPolicy;
+  private running: Queued | null = null;
+  private disposed = false;
+
+  constructor(private readonly opts: StudioOptions) {
+    const roots = opts.allowedRoots && [
+      ...opts.allowedRoots,
+      opts.libraryDir,
+      ...(opts.samplesDir ? [opts.samplesDir] : []),
+    ];
+    this.policy = new PathPolicy(roots);
+  }
+
+  subscribe(listener: (event: StudioEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Validates and runs one raw request; never throws. */
+  async handle(raw: unknown): Promise<Reply<unknown>> {
+    const request = parseRequest(raw);
+    if ('code' in request) return { ok: false, error: request };
+    try {
+      return { ok: true, value: await this.dispatch(request) };
+    } catch (err) {
+      return { ok: false, error: toIpcError(err) };
+    }
+  }
+
+  /** A file the interface may show (a preview, a thumbnail, an output): its path, or null. */
+  async readableFile(p: string): Promise<string | null> {
+    const abs = await this.policy.resolve(p);
+    if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
+    const stat = await fs.stat(abs).catch(() => null);
+    return stat?.isFile() ? abs : null;
+  }
+
+  /** Cancels what runs, drops what waits, stops the engine's process. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
+    this.opts.host.dispose();
+    this.listeners.clear();
+  }
+
+  // ─── dispatch ────────────────────────────────────────────────────────────────────────────
+
+  private async dispatch(r: ParsedRequest): Promise<RequestOutputs[Channel]> {
+    switch (r.channel) {
+      case 'app:info':
+        return this.info();
+      case 'jobs:list':
+        return { jobs: structuredClone(this.jobs) };
+      case 'styles:list':
+        return { styles: await this.styles() };
+      case 'train:start':
+        return { job: await this.startTraining(r.input) };
+      case 'convert:start':
+        return { job: await this.startConversion(r.input) };
+      case 'job:cancel':
+        return { job: this.cancel(r.input.jobId) };
+      case 'dialog:pick': {
+        if (!this.opts.pick) {
+          throw new RequestError('unsupported', 'file dialogs exist only in the desktop app');
+        }
+        return { paths: await this.opts.pick(r.input.kind, r.input.title) };
+      }
+    }
+  }
+
+  private info(): AppInfo {
+    const s = this.opts.samplesDir;
+    return {
+      version: this.opts.version,
+      transport: this.opts.transport,
+      libraryDir: this.opts.libraryDir,
+      samples: s
+        ? {
+            source: path.join(s, 'source'),
+            target: path.join(s, 'target'),
+            heldOut: path.join(s, 'held-out'),
+          }
+        : null,
+      canPick: Boolean(this.opts.pick),
+      allowedRoots: this.policy.roots ?? [],
+    };
+  }
+
+  private async styles(): Promise<StyleInfo[]> {
+    const styles = await listStyles(this.opts.libraryDir);
+    for (const job of this.jobs) {
+      if (job.kind !== 'train' || !job.train || isFinished(job.status)) continue;
+      const style = styles.find((s) => s.id === job.train?.styleId);
+      if (style) Object.assign(style, { status: 'training', jobId: job.id, name: job.title });
+    }
+    return styles;
+  }
+
+  // ─── starting jobs ───────────────────────────────────────────────────────────────────────
+
+  private async startTraining(input: Extract<ParsedRequest, { channel: 'train:start' }>['input']) {
+    const source = await this.folder(input.source, 'source');
+    const target = await this.folder(input.target, 'target');
+    const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
+    await fs.mkdir(stylesRoot(this.opts.libraryDir), { recursive: true });
+    const styleId = await freeStyleId(this.opts.libraryDir, input.name, taken);
+    const out = styleOutDir(this.opts.libraryDir, styleId);
+    const spec: TrainJobSpec = {
+      source,
+      target,
+      out,
+      options: { ...input.options, preset: input.preset },
+      name: input.name,
+      ...(input.iterations != null ? { iterations: input.iterations } : {}),
+      ...(input.recursive !== undefined ? { recursive: input.recursive } : {}),
+      ...(input.backend ? { backend: input.backend } : {}),
+      ...(input.previewEvery !== undefined ? { previewEvery: input.previewEvery } : {}),
+      ...(input.progressEvery !== undefined ? { progressEvery: input.progressEvery } : {}),
+      ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
+    };
+    resolveTrainJob(spec); // options errors answer the request instead of failing the job
+    await fs.mkdir(out, { recursive: true });
+    const id = newJobId();
+    const snapshot = this.newJob(id, 'train', input.name);
+    snapshot.train = emptyTrainView(styleId, out);
+    const job = this.enqueue({ snapshot, work: { type: 'train', jobId: id, spec, resume: false } });
+    this.emit({ type: 'styles-changed' });
+    return job;
+  }
+
+  private async startConversion(
+    input: Extract<ParsedRequest, { channel: 'convert:start' }>['input'],
+  ) {
+    const dir = styleDir(this.opts.libraryDir, input.styleId);
+    const meta = await fs.readFile(path.join(dir, 'style.json'), 'utf8').catch(() => null);
+    if (meta === null) {
+      throw new RequestError('not-found', `there is no trained style "${input.styleId}"`);
+    }
+    const from = await this.allowed(input.input, 'input');
+    if (!(await fs.stat(from).catch(() => null))) {
+      throw new RequestError('rejected', `the input ${from} does not exist`, [
+        { path: 'input', message: 'does not exist' },
+      ]);
+    }
+    const output = await this.allowed(input.output, 'output');
+    const id = newJobId();
+    const name = (JSON.parse(meta) as { name?: string }).name ?? input.styleId;
+    const snapshot = this.newJob(id, 'convert', `Convert with ${name}`);
+    snapshot.convert = { styleId: input.styleId, input: from, output, files: [], progress: null };
+    return this.enqueue({
+      snapshot,
+      work: {
+        type: 'convert',
+        jobId: id,
+        spec: {
+          styleDir: dir,
+          input: from,
+          output,
+          recursive: input.recursive ?? false,
+          format: input.format ?? 'same',
+          ...(input.quality !== undefined ? { quality: input.quality } : {}),
+          backend: input.backend ?? 'auto',
+        },
+      },
+    });
+  }
+
+  private async allowed(p: string, field: string): Promise<string> {
+    if (!path.isAbsolute(p)) {
+      throw new RequestError('invalid-input', `${field}: give a full path (${p} is relative)`, [
+        { path: field, message: 'must be a full path' },
+      ]);
+    }
+    const abs = await this.policy.resolve(p);
+    if (!abs) {
+      throw new RequestError(
+        'forbidden-path',
+        `${field}: ${p} is outside the folders this studio may use`,
+        [{ path: field, message: 'outside the allowed folders' }],
+      );
+    }
+    return abs;
+  }
+
+  private async folder(p: string, field: string): Promise<string> {
+    const abs = await this.allowed(p, field);
+    const stat = await fs.stat(abs).catch(() => null);
+    if (!stat?.isDirectory()) {
+      const what = stat ? 'is not a folder' : 'does not exist';
+      throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
+        { path: field, message: what },
+      ]);
+    }
+    return abs;
+  }
+
+  private newJob(id: string, kind: JobSnapshot['kind'], title: string): JobSnapshot {
+    return {
+      id,
+      kind,
+      title,
+      status: 'queued',
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+      train: null,
+      convert: null,
+    };
+  }
+
+  private enqueue(q: Queued): JobSnapshot {
+    this.jobs.push(q.snapshot);
+    this.queue.push(q);
+    this.emit({ type: 'job', job: structuredClone(q.snapshot) });
+    this.pump();
+    return structuredClone(q.snapshot);
+  }
+
+  // ─── running jobs ────────────────────────────────────────────────────────────────────────
+
+  private pump(): void {
+    if (this.running || this.disposed) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.running = next;
+    const { snapshot, work } = next;
+    snapshot.status = 'running';
+    snapshot.startedAt = new Date().toISOString();
+    this.emit({ type: 'job', job: structuredClone(snapshot) });
+    this.opts.host
+      .run(work, (e) => this.workerEvent(snapshot.id, e))
+      .then(
+        (result) => this.finish(snapshot, result.status, null),
+        (err: unknown) => {
+          const detail = err instanceof WorkerJobError ? err.detail : undefined;
+          const message = err instanceof Error ? err.message : String(err);
+          this.finish(snapshot, 'failed', { message, ...(detail ? { detail } : {}) });
+        },
+      )
+      .finally(() => {
+        this.running = null;
+        this.pump();
+      });
+  }
+
+  private workerEvent(jobId: string, e: WorkerJobEvent): void {
+    const event: StudioJobEvent =
+      e.kind === 'train'
+        ? { type: 'train', jobId, event: e.event }
+        : e.kind === 'convert-file'
+          ? { type: 'convert-file', jobId, file: e.file }
+          : { type: 'convert-progress', jobId, progress: e.progress };
+    applyJobEvent(this.jobs, event);
+    this.emit(event);
+  }
+
+  private finish(
+    snapshot: JobSnapshot,
+    status: JobSnapshot['status'],
+    error: JobSnapshot['error'],
+  ): void {
+    snapshot.status = status;
+    snapshot.error = error;
+    snapshot.finishedAt = new Date().toISOString();
+    this.emit({ type: 'job', job: structuredClone(snapshot) });
+    if (snapshot.kind === 'train') this.emit({ type: 'styles-changed' });
+  }
+
+  private cancel(jobId: string): JobSnapshot {
+    const job = this.jobs.find((j) => j.id === jobId);
+    if (!job) throw new RequestError('not-found', `there is no job ${jobId}`);
+    const waiting = this.queue.findIndex((q) => q.snapshot.id === jobId);
+    if (waiting >= 0) {
+      this.queue.splice(waiting, 1);
+      this.finish(job, 'cancelled', null);
+    } else if (this.running?.snapshot.id === jobId) {
+      this.opts.host.cancel(jobId);
+    }
+    return structuredClone(job);
+  }
+
+  private emit(event: StudioEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // One broken listener (a closed socket) must not stop the others.
+      }
+    }
+  }
+}
+
+function newJobId(): string {
+  return randomUUID().slice(0, 18);
+}
+
+function toIpcError(err: unknown): IpcError {
+  if (err instanceof RequestError) {
+    return { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) };
+  }
+  if (err instanceof OptionsError) {
+    return {
+      code: 'rejected',
+      message: err.message,
+      issues: err.issues.map((i) => ({ path: i.option, message: i.message })),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message };
+}

@@ -1,0 +1,169 @@
+/**
+ * The engine's process seen from the services (STYLE.md: "main routes, the worker is
+ * disposable"): one process, one job at a time, started on demand. Every message it sends
+ * is validated (shared/ipc-worker.ts). Cancel is graceful — the worker finishes the step,
+ * writes a checkpoint and the style — with a deadline, after which the process is killed.
+ * If the process dies mid-job, the job fails with the reason and the next job starts a
+ * fresh process. How the process is made is injected: a Node child (worker-host-node.ts)
+ * or Electron's utilityProcess (main/app), behind the same WorkerProcess shape.
+ */
+import {
+  parseWorkerMessage,
+  type ToWorker,
+  type WorkerJobEvent,
+  type WorkerJobResult,
+} from '../../shared/ipc-worker';
+
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface WorkerProcess {
+  send(message: ToWorker): void;
+  onMessage(listener: (raw: unknown) => void): void;
+  onExit(listener: (exit: WorkerExit) => void): void;
+  kill(): void;
+}
+
+export type SpawnWorker = () => WorkerProcess;
+
+export type WorkerJob = Exclude<ToWorker, { type: 'cancel' }>;
+
+/** A job that failed: the worker's own error, or the process dying under it. */
+export class WorkerJobError extends Error {
+  constructor(
+    message: string,
+    readonly detail?: string,
+    readonly crashed = false,
+  ) {
+    super(message);
+    this.name = 'WorkerJobError';
+  }
+}
+
+export interface WorkerHostOptions {
+  /** How long a cancelled job may take to checkpoint and stop before the process is killed. */
+  cancelGraceMs?: number;
+  /** Malformed messages and other things worth a log line. */
+  log?: (line: string) => void;
+}
+
+interface Running {
+  job: WorkerJob;
+  onEvent: (event: WorkerJobEvent) => void;
+  resolve: (result: WorkerJobResult) => void;
+  reject: (err: Error) => void;
+  cancelTimer: NodeJS.Timeout | null;
+  cancelled: boolean;
+}
+
+export class WorkerHost {
+  private proc: WorkerProcess | null = null;
+  private running: Running | null = null;
+  private readonly graceMs: number;
+  private readonly log: (line: string) => void;
+  /** Processes started so far (a restart after a crash counts). */
+  starts = 0;
+
+  constructor(
+    private readonly spawn: SpawnWorker,
+    opts: WorkerHostOptions = {},
+  ) {
+    this.graceMs = opts.cancelGraceMs ?? 60_000;
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Runs a job to its end; rejects with WorkerJobError when it fails or the process dies. */
+  run(job: WorkerJob, onEvent: (event: WorkerJobEvent) => void): Promise<WorkerJobResult> {
+    if (this.running) return Promise.reject(new Error('the worker is already running a job'));
+    return new Promise<WorkerJobResult>((resolve, reject) => {
+      this.running = { job, onEvent, resolve, reject, cancelTimer: null, cancelled: false };
+      try {
+        this.process().send(job);
+      } catch (err) {
+        this.settle(() => reject(err instanceof Error ? err : new Error(String(err))));
+      }
+    });
+  }
+
+  /** Asks the running job to stop; kills the process if it has not within the grace time. */
+  cancel(jobId: string): boolean {
+    const r = this.running;
+    if (!r || r.job.jobId !== jobId || r.cancelled) return false;
+    r.cancelled = true;
+    this.proc?.send({ type: 'cancel', jobId });
+    r.cancelTimer = setTimeout(() => {
+      this.log(`worker: job ${jobId} did not stop within ${this.graceMs} ms; killing the process`);
+      const proc = this.proc;
+      this.proc = null;
+      this.settle(() => r.resolve({ status: 'cancelled' }));
+      proc?.kill();
+    }, this.graceMs);
+    return true;
+  }
+
+  /** Kills the process (a running job fails). */
+  dispose(): void {
+    const proc = this.proc;
+    this.proc = null;
+    const r = this.running;
+    if (r) this.settle(() => r.reject(new WorkerJobError('the studio is shutting down')));
+    proc?.kill();
+  }
+
+  private process(): WorkerProcess {
+    if (this.proc) return this.proc;
+    const proc = this.spawn();
+    this.starts += 1;
+    this.proc = proc;
+    proc.onMessage((raw) => this.message(proc, raw));
+    proc.onExit((exit) => this.exited(proc, exit));
+    return proc;
+  }
+
+  private message(proc: WorkerProcess, raw: unknown): void {
+    if (proc !== this.proc) return;
+    const m = parseWorkerMessage(raw);
+    if (!m) {
+      this.log('worker: ignored a malformed message from the engine process');
+      return;
+    }
+    if (m.type === 'ready') return;
+    const r = this.running;
+    if (!r || r.job.jobId !== m.jobId) return;
+    if (m.type === 'event') r.onEvent(m.event);
+    else if (m.type === 'done') this.settle(() => r.resolve(m.result));
+    else this.settle(() => r.reject(new WorkerJobError(m.error.message, m.error.detail)));
+  }
+
+  private exited(proc: WorkerProcess, exit: WorkerExit): void {
+    if (proc !== this.proc) return;
+    this.proc = null;
+    const r = this.running;
+    if (!r) return;
+    if (r.cancelled) {
+      this.settle(() => r.resolve({ status: 'cancelled' }));
+      return;
+    }
+    const how =
+      exit.signal !== null ? `was stopped by ${exit.signal}` : `exited with code ${exit.code}`;
+    const likelyMemory = exit.signal === 'SIGKILL' || exit.code === 134;
+    const message = likelyMemory
+      ? 'The engine process stopped unexpectedly, most likely out of memory. Try a smaller crop size or network width.'
+      : 'The engine process stopped unexpectedly.';
+    this.settle(() => r.reject(new WorkerJobError(message, `the engine process ${how}`, true)));
+  }
+
+  private settle(finish: () => void): void {
+    const r = this.running;
+    if (!r) return;
+    if (r.cancelTimer) clearTimeout(r.cancelTimer);
+    this.running = null;
+    finish();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The protocol between the services and the engine's process (a Node child process under
+ * `patchwork serve`, Electron's utilityProcess in the app: the same messages either way).
+ * One job at a time; the host validates every message it receives with workerMessageSchema.
+ */
+import { z } from 'zod';
+import type { TrainJobSpec } from './jobs';
+import type { ConvertFileInfo, ConvertProgressInfo } from './ipc-jobs';
+import type { TrainEvent } from './jobs';
+
+export interface ConvertJobSpec {
+  styleDir: string;
+  input: string;
+  output: string;
+  recursive: boolean;
+  format: 'same' | 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif';
+  quality?: number;
+  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+}
+
+/** Services → worker. */
+export type ToWorker =
+  | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
+  | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
+  | { type: 'cancel'; jobId: string };
+
+export type WorkerJobEvent =
+  | { kind: 'train'; event: TrainEvent }
+  | { kind: 'convert-file'; file: ConvertFileInfo }
+  | { kind: 'convert-progress'; progress: ConvertProgressInfo };
+
+export interface WorkerJobResult {
+  status: 'completed' | 'cancelled';
+  /** Training: the style folder. */
+  styleDir?: string;
+  /** Conversion: files that failed. */
+  failed?: number;
+}
+
+/** Worker → services. */
+export type FromWorker =
+  | { type: 'ready'; pid: number }
+  | { type: 'event'; jobId: string; event: WorkerJobEvent }
+  | { type: 'done'; jobId: string; result: WorkerJobResult }
+  | { type: 'failed'; jobId: string; error: { name: string; message: string; detail?: string } };
+
+const id = z.string().min(1).max(64);
+const record = z.record(z.string(), z.unknown());
+
+const workerEventSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('train'), event: record.and(z.object({ type: z.string() })) }),
+  z.object({
+    kind: z.literal('convert-file'),
+    file: record.and(z.object({ input: z.string(), status: z.string() })),
+  }),
+  z.object({ kind: z.literal('convert-progress'), progress: record }),
+]);
+
+/** Shapes, not every field: the worker is ours, but a corrupt message must not crash main. */
+export const workerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number().int() }),
+  z.object({ type: z.literal('event'), jobId: id, event: workerEventSchema }),
+  z.object({
+    type: z.literal('done'),
+    jobId: id,
+    result: z.object({
+      status: z.enum(['completed', 'cancelled']),
+      styleDir: z.string().optional(),
+      failed: z.number().int().min(0).optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal('failed'),
+    jobId: id,
+    error: z.object({ name: z.string(), message: z.string(), detail: z.string().optional() }),
+  }),
+]);
+
+export function parseWorkerMessage(raw: unknown): FromWorker | null {
+  const r = workerMessageSchema.safeParse(raw);
+  return r.success ? (r.data as FromWorker) : null;
+}
+
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('train'), jobId: id, spec: record, resume: z.boolean() }),
+  z.object({ type: z.literal('convert'), jobId: id, spec: record }),
+  z.object({ type: z.literal('cancel'), jobId: id }),
+]);
+
+export function parseToWorker(raw: unknown): ToWorker | null {
+  const r = toWorkerSchema.safeParse(raw);
+  return r.success ? (r.data as unknown as ToWorker) : null;
+}

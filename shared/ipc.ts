@@ -1,0 +1,250 @@
+/**
+ * The studio's one contract between the interface and the services (DESIGN.md "Process
+ * architecture"): request channels with their input schemas and output types, the events
+ * pushed back, and the error envelope. The Electron preload, the ipcMain handlers, the
+ * `serve` HTTP/WebSocket transport and the renderer's `api` are all typed from this file;
+ * everything the services receive is parsed with these schemas first (parseRequest), so a
+ * malformed or unknown message fails with a specific error instead of reaching a service.
+ */
+import { z } from 'zod';
+import { BACKEND_CHOICES, type TrainEvent } from './jobs';
+import { PRESETS } from './options';
+import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
+
+// ─── inputs ────────────────────────────────────────────────────────────────────────────────
+
+const folder = z.string().min(1, 'a path is required').max(4096);
+const jobId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a job id');
+const styleId = z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'not a style id');
+
+/** Options the studio exposes for training; everything else keeps its preset's value. */
+export const studioTrainOptionsSchema = z
+  .object({
+    ngf: z.number().int().positive().max(512),
+    ndf: z.number().int().positive().max(512),
+    nBlocks: z.number().int().positive().max(64),
+    loadSize: z.number().int().positive().max(8192),
+    cropSize: z.number().int().positive().max(8192),
+    numPatches: z.number().int().positive().max(65536),
+    lambdaNCE: z.number().min(0),
+    lambdaGAN: z.number().min(0),
+    lr: z.number().positive().max(1),
+    epochs: z.number().int().min(0),
+    decayEpochs: z.number().int().min(0),
+    seed: z.number().int().min(0).max(0xffffffff),
+  })
+  .partial()
+  .strict();
+export type StudioTrainOptions = z.infer<typeof studioTrainOptionsSchema>;
+
+export const trainStartSchema = z
+  .object({
+    name: z.string().trim().min(1, 'a style name is required').max(120),
+    source: folder,
+    target: folder,
+    preset: z.enum(PRESETS),
+    options: studioTrainOptionsSchema.optional(),
+    /** Steps to train; absent or null: the preset's epoch schedule. */
+    iterations: z.number().int().positive().max(10_000_000).nullable().optional(),
+    recursive: z.boolean().optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
+    previewEvery: z.number().int().min(0).optional(),
+    progressEvery: z.number().int().positive().optional(),
+    checkpointEvery: z.number().int().positive().optional(),
+  })
+  .strict();
+export type TrainStartInput = z.infer<typeof trainStartSchema>;
+
+export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+
+export const convertStartSchema = z
+  .object({
+    styleId,
+    /** An image or a folder of images. */
+    input: folder,
+    output: folder,
+    recursive: z.boolean().optional(),
+    format: z.enum(CONVERT_FORMAT_CHOICES).optional(),
+    quality: z.number().int().min(1).max(100).optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
+  })
+  .strict();
+export type ConvertStartInput = z.infer<typeof convertStartSchema>;
+
+const empty = z.object({}).strict();
+
+/** Every request channel: its input schema. Outputs are typed in RequestOutputs. */
+export const requestSchemas = {
+  'app:info': empty,
+  'jobs:list': empty,
+  'styles:list': empty,
+  'train:start': trainStartSchema,
+  'convert:start': convertStartSchema,
+  'job:cancel': z.object({ jobId }).strict(),
+  'dialog:pick': z
+    .object({ kind: z.enum(['folder', 'files']), title: z.string().max(200).optional() })
+    .strict(),
+} as const;
+
+export type Channel = keyof typeof requestSchemas;
+export const CHANNELS = Object.keys(requestSchemas) as Channel[];
+export type RequestInput<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
+
+// ─── outputs ───────────────────────────────────────────────────────────────────────────────
+
+export interface AppInfo {
+  version: string;
+  /** Which transport answers: the desktop shell or `patchwork serve` in a browser. */
+  transport: 'electron' | 'serve';
+  /** Where trained styles live. */
+  libraryDir: string;
+  /** The bundled sample folders, for "Try it with samples" (null when not shipped). */
+  samples: { source: string; target: string; heldOut: string } | null;
+  /** Native file dialogs exist (Electron); in a browser paths are typed. */
+  canPick: boolean;
+  /** Folders requests may name (serve); empty: any folder (the desktop app). */
+  allowedRoots: string[];
+}
+
+export type StyleStatus = 'training' | 'ready' | 'failed';
+
+export interface StyleInfo {
+  id: string;
+  name: string;
+  status: StyleStatus;
+  /** The style folder (holds style.json once ready). */
+  dir: string;
+  preset: string | null;
+  /** Absolute path of the thumbnail, or null. */
+  thumbnail: string | null;
+  previews: { source: string; output: string }[];
+  created: string | null;
+  iterations: number | null;
+  /** The job training it, while it trains. */
+  jobId: string | null;
+}
+
+export interface RequestOutputs {
+  'app:info': AppInfo;
+  'jobs:list': { jobs: JobSnapshot[] };
+  'styles:list': { styles: StyleInfo[] };
+  'train:start': { job: JobSnapshot };
+  'convert:start': { job: JobSnapshot };
+  'job:cancel': { job: JobSnapshot };
+  'dialog:pick': { paths: string[] };
+}
+export type RequestOutput<C extends Channel> = RequestOutputs[C];
+
+// ─── envelopes and errors ──────────────────────────────────────────────────────────────────
+
+export const ERROR_CODES = [
+  /** Not a request at all, or an unknown channel. */
+  'invalid-message',
+  /** A known channel with an input that does not fit its schema. */
+  'invalid-input',
+  /** The input is well formed but the job cannot run (options, folders). */
+  'rejected',
+  /** A path outside the folders this transport may touch. */
+  'forbidden-path',
+  'not-found',
+  /** Not available on this transport (e.g. native dialogs in a browser). */
+  'unsupported',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface IpcError {
+  code: ErrorCode;
+  message: string;
+  /** Field-level problems: the field's path and what is wrong with it. */
+  issues?: { path: string; message: string }[];
+}
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+/** A request as it crosses a process boundary (ipcRenderer.invoke, POST /api). */
+export interface RequestEnvelope<C extends Channel = Channel> {
+  channel: C;
+  input: RequestInput<C>;
+}
+
+/** Raised by a client when a reply is an error; keeps the code and issues. */
+export class StudioError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: { path: string; message: string }[];
+  constructor(error: IpcError) {
+    super(error.message);
+    this.name = 'StudioError';
+    this.code = error.code;
+    this.issues = error.issues ?? [];
+  }
+}
+
+const envelopeSchema = z.object({ channel: z.string(), input: z.unknown() }).strict();
+
+export type ParsedRequest = {
+  [C in Channel]: { channel: C; input: z.output<(typeof requestSchemas)[C]> };
+}[Channel];
+
+/** Validates a raw message: a ParsedRequest, or the error to answer with. */
+export function parseRequest(raw: unknown): ParsedRequest | IpcError {
+  const envelope = envelopeSchema.safeParse(raw);
+  if (!envelope.success) {
+    return {
+      code: 'invalid-message',
+      message: 'a request is an object with exactly "channel" and "input"',
+    };
+  }
+  const { channel, input } = envelope.data;
+  if (!Object.hasOwn(requestSchemas, channel)) {
+    return { code: 'invalid-message', message: `unknown channel ${JSON.stringify(channel)}` };
+  }
+  const schema = requestSchemas[channel as Channel];
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.length ? i.path.join('.') : '(input)',
+      message: i.message,
+    }));
+    const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    return { code: 'invalid-input', message: `${channel}: ${text}`, issues };
+  }
+  return { channel, input: parsed.data } as ParsedRequest;
+}
+
+export function isIpcError(value: unknown): value is IpcError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as IpcError).code === 'string' &&
+    (ERROR_CODES as readonly string[]).includes((value as IpcError).code) &&
+    typeof (value as IpcError).message === 'string'
+  );
+}
+
+// ─── events ────────────────────────────────────────────────────────────────────────────────
+
+/** Pushed from the services to every window or browser tab. */
+export type StudioEvent = StudioJobEvent | { type: 'styles-changed' };
+
+export type { TrainEvent };
+
+// ─── the api object ────────────────────────────────────────────────────────────────────────
+
+/**
+ * What the renderer talks to: `window.patchwork` (preload) or the serve client. Both carry
+ * the same envelope; `fileUrl` turns a path the services returned (a preview, a thumbnail)
+ * into a URL the page may load.
+ */
+export interface PatchworkApi {
+  request<C extends Channel>(channel: C, input: RequestInput<C>): Promise<RequestOutput<C>>;
+  /** Listens to every event; returns the way to stop listening. */
+  subscribe(listener: (event: StudioEvent) => void): () => void;
+  fileUrl(path: string): string;
+}
+
+/** The IPC channel names the preload and the Electron handlers use. */
+export const ELECTRON_CHANNELS = {
+  request: 'patchwork:request',
+  event: 'patchwork:event',
+} as const;

@@ -1,0 +1,240 @@
+/**
+ * `patchwork serve` with the real services: the engine in its own Node process, a tiny
+ * network on the bundled samples. These are the paths the browser takes, checked without a
+ * browser: token and origin rules, the contract's validation errors, a job to completion,
+ * a cancelled job, a conversion, and the events on the WebSocket.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Reply, StudioEvent, TrainStartInput } from '../../../shared/ipc';
+import type { JobSnapshot } from '../../../shared/ipc-jobs';
+import { SAMPLES_DIR, serveStudio, type ServedStudio } from '../../../main/serve/index';
+
+let served: ServedStudio;
+let library: string;
+let work: string;
+const events: StudioEvent[] = [];
+let socket: WebSocket;
+
+const base = () => `http://127.0.0.1:${served.port}`;
+
+async function call(channel: string, input: unknown, token = served.token) {
+  const res = await fetch(`${base()}/api`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ channel, input }),
+  });
+  const text = await res.text();
+  const reply = (text.startsWith('{') ? JSON.parse(text) : null) as Reply<Record<string, unknown>>;
+  return { status: res.status, reply };
+}
+
+/** A network small enough to train a few steps in seconds on one core. */
+const tiny = (name: string, iterations: number): TrainStartInput => ({
+  name,
+  source: path.join(SAMPLES_DIR, 'source'),
+  target: path.join(SAMPLES_DIR, 'target'),
+  preset: 'fastcut',
+  options: { ngf: 4, ndf: 4, nBlocks: 2, loadSize: 36, cropSize: 32, numPatches: 32 },
+  iterations,
+  backend: 'wasm',
+  previewEvery: 0,
+  progressEvery: 1,
+});
+
+function finished(jobId: string, timeoutMs = 90_000): Promise<JobSnapshot> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), timeoutMs);
+    const check = () => {
+      const e = events.find(
+        (x) =>
+          x.type === 'job' &&
+          x.job.id === jobId &&
+          ['completed', 'cancelled', 'failed'].includes(x.job.status),
+      );
+      if (e && e.type === 'job') {
+        clearTimeout(timer);
+        resolve(e.job);
+      } else setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
+beforeAll(async () => {
+  library = await mkdtemp(path.join(os.tmpdir(), 'pw-serve-lib-'));
+  work = await mkdtemp(path.join(os.tmpdir(), 'pw-serve-work-'));
+  served = await serveStudio({
+    libraryDir: library,
+    allowedRoots: [work],
+    rendererDir: null,
+    cancelGraceMs: 30_000,
+  });
+  socket = new WebSocket(`ws://127.0.0.1:${served.port}/events`, {
+    headers: { Authorization: `Bearer ${served.token}` },
+  });
+  socket.on('message', (data) => events.push(JSON.parse(String(data)) as StudioEvent));
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+});
+
+afterAll(async () => {
+  socket?.close();
+  await served?.close();
+  await rm(library, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('access', () => {
+  it('refuses requests without the token', async () => {
+    expect((await fetch(`${base()}/`)).status).toBe(401);
+    expect((await call('app:info', {}, 'wrong')).status).toBe(401);
+    const ws = new WebSocket(`ws://127.0.0.1:${served.port}/events`);
+    const outcome = await new Promise((resolve) => {
+      ws.once('open', () => resolve('open'));
+      ws.once('error', () => resolve('refused'));
+    });
+    expect(outcome).toBe('refused');
+  });
+
+  it('refuses another Host (DNS rebinding) and cross-origin API calls', async () => {
+    const { request } = await import('node:http');
+    const status = (headers: Record<string, string>, method = 'GET', p = '/') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: served.port, path: p, method, headers },
+          (res) => resolve(res.statusCode ?? 0),
+        );
+        req.on('error', reject);
+        req.end(method === 'POST' ? JSON.stringify({ channel: 'app:info', input: {} }) : '');
+      });
+    const auth = { Authorization: `Bearer ${served.token}` };
+    expect(await status({ ...auth, Host: 'evil.example:80' })).toBe(403);
+    const post = { ...auth, 'Content-Type': 'application/json', Origin: 'http://evil.example' };
+    expect(await status(post, 'POST', '/api')).toBe(403);
+  });
+
+  it('moves the token from the address into a cookie', async () => {
+    const res = await fetch(`${base()}/?token=${served.token}`, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/patchwork_token=.*HttpOnly; SameSite=Strict/);
+  });
+});
+
+describe('the contract', () => {
+  it('answers app:info', async () => {
+    const { status, reply } = await call('app:info', {});
+    expect(status).toBe(200);
+    expect(reply.ok && reply.value).toMatchObject({ transport: 'serve', libraryDir: library });
+  });
+
+  it('rejects malformed and unknown messages with a specific error', async () => {
+    const res = await fetch(`${base()}/api`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${served.token}` },
+      body: '{"channel": ',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Reply<never>).ok).toBe(false);
+    const unknown = await call('styles:delete-everything', {});
+    expect(unknown.status).toBe(400);
+    expect(!unknown.reply.ok && unknown.reply.error.code).toBe('invalid-message');
+    const bad = await call('train:start', { ...tiny('x', 1), preset: 'slowcut', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(!bad.reply.ok && bad.reply.error.issues?.map((i) => i.path).sort()).toEqual([
+      '(input)',
+      'preset',
+    ]);
+  });
+
+  it('refuses folders outside the allowed roots', async () => {
+    const { status, reply } = await call('train:start', { ...tiny('x', 1), source: '/etc' });
+    expect(status).toBe(403);
+    expect(!reply.ok && reply.error.code).toBe('forbidden-path');
+  });
+
+  it('answers option errors before a job is made', async () => {
+    const input = tiny('x', 1);
+    const { status, reply } = await call('train:start', {
+      ...input,
+      options: { ...input.options, cropSize: 30 },
+    });
+    expect(status).toBe(422);
+    expect(!reply.ok && reply.error.message).toMatch(/cropSize.*multiple of 4/);
+  });
+});
+
+describe('jobs', () => {
+  it('trains a tiny style to the end, lists it and converts with it', async () => {
+    const { reply } = await call('train:start', tiny('Sepia test', 3));
+    expect(reply.ok).toBe(true);
+    const job = (reply.ok ? reply.value.job : null) as JobSnapshot;
+    const done = await finished(job.id);
+    expect(done.status).toBe('completed');
+    const progress = events.filter((e) => e.type === 'train' && e.jobId === job.id);
+    expect(progress.some((e) => e.type === 'train' && e.event.type === 'progress')).toBe(true);
+
+    const list = await call('styles:list', {});
+    const styles = (list.reply.ok ? list.reply.value.styles : []) as {
+      id: string;
+      status: string;
+      thumbnail: string | null;
+    }[];
+    const style = styles.find((s) => s.id === 'sepia-test');
+    expect(style?.status).toBe('ready');
+    expect(style?.thumbnail).toBeTruthy();
+    const thumb = await fetch(`${base()}/files?path=${encodeURIComponent(style!.thumbnail!)}`, {
+      headers: { Authorization: `Bearer ${served.token}` },
+    });
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toMatch(/^image\//);
+
+    const out = path.join(work, 'converted');
+    const convert = await call('convert:start', {
+      styleId: 'sepia-test',
+      input: path.join(SAMPLES_DIR, 'held-out'),
+      output: out,
+      format: 'png',
+    });
+    expect(convert.reply.ok).toBe(true);
+    const cjob = (convert.reply.ok ? convert.reply.value.job : null) as JobSnapshot;
+    const cdone = await finished(cjob.id);
+    expect(cdone.status).toBe('completed');
+    const jobs = await call('jobs:list', {});
+    const listed = (jobs.reply.ok ? jobs.reply.value.jobs : []) as JobSnapshot[];
+    const files = listed.find((j) => j.id === cjob.id)?.convert?.files ?? [];
+    expect(files.map((f) => f.status)).toEqual(['done', 'done']);
+  });
+
+  it('cancels a running job gracefully: it stops, and the style is still written', async () => {
+    const { reply } = await call('train:start', tiny('Long one', 100_000));
+    const job = (reply.ok ? reply.value.job : null) as JobSnapshot;
+    await new Promise<void>((resolve) => {
+      const check = () =>
+        events.some((e) => e.type === 'train' && e.jobId === job.id && e.event.type === 'progress')
+          ? resolve()
+          : setTimeout(check, 100);
+      check();
+    });
+    const cancel = await call('job:cancel', { jobId: job.id });
+    expect(cancel.status).toBe(200);
+    const done = await finished(job.id);
+    expect(done.status).toBe('cancelled');
+    const list = await call('styles:list', {});
+    const styles = (list.reply.ok ? list.reply.value.styles : []) as {
+      id: string;
+      status: string;
+    }[];
+    expect(styles.find((s) => s.id === 'long-one')?.status).toBe('ready');
+  });
+
+  it('fails a job whose folder has no images, with the reason', async () => {
+    const { reply } = await call('train:start', { ...tiny('Empty', 2), source: work });
+    const job = (reply.ok ? reply.value.job : null) as JobSnapshot;
+    const done = await finished(job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error?.message).toMatch(/Source folder/);
+  });
+});
