@@ -72,6 +72,11 @@ export interface HeatmapOptions {
   raw?: boolean;
   /** Cache of feature rows, MiB (default 2048); a soft bound, see the module comment. */
   memoryBudgetMB?: number;
+  /**
+   * How the working image is translated (default: translateImage, or translateTiled above
+   * 512×512); it must return an image of the same size.
+   */
+  translate?: (G: ResnetGenerator, image: RgbFloatImage) => RgbFloatImage | Promise<RgbFloatImage>;
 }
 
 /** Where a tap's positions lie: `width`×`height` positions, one per `stride` working pixels. */
@@ -233,8 +238,9 @@ export class CoordinateMap {
   }
 }
 
+/** v within [lo, hi]; Math.max also turns −0 (from rounding −0.4) into 0. */
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return Math.max(lo, Math.min(hi, v));
 }
 
 // ─── the session ───────────────────────────────────────────────────────────────────────────
@@ -269,7 +275,7 @@ export class HeatmapSession {
   ) {
     const raw = opts.raw === true || style.head === null;
     this.mode = raw ? 'raw' : 'projected';
-    this.taps = raw ? generatorTaps(style.generator.config.nBlocks) : [...style.headTaps];
+    this.taps = availableTaps(style, raw);
     this.coords = new CoordinateMap(fullWidth, fullHeight, input.width, input.height);
     this.budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_HEATMAP_BUDGET_MB) * 2 ** 20;
   }
@@ -286,11 +292,12 @@ export class HeatmapSession {
     const { working, width, height } =
       'working' in image ? image : { working: image, width: image.width, height: image.height };
     checkWorkingSize(working, width, height);
-    const G = style.generator;
-    const output =
-      working.width * working.height > UNTILED_MAX_PIXELS
-        ? await translateTiled(G, working)
-        : translateImage(G, working);
+    const output = await (opts.translate ?? defaultTranslate)(style.generator, working);
+    if (output.width !== working.width || output.height !== working.height) {
+      throw new RangeError(
+        `the translation is ${output.width}×${output.height}, the image ${working.width}×${working.height}`,
+      );
+    }
     return new HeatmapSession(style, working, output, width, height, opts);
   }
 
@@ -312,26 +319,26 @@ export class HeatmapSession {
   /** The unit feature rows of one image at the given taps (computed once, then cached). */
   features(side: HeatmapSide, taps: readonly NceTap[]): TapFeatures[] {
     taps.forEach((t) => this.checkTap(t));
-    const missing = taps.filter((t) => !this.cache.has(key(side, t)));
-    if (missing.length) {
-      const computed = this.compute(side, [...new Set(missing)]);
-      for (const [i, t] of [...new Set(missing)].entries()) this.store(key(side, t), computed[i]);
-    }
-    const out = taps.map((t) => this.touch(key(side, t)));
+    const out = this.ensure(side, taps);
     this.evict(new Set(taps.map((t) => key(side, t))));
     return out;
   }
 
   /** Computes the features both images need for these taps now (the one-time pass). */
   prepare(taps: readonly NceTap[] = this.taps): void {
-    const pinned = new Set(taps.flatMap((t) => [key('input', t), key('output', t)]));
-    for (const side of ['input', 'output'] as const) {
-      const missing = taps.filter((t) => !this.cache.has(key(side, t)));
-      if (!missing.length) continue;
+    taps.forEach((t) => this.checkTap(t));
+    for (const side of ['input', 'output'] as const) this.ensure(side, taps);
+    this.evict(new Set(taps.flatMap((t) => [key('input', t), key('output', t)])));
+  }
+
+  /** Cached or computed now (one encoder pass for all that are missing); evicts nothing. */
+  private ensure(side: HeatmapSide, taps: readonly NceTap[]): TapFeatures[] {
+    const missing = [...new Set(taps.filter((t) => !this.cache.has(key(side, t))))];
+    if (missing.length) {
       const computed = this.compute(side, missing);
       for (const [i, t] of missing.entries()) this.store(key(side, t), computed[i]);
     }
-    this.evict(pinned);
+    return taps.map((t) => this.touch(key(side, t)));
   }
 
   /** Similarity of the point's feature with every position of the other image, per tap. */
@@ -344,8 +351,8 @@ export class HeatmapSession {
     const pinned = new Set(taps.flatMap((t) => [key('input', t), key('output', t)]));
     const maps: SimilarityMap[] = [];
     for (const tap of taps) {
-      const [q] = this.features(on, [tap]);
-      const [f] = this.features(other, [tap]);
+      const [q] = this.ensure(on, [tap]);
+      const [f] = this.ensure(other, [tap]);
       const { tapX, tapY } = this.coords.toTap(point, q.grid);
       const at = (tapY * q.grid.width + tapX) * q.dim;
       const vector = q.rows.subarray(at, at + q.dim);
@@ -392,30 +399,11 @@ export class HeatmapSession {
   }
 
   checkPoint(p: Point): void {
-    const { fullWidth: w, fullHeight: h } = this.coords;
-    const inside =
-      Number.isFinite(p.x) && Number.isFinite(p.y) && p.x >= 0 && p.y >= 0 && p.x < w && p.y < h;
-    if (!inside) {
-      throw new HeatmapError(
-        'point-outside',
-        `the point ${p.x},${p.y} is outside the ${w}×${h} image ` +
-          `(x from 0 to ${w - 1}, y from 0 to ${h - 1})`,
-      );
-    }
+    checkPoint(p, this.coords.fullWidth, this.coords.fullHeight);
   }
 
   private checkTap(tap: NceTap): NceTap {
-    if (!this.taps.includes(tap)) {
-      const why =
-        this.mode === 'projected'
-          ? 'the style’s projection head covers'
-          : 'the generator’s encoder has';
-      throw new HeatmapError(
-        'unknown-tap',
-        `unknown tap "${tap}": ${why} ${this.taps.join(', ')}` +
-          (this.mode === 'projected' ? ' (raw features reach every tap)' : ''),
-      );
-    }
+    if (!this.taps.includes(tap)) throw unknownTap(tap, this.taps, this.mode);
     return tap;
   }
 
@@ -508,8 +496,60 @@ export class HeatmapSession {
   }
 }
 
+function defaultTranslate(G: ResnetGenerator, image: RgbFloatImage): Promise<RgbFloatImage> {
+  return image.width * image.height > UNTILED_MAX_PIXELS
+    ? translateTiled(G, image)
+    : Promise.resolve(translateImage(G, image));
+}
+
 function key(side: HeatmapSide, tap: NceTap): string {
   return `${side}/${tap}`;
+}
+
+/** A HeatmapError unless the point lies on a width×height image. */
+export function checkPoint(p: Point, w: number, h: number): void {
+  const inside =
+    Number.isFinite(p.x) && Number.isFinite(p.y) && p.x >= 0 && p.y >= 0 && p.x < w && p.y < h;
+  if (!inside) {
+    throw new HeatmapError(
+      'point-outside',
+      `the point ${p.x},${p.y} is outside the ${w}×${h} image ` +
+        `(x from 0 to ${w - 1}, y from 0 to ${h - 1})`,
+    );
+  }
+}
+
+/** The taps a session can query: the head's, or with raw features every encoder tap. */
+export function availableTaps(style: HeatmapStyle, raw = false): NceTap[] {
+  if (raw || style.head === null) return generatorTaps(style.generator.config.nBlocks);
+  return [...style.headTaps];
+}
+
+/**
+ * The taps a query will use: `requested` (names checked against what the style offers) or,
+ * when none are given, every available tap.
+ */
+export function resolveTaps(
+  style: HeatmapStyle,
+  raw: boolean,
+  requested: readonly string[] = [],
+): NceTap[] {
+  const available = availableTaps(style, raw);
+  const mode = raw || style.head === null ? 'raw' : 'projected';
+  for (const t of requested) {
+    if (!(available as string[]).includes(t)) throw unknownTap(t, available, mode);
+  }
+  return requested.length ? [...new Set(requested as NceTap[])] : available;
+}
+
+function unknownTap(tap: string, available: NceTap[], mode: 'raw' | 'projected'): HeatmapError {
+  const why =
+    mode === 'projected' ? 'the style’s projection head covers' : 'the generator’s encoder has';
+  const hint = mode === 'projected' ? ' (with raw features, every encoder tap)' : '';
+  return new HeatmapError(
+    'unknown-tap',
+    `unknown tap "${tap}": ${why} ${available.join(', ')}${hint}`,
+  );
 }
 
 /** Every tap of a generator with `nBlocks` residual blocks, shallow to deep. */
