@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert, registerWatch } from './convert';
 import { registerDemo } from './demo';
 import { EXIT, reportError } from './errors';
+import { registerHeatmap } from './heatmap';
 import { registerServe } from './serve';
 import { registerTrain } from './train';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerConvert(program);
   registerWatch(program);
+  registerHeatmap(program);
   registerServe(program);
   return program;
 }

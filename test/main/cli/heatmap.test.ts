@@ -1,0 +1,220 @@
+// What a user of `patchwork heatmap` relies on: a picture and the best matches printed for a
+// good request, exit 2 with a message naming the problem for a bad point, tap or flag, exit 1
+// for an unusable style or image, and a style without a projection head still working, on
+// raw features, with a note saying so. Run in-process on a tiny style and small images.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { TrainingSummary } from '../../../shared/jobs';
+import { resolveTrainOptions, type NceTap } from '../../../shared/options';
+import { main } from '../../../main/cli/index';
+import { initBackend } from '../../../main/engine/backend';
+import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
+import { disposeParams } from '../../../main/engine/model/params';
+import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
+import { Rng } from '../../../main/engine/rng';
+import { saveStyle } from '../../../main/engine/train/style';
+import { decompressionBomb, writeImage } from '../services/convert/files';
+
+const training: TrainingSummary = {
+  iterations: 1,
+  epochs: 1,
+  durationSeconds: 1,
+  finalLosses: null,
+  backend: 'wasm (test)',
+  status: 'completed',
+  datasetSizes: { source: 1, target: 1 },
+};
+
+let root: string;
+let style: string;
+let headless: string;
+let image: string;
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-cli-heatmap-'));
+  style = path.join(root, 'style');
+  headless = path.join(root, 'headless');
+  image = path.join(root, 'photo.png');
+  await initBackend('wasm');
+  const options = resolveTrainOptions({ preset: 'fastcut', ngf: 2, nBlocks: 1 });
+  const taps = options.nceTaps as NceTap[]; // input, down1, down2, res1
+  const generator = ResnetGenerator.create({ ngf: 2, nBlocks: 1 }, 0.5, new Rng(9));
+  const head = ProjectionHead.create(
+    taps.map((t) => tapChannels(t, 2)),
+    8,
+    0.5,
+    new Rng(10),
+  );
+  const input = { name: 'Tiny', options, generator, training, previews: [] };
+  await saveStyle(style, { ...input, head });
+  await saveStyle(headless, input);
+  disposeParams(generator.params);
+  disposeParams(head.params);
+  await writeImage(image, 3, 48, 32);
+});
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+/** Runs `patchwork …` in-process; returns its exit code and what it printed. */
+async function patchwork(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+let n = 0;
+function outFile(ext = '.png'): string {
+  return path.join(root, `out-${++n}${ext}`);
+}
+
+const base = (out: string, ...rest: string[]) => [
+  'heatmap',
+  '--style',
+  style,
+  '--image',
+  image,
+  '--out',
+  out,
+  '--backend',
+  'wasm',
+  ...rest,
+];
+
+describe('patchwork heatmap', () => {
+  it('writes the picture and prints the best match per tap', async () => {
+    const out = outFile();
+    const r = await patchwork(...base(out, '--point', '30,10', '--tap', 'res1', '--tap', 'down2'));
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^res1: 30,10 \(nearest res1 position 32,12\) → best match \d+,\d+ on the input \(similarity/m,
+    );
+    expect(r.stdout).toMatch(/^down2: 30,10 → best match /m);
+    expect(r.stdout).toMatch(/wrote .*out-\d+\.png/);
+    const meta = await sharp(out).metadata();
+    expect([meta.format, meta.width]).toEqual(['png', 8 + 3 * (48 + 8)]);
+  });
+
+  it('queries on the input, and a grid of points, at a working size', async () => {
+    const out = outFile();
+    const r = await patchwork(
+      ...base(out, '--grid', '3', '--query-on', 'input', '--working-size', '24', '--tap', 'res1'),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/grid of 3×3 query points on the input, taps res1/);
+    expect(r.stderr).toMatch(/analysed at 24×16/);
+    expect((await sharp(out).metadata()).format).toBe('png');
+  });
+
+  it('falls back to raw features for a style without a projection head, and says so', async () => {
+    const out = outFile();
+    const args = base(out, '--point', '0,0', '--tap', 'res1');
+    args[2] = headless;
+    const r = await patchwork(...args);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/no projection head \(H\).*raw encoder features/);
+    expect(r.stderr).toMatch(/\(raw\)/);
+  });
+
+  it('exit 2 for a point outside the image, an unknown tap or bad flags', async () => {
+    const outside = await patchwork(...base(outFile(), '--point', '48,5'));
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/error: the point 48,5 is outside the 48×32 image/);
+
+    const tap = await patchwork(...base(outFile(), '--point', '1,1', '--tap', 'res4'));
+    expect(tap.code).toBe(2);
+    expect(tap.stderr).toMatch(/unknown tap "res4".*input, down1, down2, res1/);
+
+    const syntax = await patchwork(...base(outFile(), '--point', 'middle'));
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toMatch(/--point expects x,y/);
+
+    const neither = await patchwork(...base(outFile()));
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/--point x,y\) or a grid/);
+
+    const opacity = await patchwork(...base(outFile(), '--point', '1,1', '--opacity', '2'));
+    expect(opacity.code).toBe(2);
+
+    const jpeg = await patchwork(...base(outFile('.jpg'), '--point', '1,1'));
+    expect(jpeg.code).toBe(2);
+    expect(jpeg.stderr).toMatch(/must name a \.png file/);
+  });
+
+  it('exit 1 for an unreadable or huge image, a missing style, or writing over the image', async () => {
+    const junk = path.join(root, 'junk.png');
+    await fs.writeFile(junk, 'not an image');
+    const unreadable = await patchwork(
+      'heatmap',
+      '--style',
+      style,
+      '--image',
+      junk,
+      '--out',
+      outFile(),
+      '--point',
+      '1,1',
+    );
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toMatch(/error: .*junk\.png/);
+
+    const bomb = path.join(root, 'bomb.png');
+    await fs.writeFile(bomb, decompressionBomb());
+    const huge = await patchwork(
+      'heatmap',
+      '--style',
+      style,
+      '--image',
+      bomb,
+      '--out',
+      outFile(),
+      '--point',
+      '1,1',
+    );
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toMatch(/too many pixels/);
+
+    const noStyle = await patchwork(
+      ...base(outFile(), '--point', '1,1').map((a) => (a === style ? path.join(root, 'nope') : a)),
+    );
+    expect(noStyle.code).toBe(1);
+    expect(noStyle.stderr).toMatch(/No style folder/);
+
+    const copy = path.join(root, 'copy.png');
+    await fs.copyFile(image, copy);
+    const over = await patchwork(
+      'heatmap',
+      '--style',
+      style,
+      '--image',
+      copy,
+      '--out',
+      copy,
+      '--point',
+      '1,1',
+      '--tap',
+      'res1',
+    );
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/refusing to overwrite the input/);
+  });
+});
