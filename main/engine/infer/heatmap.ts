@@ -24,14 +24,16 @@
  * features are dropped (and recomputed if asked for again); the features of the query in
  * hand are never dropped, so the budget is soft by at most one query's taps.
  *
- * Queries are a dot product per position in plain JS over the cached rows: O(positions · dim),
- * no tensors, no allocation beyond the result.
+ * Queries are a dot product per position over the cached rows (heatmap-dot.ts: a small wasm
+ * SIMD kernel, plain JS where that is unavailable): O(positions · dim), no tensors, no
+ * allocation beyond the result.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NceTap } from '../../../shared/options';
 import { openImage, resizeForTraining, type ReadOptions } from '../data/image-io';
 import type { ResnetGenerator } from '../model/generator';
 import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
+import { createRowStore, type RowStore } from './heatmap-dot';
 import { translateTiled } from './tiled-generator';
 import { MIN_SIDE, translateImage, type RgbFloatImage } from './translate';
 
@@ -127,6 +129,8 @@ export interface TapFeatures {
   dim: number;
   /** [height·width, dim], row-major, each row of unit length (or zero). */
   rows: Float32Array;
+  /** Where the rows live, with the product the queries use (heatmap-dot.ts). */
+  store: RowStore;
 }
 
 // ─── the working image ─────────────────────────────────────────────────────────────────────
@@ -357,7 +361,7 @@ export class HeatmapSession {
       const at = (tapY * q.grid.width + tapX) * q.dim;
       const vector = q.rows.subarray(at, at + q.dim);
       const data = new Float32Array(f.grid.width * f.grid.height);
-      dotRows(f.rows, f.dim, vector, data);
+      f.store.dot(vector, data);
       let best = 0;
       let min = Infinity;
       let max = -Infinity;
@@ -443,7 +447,8 @@ export class HeatmapSession {
     const head = this.mode === 'projected' ? (this.style.head as ProjectionHead) : null;
     const headIndex = head ? this.style.headTaps.indexOf(tap) : -1;
     const dim = head ? head.dim : c;
-    const rows = new Float32Array(n * dim);
+    const store = createRowStore(n, dim);
+    const rows = store.rows;
     const flat = tf.tidy(
       () =>
         tf.reshape(tf.slice(feat, [0, offset, offset, 0], [1, grid.height, grid.width, c]), [
@@ -467,7 +472,7 @@ export class HeatmapSession {
     } finally {
       flat.dispose();
     }
-    return { grid, dim, rows };
+    return { grid, dim, rows, store };
   }
 
   private store(k: string, f: TapFeatures): void {
@@ -563,25 +568,4 @@ function iota(n: number): Int32Array {
   const ids = new Int32Array(n);
   for (let i = 0; i < n; i++) ids[i] = i;
   return ids;
-}
-
-/** out[j] = rows[j]·v for every row of a [n, dim] matrix. */
-export function dotRows(rows: Float32Array, dim: number, v: Float32Array, out: Float32Array): void {
-  const n = out.length;
-  const d4 = dim - (dim % 4);
-  for (let j = 0, o = 0; j < n; j++, o += dim) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let k = 0;
-    for (; k < d4; k += 4) {
-      s0 += rows[o + k] * v[k];
-      s1 += rows[o + k + 1] * v[k + 1];
-      s2 += rows[o + k + 2] * v[k + 2];
-      s3 += rows[o + k + 3] * v[k + 3];
-    }
-    for (; k < dim; k++) s0 += rows[o + k] * v[k];
-    out[j] = s0 + s1 + s2 + s3;
-  }
 }
