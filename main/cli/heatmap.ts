@@ -140,12 +140,7 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
     const scaled = width !== image.width ? ` (analysed at ${width}×${height})` : '';
     log(`image: ${image.width}×${image.height}${scaled}; translating and encoding…`);
     const session = await HeatmapSession.create(style, image, { raw });
-    const started = performance.now();
-    session.prepare(taps);
-    log(
-      `features: ${taps.join(', ')} (${session.mode}) in ` +
-        `${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
+    log(`features: ${session.mode === 'raw' ? 'raw, L2-normalised' : 'projected by H'}`);
     const on = flags.queryOn;
     const other = on === 'output' ? 'input' : 'output';
     const opts = { opacity: flags.opacity, panelSize: flags.panelSize };
@@ -157,7 +152,8 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
       );
     } else {
       const p = flags.point as Point;
-      const maps = session.query(p, { on, taps });
+      // One tap at a time: the session then holds one tap's features at once, not all.
+      const maps = taps.map((tap) => session.query(p, { on, taps: [tap] })[0]);
       for (const m of maps) process.stdout.write(`${describe(m, p, other)}\n`);
       png = await renderHeatmaps(session, maps, on, opts);
     }

@@ -205,10 +205,8 @@ export async function renderGrid(session: HeatmapSession, opts: GridOptions): Pr
   const size = panelSize(session, opts.panelSize);
   const { fullWidth, fullHeight } = session.coords;
   const points = gridPoints(n, fullWidth, fullHeight);
-  const perTap = taps.map(() => [] as SimilarityMap[]);
-  for (const p of points) {
-    session.query(p, { on, taps }).forEach((m, i) => perTap[i].push(m));
-  }
+  // Tap by tap, so only one tap's features need be held at a time (the session's budget).
+  const perTap = taps.map((tap) => points.map((p) => session.query(p, { on, taps: [tap] })[0]));
   const all = perTap.flat();
   const lo = Math.min(...all.map((m) => m.min));
   const hi = Math.max(...all.map((m) => m.max));

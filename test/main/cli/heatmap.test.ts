@@ -132,7 +132,7 @@ describe('patchwork heatmap', () => {
     const r = await patchwork(...args);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/no projection head \(H\).*raw encoder features/);
-    expect(r.stderr).toMatch(/\(raw\)/);
+    expect(r.stderr).toMatch(/features: raw, L2-normalised/);
   });
 
   it('exit 2 for a point outside the image, an unknown tap or bad flags', async () => {
