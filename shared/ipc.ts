@@ -11,6 +11,8 @@ import { BACKEND_CHOICES, type TrainEvent } from './jobs';
 import { PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 
+export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
+
 // ─── inputs ────────────────────────────────────────────────────────────────────────────────
 
 const folder = z.string().min(1, 'a path is required').max(4096);
@@ -232,19 +234,33 @@ export type { TrainEvent };
 // ─── the api object ────────────────────────────────────────────────────────────────────────
 
 /**
- * What the renderer talks to: `window.patchwork` (preload) or the serve client. Both carry
- * the same envelope; `fileUrl` turns a path the services returned (a preview, a thumbnail)
+ * What crosses into the page: `window.patchwork` from the preload, or the serve client over
+ * HTTP and a WebSocket. Plain data and functions only (contextBridge copies values, so no
+ * class instances); `fileUrl` turns a path the services returned (a preview, a thumbnail)
  * into a URL the page may load.
  */
+export interface PatchworkBridge {
+  invoke(envelope: RequestEnvelope): Promise<Reply<unknown>>;
+  /** Listens to every event; returns the way to stop listening. */
+  onEvent(listener: (event: StudioEvent) => void): () => void;
+  fileUrl(path: string): string;
+}
+
+/** The typed api the renderer uses, over either bridge: errors become StudioError. */
 export interface PatchworkApi {
   request<C extends Channel>(channel: C, input: RequestInput<C>): Promise<RequestOutput<C>>;
-  /** Listens to every event; returns the way to stop listening. */
   subscribe(listener: (event: StudioEvent) => void): () => void;
   fileUrl(path: string): string;
 }
 
-/** The IPC channel names the preload and the Electron handlers use. */
-export const ELECTRON_CHANNELS = {
-  request: 'patchwork:request',
-  event: 'patchwork:event',
-} as const;
+export function createApi(bridge: PatchworkBridge): PatchworkApi {
+  return {
+    async request(channel, input) {
+      const reply = await bridge.invoke({ channel, input });
+      if (!reply.ok) throw new StudioError(reply.error);
+      return reply.value as RequestOutput<typeof channel>;
+    },
+    subscribe: (listener) => bridge.onEvent(listener),
+    fileUrl: (path) => bridge.fileUrl(path),
+  };
+}

@@ -69,6 +69,7 @@ export class Studio {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly policy: PathPolicy;
   private running: Queued | null = null;
+  private runningDone: Promise<void> = Promise.resolve();
   private disposed = false;
 
   constructor(private readonly opts: StudioOptions) {
@@ -104,7 +105,21 @@ export class Studio {
     return stat?.isFile() ? abs : null;
   }
 
-  /** Cancels what runs, drops what waits, stops the engine's process. */
+  /**
+   * Before quitting: drops what waits, stops what runs gracefully (a training job writes a
+   * checkpoint and its style; the host kills it after its grace time), then disposes.
+   */
+  async stopAll(): Promise<void> {
+    for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
+    const running = this.running;
+    if (running) {
+      this.opts.host.cancel(running.snapshot.id);
+      await this.runningDone;
+    }
+    await this.dispose();
+  }
+
+  /** Drops what waits, kills the engine's process (a running job fails). */
   async dispose(): Promise<void> {
     this.disposed = true;
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
@@ -297,7 +312,7 @@ export class Studio {
     snapshot.status = 'running';
     snapshot.startedAt = new Date().toISOString();
     this.emit({ type: 'job', job: structuredClone(snapshot) });
-    this.opts.host
+    this.runningDone = this.opts.host
       .run(work, (e) => this.workerEvent(snapshot.id, e))
       .then(
         (result) => this.finish(snapshot, result.status, null),
