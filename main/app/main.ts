@@ -1,0 +1,104 @@
+/**
+ * The desktop app's main process: orchestration only (DESIGN.md "Process architecture").
+ * One instance, one window; the page comes from the app's own scheme; every IPC request
+ * goes through bindIpc to the Studio (validated against shared/ipc.ts); the engine runs in
+ * a utilityProcess. Quitting while a job runs stops it gracefully first (a checkpoint and
+ * the style are written), then quits.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, shell } from 'electron';
+import { APP_ORIGIN, APP_SCHEME } from '../../shared/ipc-channels';
+import { Studio } from '../services/studio';
+import { WorkerHost } from '../services/worker-host';
+import { bindIpc } from './ipc';
+import { appProtocolHandler } from './protocol';
+import { hardenContents, windowPreferences } from './security';
+import { utilityWorkerSpawner } from './utility-worker';
+
+// Built layout (vite.app.config.ts): out/app/{main.js, preload.cjs, worker.js}, out/renderer/.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const RENDERER_DIR = path.join(HERE, '..', 'renderer');
+const SAMPLES_DIR = app.isPackaged
+  ? path.join(process.resourcesPath, 'samples')
+  : path.join(HERE, '..', '..', 'resources', 'samples');
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+let win: BrowserWindow | null = null;
+let studio: Studio | null = null;
+let quitting = false;
+
+app.on('web-contents-created', (_e, contents) =>
+  hardenContents(contents, (url) => void shell.openExternal(url)),
+);
+
+app.on('second-instance', () => {
+  if (!win) return;
+  if (win.isMinimized()) win.restore();
+  win.focus();
+});
+
+app.on('window-all-closed', () => app.quit());
+
+app.on('before-quit', (event) => {
+  if (quitting || !studio) return;
+  quitting = true;
+  event.preventDefault();
+  void studio.stopAll().finally(() => app.quit());
+});
+
+void app.whenReady().then(() => {
+  const host = new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
+  studio = new Studio({
+    libraryDir: path.join(app.getPath('userData'), 'library'),
+    host,
+    transport: 'electron',
+    version: app.getVersion(),
+    samplesDir: SAMPLES_DIR,
+    allowedRoots: null,
+    pick: async (kind, title) => {
+      const options = {
+        title,
+        properties:
+          kind === 'folder'
+            ? (['openDirectory', 'createDirectory'] as const)
+            : (['openFile', 'multiSelections'] as const),
+      };
+      const r = win
+        ? await dialog.showOpenDialog(win, { ...options, properties: [...options.properties] })
+        : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
+      return r.canceled ? [] : r.filePaths;
+    },
+  });
+  protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, studio));
+  bindIpc(ipcMain, studio, () => win?.webContents ?? null);
+  studio.subscribe((e) => {
+    // Taskbar progress and a notification when a long job ends.
+    if (!win || win.isDestroyed()) return;
+    if (e.type === 'train' && e.event.type === 'progress' && e.event.totalIterations) {
+      win.setProgressBar(e.event.iteration / e.event.totalIterations);
+    }
+    if (e.type === 'job' && ['completed', 'failed', 'cancelled'].includes(e.job.status)) {
+      win.setProgressBar(-1);
+      if (Notification.isSupported() && !win.isFocused()) {
+        new Notification({ title: 'Patchwork', body: `${e.job.title}: ${e.job.status}` }).show();
+      }
+    }
+  });
+  win = new BrowserWindow({
+    width: 1200,
+    height: 860,
+    backgroundColor: '#15161a',
+    title: 'Patchwork',
+    show: false,
+    webPreferences: windowPreferences(path.join(HERE, 'preload.cjs')),
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.on('closed', () => (win = null));
+  void win.loadURL(`${APP_ORIGIN}/`);
+});

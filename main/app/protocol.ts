@@ -1,0 +1,63 @@
+/**
+ * The app's own scheme, patchwork://app/: the built renderer, and /files?path=… for
+ * previews, thumbnails and outputs the studio allows (never file://, never webSecurity off).
+ * Written against the web's Request and Response, so tests call it without Electron.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { APP_CSP } from './security';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.gif': 'image/gif',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.woff2': 'font/woff2',
+};
+
+export interface FileGate {
+  /** The path if the page may see it, else null. */
+  readableFile(p: string): Promise<string | null>;
+}
+
+export function appProtocolHandler(
+  rendererDir: string,
+  files: FileGate,
+): (request: Request) => Promise<Response> {
+  const root = path.resolve(rendererDir);
+  return async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== 'app' || request.method !== 'GET') {
+      return new Response('not found', { status: 404 });
+    }
+    if (url.pathname === '/files') {
+      const real = await files.readableFile(url.searchParams.get('path') ?? '');
+      if (!real) return new Response('not found', { status: 404 });
+      return respond(real, await fs.readFile(real));
+    }
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const target = path.resolve(root, rel);
+    if (!target.startsWith(root + path.sep)) return new Response('not found', { status: 404 });
+    const body = await fs.readFile(target).catch(() => null);
+    if (!body) return new Response('not found', { status: 404 });
+    return respond(target, body);
+  };
+}
+
+function respond(file: string, body: Buffer): Response {
+  const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const headers: Record<string, string> = {
+    'Content-Type': type,
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (type.startsWith('text/html')) headers['Content-Security-Policy'] = APP_CSP;
+  return new Response(new Uint8Array(body), { status: 200, headers });
+}

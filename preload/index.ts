@@ -1,0 +1,21 @@
+/**
+ * The desktop app's preload: exposes the studio's bridge (shared/ipc.ts PatchworkBridge) to
+ * the sandboxed page with contextBridge, and nothing else. Requests go to main as the same
+ * { channel, input } envelope the serve transport carries; main validates them.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { PatchworkBridge, RequestEnvelope, Reply, StudioEvent } from '../shared/ipc';
+import { APP_ORIGIN, ELECTRON_CHANNELS } from '../shared/ipc-channels';
+
+const bridge: PatchworkBridge = {
+  invoke: (envelope: RequestEnvelope) =>
+    ipcRenderer.invoke(ELECTRON_CHANNELS.request, envelope) as Promise<Reply<unknown>>,
+  onEvent(listener: (event: StudioEvent) => void) {
+    const wrapped = (_e: IpcRendererEvent, event: StudioEvent) => listener(event);
+    ipcRenderer.on(ELECTRON_CHANNELS.event, wrapped);
+    return () => void ipcRenderer.off(ELECTRON_CHANNELS.event, wrapped);
+  },
+  fileUrl: (path: string) => `${APP_ORIGIN}/files?path=${encodeURIComponent(path)}`,
+};
+
+contextBridge.exposeInMainWorld('patchwork', bridge);

@@ -1,0 +1,50 @@
+/** The app's scheme, called with web Requests as Electron's protocol.handle does. */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appProtocolHandler } from '../../../main/app/protocol';
+
+let dir: string;
+let handler: (r: Request) => Promise<Response>;
+const allowed = new Set<string>();
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'pw-protocol-'));
+  await mkdir(path.join(dir, 'renderer', 'assets'), { recursive: true });
+  await writeFile(path.join(dir, 'renderer', 'index.html'), '<!doctype html>');
+  await writeFile(path.join(dir, 'renderer', 'assets', 'a.js'), 'export {}');
+  await writeFile(path.join(dir, 'secret.txt'), 'no');
+  await writeFile(path.join(dir, 'preview.png'), 'png');
+  allowed.add(path.join(dir, 'preview.png'));
+  handler = appProtocolHandler(path.join(dir, 'renderer'), {
+    readableFile: async (p) => (allowed.has(p) ? p : null),
+  });
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const get = (url: string) => handler(new Request(url));
+
+describe('patchwork://app', () => {
+  it('serves the page with its CSP, and its assets', async () => {
+    const page = await get('patchwork://app/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const js = await get('patchwork://app/assets/a.js');
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+  });
+
+  it('serves only the files the studio allows', async () => {
+    const p = encodeURIComponent(path.join(dir, 'preview.png'));
+    expect((await get(`patchwork://app/files?path=${p}`)).status).toBe(200);
+    const s = encodeURIComponent(path.join(dir, 'secret.txt'));
+    expect((await get(`patchwork://app/files?path=${s}`)).status).toBe(404);
+  });
+
+  it('never leaves the renderer folder or answers another host', async () => {
+    expect((await get('patchwork://app/..%2Fsecret.txt')).status).toBe(404);
+    expect((await get('patchwork://app/%2E%2E/secret.txt')).status).toBe(404);
+    expect((await get('patchwork://other/index.html')).status).toBe(404);
+  });
+});
