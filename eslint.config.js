@@ -1,8 +1,12 @@
 // One lint config for the whole tree. The import rules keep each folder to the process it
-// runs in: TF.js only in the engine, Electron only in the shell and preload, shared/ pure.
+// runs in: TF.js only in the engine, Electron only in the shell and preload, shared/ and the
+// renderer pure, and the studio's services, transport and shell off the engine (it runs in
+// its own process, reached through the worker protocol).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
+import svelteConfig from './svelte.config.js';
 
 const tfjs = { group: ['@tensorflow/*'], message: 'TF.js is imported only by main/engine/.' };
 const electron = {
@@ -10,14 +14,24 @@ const electron = {
   message: 'Electron is imported only by main/app/ and preload/.',
 };
 const nodeBuiltins = {
-  group: ['node:*', 'fs', 'path', 'os', 'child_process', 'sharp', 'chokidar'],
-  message: 'shared/ and renderer/ are pure TypeScript: no Node built-ins or native modules.',
+  group: ['node:*', 'fs', 'path', 'os', 'child_process', 'sharp', 'chokidar', 'ws'],
+  message:
+    'shared/, preload/ and renderer/ are pure TypeScript: no Node built-ins or native modules.',
+};
+const engine = {
+  group: ['**/engine/**', '**/worker/**'],
+  message: 'The studio reaches the engine only through its process (shared/ipc-worker.ts).',
+};
+const mainCode = {
+  group: ['**/main/**'],
+  message: 'The page talks to the services only through the api (shared/ipc.ts).',
 };
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'test-results/', 'patchwork-demo/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
@@ -25,9 +39,27 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/**/*.ts', 'renderer/**/*.ts'],
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        extraFileExtensions: ['.svelte'],
+        parser: tseslint.parser,
+        svelteConfig,
+      },
+    },
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['shared/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.svelte'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, nodeBuiltins] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [electron], patterns: [tfjs, nodeBuiltins, mainCode] },
+      ],
     },
   },
   {
@@ -36,11 +68,28 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs] }] },
   },
   {
+    files: [
+      'main/serve/**/*.ts',
+      'main/services/studio.ts',
+      'main/services/worker-host*.ts',
+      'main/services/style-library.ts',
+      'main/services/path-policy.ts',
+    ],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, engine] }],
+    },
+  },
+  {
     files: ['main/engine/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron] }] },
   },
   {
-    files: ['main/app/**/*.ts', 'preload/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [tfjs] }] },
+    files: ['main/app/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [tfjs, engine] }] },
+  },
+  {
+    // A sandboxed preload can require only electron; everything else is bundled in.
+    files: ['preload/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [tfjs, engine, nodeBuiltins] }] },
   },
 );
