@@ -81,6 +81,11 @@ export class Studio {
     this.policy = new PathPolicy(roots);
   }
 
+  /** The engine process's id while one runs (for diagnostics and crash tests). */
+  get enginePid(): number | null {
+    return this.opts.host.pid;
+  }
+
   subscribe(listener: (event: StudioEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

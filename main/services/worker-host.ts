@@ -65,6 +65,8 @@ export class WorkerHost {
   private readonly log: (line: string) => void;
   /** Processes started so far (a restart after a crash counts). */
   starts = 0;
+  /** The engine process's id, once it said it is ready (null while none runs). */
+  pid: number | null = null;
 
   constructor(
     private readonly spawn: SpawnWorker,
@@ -133,7 +135,10 @@ export class WorkerHost {
       this.log('worker: ignored a malformed message from the engine process');
       return;
     }
-    if (m.type === 'ready') return;
+    if (m.type === 'ready') {
+      this.pid = m.pid;
+      return;
+    }
     const r = this.running;
     if (!r || r.job.jobId !== m.jobId) return;
     if (m.type === 'event') r.onEvent(m.event);
@@ -144,6 +149,7 @@ export class WorkerHost {
   private exited(proc: WorkerProcess, exit: WorkerExit): void {
     if (proc !== this.proc) return;
     this.proc = null;
+    this.pid = null;
     const r = this.running;
     if (!r) return;
     if (r.cancelled) {

@@ -237,4 +237,28 @@ describe('jobs', () => {
     expect(done.status).toBe('failed');
     expect(done.error?.message).toMatch(/Source folder/);
   });
+
+  it('survives the engine process dying mid-training: the job fails, the next one runs', async () => {
+    const { reply } = await call('train:start', tiny('Doomed', 100_000));
+    const job = (reply.ok ? reply.value.job : null) as JobSnapshot;
+    await new Promise<void>((resolve) => {
+      const check = () =>
+        events.some((e) => e.type === 'train' && e.jobId === job.id && e.event.type === 'progress')
+          ? resolve()
+          : setTimeout(check, 100);
+      check();
+    });
+    const pid = served.studio.enginePid;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    const done = await finished(job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error?.message).toMatch(/engine process stopped unexpectedly/);
+    expect(done.error?.detail).toMatch(/SIGKILL/);
+
+    const next = await call('train:start', tiny('After the crash', 2));
+    const nextJob = (next.reply.ok ? next.reply.value.job : null) as JobSnapshot;
+    expect((await finished(nextJob.id)).status).toBe('completed');
+    expect(served.studio.enginePid).not.toBe(pid);
+  });
 });
