@@ -7,6 +7,7 @@ import { stepCase } from './step.bench';
 import { convertCase } from './convert.bench';
 import { trainCase } from './train.bench';
 import { knownAnswerCase } from './known-answer.bench';
+import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 
 export interface BenchArgs {
@@ -28,6 +29,7 @@ const CASES: Record<string, BenchCase> = {
   convert: convertCase,
   train: trainCase,
   'known-answer': knownAnswerCase,
+  heatmap: heatmapCase,
   seams: seamsCase,
 };
 

@@ -285,8 +285,9 @@ export class HeatmapSession {
   }
 
   /**
-   * Translates the working image (tiled above 512×512, so memory stays bounded). `full`
-   * gives the original image's size when the working image is a reduced copy.
+   * Translates the working image (tiled above 512×512, so memory stays bounded). A
+   * HeatmapImage (readHeatmapImage) carries the full image's size, in which points and
+   * matches are then given; a plain image is analysed as it is and is its own full size.
    */
   static async create(
     style: HeatmapStyle,
