@@ -14,7 +14,8 @@ import { ResnetGenerator, tapChannels } from '../../../../main/engine/model/gene
 import { disposeParams } from '../../../../main/engine/model/params';
 import { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
-import type { FileWriter } from '../../../../main/engine/train/checkpoint';
+import { CheckpointStore, type FileWriter } from '../../../../main/engine/train/checkpoint';
+import { runTraining } from '../../../../main/engine/train/train-loop';
 import {
   disposeStyle,
   loadStyle,
@@ -338,5 +339,59 @@ describe('the projection head in a style', () => {
     const err3 = await styleError(shapes);
     expect(err3.code).toBe('shape-mismatch');
     expect(err3.message).toMatch(/mlp_0\.0\.weight has shape \[8,3\], expected \[3,8\]/);
+  });
+});
+
+// Training is where H comes from: the style a run writes must hold the H it trained, exactly.
+describe('a style written by training', () => {
+  it('carries the trained projection head', async () => {
+    const dir = path.join(root, 'training');
+    for (const domain of ['a', 'b']) {
+      await fs.mkdir(path.join(dir, domain), { recursive: true });
+      for (let i = 0; i < 2; i++) {
+        const rng = new Rng(i + (domain === 'a' ? 0 : 10));
+        const px = Buffer.from(Array.from({ length: 40 * 36 * 3 }, () => rng.int(256)));
+        await sharp(px, { raw: { width: 40, height: 36, channels: 3 } }).toFile(
+          path.join(dir, domain, `${i}.png`),
+        );
+      }
+    }
+    const spec = {
+      preset: 'fastcut' as const,
+      ngf: 2,
+      ndf: 2,
+      nBlocks: 1,
+      projectionDim: 16,
+      numPatches: 8,
+      loadSize: 32,
+      cropSize: 32,
+    };
+    const result = await runTraining({
+      source: path.join(dir, 'a'),
+      target: path.join(dir, 'b'),
+      out: path.join(dir, 'out'),
+      options: spec,
+      iterations: 2,
+      backend: 'wasm',
+      previewCount: 0,
+    });
+    const style = await loadStyle(result.styleDir);
+    const saved = await new CheckpointStore(path.join(dir, 'out')).loadLatest(
+      resolveTrainOptions(spec),
+    );
+    try {
+      expect(style.headTaps).toEqual(['input', 'down1', 'down2', 'res1']);
+      expect(style.head?.dim).toBe(16);
+      const trainedH = saved?.model.H.params;
+      expect(trainedH?.size).toBe(style.head?.params.size);
+      for (const [name, v] of trainedH ?? []) {
+        expect(Array.from(style.head?.params.get(name)?.dataSync() ?? [])).toEqual(
+          Array.from(v.dataSync()),
+        );
+      }
+    } finally {
+      disposeStyle(style);
+      saved?.model.dispose();
+    }
   });
 });
