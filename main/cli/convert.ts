@@ -187,7 +187,7 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   const settings = settingsFromFlags(flags);
   const backend = await initBackend(flags.backend);
   line.log(`backend: ${backend.detail}`);
-  const style = await loadStyle(flags.style);
+  const style = await loadStyle(flags.style, { head: false }); // conversion needs only G
   const styleId = await styleIdOf(flags.style);
   line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
   const engine = createImageConverter({

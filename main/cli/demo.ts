@@ -72,7 +72,7 @@ async function demo(flags: DemoFlags): Promise<number> {
     { onEvent: (e) => printEvent(e, line), resume: await hasCheckpoint(out) },
   );
   line.done();
-  const { generator } = await loadStyle(result.styleDir);
+  const { generator } = await loadStyle(result.styleDir, { head: false });
   const translatedDir = path.join(out, 'translated');
   await fs.mkdir(translatedDir, { recursive: true });
   process.stdout.write(`\nTranslating held-out photos into ${translatedDir}\n`);

@@ -180,7 +180,7 @@ async function run(args: BenchArgs): Promise<void> {
         `on ${result.backend.detail}; load ${loadLine()}`,
     );
 
-    const { generator } = await loadStyle(result.styleDir);
+    const { generator } = await loadStyle(result.styleDir, { head: false });
     const rows: string[][] = [];
     for (const f of held) {
       const file = path.join(PHOTOS, f);
