@@ -226,8 +226,11 @@ export function isIpcError(value: unknown): value is IpcError {
 
 // ─── events ────────────────────────────────────────────────────────────────────────────────
 
-/** Pushed from the services to every window or browser tab. */
-export type StudioEvent = StudioJobEvent | { type: 'styles-changed' };
+/**
+ * Pushed from the services to every window or browser tab. 'resync' comes from a transport
+ * itself, after a dropped connection may have lost events: reload the lists.
+ */
+export type StudioEvent = StudioJobEvent | { type: 'styles-changed' } | { type: 'resync' };
 
 export type { TrainEvent };
 

@@ -11,13 +11,15 @@ export function serveBridge(location: Location): PatchworkBridge {
   const wsUrl = new URL('events', base);
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let retry = 500;
+  let opened = false;
 
   const connect = () => {
     const ws = new WebSocket(wsUrl);
     ws.onopen = () => {
       retry = 500;
-      // Events missed while disconnected: the page reloads its lists on this one.
-      for (const l of listeners) l({ type: 'styles-changed' });
+      // Events may have been missed while disconnected: the page reloads its lists.
+      if (opened) for (const l of listeners) l({ type: 'resync' });
+      opened = true;
     };
     ws.onmessage = (m) => {
       const event = JSON.parse(String(m.data)) as StudioEvent;

@@ -81,6 +81,10 @@ export class StudioState {
       void this.refreshStyles().catch(() => undefined);
       return;
     }
+    if (e.type === 'resync') {
+      void Promise.all([this.refreshJobs(), this.refreshStyles()]).catch(() => undefined);
+      return;
+    }
     applyJobEvent(this.jobs, e);
   }
 }
