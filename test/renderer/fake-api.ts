@@ -1,0 +1,51 @@
+/** A scripted api for component tests: records requests, answers from a table, pushes events. */
+import type {
+  AppInfo,
+  Channel,
+  PatchworkApi,
+  RequestInput,
+  RequestOutput,
+  StudioEvent,
+} from '../../shared/ipc';
+import { StudioError } from '../../shared/ipc';
+
+type Answer = { [C in Channel]?: (input: RequestInput<C>) => RequestOutput<C> | StudioError };
+
+export const INFO: AppInfo = {
+  version: '0.0.0',
+  transport: 'serve',
+  libraryDir: '/lib',
+  samples: { source: '/s/source', target: '/s/target', heldOut: '/s/held-out' },
+  canPick: false,
+  allowedRoots: ['/lib'],
+};
+
+export function fakeApi(answers: Answer = {}) {
+  const requests: { channel: Channel; input: unknown }[] = [];
+  const listeners = new Set<(e: StudioEvent) => void>();
+  const defaults: Answer = {
+    'app:info': () => INFO,
+    'jobs:list': () => ({ jobs: [] }),
+    'styles:list': () => ({ styles: [] }),
+  };
+  const api: PatchworkApi = {
+    async request(channel, input) {
+      requests.push({ channel, input });
+      const answer = (answers[channel] ?? defaults[channel]) as
+        ((i: unknown) => unknown) | undefined;
+      if (!answer) throw new Error(`no answer for ${channel}`);
+      const out = answer(input);
+      if (out instanceof StudioError) throw out;
+      return out as RequestOutput<typeof channel>;
+    },
+    subscribe(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    fileUrl: (p) => `files?path=${encodeURIComponent(p)}`,
+  };
+  return { api, requests, push: (e: StudioEvent) => listeners.forEach((l) => l(e)) };
+}
+
+/** Lets pending promises (the api's answers) settle. */
+export const settle = () => new Promise((r) => setTimeout(r, 0));

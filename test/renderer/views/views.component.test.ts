@@ -1,0 +1,209 @@
+/**
+ * The views mounted in happy-dom over a scripted api: what the artist sees and what the
+ * page sends. The real services behind them are exercised in test/e2e/serve.e2e.ts.
+ */
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StudioError } from '../../../shared/ipc';
+import { emptyTrainView, type JobSnapshot } from '../../../shared/ipc-jobs';
+import { StudioState } from '../../../renderer/src/lib/state/studio.svelte';
+import App from '../../../renderer/src/App.svelte';
+import { fakeApi, settle } from '../fake-api';
+
+let app: ReturnType<typeof mount> | null = null;
+
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = '';
+});
+
+async function render(fake: ReturnType<typeof fakeApi>) {
+  const studio = new StudioState(fake.api);
+  app = mount(App, { target: document.body, props: { studio } });
+  await studio.start();
+  flushSync();
+  return studio;
+}
+
+const byText = (selector: string, text: string) =>
+  [...document.querySelectorAll<HTMLElement>(selector)].find((e) => e.textContent?.includes(text));
+
+const input = (id: string) => document.getElementById(id) as HTMLInputElement;
+
+function type(id: string, value: string) {
+  const el = input(id);
+  el.value = value;
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+const trainJob = (over: Partial<JobSnapshot> = {}): JobSnapshot => ({
+  id: 'j1',
+  kind: 'train',
+  title: 'Sepia',
+  status: 'running',
+  createdAt: '',
+  startedAt: '',
+  finishedAt: null,
+  error: null,
+  train: emptyTrainView('sepia', '/lib/styles/sepia'),
+  convert: null,
+  ...over,
+});
+
+describe('new style', () => {
+  it('fills the sample folders and sends the form as a train:start request', async () => {
+    const fake = fakeApi({ 'train:start': () => ({ job: trainJob() }) });
+    await render(fake);
+    byText('button', 'Try it with the sample images')!.click();
+    flushSync();
+    expect(input('source').value).toBe('/s/source');
+    expect(input('target').value).toBe('/s/target');
+    type('iterations', '12');
+    type('ngf', '8');
+    byText('button', 'Start training')!.click();
+    await settle();
+    const sent = fake.requests.find((r) => r.channel === 'train:start');
+    expect(sent?.input).toMatchObject({
+      name: 'Sepia samples',
+      source: '/s/source',
+      target: '/s/target',
+      preset: 'fastcut',
+      iterations: 12,
+      options: { ngf: 8, nBlocks: 9, cropSize: 256 },
+    });
+  });
+
+  it('shows a refusal where it happened: the message, and the field’s own hint', async () => {
+    const refusal = new StudioError({
+      code: 'forbidden-path',
+      message: 'source: /etc is outside the folders this studio may use',
+      issues: [{ path: 'source', message: 'outside the allowed folders' }],
+    });
+    await render(fakeApi({ 'train:start': () => refusal }));
+    type('source', '/etc');
+    byText('button', 'Start training')!.click();
+    await settle();
+    flushSync();
+    expect(document.querySelector('[role="alert"]')?.textContent).toMatch(/outside the folders/);
+    expect(document.getElementById('source-hint')?.textContent).toBe('outside the allowed folders');
+    expect(input('source').getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('shows a job from its events: progress, losses, previews, then the finish', async () => {
+    const fake = fakeApi();
+    await render(fake);
+    fake.push({ type: 'job', job: trainJob() });
+    for (const iteration of [1, 2, 3]) {
+      fake.push({
+        type: 'train',
+        jobId: 'j1',
+        event: {
+          type: 'progress',
+          iteration,
+          epoch: 1,
+          totalIterations: 10,
+          losses: {
+            D: 0.5,
+            D_real: 0.2,
+            D_fake: 0.3,
+            G: 1,
+            G_GAN: 1 / iteration,
+            NCE: 4,
+            NCE_Y: null,
+          },
+          itPerSec: 2,
+          etaSeconds: 3.5,
+          lr: 2e-4,
+        },
+      });
+    }
+    fake.push({
+      type: 'train',
+      jobId: 'j1',
+      event: { type: 'preview', iteration: 3, paths: ['/p/a.png'] },
+    });
+    flushSync();
+    const card = document.querySelector('article[aria-label="Training Sepia"]')!;
+    expect(card.querySelector('[data-testid="iteration"]')?.textContent).toBe('3');
+    expect(card.textContent?.replace(/\s+/g, ' ')).toMatch(/of 10 · 2\.0 it\/s · time left 4 s/);
+    expect(card.querySelectorAll('polyline')).toHaveLength(3);
+    expect(card.querySelector('.previews img')?.getAttribute('src')).toBe(
+      'files?path=%2Fp%2Fa.png',
+    );
+    expect((card.querySelector('progress') as HTMLProgressElement).value).toBe(3);
+
+    byText('button', 'Stop')!.click();
+    await settle();
+    expect(fake.requests.at(-1)).toEqual({ channel: 'job:cancel', input: { jobId: 'j1' } });
+
+    fake.push({
+      type: 'job',
+      job: trainJob({ status: 'failed', error: { message: 'Out of memory.', detail: 'trace' } }),
+    });
+    flushSync();
+    expect(card.querySelector('[data-testid="job-status"]')?.textContent).toBe('failed');
+    expect(card.querySelector('[role="alert"]')?.textContent).toMatch(/Out of memory\.\s*Details/);
+    expect(byText('button', 'Stop')).toBeUndefined();
+  });
+});
+
+describe('styles and convert', () => {
+  it('lists styles and opens Convert with the chosen one; failed files say why', async () => {
+    const style = {
+      id: 'sepia',
+      name: 'Sepia',
+      status: 'ready' as const,
+      dir: '/lib/styles/sepia/style',
+      preset: 'fastcut',
+      thumbnail: '/lib/styles/sepia/style/thumbnail.png',
+      previews: [],
+      created: '2026-01-01T00:00:00Z',
+      iterations: 500,
+      jobId: null,
+    };
+    const fake = fakeApi({ 'styles:list': () => ({ styles: [style] }) });
+    const studio = await render(fake);
+    byText('nav button', 'Styles')!.click();
+    flushSync();
+    const card = document.querySelector('[data-style-id="sepia"]')!;
+    expect(card.textContent).toMatch(/Sepia\s*ready/);
+    expect(card.querySelector('img')?.getAttribute('alt')).toBe('Thumbnail of Sepia');
+    byText('button', 'Convert with it')!.click();
+    flushSync();
+    expect(studio.view).toBe('convert');
+    expect((document.getElementById('convert-style') as HTMLSelectElement).value).toBe('sepia');
+
+    fake.push({
+      type: 'job',
+      job: {
+        ...trainJob({ id: 'c1', kind: 'convert', title: 'Convert with Sepia', train: null }),
+        convert: {
+          styleId: 'sepia',
+          input: '/in',
+          output: '/out',
+          files: [
+            {
+              input: '/in/a.jpg',
+              output: '/out/a.jpg',
+              relative: 'a.jpg',
+              status: 'done',
+              seconds: 1.25,
+            },
+            {
+              input: '/in/b.jpg',
+              output: '/out/b.jpg',
+              relative: 'b.jpg',
+              status: 'failed',
+              failure: { reason: 'corrupt', message: 'the image data is corrupt or truncated' },
+            },
+          ],
+          progress: null,
+        },
+      },
+    });
+    flushSync();
+    const rows = [...document.querySelectorAll('tr[data-file-status]')].map((r) => r.textContent);
+    expect(rows).toEqual(['a.jpgdone1.3 s', 'b.jpgfailedthe image data is corrupt or truncated']);
+  });
+});
