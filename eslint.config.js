@@ -74,6 +74,7 @@ export default tseslint.config(
       'main/services/worker-host*.ts',
       'main/services/style-library.ts',
       'main/services/path-policy.ts',
+      'main/services/job-store.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, engine] }],

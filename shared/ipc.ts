@@ -83,6 +83,8 @@ export const requestSchemas = {
   'train:start': trainStartSchema,
   'convert:start': convertStartSchema,
   'job:cancel': z.object({ jobId }).strict(),
+  /** A stopped or interrupted training job continues from its last checkpoint. */
+  'train:resume': z.object({ jobId }).strict(),
   'dialog:pick': z
     .object({ kind: z.enum(['folder', 'files']), title: z.string().max(200).optional() })
     .strict(),
@@ -133,6 +135,7 @@ export interface RequestOutputs {
   'train:start': { job: JobSnapshot };
   'convert:start': { job: JobSnapshot };
   'job:cancel': { job: JobSnapshot };
+  'train:resume': { job: JobSnapshot };
   'dialog:pick': { paths: string[] };
 }
 export type RequestOutput<C extends Channel> = RequestOutputs[C];

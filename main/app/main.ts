@@ -52,9 +52,9 @@ app.on('before-quit', (event) => {
   void studio.stopAll().finally(() => app.quit());
 });
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   const host = new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
-  studio = new Studio({
+  studio = await Studio.open({
     libraryDir: path.join(app.getPath('userData'), 'library'),
     host,
     transport: 'electron',

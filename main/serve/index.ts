@@ -33,7 +33,7 @@ export interface ServedStudio extends RunningServer {
 export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudio> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const host = new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
-  const studio = new Studio({
+  const studio = await Studio.open({
     libraryDir: opts.libraryDir,
     host,
     transport: 'serve',

@@ -29,6 +29,7 @@ import {
 import type { WorkerJobEvent } from '../../shared/ipc-worker';
 import { resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
 import { OptionsError } from '../../shared/options';
+import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
 import { freeStyleId, listStyles, styleDir, styleOutDir, stylesRoot } from './style-library';
 import { WorkerJobError, type WorkerHost, type WorkerJob } from './worker-host';
@@ -65,6 +66,9 @@ interface Queued {
 
 export class Studio {
   private readonly jobs: JobSnapshot[] = [];
+  /** Training specs by job id: what Resume runs again. */
+  private readonly specs = new Map<string, TrainJobSpec>();
+  private readonly store: JobStore;
   private readonly queue: Queued[] = [];
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly policy: PathPolicy;
@@ -72,7 +76,20 @@ export class Studio {
   private runningDone: Promise<void> = Promise.resolve();
   private disposed = false;
 
+  /** A studio with the jobs of its last run (unfinished ones interrupted, resumable). */
+  static async open(opts: StudioOptions): Promise<Studio> {
+    const studio = new Studio(opts);
+    const { jobs, warning } = await JobStore.load(studio.store.file);
+    for (const j of jobs) {
+      studio.jobs.push(j.snapshot);
+      if (j.spec) studio.specs.set(j.snapshot.id, j.spec);
+    }
+    if (warning) process.stderr.write(`warning: ${warning}\n`);
+    return studio;
+  }
+
   constructor(private readonly opts: StudioOptions) {
+    this.store = new JobStore(JobStore.fileIn(opts.libraryDir), () => this.stored());
     const roots = opts.allowedRoots && [
       ...opts.allowedRoots,
       opts.libraryDir,
@@ -124,11 +141,13 @@ export class Studio {
     await this.dispose();
   }
 
-  /** Drops what waits, kills the engine's process (a running job fails). */
+  /** Drops what waits, kills the engine's process (a running job is interrupted), saves. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
+    for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'failed', null);
     this.opts.host.dispose();
+    await this.runningDone;
+    await this.persist();
     this.listeners.clear();
   }
 
@@ -148,6 +167,8 @@ export class Studio {
         return { job: await this.startConversion(r.input) };
       case 'job:cancel':
         return { job: this.cancel(r.input.jobId) };
+      case 'train:resume':
+        return { job: this.resume(r.input.jobId) };
       case 'dialog:pick': {
         if (!this.opts.pick) {
           throw new RequestError('unsupported', 'file dialogs exist only in the desktop app');
@@ -212,6 +233,7 @@ export class Studio {
     const id = newJobId();
     const snapshot = this.newJob(id, 'train', input.name);
     snapshot.train = emptyTrainView(styleId, out);
+    this.specs.set(id, spec);
     const job = this.enqueue({ snapshot, work: { type: 'train', jobId: id, spec, resume: false } });
     this.emit({ type: 'styles-changed' });
     return job;
@@ -301,6 +323,7 @@ export class Studio {
   private enqueue(q: Queued): JobSnapshot {
     this.jobs.push(q.snapshot);
     this.queue.push(q);
+    this.persist();
     this.emit({ type: 'job', job: structuredClone(q.snapshot) });
     this.pump();
     return structuredClone(q.snapshot);
@@ -316,6 +339,8 @@ export class Studio {
     const { snapshot, work } = next;
     snapshot.status = 'running';
     snapshot.startedAt = new Date().toISOString();
+    snapshot.finishedAt = null;
+    this.persist();
     this.emit({ type: 'job', job: structuredClone(snapshot) });
     this.runningDone = this.opts.host
       .run(work, (e) => this.workerEvent(snapshot.id, e))
@@ -341,6 +366,8 @@ export class Studio {
           ? { type: 'convert-file', jobId, file: e.file }
           : { type: 'convert-progress', jobId, progress: e.progress };
     applyJobEvent(this.jobs, event);
+    // A checkpoint is where a resumed job would continue: keep the record in step with it.
+    if (e.kind === 'train' && e.event.type === 'checkpoint') this.persist();
     this.emit(event);
   }
 
@@ -350,10 +377,44 @@ export class Studio {
     error: JobSnapshot['error'],
   ): void {
     snapshot.status = status;
-    snapshot.error = error;
+    // A job the shutdown stopped is interrupted, not broken: it can be resumed.
+    snapshot.error = this.disposed && status === 'failed' ? { message: INTERRUPTED } : error;
     snapshot.finishedAt = new Date().toISOString();
+    this.persist();
     this.emit({ type: 'job', job: structuredClone(snapshot) });
     if (snapshot.kind === 'train') this.emit({ type: 'styles-changed' });
+  }
+
+  /** Runs a stopped or interrupted training job again from its last checkpoint. */
+  private resume(jobId: string): JobSnapshot {
+    const job = this.jobs.find((j) => j.id === jobId);
+    const spec = this.specs.get(jobId);
+    if (!job || !spec) throw new RequestError('not-found', `there is no training job ${jobId}`);
+    if (job.status !== 'cancelled' && job.status !== 'failed') {
+      throw new RequestError('rejected', `the job is ${job.status}; only a stopped job resumes`);
+    }
+    job.status = 'queued';
+    job.error = null;
+    this.queue.push({ snapshot: job, work: { type: 'train', jobId, spec, resume: true } });
+    this.persist();
+    this.emit({ type: 'job', job: structuredClone(job) });
+    this.emit({ type: 'styles-changed' });
+    this.pump();
+    return structuredClone(job);
+  }
+
+  private stored(): StoredJob[] {
+    return this.jobs.map((snapshot) => {
+      const spec = this.specs.get(snapshot.id);
+      return spec ? { snapshot, spec } : { snapshot };
+    });
+  }
+
+  /** Saves the job list; a failure to write is reported, never thrown into a job's path. */
+  private persist(): Promise<void> {
+    return this.store.save().catch((err: unknown) => {
+      process.stderr.write(`warning: could not save the job list: ${String(err)}\n`);
+    });
   }
 
   private cancel(jobId: string): JobSnapshot {

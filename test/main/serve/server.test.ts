@@ -261,4 +261,35 @@ describe('jobs', () => {
     expect((await finished(nextJob.id)).status).toBe('completed');
     expect(served.studio.enginePid).not.toBe(pid);
   });
+
+  it('resumes a stopped job from its checkpoint to the end', async () => {
+    const { reply } = await call('train:start', tiny('Resumable', 12));
+    const job = (reply.ok ? reply.value.job : null) as JobSnapshot;
+    await new Promise<void>((resolve) => {
+      const check = () =>
+        events.some((e) => e.type === 'train' && e.jobId === job.id && e.event.type === 'progress')
+          ? resolve()
+          : setTimeout(check, 50);
+      check();
+    });
+    await call('job:cancel', { jobId: job.id });
+    const stopped = await finished(job.id);
+    expect(stopped.status).toBe('cancelled');
+    const stoppedAt = stopped.train?.iteration ?? 0;
+    events.length = 0;
+    const resumed = await call('train:resume', { jobId: job.id });
+    expect(resumed.status).toBe(200);
+    const done = await finished(job.id);
+    expect(done.status).toBe('completed');
+    const started = events.find(
+      (e) => e.type === 'train' && e.jobId === job.id && e.event.type === 'started',
+    );
+    expect(
+      started?.type === 'train' && started.event.type === 'started' && started.event.resumedFrom,
+    ).toBeGreaterThan(0);
+    expect(done.train?.iteration).toBe(12);
+    expect(stoppedAt).toBeLessThan(12);
+    const again = await call('train:resume', { jobId: job.id });
+    expect(again.status).toBe(422);
+  });
 });

@@ -67,6 +67,16 @@ export class StudioState {
     await this.api.request('job:cancel', { jobId });
   }
 
+  /** Continues a stopped or interrupted training job from its last checkpoint. */
+  async resume(jobId: string): Promise<void> {
+    try {
+      await this.api.request('train:resume', { jobId });
+      this.problem = null;
+    } catch (err) {
+      this.problem = `Could not resume: ${messageOf(err)}`;
+    }
+  }
+
   fileUrl(path: string): string {
     return this.api.fileUrl(path);
   }

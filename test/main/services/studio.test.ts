@@ -1,0 +1,131 @@
+/**
+ * The Studio's own bookkeeping with a stand-in engine: jobs survive a restart (unfinished
+ * ones come back interrupted, and Resume runs them again with their spec), and requests are
+ * answered with the contract's errors. Real jobs run in test/main/serve/server.test.ts.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobSnapshot } from '../../../shared/ipc-jobs';
+import type { WorkerJobResult } from '../../../shared/ipc-worker';
+import { INTERRUPTED, JOBS_FILE } from '../../../main/services/job-store';
+import { Studio } from '../../../main/services/studio';
+import type { WorkerHost, WorkerJob } from '../../../main/services/worker-host';
+
+const SAMPLES = path.resolve('resources/samples');
+
+/** Holds every job until told to finish it; records what it was asked to run. */
+class StandInHost {
+  runs: WorkerJob[] = [];
+  private pending: ((r: WorkerJobResult) => void)[] = [];
+  private fail: ((e: Error) => void)[] = [];
+  pid = null;
+  run(job: WorkerJob): Promise<WorkerJobResult> {
+    this.runs.push(job);
+    return new Promise((resolve, reject) => {
+      this.pending.push(resolve);
+      this.fail.push(reject);
+    });
+  }
+  cancel() {
+    this.pending.shift()?.({ status: 'cancelled' });
+    return true;
+  }
+  dispose() {
+    for (const f of this.fail.splice(0)) f(new Error('the studio is shutting down'));
+  }
+}
+
+let library: string;
+beforeEach(async () => {
+  library = await mkdtemp(path.join(os.tmpdir(), 'pw-studio-'));
+});
+afterEach(() => rm(library, { recursive: true, force: true }));
+
+async function open(host: StandInHost) {
+  return Studio.open({
+    libraryDir: library,
+    host: host as unknown as WorkerHost,
+    transport: 'serve',
+    version: 'test',
+    samplesDir: SAMPLES,
+    allowedRoots: [library],
+  });
+}
+
+const train = {
+  name: 'Kept',
+  source: path.join(SAMPLES, 'source'),
+  target: path.join(SAMPLES, 'target'),
+  preset: 'fastcut',
+  iterations: 50,
+};
+
+async function value<T>(studio: Studio, channel: string, input: unknown): Promise<T> {
+  const reply = await studio.handle({ channel, input });
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.value as T;
+}
+
+describe('Studio', () => {
+  it('brings back an interrupted training job after a restart, and resumes it', async () => {
+    const first = new StandInHost();
+    const studio = await open(first);
+    const { job } = await value<{ job: JobSnapshot }>(studio, 'train:start', train);
+    expect(first.runs[0]).toMatchObject({ type: 'train', resume: false });
+    await studio.dispose();
+
+    const stored = JSON.parse(await readFile(path.join(library, JOBS_FILE), 'utf8'));
+    expect(stored.jobs[0].spec.out).toBe(path.join(library, 'styles', 'kept'));
+
+    const second = new StandInHost();
+    const again = await open(second);
+    const { jobs } = await value<{ jobs: JobSnapshot[] }>(again, 'jobs:list', {});
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({
+      id: job.id,
+      status: 'failed',
+      error: { message: INTERRUPTED },
+    });
+
+    await value(again, 'train:resume', { jobId: job.id });
+    expect(second.runs[0]).toMatchObject({ type: 'train', jobId: job.id, resume: true });
+    expect(second.runs[0].type === 'train' && second.runs[0].spec).toEqual(
+      first.runs[0].type === 'train' && first.runs[0].spec,
+    );
+    const running = await value<{ jobs: JobSnapshot[] }>(again, 'jobs:list', {});
+    expect(running.jobs[0].status).toBe('running');
+    await again.dispose();
+  });
+
+  it('runs one job at a time, in order, and cancels one still waiting', async () => {
+    const host = new StandInHost();
+    const studio = await open(host);
+    const a = await value<{ job: JobSnapshot }>(studio, 'train:start', { ...train, name: 'A' });
+    const b = await value<{ job: JobSnapshot }>(studio, 'train:start', { ...train, name: 'B' });
+    expect(host.runs).toHaveLength(1);
+    expect(b.job.status).toBe('queued');
+    await value(studio, 'job:cancel', { jobId: b.job.id });
+    host.cancel(); // A stops
+    await new Promise((r) => setTimeout(r, 10));
+    const { jobs } = await value<{ jobs: JobSnapshot[] }>(studio, 'jobs:list', {});
+    expect(jobs.map((j) => [j.title, j.status])).toEqual([
+      ['A', 'cancelled'],
+      ['B', 'cancelled'],
+    ]);
+    expect(host.runs).toHaveLength(1);
+    expect(a.job.train?.styleId).toBe('a');
+    await studio.dispose();
+  });
+
+  it('gives the next free style id and refuses a resume of an unknown job', async () => {
+    const studio = await open(new StandInHost());
+    const one = await value<{ job: JobSnapshot }>(studio, 'train:start', train);
+    const two = await value<{ job: JobSnapshot }>(studio, 'train:start', train);
+    expect([one.job.train?.styleId, two.job.train?.styleId]).toEqual(['kept', 'kept-2']);
+    const reply = await studio.handle({ channel: 'train:resume', input: { jobId: 'nope' } });
+    expect(!reply.ok && reply.error.code).toBe('not-found');
+    await studio.dispose();
+  });
+});
