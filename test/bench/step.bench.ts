@@ -5,8 +5,8 @@
  * (test/fixtures/reference/cut_reference.py, through step_reference.py).
  *
  * Configurations: the paper's (256², ngf 64, 9 blocks, ndf 64, 256 patches); the same
- * networks on 96² crops (small enough for the wasm heap, so the paper networks get a TF.js
- * figure even where 256² does not fit); and a small one (128², ngf 16, 2 blocks, ndf 16).
+ * networks on 96² crops (for comparison with figures from before the paper-size step fitted
+ * the wasm heap); and a small one (128², ngf 16, 2 blocks, ndf 16).
  * Every measurement runs in a fresh child process, so its peak RSS is its own and a backend
  * that fails to load, aborts or crashes takes only its own rows with it. Warm-up iterations
  * (kernel set-up, heap growth, Adam's lazily made moments) are not timed; the figure is the

@@ -4,8 +4,8 @@
  * flipping included, as an artist's run pays them), at the paper configuration (256² crops of
  * a 286 short side, ngf 64, 9 blocks, ndf 64) and a small one (128² crops, ngf 16, 3 blocks,
  * ndf 16), with each run's peak RSS. The paper's networks also run on 96² crops (`paper@96`,
- * short side 108): in the step bench 256² did not fit the wasm heap (4 GiB). The first 2 steps are warm-up (kernel set-up, heap
- * growth, Adam's moments) and not counted: the figure is (N − 2) steps over the time from the
+ * short side 108), a quicker figure for the same networks. The first 2 steps are warm-up
+ * (kernel set-up, heap growth, Adam's moments) and not counted: the figure is (N − 2) steps over the time from the
  * end of step 2 to the end of step N, from per-step progress events.
  *
  * Beside it, PyTorch on the CPU (step_reference.py, threads = cores) times the same step on
