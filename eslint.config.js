@@ -75,6 +75,7 @@ export default tseslint.config(
       'main/services/style-library.ts',
       'main/services/path-policy.ts',
       'main/services/job-store.ts',
+      'main/services/folder-scan.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, engine] }],

@@ -85,6 +85,8 @@ export const requestSchemas = {
   'job:cancel': z.object({ jobId }).strict(),
   /** A stopped or interrupted training job continues from its last checkpoint. */
   'train:resume': z.object({ jobId }).strict(),
+  /** A first look at a folder: image count, thumbnails, warnings. */
+  'folder:inspect': z.object({ path: folder, recursive: z.boolean().optional() }).strict(),
   'dialog:pick': z
     .object({ kind: z.enum(['folder', 'files']), title: z.string().max(200).optional() })
     .strict(),
@@ -128,6 +130,18 @@ export interface StyleInfo {
   jobId: string | null;
 }
 
+export interface FolderSummary {
+  path: string;
+  images: number;
+  /** Files that are not images (left out). */
+  others: number;
+  bytes: number;
+  /** A few images a page can show as thumbnails. */
+  samples: string[];
+  /** Plain-words problems: too few images, files left out. */
+  warnings: string[];
+}
+
 export interface RequestOutputs {
   'app:info': AppInfo;
   'jobs:list': { jobs: JobSnapshot[] };
@@ -136,6 +150,7 @@ export interface RequestOutputs {
   'convert:start': { job: JobSnapshot };
   'job:cancel': { job: JobSnapshot };
   'train:resume': { job: JobSnapshot };
+  'folder:inspect': FolderSummary;
   'dialog:pick': { paths: string[] };
 }
 export type RequestOutput<C extends Channel> = RequestOutputs[C];

@@ -29,6 +29,7 @@ import {
 import type { WorkerJobEvent } from '../../shared/ipc-worker';
 import { resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
 import { OptionsError } from '../../shared/options';
+import { scanFolder } from './folder-scan';
 import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
 import { freeStyleId, listStyles, styleDir, styleOutDir, stylesRoot } from './style-library';
@@ -169,6 +170,10 @@ export class Studio {
         return { job: this.cancel(r.input.jobId) };
       case 'train:resume':
         return { job: this.resume(r.input.jobId) };
+      case 'folder:inspect': {
+        const dir = await this.folder(r.input.path, 'path');
+        return scanFolder(dir, r.input.recursive ?? false);
+      }
       case 'dialog:pick': {
         if (!this.opts.pick) {
           throw new RequestError('unsupported', 'file dialogs exist only in the desktop app');

@@ -48,6 +48,9 @@ async function fillTiny(page: Page, name: string, steps: number) {
   await page.getByLabel('Load size').fill('36');
   await page.getByLabel('Crop size').fill('32');
   await page.getByLabel('Preview every … steps').fill('2');
+  // Leave the field before clicking: in headless Chromium the focus change on mousedown
+  // scrolled the page here, so the mouseup landed beside the button and nothing submitted.
+  await page.getByLabel('Preview every … steps').blur();
 }
 
 test('train a style from the samples, see it listed, convert with it', async ({ page }) => {
@@ -59,6 +62,10 @@ test('train a style from the samples, see it listed, convert with it', async ({ 
 
   await page.getByRole('button', { name: 'Try it with the sample images' }).click();
   await expect(page.getByLabel('Images you have (folder A)')).toHaveValue(/samples\/source$/);
+  // Each folder is looked into: counts, thumbnails, a warning about so few images.
+  await expect(page.locator('.folder-info')).toHaveCount(2);
+  await expect(page.locator('.folder-info .thumbs img')).toHaveCount(10);
+  await expect(page.getByText('Only 5 images').first()).toBeVisible();
   await fillTiny(page, 'E2E sepia', 6);
   await page.screenshot({ path: path.join(SHOTS, 'train-form.png'), fullPage: true });
   await page.getByRole('button', { name: 'Start training' }).click();

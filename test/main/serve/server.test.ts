@@ -149,6 +149,22 @@ describe('the contract', () => {
     ]);
   });
 
+  it('looks into a folder: count, thumbnails, warnings', async () => {
+    const { status, reply } = await call('folder:inspect', {
+      path: path.join(SAMPLES_DIR, 'source'),
+    });
+    expect(status).toBe(200);
+    const info = (reply.ok ? reply.value : {}) as {
+      images: number;
+      samples: string[];
+      warnings: string[];
+    };
+    expect(info.images).toBe(5);
+    expect(info.samples).toHaveLength(5);
+    expect(info.warnings.join(' ')).toMatch(/Only 5 images/);
+    expect((await call('folder:inspect', { path: '/etc' })).status).toBe(403);
+  });
+
   it('refuses folders outside the allowed roots', async () => {
     const { status, reply } = await call('train:start', { ...tiny('x', 1), source: '/etc' });
     expect(status).toBe(403);

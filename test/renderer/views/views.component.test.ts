@@ -53,10 +53,31 @@ const trainJob = (over: Partial<JobSnapshot> = {}): JobSnapshot => ({
 
 describe('new style', () => {
   it('fills the sample folders and sends the form as a train:start request', async () => {
-    const fake = fakeApi({ 'train:start': () => ({ job: trainJob() }) });
+    const fake = fakeApi({
+      'train:start': () => ({ job: trainJob() }),
+      'folder:inspect': ({ path }) => ({
+        path,
+        images: 3,
+        others: 1,
+        bytes: 100,
+        samples: [`${path}/a.jpg`],
+        warnings: ['Only 3 images: a style learns best from a few dozen or more.'],
+      }),
+    });
     await render(fake);
     byText('button', 'Try it with the sample images')!.click();
+    await settle();
     flushSync();
+    const infos = [...document.querySelectorAll('.folder-info')].map((e) =>
+      e.textContent?.replace(/\s+/g, ' ').trim(),
+    );
+    expect(infos).toEqual([
+      '3 images · 1 other files Only 3 images: a style learns best from a few dozen or more.',
+      '3 images · 1 other files Only 3 images: a style learns best from a few dozen or more.',
+    ]);
+    expect(document.querySelector('.thumbs img')?.getAttribute('src')).toBe(
+      'files?path=%2Fs%2Fsource%2Fa.jpg',
+    );
     expect(input('source').value).toBe('/s/source');
     expect(input('target').value).toBe('/s/target');
     type('iterations', '12');
@@ -91,7 +112,7 @@ describe('new style', () => {
   });
 
   it('shows a job from its events: progress, losses, previews, then the finish', async () => {
-    const fake = fakeApi();
+    const fake = fakeApi({ 'job:cancel': () => ({ job: trainJob() }) });
     await render(fake);
     fake.push({ type: 'job', job: trainJob() });
     for (const iteration of [1, 2, 3]) {

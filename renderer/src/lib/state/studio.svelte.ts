@@ -64,7 +64,11 @@ export class StudioState {
   }
 
   async cancel(jobId: string): Promise<void> {
-    await this.api.request('job:cancel', { jobId });
+    try {
+      await this.api.request('job:cancel', { jobId });
+    } catch (err) {
+      this.problem = `Could not stop the job: ${messageOf(err)}`;
+    }
   }
 
   /** Continues a stopped or interrupted training job from its last checkpoint. */

@@ -6,6 +6,7 @@
 import {
   StudioError,
   type AppInfo,
+  type FolderSummary,
   type PatchworkApi,
   type StudioTrainOptions,
   type TrainStartInput,
@@ -38,6 +39,11 @@ export class TrainForm {
   lambdaNCE = $state<number | null>(null);
   seed = $state(0);
   previewEvery = $state(100);
+  /** What is in each folder (or why it cannot be read), once looked at. */
+  folders = $state<Record<'source' | 'target', FolderSummary | { error: string } | null>>({
+    source: null,
+    target: null,
+  });
   busy = $state(false);
   error = $state<string | null>(null);
   fieldErrors = $state<Record<string, string>>({});
@@ -53,6 +59,22 @@ export class TrainForm {
     this.source = s.source;
     this.target = s.target;
     this.name = 'Sepia samples';
+    void this.inspect('source');
+    void this.inspect('target');
+  }
+
+  /** Looks at a folder: image count, thumbnails, warnings. */
+  async inspect(field: 'source' | 'target'): Promise<void> {
+    const dir = this[field].trim();
+    if (!dir) {
+      this.folders[field] = null;
+      return;
+    }
+    try {
+      this.folders[field] = await this.api.request('folder:inspect', { path: dir });
+    } catch (err) {
+      this.folders[field] = { error: messageOf(err) };
+    }
   }
 
   /** A network small enough to see a result within minutes on a laptop. */
@@ -89,7 +111,10 @@ export class TrainForm {
       kind: 'folder',
       title: field === 'source' ? 'Images you have' : 'The look you want',
     });
-    if (paths[0]) this[field] = paths[0];
+    if (paths[0]) {
+      this[field] = paths[0];
+      await this.inspect(field);
+    }
   }
 
   async submit(): Promise<boolean> {
