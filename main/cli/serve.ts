@@ -48,6 +48,12 @@ async function serve(flags: ServeFlags): Promise<number> {
     port: flags.port,
     token: flags.token,
   });
+  if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) {
+    process.stderr.write(
+      `warning: listening on ${flags.host}, not only this computer: anyone who can reach it ` +
+        'and has the address (with its token) can use the studio, over unencrypted HTTP.\n',
+    );
+  }
   process.stdout.write(
     `Patchwork is ready: open ${served.url}\n` +
       `library: ${path.resolve(flags.library)}\nfolders allowed: ${allowed.join(', ')}\n` +

@@ -11,6 +11,7 @@ import {
   type StudioTrainOptions,
   type TrainStartInput,
 } from '../../../../shared/ipc';
+import type { TrainBackendChoice } from '../../../../shared/jobs';
 import type { Preset } from '../../../../shared/options';
 import { messageOf } from '../errors';
 
@@ -39,6 +40,7 @@ export class TrainForm {
   lambdaNCE = $state<number | null>(null);
   seed = $state(0);
   previewEvery = $state(100);
+  backend = $state<TrainBackendChoice>('auto');
   /** What is in each folder (or why it cannot be read), once looked at. */
   folders = $state<Record<'source' | 'target', FolderSummary | { error: string } | null>>({
     source: null,
@@ -103,6 +105,7 @@ export class TrainForm {
       options,
       iterations: this.iterations || null,
       previewEvery: this.previewEvery,
+      backend: this.backend,
     };
   }
 
