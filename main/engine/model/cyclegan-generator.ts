@@ -1,0 +1,133 @@
+/**
+ * The ResNet generator of CycleGAN (reference: pytorch-CycleGAN-and-pix2pix, models/
+ * networks.py, ResnetGenerator with instance norm and no dropout), for translating with
+ * imported CycleGAN checkpoints. Same network as CUT's generator except for the sampling:
+ * stride-2 convs down, transposed convs (stride 2, padding 1, output_padding 1) up, no blur.
+ * Parameter names follow the reference's `model.<index>` layout; NHWC; sides multiples of 4.
+ *
+ *   pad3 → conv7 → IN → ReLU                                   [B, H, W, ngf]
+ *   conv3/2 → IN → ReLU → conv3/2 → IN → ReLU                  [B, H/4, W/4, 4ngf]
+ *   N × residual block                                         [B, H/4, W/4, 4ngf]
+ *   convT3/2 → IN → ReLU → convT3/2 → IN → ReLU                [B, H, W, ngf]
+ *   pad3 → conv7 → tanh                                        [B, H, W, 3]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { generatorSpecs, ResnetGenerator, type GeneratorConfig } from './generator';
+import { conv2d, instanceNorm, reflectPad, type T4 } from './layers';
+import { conv, getParam, type ParamSet, type ParamSpec } from './params';
+
+/** Reference layer names (`model.<i>`) of each conv. */
+export function cycleganLayerNames(nBlocks: number) {
+  return {
+    stem: 'model.1',
+    down1: 'model.4',
+    down2: 'model.7',
+    block: (i: number) => `model.${10 + i}.conv_block`,
+    up1: `model.${10 + nBlocks}`,
+    up2: `model.${13 + nBlocks}`,
+    head: `model.${17 + nBlocks}`,
+  };
+}
+
+/** Transposed convs' kernels in TF.js's conv2dTranspose layout: [kh, kw, Cout, Cin]. */
+function convT(name: string, k: number, cin: number, cout: number): ParamSpec[] {
+  return [
+    { name: `${name}.weight`, shape: [k, k, cout, cin], kind: 'conv-weight' },
+    { name: `${name}.bias`, shape: [cout], kind: 'bias' },
+  ];
+}
+
+export function cycleganSpecs(cfg: GeneratorConfig): ParamSpec[] {
+  const { ngf, nBlocks } = cfg;
+  const n = cycleganLayerNames(nBlocks);
+  const specs = [
+    ...conv(n.stem, 7, cfg.inputChannels ?? 3, ngf),
+    ...conv(n.down1, 3, ngf, 2 * ngf),
+    ...conv(n.down2, 3, 2 * ngf, 4 * ngf),
+  ];
+  for (let i = 0; i < nBlocks; i++) {
+    specs.push(...conv(`${n.block(i)}.1`, 3, 4 * ngf, 4 * ngf));
+    specs.push(...conv(`${n.block(i)}.5`, 3, 4 * ngf, 4 * ngf));
+  }
+  specs.push(...convT(n.up1, 3, 4 * ngf, 2 * ngf));
+  specs.push(...convT(n.up2, 3, 2 * ngf, ngf));
+  specs.push(...conv(n.head, 7, ngf, cfg.outputChannels ?? 3));
+  return specs;
+}
+
+/** The generator networks a style can hold (style.json `generator.architecture`). */
+export type Architecture = 'cut-resnet' | 'cyclegan-resnet';
+export const ARCHITECTURES: readonly Architecture[] = ['cut-resnet', 'cyclegan-resnet'];
+
+/** A generator that translates: CUT's (which also encodes, for training and heatmaps) or CycleGAN's. */
+export type StyleGenerator = ResnetGenerator | CycleGanGenerator;
+
+export function architectureOf(g: StyleGenerator): Architecture {
+  return g instanceof CycleGanGenerator ? 'cyclegan-resnet' : 'cut-resnet';
+}
+
+export function specsFor(architecture: Architecture, cfg: GeneratorConfig): ParamSpec[] {
+  return architecture === 'cut-resnet' ? generatorSpecs(cfg) : cycleganSpecs(cfg);
+}
+
+export function makeGenerator(
+  architecture: Architecture,
+  cfg: GeneratorConfig,
+  params: ParamSet,
+): StyleGenerator {
+  return architecture === 'cut-resnet'
+    ? new ResnetGenerator(cfg, params)
+    : new CycleGanGenerator(cfg, params);
+}
+
+export class CycleGanGenerator {
+  private readonly names: ReturnType<typeof cycleganLayerNames>;
+
+  constructor(
+    readonly config: GeneratorConfig,
+    readonly params: ParamSet,
+  ) {
+    this.names = cycleganLayerNames(config.nBlocks);
+  }
+
+  /** Translate: [B, H, W, 3] in [−1, 1] → [B, H, W, 3] in [−1, 1]. H, W multiples of 4. */
+  forward(x: T4): T4 {
+    const [, h, w] = x.shape;
+    if (h % 4 !== 0 || w % 4 !== 0 || h < 8 || w < 8) {
+      throw new Error(`generator input sides must be multiples of 4 and ≥ 8, got ${h}×${w}`);
+    }
+    const n = this.names;
+    const p = this.params;
+    return tf.tidy(() => {
+      const block = (t: T4) => tf.relu(instanceNorm(t));
+      let y = block(conv2d(reflectPad(x, 3), p, n.stem)); // [B, H, W, ngf]
+      y = block(conv2d(y, p, n.down1, 1, 2)); // [B, H/2, W/2, 2ngf]
+      y = block(conv2d(y, p, n.down2, 1, 2)); // [B, H/4, W/4, 4ngf]
+      for (let i = 0; i < this.config.nBlocks; i++) y = this.resBlock(y, i);
+      y = block(this.upConv(y, n.up1)); // [B, H/2, W/2, 2ngf]
+      y = block(this.upConv(y, n.up2)); // [B, H, W, ngf]
+      return tf.tanh(conv2d(reflectPad(y, 3), p, n.head)); // [B, H, W, 3]
+    });
+  }
+
+  private resBlock(x: T4, i: number): T4 {
+    const name = this.names.block(i);
+    let h = tf.relu(instanceNorm(conv2d(reflectPad(x, 1), this.params, `${name}.1`)));
+    h = instanceNorm(conv2d(reflectPad(h, 1), this.params, `${name}.5`));
+    return tf.add(x, h);
+  }
+
+  /**
+   * ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): the full transposed conv
+   * gives 2H + 1 rows; padding 1 drops the first, output_padding 1 keeps the last, so rows
+   * 1 … 2H remain.
+   */
+  private upConv(x: T4, name: string): T4 {
+    const w = getParam(this.params, `${name}.weight`) as tf.Tensor4D; // [3, 3, Cout, Cin]
+    const b = getParam(this.params, `${name}.bias`);
+    const [bs, h, wd] = x.shape;
+    const cout = w.shape[2];
+    const full = tf.conv2dTranspose(x, w, [bs, 2 * h + 1, 2 * wd + 1, cout], 2, 'valid');
+    return tf.add(tf.slice(full, [0, 1, 1, 0], [-1, 2 * h, 2 * wd, -1]), b); // [B, 2H, 2W, Cout]
+  }
+}
