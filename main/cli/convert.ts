@@ -17,9 +17,10 @@ import {
 } from '../engine/infer/convert-image';
 import { translateTiled } from '../engine/infer/tiled-generator';
 import { translateImage } from '../engine/infer/translate';
-import type { ResnetGenerator } from '../engine/model/generator';
+import type { StyleGenerator } from '../engine/model/cyclegan-generator';
+import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
-import { loadStyle } from '../engine/train/style';
+import { loadStyleGenerator } from '../engine/train/style';
 import {
   ConvertQueue,
   type FileState,
@@ -187,11 +188,11 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   const settings = settingsFromFlags(flags);
   const backend = await initBackend(flags.backend);
   line.log(`backend: ${backend.detail}`);
-  const style = await loadStyle(flags.style, { head: false }); // conversion needs only G
+  const style = await loadStyleGenerator(flags.style); // conversion needs only G
   const styleId = await styleIdOf(flags.style);
   line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
   const engine = createImageConverter({
-    translate: translatorFor(style.generator, flags),
+    translate: translatorFor(style.generator, flags, line),
     translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
     quality: settings.quality,
     bitDepth: settings.bitDepth,
@@ -201,8 +202,22 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   return { engine, styleId, settings, dispose: () => disposeParams(style.generator.params) };
 }
 
-/** Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise. */
-function translatorFor(generator: ResnetGenerator, flags: ConvertFlags): Translator {
+/**
+ * Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
+ * Imported CycleGAN generators have no tiled path yet: always untiled, said once.
+ */
+function translatorFor(
+  generator: StyleGenerator,
+  flags: ConvertFlags,
+  line: ProgressLine,
+): Translator {
+  if (!(generator instanceof ResnetGenerator)) {
+    line.log(
+      'note: this style has a CycleGAN-style generator, which converts untiled (the whole ' +
+        'image at once; --tile and --memory-budget do not apply, memory grows with image size)',
+    );
+    return bindGenerator(generator, (G, image) => translateImage(G, image));
+  }
   const alwaysTiled = flags.tile !== undefined || flags.memoryBudget !== undefined;
   return bindGenerator(generator, (G, image, opts) =>
     alwaysTiled || image.width * image.height > UNTILED_MAX_PIXELS

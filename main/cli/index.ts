@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert, registerWatch } from './convert';
 import { registerDemo } from './demo';
 import { EXIT, reportError } from './errors';
+import { registerExport } from './export';
 import { registerHeatmap } from './heatmap';
+import { registerImport } from './import';
 import { registerServe } from './serve';
 import { registerTrain } from './train';
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerHeatmap(program);
   registerServe(program);
+  registerImport(program);
+  registerExport(program);
   return program;
 }
 

@@ -16,7 +16,10 @@ export interface RgbFloatImage {
 /** Smallest side the generator accepts after padding (two downsamplings and reflect pads). */
 export const MIN_SIDE = 8;
 
-export function translateImage(G: ResnetGenerator, image: RgbFloatImage): RgbFloatImage {
+/** Any generator with CUT's forward contract (CUT's own, or an imported CycleGAN one). */
+export type Translating = Pick<ResnetGenerator, 'forward'>;
+
+export function translateImage(G: Translating, image: RgbFloatImage): RgbFloatImage {
   const { width, height, data } = image;
   if (width < MIN_SIDE || height < MIN_SIDE) {
     throw new RangeError(`image is ${width}×${height}; at least ${MIN_SIDE}×${MIN_SIDE} is needed`);

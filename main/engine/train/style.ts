@@ -2,7 +2,9 @@
  * The finished style folder: what training hands to conversion, heatmaps and the style
  * library. It describes itself and holds only what translating needs:
  *
- *   style.json       StyleMeta (shared/jobs.ts): format, options, generator config, summary
+ *   style.json       StyleMeta (shared/jobs.ts): format, options, generator config, summary;
+ *                    `generator.architecture` is 'cyclegan-resnet' for an imported CycleGAN
+ *                    generator and absent (meaning 'cut-resnet') otherwise
  *   generator.json   the weights' index: config, tensor names (the reference's state-dict
  *                    names, e.g. model.1.weight), shapes, byte offsets, sha256 of the blob
  *   generator.bin    G only, float32 little-endian, TF layouts
@@ -29,6 +31,14 @@ import {
   tapChannels,
   type GeneratorConfig,
 } from '../model/generator';
+import {
+  ARCHITECTURES,
+  architectureOf,
+  makeGenerator,
+  specsFor,
+  type Architecture,
+  type StyleGenerator,
+} from '../model/cyclegan-generator';
 import { disposeParams, type ParamSet, type ParamSpec } from '../model/params';
 import { ProjectionHead, projectionHeadSpecs } from '../model/patch-sampler';
 import {
@@ -87,7 +97,8 @@ export interface StylePreview {
 export interface SaveStyleInput {
   name: string;
   options: TrainOptions;
-  generator: ResnetGenerator;
+  /** CUT's generator, or an imported CycleGAN one (which has no projection head). */
+  generator: StyleGenerator;
   /** The trained projection head, one MLP per tap of `options.nceTaps`, in that order. */
   head?: ProjectionHead | null;
   training: TrainingSummary;
@@ -99,7 +110,8 @@ interface WeightsManifest {
   format: typeof WEIGHTS_FORMAT;
   network: 'resnet-generator';
   layout: 'tfjs-nhwc';
-  config: { ngf: number; nBlocks: number };
+  /** `architecture` absent: 'cut-resnet'. */
+  config: { ngf: number; nBlocks: number; architecture?: Architecture };
   blob: BlobInfo;
   tensors: TensorEntry[];
 }
@@ -115,8 +127,11 @@ export interface HeadMeta {
   weights: { config: string; data: string };
 }
 
-/** style.json as this file writes it: StyleMeta plus the optional head. */
-export type StyleMetaWithHead = StyleMeta & { head?: HeadMeta };
+/** style.json's generator entry; `architecture` absent means 'cut-resnet'. */
+export type GeneratorMeta = StyleMeta['generator'] & { architecture?: Architecture };
+
+/** style.json as this file writes it: StyleMeta plus the optional head and architecture. */
+export type StyleMetaWithHead = StyleMeta & { head?: HeadMeta; generator: GeneratorMeta };
 
 interface HeadManifest {
   format: typeof WEIGHTS_FORMAT;
@@ -157,13 +172,14 @@ export async function saveStyle(
 
 function styleMeta(input: SaveStyleInput, previews: StyleMeta['previews']): StyleMeta {
   const { ngf, nBlocks } = input.generator.config;
+  const architecture = architectureOf(input.generator);
   return {
     format: STYLE_FORMAT,
     kind: 'cut',
     name: input.name,
     preset: input.options.preset,
     options: input.options,
-    generator: { ngf, nBlocks },
+    generator: generatorMeta(ngf, nBlocks, architecture),
     training: input.training,
     created: (input.created ?? new Date()).toISOString(),
     weights: { config: WEIGHTS_CONFIG, data: WEIGHTS_DATA },
@@ -172,9 +188,15 @@ function styleMeta(input: SaveStyleInput, previews: StyleMeta['previews']): Styl
   };
 }
 
-async function writeWeights(writer: FileWriter, dir: string, g: ResnetGenerator): Promise<void> {
+/** style.json's generator entry: the architecture only when it is not the default. */
+function generatorMeta(ngf: number, nBlocks: number, architecture: Architecture): GeneratorMeta {
+  return architecture === 'cut-resnet' ? { ngf, nBlocks } : { ngf, nBlocks, architecture };
+}
+
+async function writeWeights(writer: FileWriter, dir: string, g: StyleGenerator): Promise<void> {
+  const architecture = architectureOf(g);
   // Spec order, so the blob reads in the same order as the network's layers.
-  const tensors = generatorSpecs(g.config).map((s) => ({
+  const tensors = specsFor(architecture, g.config).map((s) => ({
     name: s.name,
     tensor: g.params.get(s.name) as tf.Tensor,
   }));
@@ -183,7 +205,11 @@ async function writeWeights(writer: FileWriter, dir: string, g: ResnetGenerator)
     format: WEIGHTS_FORMAT,
     network: 'resnet-generator',
     layout: 'tfjs-nhwc',
-    config: { ngf: g.config.ngf, nBlocks: g.config.nBlocks },
+    config: {
+      ngf: g.config.ngf,
+      nBlocks: g.config.nBlocks,
+      ...(architecture === 'cut-resnet' ? {} : { architecture }),
+    },
     blob,
     tensors: index,
   };
@@ -197,6 +223,9 @@ async function writeHead(
   input: SaveStyleInput,
 ): Promise<HeadMeta> {
   const H = input.head as ProjectionHead;
+  if (architectureOf(input.generator) !== 'cut-resnet') {
+    throw new Error('a projection head belongs to a CUT generator only');
+  }
   const taps = input.options.nceTaps as NceTap[];
   const channels = taps.map((t) => tapChannels(t, input.generator.config.ngf));
   if (!sameNumbers(H.tapChannels, channels)) {
@@ -261,20 +290,24 @@ export interface LoadStyleOptions {
   head?: boolean;
 }
 
-/** Reads a style folder; every way it can be unusable is a StyleError naming the problem. */
+/**
+ * Reads a style folder; every way it can be unusable is a StyleError naming the problem.
+ * Training, heatmaps and fine-tuning need CUT's generator: a style with another
+ * architecture is refused here (conversion reads it with `loadStyleGenerator`).
+ */
 export async function loadStyle(dir: string, opts: LoadStyleOptions = {}): Promise<LoadedStyle> {
   const root = path.resolve(dir);
   await checkFolder(root);
   const meta = await readStyleMeta(root);
-  const weights = await readWeightsManifest(root, meta);
-  const tensors = await readBlob(root, weights.blob, weights.tensors, 'generator');
-  const config: GeneratorConfig = { ngf: meta.generator.ngf, nBlocks: meta.generator.nBlocks };
-  checkShapes(
-    root,
-    generatorSpecs(config),
-    tensors,
-    `a generator with ngf ${config.ngf}, ${config.nBlocks} blocks`,
-  );
+  const architecture = architectureOfMeta(meta);
+  if (architecture !== 'cut-resnet') {
+    throw new StyleError(
+      'unsupported-format',
+      `Style ${root} holds a ${architecture} generator (imported); only conversion and export ` +
+        'can use it, not heatmaps or training',
+    );
+  }
+  const { config, tensors } = await readGeneratorWeights(root, meta, architecture);
   const headMeta = (meta as StyleMetaWithHead).head;
   let head: ProjectionHead | null = null;
   if (headMeta !== undefined && headMeta !== null && opts.head !== false) {
@@ -282,6 +315,41 @@ export async function loadStyle(dir: string, opts: LoadStyleOptions = {}): Promi
   }
   const generator = new ResnetGenerator(config, toParams(generatorSpecs(config), tensors));
   return { meta, generator, head, headTaps: head ? [...(headMeta as HeadMeta).taps] : [] };
+}
+
+export interface LoadedGenerator {
+  meta: StyleMetaWithHead;
+  architecture: Architecture;
+  generator: StyleGenerator;
+}
+
+/** Only the generator of a style, whatever its architecture (conversion, export). */
+export async function loadStyleGenerator(dir: string): Promise<LoadedGenerator> {
+  const root = path.resolve(dir);
+  await checkFolder(root);
+  const meta = await readStyleMeta(root);
+  const architecture = architectureOfMeta(meta);
+  const { config, tensors } = await readGeneratorWeights(root, meta, architecture);
+  const params = toParams(specsFor(architecture, config), tensors);
+  return { meta, architecture, generator: makeGenerator(architecture, config, params) };
+}
+
+function architectureOfMeta(meta: StyleMeta): Architecture {
+  return (meta as StyleMetaWithHead).generator.architecture ?? 'cut-resnet';
+}
+
+async function readGeneratorWeights(root: string, meta: StyleMeta, architecture: Architecture) {
+  const weights = await readWeightsManifest(root, meta);
+  const tensors = await readBlob(root, weights.blob, weights.tensors, 'generator');
+  const config: GeneratorConfig = { ngf: meta.generator.ngf, nBlocks: meta.generator.nBlocks };
+  const kind = architecture === 'cut-resnet' ? 'a generator' : `a ${architecture} generator`;
+  checkShapes(
+    root,
+    specsFor(architecture, config),
+    tensors,
+    `${kind} with ngf ${config.ngf}, ${config.nBlocks} blocks`,
+  );
+  return { config, tensors };
 }
 
 /** Frees the variables of a loaded style (generator and head). */
@@ -409,9 +477,16 @@ export async function readStyleMeta(root: string): Promise<StyleMeta> {
       `${file}: style kind ${JSON.stringify(meta.kind)} is unknown`,
     );
   }
-  const g = meta.generator;
+  const g = meta.generator as Partial<GeneratorMeta> | undefined;
   if (!g || !isPositiveInt(g.ngf) || !isPositiveInt(g.nBlocks)) {
     throw new StyleError('not-a-style', `${file}: the generator config is missing or invalid`);
+  }
+  if (g.architecture !== undefined && !ARCHITECTURES.includes(g.architecture)) {
+    throw new StyleError(
+      'unsupported-format',
+      `${file}: generator architecture ${JSON.stringify(g.architecture)} is unknown ` +
+        `(this version reads ${ARCHITECTURES.join(', ')})`,
+    );
   }
   return meta as StyleMeta;
 }
@@ -430,6 +505,14 @@ async function readWeightsManifest(root: string, meta: StyleMeta): Promise<Weigh
     throw new StyleError('unsupported-format', `${file}: not a ${WEIGHTS_FORMAT} index`);
   }
   const c = w.config;
+  const arch = (meta as StyleMetaWithHead).generator.architecture ?? 'cut-resnet';
+  if ((c?.architecture ?? 'cut-resnet') !== arch) {
+    throw new StyleError(
+      'shape-mismatch',
+      `Style ${root}: style.json describes a ${arch} generator, but the weights are for ` +
+        `${c?.architecture ?? 'cut-resnet'}`,
+    );
+  }
   if (c?.ngf !== meta.generator.ngf || c?.nBlocks !== meta.generator.nBlocks) {
     throw new StyleError(
       'shape-mismatch',
