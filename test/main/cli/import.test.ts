@@ -1,0 +1,148 @@
+// What an artist does with a downloaded latest_net_G.pth: import it (into the library by
+// default), convert a picture with it, export it back for PyTorch; and what a script sees
+// when the file is hostile or wrong (exit 1 and one line saying why). In-process.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../main/cli/index';
+import { readImageInfo } from '../../../main/engine/data/image-io';
+import { readPth } from '../../../main/engine/import/pth';
+import { recognizeGenerator } from '../../../main/engine/import/recognize';
+import { pthPath } from '../engine/import/import-fixtures';
+import { writeImage } from '../services/convert/files';
+
+let root: string;
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-cli-import-'));
+});
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+async function patchwork(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  process.exitCode = undefined;
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+describe('patchwork import → convert → export', () => {
+  for (const model of ['cut_module', 'cyclegan']) {
+    it(`${model}: into the library, then converts a 13×11 image to its own size`, async () => {
+      const library = path.join(root, `lib-${model}`);
+      const imported = await patchwork(
+        'import',
+        pthPath(model),
+        '--name',
+        `My ${model}`,
+        '--library',
+        library,
+      );
+      expect(imported.code, imported.stderr).toBe(0);
+      const style = path.join(library, 'styles', `my-${model.replace('_', '-')}`, 'style');
+      expect(imported.stdout).toContain(style);
+      const input = path.join(root, `in-${model}`, 'photo.png');
+      await writeImage(input, 3, 13, 11);
+      const output = path.join(root, `out-${model}`);
+      const converted = await patchwork(
+        'convert',
+        '--style',
+        style,
+        '--input',
+        path.dirname(input),
+        '--output',
+        output,
+      );
+      expect(converted.code, converted.stderr).toBe(0);
+      const img = await readImageInfo(path.join(output, 'photo.png'));
+      expect([img.width, img.height]).toEqual([13, 11]);
+      if (model === 'cyclegan') expect(converted.stderr).toMatch(/converts untiled/);
+      else expect(converted.stderr).not.toMatch(/untiled/);
+
+      const file = path.join(root, `${model}-export.pth`);
+      const exported = await patchwork('export', style, '--format', 'pth', '--out', file);
+      expect(exported.code, exported.stderr).toBe(0);
+      const again = recognizeGenerator(readPth(await fs.readFile(file)));
+      expect(again.config).toEqual(
+        model === 'cyclegan' ? { ngf: 3, nBlocks: 2 } : { ngf: 2, nBlocks: 1 },
+      );
+    });
+  }
+
+  it('--out writes exactly there', async () => {
+    const out = path.join(root, 'explicit');
+    const r = await patchwork('import', pthPath('cut'), '--name', 'Zebra', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await fs.readFile(path.join(out, 'style.json'), 'utf8')).name).toBe('Zebra');
+  });
+});
+
+describe('refusals', () => {
+  it('a malicious pickle: exit 1, the global named', async () => {
+    const r = await patchwork(
+      'import',
+      pthPath('malicious-os-system'),
+      '--name',
+      'x',
+      '--out',
+      path.join(root, 'bad'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error: malicious-os-system\.pth: refused: the pickle refers to os\.system/m,
+    );
+    await expect(fs.stat(path.join(root, 'bad'))).rejects.toThrow();
+  });
+
+  it('a discriminator, a missing file', async () => {
+    const d = await patchwork(
+      'import',
+      pthPath('discriminator'),
+      '--name',
+      'x',
+      '--out',
+      path.join(root, 'd'),
+    );
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/PatchGAN discriminator/);
+    const m = await patchwork(
+      'import',
+      path.join(root, 'nope.pth'),
+      '--name',
+      'x',
+      '--out',
+      path.join(root, 'm'),
+    );
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/no such file/);
+  });
+
+  it('export to onnx is not there yet: a usage error', async () => {
+    const r = await patchwork(
+      'export',
+      path.join(root, 'explicit'),
+      '--format',
+      'onnx',
+      '--out',
+      path.join(root, 'g.onnx'),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ONNX export is not available yet/);
+  });
+});
