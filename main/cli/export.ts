@@ -1,7 +1,8 @@
 /**
- * `patchwork export STYLE_DIR --format pth --out FILE`: a style's generator leaves Patchwork
- * as a PyTorch state dict (torch.save zip format, the reference's key names and layouts), so
- * the reference code loads it with `load_state_dict`. ONNX is not written yet.
+ * `patchwork export STYLE_DIR --format pth|onnx --out FILE`: a style's generator leaves
+ * Patchwork as a PyTorch state dict (torch.save zip format, the reference's key names and
+ * layouts), so the reference code loads it with `load_state_dict`, or as an ONNX model
+ * (opset 17, dynamic batch, height and width; sides multiples of 4).
  *
  * Exit codes: 0 written; 1 the style is unusable or the file cannot be written; 2 usage.
  */
@@ -9,11 +10,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../engine/backend';
 import { writeFileAtomic } from '../engine/data/image-io';
+import { exportOnnx, ONNX_OPSET } from '../engine/export/onnx-export';
 import { exportPth } from '../engine/export/pth-export';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
 import { oneOf } from './args';
-import { EXIT, UsageError } from './errors';
+import { EXIT } from './errors';
 
 const FORMATS = ['pth', 'onnx'] as const;
 
@@ -25,9 +27,9 @@ interface ExportFlags {
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('Export a style’s generator for PyTorch (a state dict .pth).')
+    .description('Export a style’s generator: a PyTorch state dict (.pth) or an ONNX model.')
     .argument('<style>', 'the style folder')
-    .option('--format <name>', `pth (onnx is planned)`, oneOf('--format', FORMATS), 'pth')
+    .option('--format <name>', `${FORMATS.join(' or ')}`, oneOf('--format', FORMATS), 'pth')
     .requiredOption('--out <file>', 'the file to write')
     .action(async (style: string, flags: ExportFlags) => {
       process.exitCode = await runExport(style, flags);
@@ -35,19 +37,25 @@ export function registerExport(program: Command): void {
 }
 
 async function runExport(style: string, flags: ExportFlags): Promise<number> {
-  if (flags.format === 'onnx') {
-    throw new UsageError('ONNX export is not available yet; use --format pth');
-  }
   await initBackend();
   const loaded = await loadStyleGenerator(style);
   try {
-    const bytes = exportPth(loaded.generator, flags.out);
+    const bytes =
+      flags.format === 'onnx'
+        ? exportOnnx(loaded.generator)
+        : exportPth(loaded.generator, flags.out);
     await writeFileAtomic(flags.out, bytes);
     const { ngf, nBlocks } = loaded.generator.config;
     process.stdout.write(
       `exported ${loaded.meta.name} (${loaded.architecture}, ngf ${ngf}, ${nBlocks} blocks) → ` +
         `${path.resolve(flags.out)}\n`,
     );
+    if (flags.format === 'onnx') {
+      process.stdout.write(
+        `ONNX opset ${ONNX_OPSET}: input "input" [N, 3, H, W] in [-1, 1], output "output"; ` +
+          'H and W must be multiples of 4 (reflect-pad, then crop)\n',
+      );
+    }
     return EXIT.ok;
   } finally {
     disposeParams(loaded.generator.params);

@@ -133,16 +133,15 @@ describe('refusals', () => {
     expect(m.stderr).toMatch(/no such file/);
   });
 
-  it('export to onnx is not there yet: a usage error', async () => {
-    const r = await patchwork(
-      'export',
-      path.join(root, 'explicit'),
-      '--format',
-      'onnx',
-      '--out',
-      path.join(root, 'g.onnx'),
-    );
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/ONNX export is not available yet/);
+  it('export: onnx writes a model, an unknown format is a usage error', async () => {
+    const style = path.join(root, 'explicit');
+    const file = path.join(root, 'g.onnx');
+    const r = await patchwork('export', style, '--format', 'onnx', '--out', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ONNX opset 17/);
+    expect((await fs.stat(file)).size).toBeGreaterThan(40_000);
+    const bad = await patchwork('export', style, '--format', 'tflite', '--out', file);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--format must be one of pth, onnx/);
   });
 });
