@@ -129,14 +129,18 @@ function reader(dtype: DType, v: DataView): (byte: number) => number {
       return (b) => v.getFloat32(b, true);
     case 'float64':
       return (b) => v.getFloat64(b, true);
-    case 'float16':
-      return (b) => halfToFloat(v.getUint16(b, true));
-    case 'bfloat16':
+    case 'float16': {
+      const table = halfTable();
+      return (b) => table[v.getUint16(b, true)];
+    }
+    case 'bfloat16': {
+      const bits = new Uint32Array(1);
+      const value = new Float32Array(bits.buffer);
       return (b) => {
-        const tmp = new DataView(new ArrayBuffer(4));
-        tmp.setUint32(0, v.getUint16(b, true) << 16, true);
-        return tmp.getFloat32(0, true);
+        bits[0] = v.getUint16(b, true) << 16;
+        return value[0];
       };
+    }
     case 'int64':
       return (b) => Number(v.getBigInt64(b, true));
     case 'int32':
@@ -149,6 +153,16 @@ function reader(dtype: DType, v: DataView): (byte: number) => number {
     case 'bool':
       return (b) => v.getUint8(b);
   }
+}
+
+let halfValues: Float32Array | null = null;
+/** Every float16 bit pattern's value, built once (checkpoints hold millions of halves). */
+function halfTable(): Float32Array {
+  if (!halfValues) {
+    halfValues = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfValues[h] = halfToFloat(h);
+  }
+  return halfValues;
 }
 
 export function halfToFloat(h: number): number {
