@@ -17,7 +17,7 @@ import {
 } from '../engine/infer/convert-image';
 import { translateTiled } from '../engine/infer/tiled-generator';
 import { translateImage } from '../engine/infer/translate';
-import type { StyleGenerator } from '../engine/model/cyclegan-generator';
+import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
@@ -47,6 +47,8 @@ const FORMAT_CHOICES = ['same', ...CONVERT_FORMATS] as const;
  * this the untiled forward is faster and its memory is modest.
  */
 const UNTILED_MAX_PIXELS = 1024 * 1024;
+/** Imported CycleGAN generators run untiled; refuse images that would need more than this. */
+const UNTILED_CYCLEGAN_DEFAULT_MB = 3072;
 
 export interface ConvertFlags {
   style: string;
@@ -214,9 +216,20 @@ function translatorFor(
   if (!(generator instanceof ResnetGenerator)) {
     line.log(
       'note: this style has a CycleGAN-style generator, which converts untiled (the whole ' +
-        'image at once; --tile and --memory-budget do not apply, memory grows with image size)',
+        'image at once; --tile does not apply, memory grows with image size)',
     );
-    return bindGenerator(generator, (G, image) => translateImage(G, image));
+    const budget = (flags.memoryBudget ?? UNTILED_CYCLEGAN_DEFAULT_MB) * 2 ** 20;
+    return bindGenerator(generator, (G, image) => {
+      const need = untiledPeakBytes(G.config, image.height + 3, image.width + 3);
+      if (need > budget) {
+        throw new Error(
+          `${image.width}×${image.height} needs about ${Math.ceil(need / 2 ** 20)} MiB to ` +
+            `translate untiled with this CycleGAN generator, over the ${budget / 2 ** 20} MiB ` +
+            'allowed (--memory-budget; the wasm backend has 4 GiB in all)',
+        );
+      }
+      return translateImage(G, image);
+    });
   }
   const alwaysTiled = flags.tile !== undefined || flags.memoryBudget !== undefined;
   return bindGenerator(generator, (G, image, opts) =>

@@ -80,6 +80,15 @@ export function makeGenerator(
     : new CycleGanGenerator(cfg, params);
 }
 
+/**
+ * Tensor bytes an untiled forward holds at its peak, roughly: about 26·ngf bytes per input
+ * pixel measured on wasm (ngf 64, 256²: 104 MiB), rounded up. Used to refuse images that
+ * would exhaust the backend's memory instead of aborting it.
+ */
+export function untiledPeakBytes(cfg: GeneratorConfig, height: number, width: number): number {
+  return 32 * cfg.ngf * height * width;
+}
+
 export class CycleGanGenerator {
   private readonly names: ReturnType<typeof cycleganLayerNames>;
 
@@ -98,16 +107,25 @@ export class CycleGanGenerator {
     }
     const n = this.names;
     const p = this.params;
-    return tf.tidy(() => {
-      const block = (t: T4) => tf.relu(instanceNorm(t));
-      let y = block(conv2d(reflectPad(x, 3), p, n.stem)); // [B, H, W, ngf]
-      y = block(conv2d(y, p, n.down1, 1, 2)); // [B, H/2, W/2, 2ngf]
-      y = block(conv2d(y, p, n.down2, 1, 2)); // [B, H/4, W/4, 4ngf]
-      for (let i = 0; i < this.config.nBlocks; i++) y = this.resBlock(y, i);
-      y = block(this.upConv(y, n.up1)); // [B, H/2, W/2, 2ngf]
-      y = block(this.upConv(y, n.up2)); // [B, H, W, ngf]
-      return tf.tanh(conv2d(reflectPad(y, 3), p, n.head)); // [B, H, W, 3]
-    });
+    const block = (t: T4) => tf.relu(instanceNorm(t));
+    // Layer by layer, each in its own tidy: only the current map stays alive between them,
+    // so untiled translation holds a few maps at a time rather than every intermediate.
+    const steps: ((t: T4) => T4)[] = [
+      (t) => block(conv2d(reflectPad(t, 3), p, n.stem)), // [B, H, W, ngf]
+      (t) => block(conv2d(t, p, n.down1, 1, 2)), // [B, H/2, W/2, 2ngf]
+      (t) => block(conv2d(t, p, n.down2, 1, 2)), // [B, H/4, W/4, 4ngf]
+      ...Array.from({ length: this.config.nBlocks }, (_, i) => (t: T4) => this.resBlock(t, i)),
+      (t) => block(this.upConv(t, n.up1)), // [B, H/2, W/2, 2ngf]
+      (t) => block(this.upConv(t, n.up2)), // [B, H, W, ngf]
+      (t) => tf.tanh(conv2d(reflectPad(t, 3), p, n.head)), // [B, H, W, 3]
+    ];
+    let y = x;
+    for (const step of steps) {
+      const next = tf.tidy(() => step(y));
+      if (y !== x) y.dispose();
+      y = next;
+    }
+    return y;
   }
 
   private resBlock(x: T4, i: number): T4 {

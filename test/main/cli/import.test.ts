@@ -85,6 +85,28 @@ describe('patchwork import → convert → export', () => {
     });
   }
 
+  it('a CycleGAN style refuses an image too large to translate untiled (exit 3, why)', async () => {
+    const out = path.join(root, 'cyc-budget');
+    expect((await patchwork('import', pthPath('cyclegan'), '--name', 'c', '--out', out)).code).toBe(
+      0,
+    );
+    const input = path.join(root, 'in-budget', 'wide.png');
+    await writeImage(input, 5, 120, 100);
+    const r = await patchwork(
+      'convert',
+      '--style',
+      out,
+      '--input',
+      path.dirname(input),
+      '--output',
+      path.join(root, 'out-budget'),
+      '--memory-budget',
+      '1',
+    );
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/120×100 needs about 2 MiB to translate untiled .* over the 1 MiB/);
+  });
+
   it('--out writes exactly there', async () => {
     const out = path.join(root, 'explicit');
     const r = await patchwork('import', pthPath('cut'), '--name', 'Zebra', '--out', out);
