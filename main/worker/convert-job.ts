@@ -8,17 +8,46 @@ import { promises as fs } from 'node:fs';
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { initBackend } from '../engine/backend';
-import { bindGenerator, createImageConverter } from '../engine/infer/convert-image';
+import {
+  bindGenerator,
+  createImageConverter,
+  type Translator,
+} from '../engine/infer/convert-image';
 import { translateTiled } from '../engine/infer/tiled-generator';
 import { translateImage } from '../engine/infer/translate';
+import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
+import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
-import { loadStyle } from '../engine/train/style';
+import { loadStyleGenerator } from '../engine/train/style';
 import { ConvertQueue, type FileState } from '../services/convert/convert-queue';
 import type { ConvertSettings } from '../services/convert/engine';
 import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
 import { planConversion } from '../services/convert/plan';
 
 const UNTILED_MAX_PIXELS = 1024 * 1024;
+/** Imported CycleGAN generators have no tiled path: refuse what would need more than this. */
+const UNTILED_CYCLEGAN_BUDGET = 3072 * 2 ** 20;
+
+/** As `patchwork convert` chooses: tiled above a megapixel; CycleGAN styles always untiled. */
+function translatorFor(generator: StyleGenerator): Translator {
+  if (!(generator instanceof ResnetGenerator)) {
+    return bindGenerator(generator, (G, image) => {
+      const need = untiledPeakBytes(G.config, image.height + 3, image.width + 3);
+      if (need > UNTILED_CYCLEGAN_BUDGET) {
+        throw new Error(
+          `${image.width}×${image.height} needs about ${Math.ceil(need / 2 ** 20)} MiB to ` +
+            'translate with this imported CycleGAN generator (it has no tiled path yet)',
+        );
+      }
+      return translateImage(G, image);
+    });
+  }
+  return bindGenerator(generator, (G, image, opts) =>
+    image.width * image.height > UNTILED_MAX_PIXELS
+      ? translateTiled(G, image, opts)
+      : translateImage(G, image),
+  );
+}
 
 export async function runConversion(
   spec: ConvertJobSpec,
@@ -33,14 +62,10 @@ export async function runConversion(
     metadata: 'strip',
   };
   await initBackend(spec.backend);
-  const style = await loadStyle(spec.styleDir);
+  const style = await loadStyleGenerator(spec.styleDir); // conversion needs only G
   try {
     const engine = createImageConverter({
-      translate: bindGenerator(style.generator, (G, image, opts) =>
-        image.width * image.height > UNTILED_MAX_PIXELS
-          ? translateTiled(G, image, opts)
-          : translateImage(G, image),
-      ),
+      translate: translatorFor(style.generator),
       quality: settings.quality,
       bitDepth: settings.bitDepth,
       icc: settings.icc,
