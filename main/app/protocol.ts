@@ -5,23 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { contentTypeOf } from '../../shared/content-types';
 import { APP_CSP } from './security';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.gif': 'image/gif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.woff2': 'font/woff2',
-};
 
 export interface FileGate {
   /** The path if the page may see it, else null. */
@@ -53,7 +38,7 @@ export function appProtocolHandler(
 }
 
 function respond(file: string, body: Buffer): Response {
-  const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const type = contentTypeOf(path.extname(file));
   const headers: Record<string, string> = {
     'Content-Type': type,
     'X-Content-Type-Options': 'nosniff',

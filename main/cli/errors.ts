@@ -3,6 +3,7 @@
  * user can fix (options, folders, files) print their message alone; anything unexpected
  * prints its stack too, since it is a bug.
  */
+import { USER_ERROR_NAMES, WASM_OUT_OF_MEMORY } from '../../shared/user-errors';
 import { OptionsError } from '../../shared/options';
 
 export const EXIT = {
@@ -15,17 +16,7 @@ export const EXIT = {
 } as const;
 
 /** Errors whose message is meant for the user, by class name (engine classes stay engine-side). */
-const USER_ERRORS = new Set([
-  'OptionsError',
-  'TrainJobError',
-  'DatasetError',
-  'ImageReadError',
-  'ImageWriteError',
-  'CheckpointError',
-  'StyleError',
-  'BackendError',
-  'UsageError',
-]);
+const USER_ERRORS = new Set([...USER_ERROR_NAMES, 'UsageError']);
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -34,14 +25,11 @@ export class UsageError extends Error {
   }
 }
 
-/** The wasm heap is capped at 4 GiB; an allocation past it aborts the module. */
-const WASM_OOM = /Aborted\(|memory access out of bounds|out of memory|Cannot enlarge memory/i;
-
 export function reportError(err: unknown, stream: NodeJS.WriteStream = process.stderr): number {
   // A trap inside the wasm module (out of bounds, divide by zero, abort) follows a failed
   // allocation in practice: TF.js's wasm backend does not report those itself.
   const wasmTrap = err instanceof Error && err.name === 'RuntimeError';
-  if (err instanceof Error && (wasmTrap || WASM_OOM.test(err.message))) {
+  if (err instanceof Error && (wasmTrap || WASM_OUT_OF_MEMORY.test(err.message))) {
     stream.write(
       'error: the compute backend ran out of memory (the wasm backend is limited to 4 GiB). ' +
         'Use a smaller --crop-size or --ngf, or a native backend (@tensorflow/tfjs-node).\n' +

@@ -7,6 +7,7 @@
  * URL's ?token=, then a SameSite cookie, or an Authorization: Bearer header), and the Host
  * and Origin headers must name this server, which keeps other sites and DNS rebinding out.
  */
+import { contentTypeOf } from '../../shared/content-types';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,24 +36,6 @@ export interface RunningServer {
 
 export const TOKEN_COOKIE = 'patchwork_token';
 const MAX_BODY = 1024 * 1024;
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.gif': 'image/gif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
 
 const STATUS: Record<ErrorCode, number> = {
   'invalid-message': 400,
@@ -158,7 +141,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const real = await studio.readableFile(p);
     if (!real) return send(res, 404, 'text/plain', 'no such file here');
     res.writeHead(200, {
-      'Content-Type': TYPES[path.extname(real).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': contentTypeOf(path.extname(real)),
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
     });
@@ -180,7 +163,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!target.startsWith(path.resolve(dir) + path.sep)) return send(res, 404, 'text/plain', '');
     const body = await fs.readFile(target).catch(() => null);
     if (!body) return send(res, 404, 'text/plain', 'not found');
-    const type = TYPES[path.extname(target)] ?? 'application/octet-stream';
+    const type = contentTypeOf(path.extname(target));
     if (type.startsWith('text/html')) res.setHeader('Content-Security-Policy', csp(port));
     res.writeHead(200, {
       'Content-Type': type,

@@ -1,25 +1,15 @@
+import { USER_ERROR_NAMES, WASM_OUT_OF_MEMORY } from '../../shared/user-errors';
+
 /**
  * A job's error in words for the artist, with the technical part kept apart. Errors the
  * user can act on (options, folders, files) carry their own message; a trap inside the wasm
  * module is, in practice, an allocation past its 4 GiB heap.
  */
-const USER_ERRORS = new Set([
-  'OptionsError',
-  'TrainJobError',
-  'DatasetError',
-  'ImageReadError',
-  'ImageWriteError',
-  'CheckpointError',
-  'StyleError',
-  'BackendError',
-  'PlanError',
-]);
-
-const WASM_OOM = /Aborted\(|memory access out of bounds|out of memory|Cannot enlarge memory/i;
+const USER_ERRORS = new Set([...USER_ERROR_NAMES, 'PlanError']);
 
 export function describeError(err: unknown): { name: string; message: string; detail?: string } {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
-  if (err.name === 'RuntimeError' || WASM_OOM.test(err.message)) {
+  if (err.name === 'RuntimeError' || WASM_OUT_OF_MEMORY.test(err.message)) {
     return {
       name: 'OutOfMemory',
       message:

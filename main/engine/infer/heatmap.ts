@@ -35,7 +35,7 @@ import type { ResnetGenerator } from '../model/generator';
 import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
 import { createRowStore, type RowStore } from './heatmap-dot';
 import { translateTiled } from './tiled-generator';
-import { MIN_SIDE, translateImage, type RgbFloatImage } from './translate';
+import { MIN_SIDE, padToMultipleOf4, translateImage, type RgbFloatImage } from './translate';
 
 export const DEFAULT_WORKING_SIZE = 1024;
 export const DEFAULT_HEATMAP_BUDGET_MB = 2048;
@@ -415,21 +415,8 @@ export class HeatmapSession {
   /** One encoder pass over one image, to the deepest of `taps`; rows for each tap. */
   private compute(side: HeatmapSide, taps: NceTap[]): TapFeatures[] {
     const image = side === 'input' ? this.input : this.output;
-    const { width, height } = image;
-    const padH = (4 - (height % 4)) % 4;
-    const padW = (4 - (width % 4)) % 4;
     const feats = tf.tidy(() => {
-      const x = tf.tensor4d(image.data, [1, height, width, 3]); // [1, H, W, 3]
-      const padded = tf.mirrorPad(
-        x,
-        [
-          [0, 0],
-          [0, padH],
-          [0, padW],
-          [0, 0],
-        ],
-        'reflect',
-      ); // [1, H', W', 3], sides multiples of 4
+      const padded = padToMultipleOf4(image); // [1, H', W', 3], sides multiples of 4
       return this.style.generator.encode(padded, taps);
     });
     try {

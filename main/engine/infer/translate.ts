@@ -29,24 +29,33 @@ export function translateImage(G: Translating, image: RgbFloatImage): RgbFloatIm
       `expected ${width * height * 3} values for ${width}×${height} RGB, got ${data.length}`,
     );
   }
-  const padH = (4 - (height % 4)) % 4;
-  const padW = (4 - (width % 4)) % 4;
   const out = tf.tidy(() => {
-    const x = tf.tensor4d(data, [1, height, width, 3]); // [1, H, W, 3]
-    const padded = tf.mirrorPad(
-      x,
-      [
-        [0, 0],
-        [0, padH],
-        [0, padW],
-        [0, 0],
-      ],
-      'reflect',
-    ); // [1, H', W', 3], sides multiples of 4
+    const padded = padToMultipleOf4(image); // [1, H', W', 3]
     const y = G.forward(padded);
     return tf.slice(y, [0, 0, 0, 0], [1, height, width, 3]);
   });
   const result = out.dataSync() as Float32Array;
   out.dispose();
   return { data: result, width, height };
+}
+
+/**
+ * The image as a [1, H', W', 3] tensor whose sides are the next multiples of 4 (what the
+ * generator needs), the extra rows and columns reflected at the bottom and right; the caller
+ * crops them off its result again.
+ */
+export function padToMultipleOf4(image: RgbFloatImage): tf.Tensor4D {
+  const { width, height, data } = image;
+  return tf.tidy(() =>
+    tf.mirrorPad(
+      tf.tensor4d(data, [1, height, width, 3]),
+      [
+        [0, 0],
+        [0, (4 - (height % 4)) % 4],
+        [0, (4 - (width % 4)) % 4],
+        [0, 0],
+      ],
+      'reflect',
+    ),
+  );
 }
