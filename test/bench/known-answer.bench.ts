@@ -21,7 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { symlink, mkdir } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { TrainJobSpec } from '../../shared/jobs';
 import { pixelsToFloat } from '../../main/engine/data/image-io';
 import { psnr } from '../../main/engine/data/metrics';
@@ -80,6 +81,38 @@ function fmtStats(s: { mean: number[]; std: number[] }): string {
   return `${m} ± ${d}`;
 }
 
+/**
+ * Photos enter the set with one common brightness and contrast (luminance mean 118, standard
+ * deviation 55 on 0–255, one gain and offset for all channels), unless KNOWN_ANSWER_RAW=1.
+ * Why: CUT's generator cannot see its input's global brightness or contrast — its first
+ * convolution is followed by an instance norm, so x and a·x + b (a > 0) give exactly the same
+ * output. A grade whose result depends on absolute brightness (this sepia does) is therefore
+ * learnable only up to it; with raw photos the translations of a bright and a dark photo get
+ * the target set's average tone, whatever the training.
+ */
+const NORMALISE = process.env.KNOWN_ANSWER_RAW !== '1';
+
+async function photo(name: string): Promise<Buffer> {
+  const base = sharp(path.join(PHOTOS, name)).rotate().removeAlpha();
+  if (!NORMALISE) return base.png().toBuffer();
+  const { data } = await base.clone().raw().toBuffer({ resolveWithObject: true });
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i + 2 < data.length; i += 3) {
+    const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+    sum += y;
+    sq += y * y;
+  }
+  const n = data.length / 3;
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(1, sq / n - mean * mean));
+  const gain = 55 / std;
+  return base
+    .linear(gain, 118 - gain * mean)
+    .png()
+    .toBuffer();
+}
+
 async function run(args: BenchArgs): Promise<void> {
   // KNOWN_ANSWER_NET, a JSON object, overrides fields of NET (e.g. '{"ngf":16,"ndf":8}').
   const NET = { ...BASE_NET, ...(JSON.parse(process.env.KNOWN_ANSWER_NET ?? '{}') as object) };
@@ -97,11 +130,12 @@ async function run(args: BenchArgs): Promise<void> {
     const dirs = { a: path.join(work, 'A'), b: path.join(work, 'B'), out: path.join(work, 'out') };
     await mkdir(dirs.a);
     await mkdir(dirs.b);
-    for (const f of source) await symlink(path.join(PHOTOS, f), path.join(dirs.a, f));
+    const png = (f: string) => f.replace(/\.\w+$/, '.png');
+    for (const f of source) await fs.writeFile(path.join(dirs.a, png(f)), await photo(f));
     for (const f of target) {
-      await gradeImage(path.join(PHOTOS, f))
+      await gradeImage(await photo(f))
         .png()
-        .toFile(path.join(dirs.b, f.replace(/\.\w+$/, '.png')));
+        .toFile(path.join(dirs.b, png(f)));
     }
     const stepsPerEpoch = 5;
     const totalEpochs = Math.ceil(steps / stepsPerEpoch);
@@ -119,6 +153,12 @@ async function run(args: BenchArgs): Promise<void> {
             `${epochs} epochs then linear decay over ${totalEpochs - epochs} (5 steps/epoch)`,
         ],
         ['options', JSON.stringify(NET)],
+        [
+          'photos',
+          NORMALISE
+            ? 'normalised to one brightness and contrast (luminance 118 ± 55), then graded'
+            : 'as they are (KNOWN_ANSWER_RAW=1)',
+        ],
         ['source (A)', source.join(', ')],
         ['target (B)', `${target.join(', ')} (graded with gradeImage)`],
         ['held out', `${held.join(', ')} (truth: gradeImage of each)`],
@@ -183,7 +223,7 @@ async function run(args: BenchArgs): Promise<void> {
     const { generator } = await loadStyle(result.styleDir, { head: false });
     const rows: string[][] = [];
     for (const f of held) {
-      const file = path.join(PHOTOS, f);
+      const file = await photo(f);
       // Two scales: the one the style was trained at (short side = load size, what the
       // crops saw) and the photo's full size (5–8× larger: textures the style never saw).
       const meta = await sharp(file).rotate().metadata();
@@ -193,7 +233,7 @@ async function run(args: BenchArgs): Promise<void> {
         width: Math.round((meta.width ?? 0) * scale),
         height: Math.round((meta.height ?? 0) * scale),
       };
-      const small = await sharp(file).rotate().removeAlpha().resize(trained).png().toBuffer();
+      const small = await sharp(file).resize(trained).png().toBuffer();
       for (const [label, src] of [
         ['training scale', small],
         ['full size', file],
