@@ -47,7 +47,10 @@ import { MIN_SIDE, type RgbFloatImage } from './translate';
 export interface TiledOptions {
   /** Tile side in image pixels, rounded down to a multiple of 4; from the budget if absent. */
   tile?: number;
-  /** Tensor working set plus stage maps held in RAM, in MiB (default 1024). */
+  /**
+   * Memory for the translation, in MiB (default 1024): the tensor working set of a tile, the
+   * full-size input and output images, and the stage maps kept in RAM (the rest spills).
+   */
   memoryBudgetMB?: number;
   /** Where spilled stage maps go (a private folder inside, removed afterwards). */
   tmpDir?: string;
@@ -92,7 +95,10 @@ export async function translateTiled(
   const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
   let tile =
     opts.tile !== undefined ? roundTile(opts.tile) : chooseTile(nodes, passes, size, budget / 2);
-  const ramBytes = Math.max(0, budget - tileBytes(nodes, passes, tile, size));
+  // The budget also pays for the input and output images (float32, full size): what is left
+  // after them and the tile working set holds stage maps in RAM; the rest spills to disk.
+  const imageBytes = 2 * image.width * image.height * IMAGE_CHANNELS * 4;
+  const ramBytes = Math.max(0, budget - tileBytes(nodes, passes, tile, size) - imageBytes);
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
   const run: TiledRun = {
