@@ -29,7 +29,7 @@ import { psnr } from '../../main/engine/data/metrics';
 import { translateImage } from '../../main/engine/infer/translate';
 import { loadStyle } from '../../main/engine/train/style';
 import { runTraining } from '../../main/engine/train/train-loop';
-import { gradeImage } from '../support/known-answer';
+import { gradeImage, normalisedPhoto } from '../support/known-answer';
 import type { BenchArgs } from './index';
 import { header, loadLine, machineLines, median, peakRssMiB, table } from './machine';
 
@@ -81,36 +81,12 @@ function fmtStats(s: { mean: number[]; std: number[] }): string {
   return `${m} ± ${d}`;
 }
 
-/**
- * Photos enter the set with one common brightness and contrast (luminance mean 118, standard
- * deviation 55 on 0–255, one gain and offset for all channels), unless KNOWN_ANSWER_RAW=1.
- * Why: CUT's generator cannot see its input's global brightness or contrast — its first
- * convolution is followed by an instance norm, so x and a·x + b (a > 0) give exactly the same
- * output. A grade whose result depends on absolute brightness (this sepia does) is therefore
- * learnable only up to it; with raw photos the translations of a bright and a dark photo get
- * the target set's average tone, whatever the training.
- */
+/** Photos are normalised (see normalisedPhoto) unless KNOWN_ANSWER_RAW=1. */
 const NORMALISE = process.env.KNOWN_ANSWER_RAW !== '1';
 
 async function photo(name: string): Promise<Buffer> {
-  const base = sharp(path.join(PHOTOS, name)).rotate().removeAlpha();
-  if (!NORMALISE) return base.png().toBuffer();
-  const { data } = await base.clone().raw().toBuffer({ resolveWithObject: true });
-  let sum = 0;
-  let sq = 0;
-  for (let i = 0; i + 2 < data.length; i += 3) {
-    const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-    sum += y;
-    sq += y * y;
-  }
-  const n = data.length / 3;
-  const mean = sum / n;
-  const std = Math.sqrt(Math.max(1, sq / n - mean * mean));
-  const gain = 55 / std;
-  return base
-    .linear(gain, 118 - gain * mean)
-    .png()
-    .toBuffer();
+  const file = path.join(PHOTOS, name);
+  return NORMALISE ? normalisedPhoto(file) : sharp(file).rotate().removeAlpha().png().toBuffer();
 }
 
 async function run(args: BenchArgs): Promise<void> {

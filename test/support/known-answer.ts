@@ -20,3 +20,31 @@ const OFFSET = [30, 18, 8];
 export function gradeImage(input: string | Buffer): sharp.Sharp {
   return sharp(input).rotate().removeAlpha().recomb(MATRIX).linear([1, 1, 1], OFFSET);
 }
+
+/**
+ * A photo brought to one common brightness and contrast (luminance mean 118, standard
+ * deviation 55 on 0–255; one gain and offset for all channels), as PNG bytes. CUT's generator
+ * cannot see its input's global brightness or contrast (its first convolution is followed by
+ * an instance norm, so x and a·x + b, a > 0, translate identically); a grade whose result
+ * depends on absolute brightness, like this sepia, is learnable only up to them. On photos
+ * normalised first, the known answer is one the architecture can learn.
+ */
+export async function normalisedPhoto(file: string): Promise<Buffer> {
+  const base = sharp(file).rotate().removeAlpha();
+  const { data } = await base.clone().raw().toBuffer({ resolveWithObject: true });
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i + 2 < data.length; i += 3) {
+    const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+    sum += y;
+    sq += y * y;
+  }
+  const n = data.length / 3;
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(1, sq / n - mean * mean));
+  const gain = 55 / std;
+  return base
+    .linear(gain, 118 - gain * mean)
+    .png()
+    .toBuffer();
+}
