@@ -1,13 +1,15 @@
 /**
  * Writes resources/samples/ (the demo's and the app's "try it with samples" images) from
  * ../shared/datasets/photos: a source domain, a target domain given the known-answer grade,
- * and held-out photos with their graded truth. Run once: `npx tsx test/support/make-samples.ts`.
+ * and held-out photos with their graded truth. Every photo is first brought to one brightness
+ * and contrast (normalisedPhoto: CUT's generator cannot see those, so the grade is learnable
+ * only on such photos). Run once: `npx tsx test/support/make-samples.ts`.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { gradeImage } from './known-answer';
+import { gradeImage, normalisedPhoto } from './known-answer';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const photos = path.join(root, '../shared/datasets/photos');
@@ -22,8 +24,7 @@ const SHORT_SIDE = 160;
 
 async function write(name: string, folder: string, graded: boolean) {
   mkdirSync(path.join(out, folder), { recursive: true });
-  const small = await sharp(path.join(photos, `${name}.jpg`))
-    .rotate()
+  const small = await sharp(await normalisedPhoto(path.join(photos, `${name}.jpg`)))
     .resize({ width: SHORT_SIDE, height: SHORT_SIDE, fit: 'outside' })
     .toBuffer();
   const img = graded ? gradeImage(small) : sharp(small);
