@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrainingSummary } from '../../../shared/jobs';
 import { resolveTrainOptions } from '../../../shared/options';
-import { main } from '../../../main/cli/index';
 import { initBackend } from '../../../main/engine/backend';
 import { ResnetGenerator } from '../../../main/engine/model/generator';
 import { disposeParams } from '../../../main/engine/model/params';
 import { Rng } from '../../../main/engine/rng';
 import { saveStyle } from '../../../main/engine/train/style';
 import { listTree, writeBad, writeImage } from '../services/convert/files';
+import { patchwork } from '../../support/cli-in-process';
 
 const training: TrainingSummary = {
   iterations: 1,
@@ -48,24 +48,6 @@ afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
 });
-
-/** Runs `patchwork …` in-process; returns its exit code and what it printed. */
-async function patchwork(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  process.exitCode = undefined;
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
 
 async function inputFolder(): Promise<{ input: string; output: string }> {
   const dir = path.join(root, `case-${++n}`);

@@ -9,7 +9,6 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrainingSummary } from '../../../shared/jobs';
 import { resolveTrainOptions, type NceTap } from '../../../shared/options';
-import { main } from '../../../main/cli/index';
 import { initBackend } from '../../../main/engine/backend';
 import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
 import { disposeParams } from '../../../main/engine/model/params';
@@ -17,6 +16,7 @@ import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../main/engine/rng';
 import { saveStyle } from '../../../main/engine/train/style';
 import { decompressionBomb, writeImage } from '../services/convert/files';
+import { patchwork } from '../../support/cli-in-process';
 
 const training: TrainingSummary = {
   iterations: 1,
@@ -62,24 +62,6 @@ afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
 });
-
-/** Runs `patchwork …` in-process; returns its exit code and what it printed. */
-async function patchwork(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  process.exitCode = undefined;
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
 
 let n = 0;
 function outFile(ext = '.png'): string {

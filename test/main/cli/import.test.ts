@@ -5,12 +5,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../main/cli/index';
 import { readImageInfo } from '../../../main/engine/data/image-io';
 import { readPth } from '../../../main/engine/import/pth';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
 import { pthPath } from '../engine/import/import-fixtures';
 import { writeImage } from '../services/convert/files';
+import { patchwork } from '../../support/cli-in-process';
 
 let root: string;
 
@@ -24,23 +24,6 @@ afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
 });
-
-async function patchwork(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  process.exitCode = undefined;
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
 
 describe('patchwork import → convert → export', () => {
   for (const model of ['cut_module', 'cyclegan']) {
