@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { TrainingSummary } from '../../../shared/jobs';
 import { resolveTrainOptions, type NceTap } from '../../../shared/options';
 import { initBackend } from '../../../main/engine/backend';
 import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
@@ -17,16 +16,9 @@ import { Rng } from '../../../main/engine/rng';
 import { saveStyle } from '../../../main/engine/train/style';
 import { decompressionBomb, writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
+import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
 
-const training: TrainingSummary = {
-  iterations: 1,
-  epochs: 1,
-  durationSeconds: 1,
-  finalLosses: null,
-  backend: 'wasm (test)',
-  status: 'completed',
-  datasetSizes: { source: 1, target: 1 },
-};
+const training = UNTRAINED_SUMMARY;
 
 let root: string;
 let style: string;

@@ -9,7 +9,6 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingSummary } from '../../../../shared/jobs';
 import { resolveTrainOptions, type NceTap } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
 import { ImageReadError } from '../../../../main/engine/data/image-io';
@@ -35,21 +34,14 @@ import {
   type LoadedStyle,
 } from '../../../../main/engine/train/style';
 import { decompressionBomb } from '../../services/convert/files';
+import { UNTRAINED_SUMMARY } from '../../../support/tiny-style';
 
 const NGF = 4;
 const BLOCKS = 2;
 const DIM = 8;
 const options = resolveTrainOptions({ preset: 'fastcut', ngf: NGF, nBlocks: BLOCKS });
 const TAPS = options.nceTaps as NceTap[]; // input, down1, down2, res1, res2
-const training: TrainingSummary = {
-  iterations: 1,
-  epochs: 1,
-  durationSeconds: 1,
-  finalLosses: null,
-  backend: 'wasm (test)',
-  status: 'completed',
-  datasetSizes: { source: 1, target: 1 },
-};
+const training = UNTRAINED_SUMMARY;
 
 let root: string;
 let style: LoadedStyle;
