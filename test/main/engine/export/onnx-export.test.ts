@@ -1,10 +1,7 @@
-// The ONNX export must compute what PyTorch and TF.js compute. ONNX Runtime is not a
-// dependency of Patchwork (about 290 MB); these tests run it when `onnxruntime-node` resolves
-// from the project or from PATCHWORK_ONNXRUNTIME_DIR (a folder where it was installed with
-// ONNXRUNTIME_NODE_INSTALL=skip), and are skipped otherwise. Without it, the model is still
-// checked to be well-formed protobuf naming opset 17 and dynamic sides.
-import { createRequire } from 'node:module';
-import path from 'node:path';
+// The ONNX export must compute what PyTorch and TF.js compute, checked by a real ONNX
+// runtime: onnxruntime-web (a development dependency, its wasm build runs under Node) loads
+// each exported model and runs it at two sizes in one session.
+import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { exportOnnx } from '../../../../main/engine/export/onnx-export';
@@ -16,36 +13,11 @@ import { translateImage } from '../../../../main/engine/infer/translate';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { image, maxAbsDiff, MODELS, pthPath } from '../import/import-fixtures';
 
-interface OrtTensor {
-  data: Float32Array;
-}
-interface Ort {
-  InferenceSession: {
-    create(bytes: Uint8Array): Promise<{
-      run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
-    }>;
-  };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-}
-
-function loadOrt(): Ort | null {
-  const places = [import.meta.url, process.env.PATCHWORK_ONNXRUNTIME_DIR].filter(Boolean);
-  for (const from of places) {
-    try {
-      const base = from!.startsWith('file:') ? from! : `${path.resolve(from!)}/`;
-      return createRequire(base)('onnxruntime-node') as Ort;
-    } catch {
-      // not installed there
-    }
-  }
-  return null;
-}
-
-const ort = loadOrt();
 const TOL = 1e-4;
 
 beforeAll(async () => {
   await initBackend('wasm');
+  ort.env.wasm.numThreads = 1;
 });
 
 /** HWC → NCHW. */
@@ -71,14 +43,14 @@ describe('ONNX export', () => {
     expect([...bytes.subarray(bytes.length - 6)]).toEqual([0x42, 0x04, 0x0a, 0x00, 0x10, 17]);
   });
 
-  describe.skipIf(!ort)('through onnxruntime-node', () => {
+  describe('through ONNX Runtime (wasm)', () => {
     for (const model of MODELS) {
       it(`${model}: matches PyTorch and TF.js at two sizes in one session`, async () => {
         const G = generatorFromRecognized(await readGeneratorCheckpoint(pthPath(model)));
-        const session = await ort!.InferenceSession.create(exportOnnx(G));
+        const session = await ort.InferenceSession.create(exportOnnx(G));
         for (const input of ['a', 'b']) {
           const x = image(`input.${input}`);
-          const feed = new ort!.Tensor('float32', nchw(x), [1, 3, x.height, x.width]);
+          const feed = new ort.Tensor('float32', nchw(x), [1, 3, x.height, x.width]);
           const y = (await session.run({ input: feed })).output.data;
           expect(maxAbsDiff(y, nchw(image(`${model}.out.${input}`)))).toBeLessThan(TOL);
           expect(maxAbsDiff(y, nchw(translateImage(G, x)))).toBeLessThan(TOL);
