@@ -16,6 +16,8 @@ const bridge: PatchworkBridge = {
     return () => void ipcRenderer.off(ELECTRON_CHANNELS.event, wrapped);
   },
   fileUrl: (path: string) => `${APP_ORIGIN}/files?path=${encodeURIComponent(path)}`,
+  thumbUrl: (path: string, size: number) =>
+    `${APP_ORIGIN}/thumbs?size=${Math.round(size)}&path=${encodeURIComponent(path)}`,
 };
 
 contextBridge.exposeInMainWorld('patchwork', bridge);

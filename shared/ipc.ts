@@ -17,7 +17,9 @@ export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
 const folder = z.string().min(1, 'a path is required').max(4096);
 const jobId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a job id');
-const styleId = z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'not a style id');
+/** A folder name below <library>/styles: never "." or "..", never hidden. */
+const styleId = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}$/, 'not a style id');
+const styleName = z.string().trim().min(1, 'a style name is required').max(120);
 
 /** Options the studio exposes for training; everything else keeps its preset's value. */
 export const studioTrainOptionsSchema = z
@@ -41,7 +43,7 @@ export type StudioTrainOptions = z.infer<typeof studioTrainOptionsSchema>;
 
 export const trainStartSchema = z
   .object({
-    name: z.string().trim().min(1, 'a style name is required').max(120),
+    name: styleName,
     source: folder,
     target: folder,
     preset: z.enum(PRESETS),
@@ -90,6 +92,19 @@ export const requestSchemas = {
   'dialog:pick': z
     .object({ kind: z.enum(['folder', 'files']), title: z.string().max(200).optional() })
     .strict(),
+  /** A new display name; the style's id and folder stay as they are. */
+  'style:rename': z.object({ styleId, name: styleName }).strict(),
+  /** Removes the style's folder from the library; `confirm` says the artist was asked. */
+  'style:delete': z
+    .object({
+      styleId,
+      confirm: z.literal(true, { error: 'deleting a style needs confirm: true' }),
+    })
+    .strict(),
+  /** A copy of a trained style under "<name> copy". */
+  'style:duplicate': z.object({ styleId }).strict(),
+  /** Shows the style's folder in the file manager (desktop); elsewhere answers its path. */
+  'style:reveal': z.object({ styleId }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -152,6 +167,11 @@ export interface RequestOutputs {
   'train:resume': { job: JobSnapshot };
   'folder:inspect': FolderSummary;
   'dialog:pick': { paths: string[] };
+  'style:rename': { style: StyleInfo };
+  'style:delete': { styleId: string };
+  'style:duplicate': { style: StyleInfo };
+  /** `revealed`: a file manager was opened; otherwise the page shows `path`. */
+  'style:reveal': { path: string; revealed: boolean };
 }
 export type RequestOutput<C extends Channel> = RequestOutputs[C];
 
@@ -265,6 +285,8 @@ export interface PatchworkBridge {
   /** Listens to every event; returns the way to stop listening. */
   onEvent(listener: (event: StudioEvent) => void): () => void;
   fileUrl(path: string): string;
+  /** A small WebP of an image (long side about `size`, at most 2048), made by the services. */
+  thumbUrl(path: string, size: number): string;
 }
 
 /** The typed api the renderer uses, over either bridge: errors become StudioError. */
@@ -272,6 +294,7 @@ export interface PatchworkApi {
   request<C extends Channel>(channel: C, input: RequestInput<C>): Promise<RequestOutput<C>>;
   subscribe(listener: (event: StudioEvent) => void): () => void;
   fileUrl(path: string): string;
+  thumbUrl(path: string, size: number): string;
 }
 
 export function createApi(bridge: PatchworkBridge): PatchworkApi {
@@ -283,5 +306,6 @@ export function createApi(bridge: PatchworkBridge): PatchworkApi {
     },
     subscribe: (listener) => bridge.onEvent(listener),
     fileUrl: (path) => bridge.fileUrl(path),
+    thumbUrl: (path, size) => bridge.thumbUrl(path, size),
   };
 }

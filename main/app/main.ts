@@ -74,6 +74,7 @@ void app.whenReady().then(async () => {
         : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
       return r.canceled ? [] : r.filePaths;
     },
+    reveal: (folder) => shell.showItemInFolder(folder),
   });
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, studio));
   bindIpc(ipcMain, studio, () => win?.webContents ?? null);

@@ -11,7 +11,12 @@ import { APP_CSP } from './security';
 export interface FileGate {
   /** The path if the page may see it, else null. */
   readableFile(p: string): Promise<string | null>;
+  /** A cached small WebP of an allowed image, or null. */
+  thumbnail(p: string, size: number): Promise<string | null>;
 }
+
+/** The largest thumbnail the page may ask for (main/services/thumbnails.ts's biggest step). */
+const MAX_THUMB = 2048;
 
 export function appProtocolHandler(
   rendererDir: string,
@@ -27,6 +32,15 @@ export function appProtocolHandler(
       const real = await files.readableFile(url.searchParams.get('path') ?? '');
       if (!real) return new Response('not found', { status: 404 });
       return respond(real, await fs.readFile(real));
+    }
+    if (url.pathname === '/thumbs') {
+      const size = Number(url.searchParams.get('size') ?? '256');
+      if (!Number.isInteger(size) || size < 16 || size > MAX_THUMB) {
+        return new Response('bad size', { status: 400 });
+      }
+      const made = await files.thumbnail(url.searchParams.get('path') ?? '', size);
+      if (!made) return new Response('not found', { status: 404 });
+      return respond(made, await fs.readFile(made));
     }
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
     const target = path.resolve(root, rel);

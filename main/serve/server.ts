@@ -16,6 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode, Reply } from '../../shared/ipc';
 import type { Studio } from '../services/studio';
+import { MAX_THUMB_SIZE } from '../services/thumbnails';
 
 export interface ServeOptions {
   studio: Studio;
@@ -101,6 +102,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     if (url.pathname === '/api') return api(req, res);
     if (url.pathname === '/files') return file(res, url.searchParams.get('path') ?? '');
+    if (url.pathname === '/thumbs') {
+      const size = Number(url.searchParams.get('size') ?? '256');
+      return thumb(res, url.searchParams.get('path') ?? '', size);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
     if (url.searchParams.has('token')) {
       // First visit with the token: a cookie carries it from here on, and the address bar
@@ -146,6 +151,25 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       'X-Content-Type-Options': 'nosniff',
     });
     createReadStream(real).pipe(res);
+  }
+
+  async function thumb(res: ServerResponse, p: string, size: number): Promise<void> {
+    if (!Number.isInteger(size) || size < 16 || size > MAX_THUMB_SIZE) {
+      return send(
+        res,
+        400,
+        'text/plain',
+        `size must be a whole number from 16 to ${MAX_THUMB_SIZE}`,
+      );
+    }
+    const made = await studio.thumbnail(p, size);
+    if (!made) return send(res, 404, 'text/plain', 'no preview of that file here');
+    res.writeHead(200, {
+      'Content-Type': 'image/webp',
+      'Cache-Control': 'private, max-age=60',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    createReadStream(made).pipe(res);
   }
 
   async function asset(res: ServerResponse, pathname: string): Promise<void> {

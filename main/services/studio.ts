@@ -32,7 +32,19 @@ import { OptionsError } from '../../shared/options';
 import { scanFolder } from './folder-scan';
 import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
-import { freeStyleId, listStyles, styleDir, styleOutDir, stylesRoot } from './style-library';
+import { defaultThumbnailDir, Thumbnails } from './thumbnails';
+import {
+  deleteStyle,
+  duplicateStyle,
+  freeStyleId,
+  listStyles,
+  ownedStyleFolder,
+  renameStyle,
+  styleDir,
+  StyleLibraryError,
+  styleOutDir,
+  stylesRoot,
+} from './style-library';
 import { WorkerJobError, type WorkerHost, type WorkerJob } from './worker-host';
 
 export interface StudioOptions {
@@ -46,6 +58,10 @@ export interface StudioOptions {
   allowedRoots: string[] | null;
   /** Native pickers (Electron); absent: 'unsupported'. */
   pick?: (kind: 'folder' | 'files', title?: string) => Promise<string[]>;
+  /** Shows a folder in the file manager (Electron's shell.showItemInFolder); absent: none. */
+  reveal?: (path: string) => void | Promise<void>;
+  /** Where thumbnails are cached (default: a folder in the system's temp per library). */
+  thumbnailDir?: string;
 }
 
 /** A request that cannot be done, with the code the reply carries. */
@@ -73,6 +89,7 @@ export class Studio {
   private readonly queue: Queued[] = [];
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly policy: PathPolicy;
+  private readonly thumbs: Thumbnails;
   private running: Queued | null = null;
   private runningDone: Promise<void> = Promise.resolve();
   private disposed = false;
@@ -97,6 +114,7 @@ export class Studio {
       ...(opts.samplesDir ? [opts.samplesDir] : []),
     ];
     this.policy = new PathPolicy(roots);
+    this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
   }
 
   /** The engine process's id while one runs (for diagnostics and crash tests). */
@@ -126,6 +144,16 @@ export class Studio {
     if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
     const stat = await fs.stat(abs).catch(() => null);
     return stat?.isFile() ? abs : null;
+  }
+
+  /**
+   * A small WebP of an image the interface may show, made once and cached (thumbnails.ts):
+   * its path, or null when the file is not allowed or not an image sharp can read.
+   */
+  async thumbnail(p: string, size: number): Promise<string | null> {
+    const abs = await this.readableFile(p);
+    if (!abs) return null;
+    return this.thumbs.get(abs, size).catch(() => null);
   }
 
   /**
@@ -180,6 +208,47 @@ export class Studio {
         }
         return { paths: await this.opts.pick(r.input.kind, r.input.title) };
       }
+      case 'style:rename':
+        this.notTraining(r.input.styleId, 'renamed');
+        await renameStyle(this.opts.libraryDir, r.input.styleId, r.input.name);
+        this.emit({ type: 'styles-changed' });
+        return { style: await this.style(r.input.styleId) };
+      case 'style:delete':
+        this.notTraining(r.input.styleId, 'deleted');
+        await deleteStyle(this.opts.libraryDir, r.input.styleId);
+        this.emit({ type: 'styles-changed' });
+        return { styleId: r.input.styleId };
+      case 'style:duplicate': {
+        const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
+        const id = await duplicateStyle(this.opts.libraryDir, r.input.styleId, taken);
+        this.emit({ type: 'styles-changed' });
+        return { style: await this.style(id) };
+      }
+      case 'style:reveal': {
+        const dir = await ownedStyleFolder(this.opts.libraryDir, r.input.styleId);
+        const inside = styleDir(this.opts.libraryDir, r.input.styleId);
+        const shown = (await fs.stat(inside).catch(() => null)) ? inside : dir;
+        if (!this.opts.reveal) return { path: shown, revealed: false };
+        await this.opts.reveal(shown);
+        return { path: shown, revealed: true };
+      }
+    }
+  }
+
+  private async style(id: string): Promise<StyleInfo> {
+    const found = (await this.styles()).find((s) => s.id === id);
+    if (!found) throw new RequestError('not-found', `there is no style "${id}"`);
+    return found;
+  }
+
+  /** A style being trained keeps its name and folder until its job ends. */
+  private notTraining(styleId: string, what: string): void {
+    const training = this.jobs.some((j) => j.train?.styleId === styleId && !isFinished(j.status));
+    if (training) {
+      throw new RequestError(
+        'rejected',
+        `the style is still training; stop it first, then it can be ${what}`,
+      );
     }
   }
 
@@ -451,8 +520,9 @@ function newJobId(): string {
 }
 
 function toIpcError(err: unknown): IpcError {
-  if (err instanceof RequestError) {
-    return { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) };
+  if (err instanceof RequestError || err instanceof StyleLibraryError) {
+    const issues = err instanceof RequestError ? err.issues : undefined;
+    return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
   }
   if (err instanceof OptionsError) {
     return {

@@ -114,3 +114,100 @@ async function readStyle(libraryDir: string, id: string): Promise<StyleInfo> {
     iterations: typeof meta.training?.iterations === 'number' ? meta.training.iterations : null,
   };
 }
+
+// ─── managing styles ───────────────────────────────────────────────────────────────────────
+
+/** A style that cannot be changed as asked, with the reply's error code. */
+export class StyleLibraryError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'rejected' | 'forbidden-path',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StyleLibraryError';
+  }
+}
+
+/**
+ * A style's folder, checked to be a direct child of `<library>/styles/` after symbolic links
+ * are followed: nothing a style id names can lead outside the library.
+ */
+export async function ownedStyleFolder(libraryDir: string, id: string): Promise<string> {
+  const root = stylesRoot(libraryDir);
+  const dir = styleOutDir(libraryDir, id);
+  if (path.dirname(dir) !== root || id.startsWith('.')) {
+    throw new StyleLibraryError('forbidden-path', `"${id}" is not a style of this library`);
+  }
+  const stat = await fs.lstat(dir).catch(() => null);
+  if (!stat) throw new StyleLibraryError('not-found', `there is no style "${id}"`);
+  if (!stat.isDirectory()) {
+    // A link (or anything else) in place of a style folder is never followed.
+    throw new StyleLibraryError('forbidden-path', `the style "${id}" is not a folder here`);
+  }
+  const [realDir, realRoot] = await Promise.all([fs.realpath(dir), fs.realpath(root)]);
+  if (path.dirname(realDir) !== realRoot) {
+    throw new StyleLibraryError('forbidden-path', `the style "${id}" lies outside the library`);
+  }
+  return dir;
+}
+
+async function readMeta(dir: string): Promise<Record<string, unknown>> {
+  const file = path.join(dir, 'style.json');
+  try {
+    const meta = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+    if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
+      return meta as Record<string, unknown>;
+    }
+  } catch {
+    // fall through
+  }
+  throw new StyleLibraryError('rejected', 'only a trained style can be renamed or duplicated');
+}
+
+/** Writes style.json through a temporary file and a rename: never half a file. */
+async function writeMeta(dir: string, meta: Record<string, unknown>): Promise<void> {
+  const file = path.join(dir, 'style.json');
+  const temp = path.join(dir, `.style.json.${process.pid}.${Date.now()}.tmp`);
+  await fs.writeFile(temp, `${JSON.stringify(meta, null, 2)}\n`);
+  await fs.rename(temp, file);
+}
+
+/** Gives a trained style a new display name; its id (folder) stays, so nothing else moves. */
+export async function renameStyle(libraryDir: string, id: string, name: string): Promise<void> {
+  await ownedStyleFolder(libraryDir, id);
+  const dir = styleDir(libraryDir, id);
+  const meta = await readMeta(dir);
+  await writeMeta(dir, { ...meta, name });
+}
+
+/** Removes a style's whole folder (checkpoints, previews, the style), inside the library only. */
+export async function deleteStyle(libraryDir: string, id: string): Promise<void> {
+  const dir = await ownedStyleFolder(libraryDir, id);
+  await fs.rm(dir, { recursive: true, force: false });
+}
+
+/**
+ * Copies a trained style (its style/ folder, not the training checkpoints) under a new id
+ * and name: "<name> copy". Returns the new id.
+ */
+export async function duplicateStyle(
+  libraryDir: string,
+  id: string,
+  taken: ReadonlySet<string>,
+): Promise<string> {
+  await ownedStyleFolder(libraryDir, id);
+  const from = styleDir(libraryDir, id);
+  const meta = await readMeta(from);
+  const name = `${typeof meta.name === 'string' ? meta.name : id} copy`;
+  const copyId = await freeStyleId(libraryDir, name, taken);
+  const to = styleDir(libraryDir, copyId);
+  await fs.mkdir(styleOutDir(libraryDir, copyId), { recursive: true });
+  try {
+    await fs.cp(from, to, { recursive: true, errorOnExist: true, force: false });
+    await writeMeta(to, { ...meta, name, created: new Date().toISOString() });
+  } catch (err) {
+    await fs.rm(styleOutDir(libraryDir, copyId), { recursive: true, force: true });
+    throw err;
+  }
+  return copyId;
+}

@@ -43,6 +43,7 @@ export function fakeApi(answers: Answer = {}) {
       return () => listeners.delete(l);
     },
     fileUrl: (p) => `files?path=${encodeURIComponent(p)}`,
+    thumbUrl: (p, size) => `thumbs?size=${size}&path=${encodeURIComponent(p)}`,
   };
   return { api, requests, push: (e: StudioEvent) => listeners.forEach((l) => l(e)) };
 }

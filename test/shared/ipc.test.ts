@@ -75,6 +75,25 @@ describe('parseRequest', () => {
     }
   });
 
+  it('keeps style ids to one folder name and asks for confirmation before a delete', () => {
+    for (const styleId of ['..', '.', '.hidden', 'a/b', 'a\\b', '', 'x'.repeat(121)]) {
+      const r = parseRequest({ channel: 'style:rename', input: { styleId, name: 'New' } });
+      expect(isIpcError(r) && r.code, styleId).toBe('invalid-input');
+    }
+    const unconfirmed = parseRequest({ channel: 'style:delete', input: { styleId: 'sepia' } });
+    expect(isIpcError(unconfirmed) && unconfirmed.issues?.[0].path).toBe('confirm');
+    const wrong = parseRequest({
+      channel: 'style:delete',
+      input: { styleId: 'a', confirm: 'yes' },
+    });
+    expect(isIpcError(wrong) && wrong.code).toBe('invalid-input');
+    expect(
+      parseRequest({ channel: 'style:delete', input: { styleId: 'sepia', confirm: true } }),
+    ).toMatchObject({ channel: 'style:delete' });
+    const blank = parseRequest({ channel: 'style:rename', input: { styleId: 'a', name: '   ' } });
+    expect(isIpcError(blank) && blank.issues?.[0]).toMatchObject({ path: 'name' });
+  });
+
   it('treats a missing input as empty', () => {
     expect(parseRequest({ channel: 'jobs:list', input: undefined })).toEqual({
       channel: 'jobs:list',
@@ -95,6 +114,7 @@ describe('createApi', () => {
             },
       onEvent: () => () => undefined,
       fileUrl: (p) => `files?path=${p}`,
+      thumbUrl: (p, size) => `thumbs?size=${size}&path=${p}`,
     };
     const api = createApi(bridge);
     expect(await api.request('jobs:list', {})).toEqual({ jobs: [] });

@@ -51,5 +51,7 @@ export function serveBridge(location: Location): PatchworkBridge {
       return () => listeners.delete(listener);
     },
     fileUrl: (path) => new URL(`files?path=${encodeURIComponent(path)}`, base).href,
+    thumbUrl: (path, size) =>
+      new URL(`thumbs?size=${Math.round(size)}&path=${encodeURIComponent(path)}`, base).href,
   };
 }

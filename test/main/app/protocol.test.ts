@@ -19,7 +19,9 @@ beforeAll(async () => {
   allowed.add(path.join(dir, 'preview.png'));
   handler = appProtocolHandler(path.join(dir, 'renderer'), {
     readableFile: async (p) => (allowed.has(p) ? p : null),
+    thumbnail: async (p, size) => (allowed.has(p) ? `${p}.${size}.webp` : null),
   });
+  await writeFile(path.join(dir, 'preview.png.256.webp'), 'webp');
 });
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -40,6 +42,18 @@ describe('patchwork://app', () => {
     expect((await get(`patchwork://app/files?path=${p}`)).status).toBe(200);
     const s = encodeURIComponent(path.join(dir, 'secret.txt'));
     expect((await get(`patchwork://app/files?path=${s}`)).status).toBe(404);
+  });
+
+  it('serves thumbnails of allowed files only, with a bounded size', async () => {
+    const p = encodeURIComponent(path.join(dir, 'preview.png'));
+    const ok = await get(`patchwork://app/thumbs?size=256&path=${p}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('image/webp');
+    const s = encodeURIComponent(path.join(dir, 'secret.txt'));
+    expect((await get(`patchwork://app/thumbs?size=256&path=${s}`)).status).toBe(404);
+    for (const size of ['0', '4096', 'abc', '12.5']) {
+      expect((await get(`patchwork://app/thumbs?size=${size}&path=${p}`)).status).toBe(400);
+    }
   });
 
   it('never leaves the renderer folder or answers another host', async () => {

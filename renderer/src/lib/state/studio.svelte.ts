@@ -13,6 +13,7 @@ import {
 import { applyJobEvent, type JobSnapshot } from '../../../../shared/ipc-jobs';
 import { messageOf } from '../errors';
 import { ConvertForm } from './convert-form.svelte';
+import { StyleActions } from './style-actions.svelte';
 import { TrainForm } from './train-form.svelte';
 
 export type View = 'train' | 'styles' | 'convert';
@@ -26,10 +27,12 @@ export class StudioState {
   problem = $state<string | null>(null);
   readonly train: TrainForm;
   readonly convert: ConvertForm;
+  readonly styleActions: StyleActions;
 
   constructor(readonly api: PatchworkApi) {
     this.train = new TrainForm(api, () => this.info);
     this.convert = new ConvertForm(api, () => this.info);
+    this.styleActions = new StyleActions(api, () => this.refreshStyles());
   }
 
   get trainJobs(): JobSnapshot[] {
@@ -83,6 +86,11 @@ export class StudioState {
 
   fileUrl(path: string): string {
     return this.api.fileUrl(path);
+  }
+
+  /** A thumbnail the services make with sharp: never the full-size file for a small view. */
+  thumbUrl(path: string, size: number): string {
+    return this.api.thumbUrl(path, size);
   }
 
   convertWith(styleId: string): void {

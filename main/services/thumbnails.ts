@@ -1,0 +1,115 @@
+/**
+ * Thumbnails and previews of the artist's images, made with sharp so the page never loads a
+ * 40-megapixel file to show it small. Each is a WebP of at most `size` pixels on its long
+ * side (EXIF orientation applied, never upscaled), cached on disk under a key of the file's
+ * path, size and modification time: a changed file gets a new thumbnail, an unchanged one is
+ * made once. Sizes are rounded up to a few steps so the cache holds few variants; at most
+ * two are made at once, and the cache is trimmed to its newest MAX_FILES files.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+
+export const THUMB_SIZES = [128, 256, 512, 1024, 2048] as const;
+export const MAX_THUMB_SIZE = THUMB_SIZES[THUMB_SIZES.length - 1];
+/** Files the cache keeps before the oldest are removed. */
+const MAX_FILES = 2000;
+/** Beyond this many pixels an input is refused (sharp's decompression-bomb guard). */
+const MAX_INPUT_PIXELS = 400_000_000;
+const PARALLEL = 2;
+
+/** The cache folder a studio uses unless told otherwise: per library, in the system's temp. */
+export function defaultThumbnailDir(libraryDir: string): string {
+  const key = createHash('sha256').update(path.resolve(libraryDir)).digest('hex').slice(0, 12);
+  return path.join(os.tmpdir(), `patchwork-thumbnails-${key}`);
+}
+
+/** The cached size a request for `size` pixels gets: the next step up, at most 2048. */
+export function thumbSizeFor(size: number): number {
+  const s = Number.isFinite(size) ? size : MAX_THUMB_SIZE;
+  return THUMB_SIZES.find((t) => t >= s) ?? MAX_THUMB_SIZE;
+}
+
+export class ThumbnailError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ThumbnailError';
+  }
+}
+
+export class Thumbnails {
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  private made = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** The cached thumbnail of `file` (absolute, already allowed) at about `size` pixels. */
+  async get(file: string, size: number): Promise<string> {
+    const px = thumbSizeFor(size);
+    const stat = await fs.stat(file).catch(() => null);
+    if (!stat?.isFile()) throw new ThumbnailError(`${file} is not a file`);
+    const key = createHash('sha256')
+      .update(`${path.resolve(file)}\0${px}\0${stat.size}\0${stat.mtimeMs}`)
+      .digest('hex')
+      .slice(0, 32);
+    const target = path.join(this.dir, `${key}.webp`);
+    if (await fs.stat(target).catch(() => null)) return target;
+    let job = this.inFlight.get(key);
+    if (!job) {
+      job = this.limited(() => this.make(file, px, target)).finally(() =>
+        this.inFlight.delete(key),
+      );
+      this.inFlight.set(key, job);
+    }
+    return job;
+  }
+
+  private async make(file: string, px: number, target: string): Promise<string> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
+    try {
+      await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+        .rotate()
+        .resize(px, px, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: 82 })
+        .toFile(temp);
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ThumbnailError(`no preview of ${path.basename(file)}: ${why}`);
+    }
+    if (++this.made % 50 === 0) void this.trim();
+    return target;
+  }
+
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= PARALLEL) await new Promise<void>((r) => this.waiting.push(r));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Keeps the newest MAX_FILES thumbnails. */
+  async trim(max = MAX_FILES): Promise<void> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const files = await Promise.all(
+      names
+        .filter((n) => n.endsWith('.webp'))
+        .map(async (n) => {
+          const p = path.join(this.dir, n);
+          return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
+        }),
+    );
+    files.sort((a, b) => b.t - a.t);
+    await Promise.all(files.slice(max).map((f) => fs.rm(f.p, { force: true })));
+  }
+}
