@@ -41,6 +41,10 @@ export interface TrainJobSpec {
   smallImages?: 'upscale' | 'reject';
   /** The style's display name (default: the output folder's name). */
   name?: string;
+  /** Fine-tune: a style folder whose generator (and projection head, when it has one) a fresh
+   * run starts from instead of random weights; the discriminator always starts fresh. The
+   * generator's width and blocks come from it. Ignored when resuming from a checkpoint. */
+  initFrom?: string;
 }
 
 /** A spec with every default filled in and the options resolved. */
@@ -59,6 +63,7 @@ export interface ResolvedTrainJob {
   progressEvery: number;
   smallImages: 'upscale' | 'reject';
   name: string | null;
+  initFrom: string | null;
 }
 
 export const TRAIN_JOB_DEFAULTS = {
@@ -90,6 +95,7 @@ const jobSchema = z
     progressEvery: positive.optional(),
     smallImages: z.enum(['upscale', 'reject']).optional(),
     name: z.string().min(1).max(200).optional(),
+    initFrom: z.string().min(1, 'a style folder is required').optional(),
   })
   .strict()
   .refine((s) => !(s.untilStopped && s.iterations != null), {
@@ -125,6 +131,7 @@ export function resolveTrainJob(spec: TrainJobSpec): ResolvedTrainJob {
     progressEvery: s.progressEvery ?? d.progressEvery,
     smallImages: s.smallImages ?? d.smallImages,
     name: s.name ?? null,
+    initFrom: s.initFrom ?? null,
   };
 }
 
@@ -163,6 +170,8 @@ export type TrainEvent =
       totalIterations: number | null;
       /** The iteration resumed from, or null for a fresh run. */
       resumedFrom: number | null;
+      /** The style a fresh run was fine-tuned from, or null. */
+      initFrom: string | null;
       datasetSizes: { source: number; target: number };
       stepsPerEpoch: number;
       /** Files left out before training began (scan and first reads). */

@@ -11,6 +11,7 @@ export const USER_ERROR_NAMES: readonly string[] = [
   'ImageWriteError',
   'CheckpointError',
   'StyleError',
+  'InitStyleError',
   'BackendError',
 ];
 

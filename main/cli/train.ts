@@ -42,6 +42,7 @@ interface TrainFlags {
   previewEvery?: number;
   rejectSmall?: boolean;
   name?: string;
+  fromStyle?: string;
 }
 
 export function registerTrain(program: Command): void {
@@ -136,6 +137,10 @@ export function registerTrain(program: Command): void {
     )
     .option('--reject-small', 'skip images smaller than the crop instead of scaling them up')
     .option('--name <text>', 'the style’s name (default: the output folder’s name)')
+    .option(
+      '--from-style <dir>',
+      'fine-tune: start from this style’s generator (trained or imported) instead of random weights',
+    )
     .action(async (flags: TrainFlags) => {
       process.exitCode = await train(flags);
     });
@@ -172,6 +177,7 @@ export function specFromFlags(f: TrainFlags): TrainJobSpec {
     ...(f.previewEvery !== undefined ? { previewEvery: f.previewEvery } : {}),
     smallImages: f.rejectSmall ? 'reject' : 'upscale',
     ...(f.name ? { name: f.name } : {}),
+    ...(f.fromStyle ? { initFrom: f.fromStyle } : {}),
   };
 }
 
@@ -216,11 +222,12 @@ export function printEvent(e: TrainEvent, line: ProgressLine): void {
     case 'started': {
       const total = e.totalIterations === null ? 'until stopped' : `${e.totalIterations} steps`;
       const resumed = e.resumedFrom !== null ? `, resuming at step ${e.resumedFrom}` : '';
+      const tuned = e.initFrom !== null ? `, fine-tuning ${e.initFrom}` : '';
       line.log(`backend: ${e.backend.detail}`);
       for (const s of e.backend.skipped) line.log(`  (not ${s.name}: ${s.reason})`);
       line.log(
         `${e.options.preset}: ${e.datasetSizes.source} source and ${e.datasetSizes.target} target images, ` +
-          `${e.stepsPerEpoch} steps per epoch, ${total}${resumed}`,
+          `${e.stepsPerEpoch} steps per epoch, ${total}${resumed}${tuned}`,
       );
       for (const s of e.skipped) line.log(`skipped ${s.path}: ${s.message}`);
       break;

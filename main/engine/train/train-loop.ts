@@ -38,6 +38,7 @@ import { Rng } from '../rng';
 import { lrFactor } from './adam';
 import { CheckpointStore, type LossRecord, type TrainState } from './checkpoint';
 import { CutModel } from './cut-model';
+import { adoptStyleShape, seedFromStyle } from './fine-tune';
 import { saveStyle, type RgbImage, type StylePreview } from './style';
 import { drawSampling, trainStep, type StepLosses } from './train-step';
 
@@ -78,7 +79,7 @@ export class TrainJobError extends Error {
 const MAX_LOSS_HISTORY = 1000;
 
 export async function runTraining(spec: TrainJobSpec, run: RunOptions = {}): Promise<TrainResult> {
-  const job = resolveTrainJob(spec);
+  const job = await adoptStyleShape(resolveTrainJob(spec), spec);
   const emit = run.onEvent ?? (() => undefined);
   const backend = await initBackend(job.backend);
   const data = await openDatasets(job);
@@ -237,6 +238,8 @@ interface Start {
   model: CutModel;
   state: TrainState | null;
   checkpoint: string | null;
+  /** The style a fresh run's generator was copied from. */
+  initFrom: string | null;
 }
 
 async function startModel(
@@ -249,11 +252,20 @@ async function startModel(
     const loaded = await store.loadLatest(job.options);
     if (loaded) {
       for (const message of loaded.warnings) emit({ type: 'warning', message });
-      return { model: loaded.model, state: loaded.state, checkpoint: loaded.path };
+      return { model: loaded.model, state: loaded.state, checkpoint: loaded.path, initFrom: null };
     }
     emit({ type: 'warning', message: `No checkpoint to resume in ${store.dir}; starting anew.` });
   }
-  return { model: CutModel.create(job.options), state: null, checkpoint: null };
+  const model = CutModel.create(job.options);
+  if (job.initFrom === null) return { model, state: null, checkpoint: null, initFrom: null };
+  try {
+    for (const message of await seedFromStyle(model, job.initFrom))
+      emit({ type: 'warning', message });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, state: null, checkpoint: null, initFrom: path.resolve(job.initFrom) };
 }
 
 /** The patch-sampling stream: seeded apart from the init and loader streams. */
@@ -301,6 +313,7 @@ class TrainSession {
   private losses: StepLosses | null = null;
   private readonly lossHistory: LossRecord[];
   private readonly resumedFrom: number | null;
+  private readonly initFrom: string | null;
   private readonly resumeLoader: LoaderState | undefined;
   /** Where the next batch to train on lies in the loader's sequence. */
   private position: LoaderState | null = null;
@@ -332,6 +345,7 @@ class TrainSession {
     this.lossHistory = s ? [...s.lossHistory] : [];
     this.losses = lossesOf(this.lossHistory.at(-1));
     this.resumedFrom = s ? s.iteration : null;
+    this.initFrom = start.initFrom;
     this.resumeLoader = s?.loader;
     this.checkpoint = start.checkpoint;
     this.lastCheckpoint = s ? s.iteration : -1;
@@ -356,6 +370,7 @@ class TrainSession {
       backend: { name: backend.name, detail: backend.detail, skipped: backend.skipped },
       totalIterations: this.total,
       resumedFrom: this.resumedFrom,
+      initFrom: this.initFrom,
       datasetSizes: { source: source.size, target: target.size },
       stepsPerEpoch: this.requireLoader().stepsPerEpoch,
       skipped: this.skips.fresh([...this.previews.skipped, ...source.skipped, ...target.skipped]),

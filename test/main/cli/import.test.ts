@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { readImageInfo } from '../../../main/engine/data/image-io';
 import { readPth } from '../../../main/engine/import/pth';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
-import { pthPath } from '../engine/import/import-fixtures';
+import { manifest, pthPath } from '../engine/import/import-fixtures';
 import { writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 
@@ -148,5 +148,51 @@ describe('refusals', () => {
     const bad = await patchwork('export', style, '--format', 'tflite', '--out', file);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--format must be one of pth, onnx/);
+  });
+});
+
+describe('patchwork train --from-style', () => {
+  async function folders(name: string) {
+    const source = path.join(root, `${name}-a`);
+    const target = path.join(root, `${name}-b`);
+    for (let i = 0; i < 2; i++) {
+      await writeImage(path.join(source, `s${i}.png`), 20 + i, 40, 36);
+      await writeImage(path.join(target, `t${i}.png`), 30 + i, 36, 40);
+    }
+    return ['--source', source, '--target', target, '--out', path.join(root, `${name}-run`)];
+  }
+  const small = ['--crop-size', '32', '--load-size', '36', '--ndf', '4', '--patches', '16'];
+
+  it('fine-tunes an imported CUT generator, taking its width and blocks', async () => {
+    const style = path.join(root, 'tune-cut');
+    expect((await patchwork('import', pthPath('cut'), '--name', 'c', '--out', style)).code).toBe(0);
+    const r = await patchwork(
+      'train',
+      ...(await folders('tune')),
+      ...small,
+      '--iterations',
+      '2',
+      '--backend',
+      'wasm',
+      '--from-style',
+      style,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toContain(`fine-tuning ${style}`);
+    const meta = JSON.parse(
+      await fs.readFile(path.join(root, 'tune-run', 'style', 'style.json'), 'utf8'),
+    );
+    const { ngf, nBlocks } = manifest.models.cut;
+    expect(meta.generator).toMatchObject({ ngf, nBlocks });
+  });
+
+  it('refuses a CycleGAN import with exit 1 and the reason', async () => {
+    const style = path.join(root, 'tune-cyclegan');
+    expect(
+      (await patchwork('import', pthPath('cyclegan'), '--name', 'c', '--out', style)).code,
+    ).toBe(0);
+    const r = await patchwork('train', ...(await folders('cyc')), ...small, '--from-style', style);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: Cannot fine-tune from .* cyclegan-resnet generator/m);
   });
 });

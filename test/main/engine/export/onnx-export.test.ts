@@ -51,7 +51,7 @@ describe('ONNX export', () => {
         for (const input of ['a', 'b']) {
           const x = image(`input.${input}`);
           const feed = new ort.Tensor('float32', nchw(x), [1, 3, x.height, x.width]);
-          const y = (await session.run({ input: feed })).output.data;
+          const y = (await session.run({ input: feed })).output.data as Float32Array;
           expect(maxAbsDiff(y, nchw(image(`${model}.out.${input}`)))).toBeLessThan(TOL);
           expect(maxAbsDiff(y, nchw(translateImage(G, x)))).toBeLessThan(TOL);
         }
