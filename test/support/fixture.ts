@@ -21,8 +21,9 @@ export class Fixture {
     private readonly data: Float32Array,
   ) {}
 
-  static load(name: string): Fixture {
-    const dir = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
+  /** `folder`: the folder under test/fixtures that holds the fixture. */
+  static load(name: string, folder = 'reference'): Fixture {
+    const dir = fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url));
     const manifest = JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')) as Manifest;
     if (manifest.format !== 'patchwork-fixture-1')
       throw new Error(`unknown fixture format ${manifest.format}`);
