@@ -15,7 +15,7 @@ export interface ConvertJobSpec {
   recursive: boolean;
   format: 'same' | 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif';
   quality?: number;
-  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
 }
 
 /** Services → worker. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { OptionsError, resolveTrainOptions, type Preset, type TrainOptions } from './options';
 
 /** Compute backends a job may ask for ('auto': the fastest that loads). */
-export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 export type TrainBackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface TrainJobSpec {

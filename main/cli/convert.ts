@@ -16,7 +16,7 @@ import {
   type Translator,
 } from '../engine/infer/convert-image';
 import { translateTiled } from '../engine/infer/tiled-generator';
-import { translateImage } from '../engine/infer/translate';
+import { translateImageAsync } from '../engine/infer/translate';
 import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
@@ -228,14 +228,14 @@ function translatorFor(
             'allowed (--memory-budget; the wasm backend has 4 GiB in all)',
         );
       }
-      return translateImage(G, image);
+      return translateImageAsync(G, image);
     });
   }
   const alwaysTiled = flags.tile !== undefined || flags.memoryBudget !== undefined;
   return bindGenerator(generator, (G, image, opts) =>
     alwaysTiled || image.width * image.height > UNTILED_MAX_PIXELS
       ? translateTiled(G, image, opts)
-      : translateImage(G, image),
+      : translateImageAsync(G, image),
   );
 }
 

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import { decodeImage, writeImageAtomic } from '../engine/data/image-io';
 import { psnr } from '../engine/data/metrics';
-import { translateImage } from '../engine/infer/translate';
+import { translateImageAsync } from '../engine/infer/translate';
 import { loadStyle } from '../engine/train/style';
 import { runTraining } from '../engine/train/train-loop';
 import { int, oneOf } from './args';
@@ -83,7 +83,7 @@ async function demo(flags: DemoFlags): Promise<number> {
   for (const file of (await fs.readdir(path.join(SAMPLES, 'held-out'))).sort()) {
     const input = await decodeImage(path.join(SAMPLES, 'held-out', file));
     const truth = await decodeImage(path.join(SAMPLES, 'held-out-truth', file));
-    const output = translateImage(generator, {
+    const output = await translateImageAsync(generator, {
       data: input.rgb,
       width: input.width,
       height: input.height,

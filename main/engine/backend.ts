@@ -1,15 +1,17 @@
 /**
  * Compute backend selection. Model code is written once against TF.js ops; at run time the
  * engine takes the fastest backend that loads — `tensorflow` (the optional native
- * @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), then `wasm` (ships inside npm; the
- * engine registers the training kernels it lacks), then `cpu` — and says why it skipped the
- * others. An explicit choice is honoured or fails with the reason.
+ * @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), then `webgpu` on a hardware adapter
+ * (webgpu.ts; software adapters only when named), then `wasm` (ships inside npm; the engine
+ * registers the training kernels it lacks), then `cpu` — and says why it skipped the others.
+ * An explicit choice is honoured or fails with the reason.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { loadWebGpu, webgpuUsable } from './webgpu';
 
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type BackendPreference = 'auto' | BackendName;
 
@@ -30,7 +32,8 @@ export class BackendError extends Error {
   }
 }
 
-type Loader = () => Promise<string>;
+/** `explicit`: the backend was asked for by name (a software GPU adapter is then acceptable). */
+type Loader = (explicit: boolean) => Promise<string>;
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
@@ -63,6 +66,7 @@ async function loadCpu(): Promise<string> {
 
 const LOADERS: Record<BackendName, Loader> = {
   tensorflow: loadTensorflow,
+  webgpu: loadWebGpu,
   wasm: loadWasm,
   cpu: loadCpu,
 };
@@ -71,14 +75,19 @@ let current: BackendReport | null = null;
 
 /** Pick and initialise a backend. Idempotent for the same preference. */
 export async function initBackend(pref: BackendPreference = 'auto'): Promise<BackendReport> {
-  if (current && (pref === 'auto' || pref === current.name) && tf.getBackend() === current.name) {
+  if (
+    current &&
+    (pref === 'auto' || pref === current.name) &&
+    tf.getBackend() === current.name &&
+    (current.name !== 'webgpu' || webgpuUsable())
+  ) {
     return current;
   }
   const order: BackendName[] = pref === 'auto' ? [...BACKENDS] : [pref];
   const skipped: { name: string; reason: string }[] = [];
   for (const name of order) {
     try {
-      const detail = await LOADERS[name]();
+      const detail = await LOADERS[name](pref !== 'auto');
       await tf.ready();
       current = { name, detail, skipped };
       return current;

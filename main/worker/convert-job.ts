@@ -14,7 +14,7 @@ import {
   type Translator,
 } from '../engine/infer/convert-image';
 import { translateTiled } from '../engine/infer/tiled-generator';
-import { translateImage } from '../engine/infer/translate';
+import { translateImageAsync } from '../engine/infer/translate';
 import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
@@ -39,13 +39,13 @@ function translatorFor(generator: StyleGenerator): Translator {
             'translate with this imported CycleGAN generator (it has no tiled path yet)',
         );
       }
-      return translateImage(G, image);
+      return translateImageAsync(G, image);
     });
   }
   return bindGenerator(generator, (G, image, opts) =>
     image.width * image.height > UNTILED_MAX_PIXELS
       ? translateTiled(G, image, opts)
-      : translateImage(G, image),
+      : translateImageAsync(G, image),
   );
 }
 

@@ -35,7 +35,7 @@ import type { ResnetGenerator } from '../model/generator';
 import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
 import { createRowStore, type RowStore } from './heatmap-dot';
 import { translateTiled } from './tiled-generator';
-import { MIN_SIDE, padToMultipleOf4, translateImage, type RgbFloatImage } from './translate';
+import { MIN_SIDE, padToMultipleOf4, translateImageAsync, type RgbFloatImage } from './translate';
 
 export const DEFAULT_WORKING_SIZE = 1024;
 export const DEFAULT_HEATMAP_BUDGET_MB = 2048;
@@ -492,7 +492,7 @@ export class HeatmapSession {
 function defaultTranslate(G: ResnetGenerator, image: RgbFloatImage): Promise<RgbFloatImage> {
   return image.width * image.height > UNTILED_MAX_PIXELS
     ? translateTiled(G, image)
-    : Promise.resolve(translateImage(G, image));
+    : translateImageAsync(G, image);
 }
 
 function key(side: HeatmapSide, tap: NceTap): string {

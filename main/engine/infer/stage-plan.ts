@@ -261,6 +261,46 @@ const OP_TEMPORARIES: Record<LocalOp['kind'], number> = {
 /** Crop, subtract, multiply and ReLU of a normalised source. */
 const SOURCE_TEMPORARIES = 4;
 
+/**
+ * The largest single tensor of any pass for a tile placed mid-image, in bytes: what one GPU
+ * buffer must hold (the webgpu backend binds every tensor whole, within the adapter's
+ * maxBufferSize and maxStorageBufferBindingSize).
+ */
+export function largestTensorBytes(
+  nodes: readonly MapNode[],
+  passes: readonly Pass[],
+  tile: number,
+  size: MapSize,
+): number {
+  const byId = indexNodes(nodes);
+  const start = (n: number) => Math.max(0, Math.floor((n - tile) / 2 / TILE_STEP) * TILE_STEP);
+  const rect = {
+    y: { start: start(size.height), end: Math.min(size.height, start(size.height) + tile) },
+    x: { start: start(size.width), end: Math.min(size.width, start(size.width) + tile) },
+  };
+  let largest = 0;
+  for (const pass of passes) {
+    const windows = passWindows(nodes, pass, rect, size);
+    for (const [id, r] of windows) {
+      largest = Math.max(
+        largest,
+        rectArea(r) * (id === IMAGE ? IMAGE_CHANNELS : byId(id).channels),
+      );
+    }
+    for (const id of pass.evaluate) {
+      const node = byId(id);
+      const chain = backChain(node.ops, windows.get(id) as Rect, node.scale, size);
+      let channels = sourceChannels(nodes, node.source);
+      largest = Math.max(largest, rectArea(chain.rects[0]) * channels);
+      node.ops.forEach((op, i) => {
+        if (op.kind === 'conv') channels = op.outChannels;
+        largest = Math.max(largest, rectArea(chain.rects[i + 1]) * channels);
+      });
+    }
+  }
+  return 4 * largest;
+}
+
 /** The largest passTileBytes over all passes, for a tile placed mid-image (full halos). */
 export function tileBytes(
   nodes: readonly MapNode[],
@@ -278,19 +318,24 @@ export function tileBytes(
 
 /**
  * The largest tile (a multiple of 4, at most the image) whose working set stays within
- * `bytes`; the smallest tile if none does.
+ * `bytes` and whose largest tensor within `maxTensorBytes` (a GPU's buffer limit); the
+ * smallest tile if none does.
  */
 export function chooseTile(
   nodes: readonly MapNode[],
   passes: readonly Pass[],
   size: MapSize,
   bytes: number,
+  maxTensorBytes = Infinity,
 ): number {
+  const fits = (t: number) =>
+    tileBytes(nodes, passes, t, size) <= bytes &&
+    (maxTensorBytes === Infinity || largestTensorBytes(nodes, passes, t, size) <= maxTensorBytes);
   let lo = 1; // in units of TILE_STEP; lo always acceptable or the minimum
   let hi = Math.ceil(Math.max(size.height, size.width) / TILE_STEP);
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (tileBytes(nodes, passes, mid * TILE_STEP, size) <= bytes) lo = mid;
+    if (fits(mid * TILE_STEP)) lo = mid;
     else hi = mid - 1;
   }
   return lo * TILE_STEP;

@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResnetGenerator } from '../model/generator';
+import { gpuBufferLimitBytes } from '../webgpu';
 import { ChannelMoments, type Normaliser } from './channel-stats';
 import { FeatureStore } from './feature-store';
 import { shrinkOnOutOfMemory } from './oom-retry';
@@ -93,8 +94,12 @@ export async function translateTiled(
   const nodes = generatorStages(G.config);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
   const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
+  // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
+  const gpuLimit = gpuBufferLimitBytes();
   let tile =
-    opts.tile !== undefined ? roundTile(opts.tile) : chooseTile(nodes, passes, size, budget / 2);
+    opts.tile !== undefined
+      ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
+      : chooseTile(nodes, passes, size, budget / 2, gpuLimit);
   // The budget also pays for the input and output images (float32, full size): what is left
   // after them and the tile working set holds stage maps in RAM; the rest spills to disk.
   const imageBytes = 2 * image.width * image.height * IMAGE_CHANNELS * 4;

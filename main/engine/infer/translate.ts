@@ -20,6 +20,30 @@ export const MIN_SIDE = 8;
 export type Translating = Pick<ResnetGenerator, 'forward'>;
 
 export function translateImage(G: Translating, image: RgbFloatImage): RgbFloatImage {
+  const out = forwardCropped(G, image);
+  const result = out.dataSync() as Float32Array;
+  out.dispose();
+  return { data: result, width: image.width, height: image.height };
+}
+
+/**
+ * translateImage, reading the result with `await tensor.data()`: what every backend supports
+ * (webgpu in Node has no synchronous read).
+ */
+export async function translateImageAsync(
+  G: Translating,
+  image: RgbFloatImage,
+): Promise<RgbFloatImage> {
+  const out = forwardCropped(G, image);
+  try {
+    return { data: (await out.data()) as Float32Array, width: image.width, height: image.height };
+  } finally {
+    out.dispose();
+  }
+}
+
+/** G on the image padded to multiples of 4, cropped back: [1, H, W, 3]. */
+function forwardCropped(G: Translating, image: RgbFloatImage): tf.Tensor4D {
   const { width, height, data } = image;
   if (width < MIN_SIDE || height < MIN_SIDE) {
     throw new RangeError(`image is ${width}×${height}; at least ${MIN_SIDE}×${MIN_SIDE} is needed`);
@@ -29,14 +53,11 @@ export function translateImage(G: Translating, image: RgbFloatImage): RgbFloatIm
       `expected ${width * height * 3} values for ${width}×${height} RGB, got ${data.length}`,
     );
   }
-  const out = tf.tidy(() => {
+  return tf.tidy(() => {
     const padded = padToMultipleOf4(image); // [1, H', W', 3]
     const y = G.forward(padded);
     return tf.slice(y, [0, 0, 0, 0], [1, height, width, 3]);
   });
-  const result = out.dataSync() as Float32Array;
-  out.dispose();
-  return { data: result, width, height };
 }
 
 /**

@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { validateTrainOptions, type TrainOptions } from '../../../shared/options';
 import type { LoaderState } from '../data/dataset';
 import type { RngState } from '../rng';
+import { prefetchForSyncRead } from '../webgpu';
 import type { Adam } from './adam';
 import { CutModel } from './cut-model';
 import type { StepLosses } from './train-step';
@@ -110,6 +111,7 @@ export async function writeTensorFile(
   file: string,
   tensors: readonly { name: string; tensor: tf.Tensor }[],
 ): Promise<{ blob: BlobInfo; index: TensorEntry[] }> {
+  await prefetchForSyncRead(tensors.map((t) => t.tensor));
   const hash = createHash('sha256');
   const index: TensorEntry[] = [];
   let offset = 0;

@@ -40,7 +40,7 @@ import { CheckpointStore, type LossRecord, type TrainState } from './checkpoint'
 import { CutModel } from './cut-model';
 import { adoptStyleShape, seedFromStyle } from './fine-tune';
 import { saveStyle, type RgbImage, type StylePreview } from './style';
-import { drawSampling, trainStep, type StepLosses } from './train-step';
+import { drawSampling, trainStepAsync, type StepLosses } from './train-step';
 
 export interface RunOptions {
   /** Aborting stops the job within one step; it still writes a checkpoint and the style. */
@@ -198,11 +198,13 @@ async function centreCrop(
 }
 
 /** G(x) for one preview image; leaves no tensor behind. */
-function translate(model: CutModel, img: RgbImage): RgbImage {
+async function translate(model: CutModel, img: RgbImage): Promise<RgbImage> {
   const out = tf.tidy(() => model.G.forward(tf.tensor4d(img.rgb, [1, img.height, img.width, 3])));
-  const rgb = Float32Array.from(out.dataSync());
-  out.dispose();
-  return { rgb, width: img.width, height: img.height };
+  try {
+    return { rgb: Float32Array.from(await out.data()), width: img.width, height: img.height };
+  } finally {
+    out.dispose();
+  }
 }
 
 // ─── model and checkpoints ─────────────────────────────────────────────────────────────────
@@ -391,7 +393,7 @@ class TrainSession {
       if (this.signal?.aborted) return 'cancelled';
       const batch = await this.nextBatch();
       if (!batch) return 'cancelled';
-      this.step(batch);
+      await this.step(batch);
       this.reportSkipped();
       this.progress();
       await this.cadence();
@@ -422,7 +424,7 @@ class TrainSession {
   }
 
   /** One optimisation step at the scheduled learning rate; leaves no tensor behind. */
-  private step(batch: UnpairedBatch): void {
+  private async step(batch: UnpairedBatch): Promise<void> {
     const { a, b } = batch;
     const epoch = batch.epoch + 1;
     this.lr = scheduledLr(this.opts, epoch);
@@ -431,7 +433,7 @@ class TrainSession {
     const realB = tf.tensor4d(b.data, [b.n, b.height, b.width, 3]); // [B, H', W', 3]
     try {
       const sampling = drawSampling(this.model, a.height, a.width, this.rng);
-      this.losses = trainStep(this.model, realA, realB, sampling);
+      this.losses = await trainStepAsync(this.model, realA, realB, sampling);
     } finally {
       tf.dispose([realA, realB]);
     }
@@ -511,7 +513,9 @@ class TrainSession {
 
   private async writePreviews(): Promise<RgbImage[]> {
     if (this.lastPreview?.iteration === this.iteration) return this.lastPreview.outputs;
-    const outputs = this.previews.sources.map((img) => translate(this.model, img));
+    const outputs = await Promise.all(
+      this.previews.sources.map((img) => translate(this.model, img)),
+    );
     this.lastPreview = { iteration: this.iteration, outputs };
     if (this.job.previewCount > 0) {
       const dir = path.join(this.job.out, 'previews', `iter-${this.iteration}`);

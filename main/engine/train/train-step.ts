@@ -63,13 +63,63 @@ function useIdentity(model: CutModel): boolean {
   return model.opts.nceIdt && model.opts.lambdaNCE > 0;
 }
 
+/** A half step whose losses are still tensors: read them with readNow or readLater. */
+interface PendingHalf<L> {
+  /** Turns the scalars' values, in order, into the losses. */
+  losses: (values: number[]) => L;
+  scalars: tf.Scalar[];
+  grads: tf.NamedTensorMap;
+  /** Disposes the scalars and anything else the half kept for reading. */
+  dispose: () => void;
+}
+
+function readNow<L>(half: PendingHalf<L>): StepHalf<L> {
+  const values = half.scalars.map((t) => t.dataSync()[0]);
+  half.dispose();
+  return { losses: half.losses(values), grads: half.grads };
+}
+
+/** The same, reading the way every backend supports (webgpu in Node has no synchronous read). */
+async function readLater<L>(half: PendingHalf<L>): Promise<StepHalf<L>> {
+  try {
+    const values = await Promise.all(half.scalars.map(async (t) => (await t.data())[0]));
+    return { losses: half.losses(values), grads: half.grads };
+  } catch (err) {
+    tf.dispose(half.grads);
+    throw err;
+  } finally {
+    half.dispose();
+  }
+}
+
+type DLosses = Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>;
+type GLosses = Pick<StepLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y'>;
+
 /** D's half: ½(MSE(D(fake), 0) + MSE(D(real B), 1)) on the detached fake, and its gradients. */
 export function discriminatorGrads(
   model: CutModel,
   realA: T4,
   realB: T4,
   sampling: StepSampling,
-): StepHalf<Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>> {
+): StepHalf<DLosses> {
+  return readNow(discriminatorHalf(model, realA, realB, sampling));
+}
+
+export function discriminatorGradsAsync(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): Promise<StepHalf<DLosses>> {
+  return readLater(discriminatorHalf(model, realA, realB, sampling));
+}
+
+function discriminatorHalf(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): PendingHalf<DLosses> {
   const { G, D } = model;
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (useIdentity(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
@@ -84,9 +134,13 @@ export function discriminatorGrads(
     parts.push(tf.keep(fake), tf.keep(real));
     return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
   }, model.optD.variables());
-  const [fake, real, total] = [...parts, value].map((t) => t.dataSync()[0]);
-  tf.dispose([fakeB, value, ...parts]);
-  return { losses: { D: total, D_real: real, D_fake: fake }, grads };
+  tf.dispose(fakeB);
+  return {
+    scalars: [...parts, value],
+    losses: ([fake, real, total]) => ({ D: total, D_real: real, D_fake: fake }),
+    grads,
+    dispose: () => tf.dispose([value, ...parts]),
+  };
 }
 
 /**
@@ -98,7 +152,25 @@ export function generatorGrads(
   realA: T4,
   realB: T4,
   sampling: StepSampling,
-): StepHalf<Pick<StepLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y'>> {
+): StepHalf<GLosses> {
+  return readNow(generatorHalf(model, realA, realB, sampling));
+}
+
+export function generatorGradsAsync(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): Promise<StepHalf<GLosses>> {
+  return readLater(generatorHalf(model, realA, realB, sampling));
+}
+
+function generatorHalf(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): PendingHalf<GLosses> {
   const { G, D, opts } = model;
   const batch = realA.shape[0];
   const idt = useIdentity(model);
@@ -131,11 +203,19 @@ export function generatorGrads(
     parts.unshift(tf.keep(gan), tf.keep(nce));
     return tf.add(gan, nceTotal) as tf.Scalar;
   }, varList);
-  const [gan, nce, nceY] = parts.map((t) => t.dataSync()[0]);
-  const total = value.dataSync()[0];
-  tf.dispose([realG, value, keys, ...parts]);
+  tf.dispose([realG, keys]);
   if (keysY) tf.dispose(keysY);
-  return { losses: { G: total, G_GAN: gan, NCE: nce, NCE_Y: nceY ?? null }, grads };
+  return {
+    scalars: [...parts, value],
+    losses: (v) => ({
+      G: v[v.length - 1],
+      G_GAN: v[0],
+      NCE: v[1],
+      NCE_Y: v.length > 3 ? v[2] : null,
+    }),
+    grads,
+    dispose: () => tf.dispose([value, ...parts]),
+  };
 }
 
 /** One full step: D update, then G and H update against the updated D. */
@@ -146,14 +226,39 @@ export function trainStep(
   sampling: StepSampling,
 ): StepLosses {
   const d = discriminatorGrads(model, realA, realB, sampling);
-  model.optD.apply(d.grads);
-  tf.dispose(d.grads);
+  applyD(model, d.grads);
   const g = generatorGrads(model, realA, realB, sampling);
-  const { G: gradsG, H: gradsH } = splitGrads(model, g.grads);
+  applyGH(model, g.grads);
+  return { ...d.losses, ...g.losses };
+}
+
+/**
+ * trainStep, reading the losses with `await tensor.data()`: the same updates in the same
+ * order, on every backend including webgpu (which has no synchronous read in Node).
+ */
+export async function trainStepAsync(
+  model: CutModel,
+  realA: T4,
+  realB: T4,
+  sampling: StepSampling,
+): Promise<StepLosses> {
+  const d = await discriminatorGradsAsync(model, realA, realB, sampling);
+  applyD(model, d.grads);
+  const g = await generatorGradsAsync(model, realA, realB, sampling);
+  applyGH(model, g.grads);
+  return { ...d.losses, ...g.losses };
+}
+
+function applyD(model: CutModel, grads: tf.NamedTensorMap): void {
+  model.optD.apply(grads);
+  tf.dispose(grads);
+}
+
+function applyGH(model: CutModel, grads: tf.NamedTensorMap): void {
+  const { G: gradsG, H: gradsH } = splitGrads(model, grads);
   model.optG.apply(gradsG);
   if (model.opts.lambdaNCE > 0) model.optH.apply(gradsH);
-  tf.dispose(g.grads);
-  return { ...d.losses, ...g.losses };
+  tf.dispose(grads);
 }
 
 /** Gradients of the G+H half split by network, keyed by reference parameter name. */
