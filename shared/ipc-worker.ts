@@ -18,16 +18,28 @@ export interface ConvertJobSpec {
   backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
 }
 
+/** A watched folder: converted as images arrive, until cancelled. */
+export interface WatchJobSpec extends ConvertJobSpec {
+  /** How long a file's size must hold still before it is converted (default 2000 ms). */
+  stableMs?: number;
+}
+
 /** Services → worker. */
 export type ToWorker =
   | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
   | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
+  | { type: 'watch'; jobId: string; spec: WatchJobSpec }
   | { type: 'cancel'; jobId: string };
+
+/** What a watched folder says besides its files: found what was there, a problem, a removal. */
+export type WatchWorkerEvent =
+  { type: 'ready' } | { type: 'warning'; message: string } | { type: 'removed'; input: string };
 
 export type WorkerJobEvent =
   | { kind: 'train'; event: TrainEvent }
   | { kind: 'convert-file'; file: ConvertFileInfo }
-  | { kind: 'convert-progress'; progress: ConvertProgressInfo };
+  | { kind: 'convert-progress'; progress: ConvertProgressInfo }
+  | { kind: 'watch'; event: WatchWorkerEvent };
 
 export interface WorkerJobResult {
   status: 'completed' | 'cancelled';
@@ -54,6 +66,14 @@ const workerEventSchema = z.discriminatedUnion('kind', [
     file: record.and(z.object({ input: z.string(), status: z.string() })),
   }),
   z.object({ kind: z.literal('convert-progress'), progress: record }),
+  z.object({
+    kind: z.literal('watch'),
+    event: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('ready') }),
+      z.object({ type: z.literal('warning'), message: z.string() }),
+      z.object({ type: z.literal('removed'), input: z.string() }),
+    ]),
+  }),
 ]);
 
 /** Shapes, not every field: the worker is ours, but a corrupt message must not crash main. */
@@ -84,6 +104,7 @@ export function parseWorkerMessage(raw: unknown): FromWorker | null {
 export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('train'), jobId: id, spec: record, resume: z.boolean() }),
   z.object({ type: z.literal('convert'), jobId: id, spec: record }),
+  z.object({ type: z.literal('watch'), jobId: id, spec: record }),
   z.object({ type: z.literal('cancel'), jobId: id }),
 ]);
 

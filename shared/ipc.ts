@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, type TrainEvent } from './jobs';
 import { PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
+import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 
 export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
@@ -75,7 +76,20 @@ export const convertStartSchema = z
   .strict();
 export type ConvertStartInput = z.infer<typeof convertStartSchema>;
 
+export const watchStartSchema = z
+  .object({
+    styleId,
+    /** The folder to watch. */
+    input: folder,
+    output: folder,
+    recursive: z.boolean().optional(),
+    format: z.enum(CONVERT_FORMAT_CHOICES).optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
+  })
+  .strict();
+
 const empty = z.object({}).strict();
+const watchId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a watch id');
 
 /** Every request channel: its input schema. Outputs are typed in RequestOutputs. */
 export const requestSchemas = {
@@ -105,6 +119,13 @@ export const requestSchemas = {
   'style:duplicate': z.object({ styleId }).strict(),
   /** Shows the style's folder in the file manager (desktop); elsewhere answers its path. */
   'style:reveal': z.object({ styleId }).strict(),
+  'watch:list': empty,
+  /** Switches a folder's watch on: images arriving in it are converted with the style. */
+  'watch:start': watchStartSchema,
+  /** Switches it off; the files in flight finish first. */
+  'watch:stop': z.object({ watchId }).strict(),
+  /** Forgets a watch that is off. */
+  'watch:remove': z.object({ watchId }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -172,6 +193,10 @@ export interface RequestOutputs {
   'style:duplicate': { style: StyleInfo };
   /** `revealed`: a file manager was opened; otherwise the page shows `path`. */
   'style:reveal': { path: string; revealed: boolean };
+  'watch:list': { watches: WatchInfo[] };
+  'watch:start': { watch: WatchInfo };
+  'watch:stop': { watch: WatchInfo };
+  'watch:remove': { watchId: string };
 }
 export type RequestOutput<C extends Channel> = RequestOutputs[C];
 
@@ -268,7 +293,8 @@ export function isIpcError(value: unknown): value is IpcError {
  * Pushed from the services to every window or browser tab. 'resync' comes from a transport
  * itself, after a dropped connection may have lost events: reload the lists.
  */
-export type StudioEvent = StudioJobEvent | { type: 'styles-changed' } | { type: 'resync' };
+export type StudioEvent =
+  StudioJobEvent | StudioWatchEvent | { type: 'styles-changed' } | { type: 'resync' };
 
 export type { TrainEvent };
 

@@ -53,7 +53,8 @@ app.on('before-quit', (event) => {
 });
 
 void app.whenReady().then(async () => {
-  const host = new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
+  const newHost = () => new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
+  const host = newHost();
   studio = await Studio.open({
     libraryDir: path.join(app.getPath('userData'), 'library'),
     host,
@@ -75,6 +76,7 @@ void app.whenReady().then(async () => {
       return r.canceled ? [] : r.filePaths;
     },
     reveal: (folder) => shell.showItemInFolder(folder),
+    spawnHost: newHost,
   });
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, studio));
   bindIpc(ipcMain, studio, () => win?.webContents ?? null);

@@ -23,6 +23,8 @@ export interface ServeStudioOptions {
   token?: string;
   rendererDir?: string | null;
   cancelGraceMs?: number;
+  /** How long a watched file's size must hold still before it is converted (ms). */
+  watchStableMs?: number;
 }
 
 export interface ServedStudio extends RunningServer {
@@ -32,7 +34,8 @@ export interface ServedStudio extends RunningServer {
 
 export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudio> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const host = new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
+  const newHost = () => new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
+  const host = newHost();
   const studio = await Studio.open({
     libraryDir: opts.libraryDir,
     host,
@@ -40,6 +43,8 @@ export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudi
     version: packageVersion(),
     samplesDir: existsSync(SAMPLES_DIR) ? SAMPLES_DIR : null,
     allowedRoots: opts.allowedRoots,
+    spawnHost: newHost,
+    ...(opts.watchStableMs !== undefined ? { watchStableMs: opts.watchStableMs } : {}),
   });
   const rendererDir =
     opts.rendererDir !== undefined

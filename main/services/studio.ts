@@ -33,6 +33,7 @@ import { scanFolder } from './folder-scan';
 import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
 import { defaultThumbnailDir, Thumbnails } from './thumbnails';
+import { Watches, WatchesError } from './watches';
 import {
   deleteStyle,
   duplicateStyle,
@@ -62,6 +63,13 @@ export interface StudioOptions {
   reveal?: (path: string) => void | Promise<void>;
   /** Where thumbnails are cached (default: a folder in the system's temp per library). */
   thumbnailDir?: string;
+  /**
+   * A fresh engine process host for a side task (each watched folder gets one, so it never
+   * waits behind a training job); absent: watching answers 'unsupported'.
+   */
+  spawnHost?: () => WorkerHost;
+  /** How long a watched file's size must hold still before it is converted (ms). */
+  watchStableMs?: number;
 }
 
 /** A request that cannot be done, with the code the reply carries. */
@@ -90,6 +98,7 @@ export class Studio {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly policy: PathPolicy;
   private readonly thumbs: Thumbnails;
+  private watches: Watches | null = null;
   private running: Queued | null = null;
   private runningDone: Promise<void> = Promise.resolve();
   private disposed = false;
@@ -103,6 +112,14 @@ export class Studio {
       if (j.spec) studio.specs.set(j.snapshot.id, j.spec);
     }
     if (warning) process.stderr.write(`warning: ${warning}\n`);
+    if (opts.spawnHost) {
+      studio.watches = await Watches.open({
+        libraryDir: opts.libraryDir,
+        spawnHost: opts.spawnHost,
+        emit: (e) => studio.emit(e),
+        ...(opts.watchStableMs !== undefined ? { stableMs: opts.watchStableMs } : {}),
+      });
+    }
     return studio;
   }
 
@@ -161,6 +178,7 @@ export class Studio {
    * checkpoint and its style; the host kills it after its grace time), then disposes.
    */
   async stopAll(): Promise<void> {
+    await this.watches?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
     const running = this.running;
     if (running) {
@@ -173,6 +191,7 @@ export class Studio {
   /** Drops what waits, kills the engine's process (a running job is interrupted), saves. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.watches?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'failed', null);
     this.opts.host.dispose();
     await this.runningDone;
@@ -224,6 +243,15 @@ export class Studio {
         this.emit({ type: 'styles-changed' });
         return { style: await this.style(id) };
       }
+      case 'watch:list':
+        return { watches: this.watches?.list() ?? [] };
+      case 'watch:start':
+        return { watch: await this.startWatch(r.input) };
+      case 'watch:stop':
+        return { watch: await this.watching().stop(r.input.watchId) };
+      case 'watch:remove':
+        await this.watching().remove(r.input.watchId);
+        return { watchId: r.input.watchId };
       case 'style:reveal': {
         const dir = await ownedStyleFolder(this.opts.libraryDir, r.input.styleId);
         const inside = styleDir(this.opts.libraryDir, r.input.styleId);
@@ -350,6 +378,40 @@ export class Studio {
     });
   }
 
+  private watching(): Watches {
+    if (!this.watches) {
+      throw new RequestError('unsupported', 'watching folders is not available here');
+    }
+    return this.watches;
+  }
+
+  private async startWatch(input: Extract<ParsedRequest, { channel: 'watch:start' }>['input']) {
+    const watches = this.watching();
+    const dir = styleDir(this.opts.libraryDir, input.styleId);
+    const meta = await fs.readFile(path.join(dir, 'style.json'), 'utf8').catch(() => null);
+    if (meta === null) {
+      throw new RequestError('not-found', `there is no trained style "${input.styleId}"`);
+    }
+    const from = await this.folder(input.input, 'input');
+    const output = await this.allowed(input.output, 'output');
+    if (path.resolve(output) === path.resolve(from)) {
+      throw new RequestError('rejected', 'output: choose a folder other than the watched one', [
+        { path: 'output', message: 'must differ from the watched folder' },
+      ]);
+    }
+    const name = (JSON.parse(meta) as { name?: string }).name ?? input.styleId;
+    return watches.start({
+      styleId: input.styleId,
+      styleName: name,
+      styleDir: dir,
+      input: from,
+      output,
+      recursive: input.recursive ?? false,
+      format: input.format ?? 'same',
+      backend: input.backend ?? 'auto',
+    });
+  }
+
   private async allowed(p: string, field: string): Promise<string> {
     if (!path.isAbsolute(p)) {
       throw new RequestError('invalid-input', `${field}: give a full path (${p} is relative)`, [
@@ -433,6 +495,7 @@ export class Studio {
   }
 
   private workerEvent(jobId: string, e: WorkerJobEvent): void {
+    if (e.kind === 'watch') return; // only watches (watches.ts) run watch jobs
     const event: StudioJobEvent =
       e.kind === 'train'
         ? { type: 'train', jobId, event: e.event }
@@ -520,7 +583,11 @@ function newJobId(): string {
 }
 
 function toIpcError(err: unknown): IpcError {
-  if (err instanceof RequestError || err instanceof StyleLibraryError) {
+  if (
+    err instanceof RequestError ||
+    err instanceof StyleLibraryError ||
+    err instanceof WatchesError
+  ) {
     const issues = err instanceof RequestError ? err.issues : undefined;
     return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
   }

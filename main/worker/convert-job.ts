@@ -29,7 +29,7 @@ const UNTILED_MAX_PIXELS = 1024 * 1024;
 const UNTILED_CYCLEGAN_BUDGET = 3072 * 2 ** 20;
 
 /** As `patchwork convert` chooses: tiled above a megapixel; CycleGAN styles always untiled. */
-function translatorFor(generator: StyleGenerator): Translator {
+export function translatorFor(generator: StyleGenerator): Translator {
   if (!(generator instanceof ResnetGenerator)) {
     return bindGenerator(generator, (G, image) => {
       const need = untiledPeakBytes(G.config, image.height + 3, image.width + 3);
@@ -109,7 +109,7 @@ export async function runConversion(
   }
 }
 
-function fileInfo(f: FileState): ConvertFileInfo {
+export function fileInfo(f: FileState): ConvertFileInfo {
   return {
     input: f.input,
     output: f.output,

@@ -8,6 +8,7 @@ import { parseToWorker, type FromWorker, type ToWorker } from '../../shared/ipc-
 import { runTraining } from '../engine/train/train-loop';
 import { runConversion } from './convert-job';
 import { describeError } from './errors';
+import { runWatch } from './watch-job';
 
 interface ParentPort {
   post(message: FromWorker): void;
@@ -76,6 +77,11 @@ async function run(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void
         jobId,
         result: { status: result.status, styleDir: result.styleDir },
       });
+    } else if (message.type === 'watch') {
+      const result = await runWatch(message.spec, controller.signal, (event) =>
+        port.post({ type: 'event', jobId, event }),
+      );
+      port.post({ type: 'done', jobId, result });
     } else {
       const result = await runConversion(message.spec, controller.signal, (event) =>
         port.post({ type: 'event', jobId, event }),

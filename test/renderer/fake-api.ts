@@ -27,6 +27,7 @@ export function fakeApi(answers: Answer = {}) {
     'app:info': () => INFO,
     'jobs:list': () => ({ jobs: [] }),
     'styles:list': () => ({ styles: [] }),
+    'watch:list': () => ({ watches: [] }),
   };
   const api: PatchworkApi = {
     async request(channel, input) {

@@ -6,7 +6,7 @@ import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError, type StyleInfo } from '../../../shared/ipc';
 import { fakeApi } from '../fake-api';
-import { byText, cleanup, readyStyle, render, type, update } from '../mount';
+import { byText, cleanup, readyStyle, render, type, update } from './mount';
 
 afterEach(cleanup);
 

@@ -225,6 +225,9 @@ describe('styles and convert', () => {
     });
     flushSync();
     const rows = [...document.querySelectorAll('tr[data-file-status]')].map((r) => r.textContent);
-    expect(rows).toEqual(['a.jpgdone1.3 s', 'b.jpgfailedthe image data is corrupt or truncated']);
+    expect(rows).toEqual([
+      'a.jpgdone1.3 sBefore/after',
+      'b.jpgfailedthe image data is corrupt or truncated',
+    ]);
   });
 });

@@ -10,6 +10,8 @@ export class ConvertForm {
   output = $state('');
   recursive = $state(false);
   format = $state<FormatChoice>('same');
+  /** Watch the input folder instead of converting it once. */
+  watch = $state(false);
   busy = $state(false);
   error = $state<string | null>(null);
 
@@ -34,14 +36,16 @@ export class ConvertForm {
   async submit(): Promise<boolean> {
     this.busy = true;
     this.error = null;
+    const request = {
+      styleId: this.styleId,
+      input: this.input.trim(),
+      output: this.output.trim(),
+      recursive: this.recursive,
+      format: this.format,
+    };
     try {
-      await this.api.request('convert:start', {
-        styleId: this.styleId,
-        input: this.input.trim(),
-        output: this.output.trim(),
-        recursive: this.recursive,
-        format: this.format,
-      });
+      if (this.watch) await this.api.request('watch:start', request);
+      else await this.api.request('convert:start', request);
       return true;
     } catch (err) {
       this.error = messageOf(err);

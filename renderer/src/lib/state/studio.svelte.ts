@@ -11,7 +11,9 @@ import {
   type StyleInfo,
 } from '../../../../shared/ipc';
 import { applyJobEvent, type JobSnapshot } from '../../../../shared/ipc-jobs';
+import { applyWatchEvent, type WatchInfo } from '../../../../shared/ipc-watch';
 import { messageOf } from '../errors';
+import { COMPARE_SIZE, CompareState } from './compare.svelte';
 import { ConvertForm } from './convert-form.svelte';
 import { StyleActions } from './style-actions.svelte';
 import { TrainForm } from './train-form.svelte';
@@ -22,12 +24,16 @@ export class StudioState {
   info = $state<AppInfo | null>(null);
   jobs = $state<JobSnapshot[]>([]);
   styles = $state<StyleInfo[]>([]);
+  watches = $state<WatchInfo[]>([]);
+  /** A watch's switch that failed to flip, with the reason, on that watch's card. */
+  watchProblem = $state<{ watchId: string; message: string } | null>(null);
   view = $state<View>('train');
   /** A problem reaching the services at all. */
   problem = $state<string | null>(null);
   readonly train: TrainForm;
   readonly convert: ConvertForm;
   readonly styleActions: StyleActions;
+  readonly compare = new CompareState();
 
   constructor(readonly api: PatchworkApi) {
     this.train = new TrainForm(api, () => this.info);
@@ -51,7 +57,7 @@ export class StudioState {
     this.api.subscribe((e) => this.onEvent(e));
     try {
       this.info = await this.api.request('app:info', {});
-      await Promise.all([this.refreshJobs(), this.refreshStyles()]);
+      await Promise.all([this.refreshJobs(), this.refreshStyles(), this.refreshWatches()]);
       this.problem = null;
     } catch (err) {
       this.problem = `Cannot reach the studio’s services: ${messageOf(err)}`;
@@ -64,6 +70,37 @@ export class StudioState {
 
   async refreshStyles(): Promise<void> {
     this.styles = (await this.api.request('styles:list', {})).styles;
+  }
+
+  async refreshWatches(): Promise<void> {
+    this.watches = (await this.api.request('watch:list', {})).watches;
+  }
+
+  /** Flips a watch's switch: off stops it, on starts it again with its style and folders. */
+  async toggleWatch(watch: WatchInfo, on: boolean): Promise<void> {
+    this.watchProblem = null;
+    try {
+      if (!on) await this.api.request('watch:stop', { watchId: watch.id });
+      else {
+        await this.api.request('watch:start', {
+          styleId: watch.styleId,
+          input: watch.input,
+          output: watch.output,
+          recursive: watch.recursive,
+          format: watch.format,
+        });
+      }
+    } catch (err) {
+      this.watchProblem = { watchId: watch.id, message: messageOf(err) };
+    }
+  }
+
+  async removeWatch(watchId: string): Promise<void> {
+    try {
+      await this.api.request('watch:remove', { watchId });
+    } catch (err) {
+      this.watchProblem = { watchId, message: messageOf(err) };
+    }
   }
 
   async cancel(jobId: string): Promise<void> {
@@ -93,6 +130,15 @@ export class StudioState {
     return this.api.thumbUrl(path, size);
   }
 
+  /** Opens the before/after viewer on a converted file (previews made by the services). */
+  openCompare(file: { input: string; output: string; relative: string }): void {
+    this.compare.open({
+      title: file.relative,
+      before: this.thumbUrl(file.input, COMPARE_SIZE),
+      after: this.thumbUrl(file.output, COMPARE_SIZE),
+    });
+  }
+
   convertWith(styleId: string): void {
     this.convert.styleId = styleId;
     this.view = 'convert';
@@ -104,7 +150,13 @@ export class StudioState {
       return;
     }
     if (e.type === 'resync') {
-      void Promise.all([this.refreshJobs(), this.refreshStyles()]).catch(() => undefined);
+      void Promise.all([this.refreshJobs(), this.refreshStyles(), this.refreshWatches()]).catch(
+        () => undefined,
+      );
+      return;
+    }
+    if (e.type === 'watch' || e.type === 'watch-file' || e.type === 'watch-progress') {
+      applyWatchEvent(this.watches, e);
       return;
     }
     applyJobEvent(this.jobs, e);

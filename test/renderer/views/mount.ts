@@ -1,9 +1,9 @@
 /** Mounting the whole studio over a scripted api, and finding things the way a user would. */
 import { flushSync, mount, unmount } from 'svelte';
-import { StudioState } from '../../renderer/src/lib/state/studio.svelte';
-import App from '../../renderer/src/App.svelte';
-import type { StyleInfo } from '../../shared/ipc';
-import { fakeApi, settle } from './fake-api';
+import { StudioState } from '../../../renderer/src/lib/state/studio.svelte';
+import App from '../../../renderer/src/App.svelte';
+import type { StyleInfo } from '../../../shared/ipc';
+import { fakeApi, settle } from '../fake-api';
 
 let app: ReturnType<typeof mount> | null = null;
 

@@ -1,0 +1,177 @@
+/**
+ * The Convert view's watch switch and before/after viewer over a scripted api: what the
+ * switch sends, how a watch's files appear from its events, and the viewer's split and zoom.
+ */
+import { flushSync } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WatchInfo } from '../../../shared/ipc-watch';
+import { CompareState } from '../../../renderer/src/lib/state/compare.svelte';
+import { fakeApi } from '../fake-api';
+import { byText, cleanup, readyStyle, render, type, update } from './mount';
+
+afterEach(cleanup);
+
+const watch = (over: Partial<WatchInfo> = {}): WatchInfo => ({
+  id: 'w1',
+  styleId: 'sepia',
+  styleName: 'Sepia',
+  input: '/lib/drop',
+  output: '/lib/out',
+  recursive: false,
+  format: 'same',
+  state: 'watching',
+  error: null,
+  warnings: [],
+  files: [],
+  progress: null,
+  since: '2026-01-01T00:00:00Z',
+  ...over,
+});
+
+async function openConvert(fake: ReturnType<typeof fakeApi>) {
+  const studio = await render(fake);
+  byText('nav button', 'Convert')!.click();
+  flushSync();
+  return studio;
+}
+
+describe('watching a folder', () => {
+  it('sends watch:start when the switch is on, and shows the watch from its events', async () => {
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'watch:start': () => ({ watch: watch({ state: 'starting' }) }),
+      'watch:stop': () => ({ watch: watch({ state: 'stopped' }) }),
+    });
+    await openConvert(fake);
+    const select = document.getElementById('convert-style') as HTMLSelectElement;
+    select.value = 'sepia';
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    const sw = document.getElementById('convert-watch') as HTMLInputElement;
+    expect(sw.getAttribute('role')).toBe('switch');
+    sw.click();
+    flushSync();
+    expect(byText('label', 'Folder to watch')).toBeDefined();
+    type(document.getElementById('convert-input') as HTMLInputElement, '/lib/drop');
+    type(document.getElementById('convert-output') as HTMLInputElement, '/lib/out');
+    byText('button', 'Start watching')!.click();
+    await update();
+    expect(fake.requests.find((r) => r.channel === 'watch:start')?.input).toEqual({
+      styleId: 'sepia',
+      input: '/lib/drop',
+      output: '/lib/out',
+      recursive: false,
+      format: 'same',
+    });
+    expect(fake.requests.some((r) => r.channel === 'convert:start')).toBe(false);
+
+    fake.push({ type: 'watch', watch: watch({ state: 'watching' }) });
+    fake.push({
+      type: 'watch-file',
+      watchId: 'w1',
+      file: {
+        input: '/lib/drop/a.png',
+        output: '/lib/out/a.png',
+        relative: 'a.png',
+        status: 'done',
+      },
+    });
+    fake.push({
+      type: 'watch-file',
+      watchId: 'w1',
+      file: {
+        input: '/lib/drop/bad.jpg',
+        output: '/lib/out/bad.jpg',
+        relative: 'bad.jpg',
+        status: 'failed',
+        failure: { reason: 'corrupt', message: 'the image data is corrupt or truncated' },
+      },
+    });
+    flushSync();
+    const card = document.querySelector('article[aria-label="Watching /lib/drop"]')!;
+    expect(card.querySelector('[data-testid="watch-state"]')?.textContent).toBe('watching');
+    const rows = [...card.querySelectorAll('tr[data-file-status]')].map((r) =>
+      r.getAttribute('data-file-status'),
+    );
+    expect(rows).toEqual(['failed', 'done']); // newest first
+    expect(card.textContent).toMatch('the image data is corrupt or truncated');
+
+    const toggle = card.querySelector<HTMLInputElement>('input[role="switch"]')!;
+    expect(toggle.checked).toBe(true);
+    toggle.click();
+    await update();
+    expect(fake.requests.find((r) => r.channel === 'watch:stop')?.input).toEqual({
+      watchId: 'w1',
+    });
+  });
+
+  it('lists the watches the services remember, and flips a stopped one back on', async () => {
+    const fake = fakeApi({
+      'watch:list': () => ({ watches: [watch({ state: 'stopped' })] }),
+      'watch:start': () => ({ watch: watch({ state: 'starting' }) }),
+    });
+    await openConvert(fake);
+    const toggle = document.querySelector<HTMLInputElement>(
+      'article[aria-label="Watching /lib/drop"] input[role="switch"]',
+    )!;
+    expect(toggle.checked).toBe(false);
+    toggle.click();
+    await update();
+    expect(fake.requests.find((r) => r.channel === 'watch:start')?.input).toMatchObject({
+      styleId: 'sepia',
+      input: '/lib/drop',
+      output: '/lib/out',
+    });
+  });
+});
+
+describe('before/after viewer', () => {
+  it('opens on a converted file with the services’ previews of input and output', async () => {
+    const fake = fakeApi({ 'watch:list': () => ({ watches: [watch()] }) });
+    await openConvert(fake);
+    fake.push({
+      type: 'watch-file',
+      watchId: 'w1',
+      file: {
+        input: '/lib/drop/a.png',
+        output: '/lib/out/a.png',
+        relative: 'a.png',
+        status: 'done',
+      },
+    });
+    flushSync();
+    document
+      .querySelector<HTMLButtonElement>('button[aria-label="Before/after of a.png"]')!
+      .click();
+    flushSync();
+    const viewer = document.querySelector('section[aria-label="Before and after: a.png"]')!;
+    const src = (alt: string) => viewer.querySelector(`img[alt="${alt}"]`)?.getAttribute('src');
+    expect(src('Before')).toBe('thumbs?size=2048&path=%2Flib%2Fdrop%2Fa.png');
+    expect(src('After')).toBe('thumbs?size=2048&path=%2Flib%2Fout%2Fa.png');
+    const slider = viewer.querySelector<HTMLElement>('[role="slider"]')!;
+    expect(slider.getAttribute('aria-valuenow')).toBe('50');
+    slider.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+    flushSync();
+    expect(slider.getAttribute('aria-valuenow')).toBe('48');
+    byText('button', 'Close', viewer as HTMLElement)!.click();
+    flushSync();
+    expect(document.querySelector('section[aria-label^="Before and after"]')).toBeNull();
+  });
+
+  it('zooms around the pointer and never pans the picture off the stage', () => {
+    const view = new CompareState();
+    view.width = 400;
+    view.height = 200;
+    view.zoomBy(2, 100, 50);
+    expect([view.zoom, view.panX, view.panY]).toEqual([2, -100, -50]);
+    view.panBy(500, 500);
+    expect([view.panX, view.panY]).toEqual([0, 0]);
+    view.panBy(-5000, -5000);
+    expect([view.panX, view.panY]).toEqual([-400, -200]);
+    view.zoomBy(100);
+    expect(view.zoom).toBe(16);
+    view.zoomBy(0.001);
+    expect([view.zoom, view.panX, view.panY]).toEqual([1, 0, 0]);
+    view.setSplit(140);
+    expect(view.split).toBe(100);
+  });
+});
