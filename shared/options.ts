@@ -211,3 +211,150 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
   const text = issues.map((i) => `option "${i.option}": ${i.message}`).join('; ');
   throw new OptionsError(text, issues);
 }
+
+// ─── SinCUT: one source image, one target image ─────────────────────────────────────────────
+
+/**
+ * SinCUT (Park et al. 2020, Sec. 5.3; reference models/sincut_model.py): single-image
+ * training. Its own options object, because the data, networks and losses differ from
+ * folder training: random zoom of each whole image by U(zoomMin, 1) per axis (one draw per
+ * minibatch, as the reference), crops from a grid over the zoomed image, flips; StyleGAN2 G
+ * (or CUT's ResNet G) and D, the non-saturating GAN loss with R1 on real patches, PatchNCE
+ * with negatives from the whole minibatch, the L1 identity loss. `reference` is the
+ * reference code's setting (64² crops, batch 16); `paper` the paper's (128² crops for G, D
+ * judging random 64² windows of them).
+ */
+export const SINCUT_PRESETS = ['reference', 'paper'] as const;
+export type SinCutPreset = (typeof SINCUT_PRESETS)[number];
+export const SINCUT_GENERATORS = ['stylegan2', 'resnet'] as const;
+
+export const sincutOptionsSchema = z
+  .object({
+    preset: z.literal('sincut'),
+    variant: z.enum(SINCUT_PRESETS),
+    netG: z.enum(SINCUT_GENERATORS),
+    ngf: positiveInt.max(256),
+    ndf: positiveInt.max(256),
+    nBlocks: positiveInt.max(32),
+    lambdaGAN: z.number().min(0),
+    lambdaNCE: z.number().min(0),
+    lambdaIdt: z.number().min(0),
+    lambdaR1: z.number().min(0),
+    nceIdt: z.boolean(),
+    nceTaps: z.array(tapName).min(1),
+    numPatches: positiveInt.max(4096),
+    nceT: z.number().positive(),
+    projectionDim: positiveInt.max(4096),
+    lr: z.number().positive().max(1),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    epochs: z.number().int().min(0),
+    decayEpochs: z.number().int().min(0),
+    /** The reference pretends one image holds 100,000 crops: an epoch is that over batchSize. */
+    cropsPerEpoch: positiveInt,
+    batchSize: positiveInt.max(256),
+    cropSize: positiveInt.max(1024),
+    /** The side D judges: a power of 2 no larger than cropSize (a random window of each crop). */
+    dPatch: positiveInt.max(1024),
+    zoomMin: z.number().gt(0).max(1),
+    flip: z.boolean(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    const unit = o.netG === 'resnet' ? 4 : 2;
+    if (o.cropSize % unit !== 0) {
+      issue(
+        'cropSize',
+        `must be a multiple of ${unit} for the ${o.netG} generator, got ${o.cropSize}`,
+      );
+    }
+    const log = Math.log2(o.dPatch);
+    if (!Number.isInteger(log) || log < 3) {
+      issue('dPatch', `must be a power of 2, at least 8, got ${o.dPatch}`);
+    }
+    if (o.dPatch > o.cropSize) {
+      issue('dPatch', `must not exceed cropSize (${o.cropSize}), got ${o.dPatch}`);
+    }
+    o.nceTaps.forEach((tap, i) => {
+      const m = /^res(\d+)$/.exec(tap);
+      const blocks = o.netG === 'stylegan2' ? Math.floor(o.nBlocks / 2) : o.nBlocks;
+      if ((m && Number(m[1]) > blocks) || (o.netG === 'stylegan2' && tap === 'down2')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nceTaps', i],
+          message: `tap "${tap}" does not exist in the ${o.netG} generator`,
+        });
+      }
+    });
+  });
+
+export type SinCutOptions = z.infer<typeof sincutOptionsSchema>;
+
+const SINCUT_REFERENCE: SinCutOptions = {
+  preset: 'sincut',
+  variant: 'reference',
+  netG: 'stylegan2',
+  ngf: 10,
+  ndf: 8,
+  nBlocks: 6,
+  lambdaGAN: 1,
+  lambdaNCE: 4,
+  lambdaIdt: 1,
+  lambdaR1: 1,
+  nceIdt: true,
+  nceTaps: ['input', 'down1', 'res2'],
+  numPatches: 1,
+  nceT: 0.07,
+  projectionDim: 256,
+  lr: 2e-3,
+  beta1: 0,
+  beta2: 0.99,
+  epochs: 8,
+  decayEpochs: 8,
+  cropsPerEpoch: 100000,
+  batchSize: 16,
+  cropSize: 64,
+  dPatch: 64,
+  zoomMin: 1 / 3,
+  flip: true,
+  seed: 0,
+};
+
+export const SINCUT_DEFAULTS: Record<SinCutPreset, SinCutOptions> = {
+  reference: SINCUT_REFERENCE,
+  paper: { ...SINCUT_REFERENCE, variant: 'paper', cropSize: 128, dPatch: 64 },
+};
+
+/** Steps per epoch: the reference's 100,000 crops over the batch size. */
+export function sincutStepsPerEpoch(o: SinCutOptions): number {
+  return Math.max(1, Math.floor(o.cropsPerEpoch / o.batchSize));
+}
+
+/** Resolve SinCUT options against its `variant` (default `reference`) and validate them. */
+export function resolveSinCutOptions(input: Record<string, unknown>): SinCutOptions {
+  const variant = input.variant ?? 'reference';
+  if (typeof variant !== 'string' || !(SINCUT_PRESETS as readonly string[]).includes(variant)) {
+    throw new OptionsError(
+      `option "variant": unknown SinCUT setting ${JSON.stringify(variant)} (expected one of ${SINCUT_PRESETS.join(', ')})`,
+      [{ option: 'variant', message: 'unknown variant' }],
+    );
+  }
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const base = SINCUT_DEFAULTS[variant as SinCutPreset];
+  const netG = defined.netG ?? base.netG;
+  // CUT's ResNet generator has no res2 at layer 4: the reference's CUT taps, as far as it has.
+  const taps =
+    netG === 'resnet' ? defaultTaps(Number(defined.nBlocks ?? base.nBlocks)) : base.nceTaps;
+  return parseWith(sincutOptionsSchema, { ...base, nceTaps: taps, preset: 'sincut', ...defined });
+}
+
+export function validateSinCutOptions(input: unknown): SinCutOptions {
+  return parseWith(sincutOptionsSchema, input);
+}

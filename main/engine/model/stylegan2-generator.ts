@@ -89,7 +89,7 @@ export function styleGan2GeneratorSpecs(cfg: StyleGan2GeneratorConfig): Equalise
 }
 
 /** Channels of a tap: the input image, else the half-resolution width. */
-export function styleGan2TapChannels(tap: NceTap, cfg: StyleGan2GeneratorConfig): number {
+export function styleGan2TapChannels(tap: NceTap, cfg: { c1: number }): number {
   return tap === 'input' ? 3 : cfg.c1;
 }
 

@@ -4,7 +4,7 @@
 // derivative). Worst errors per check and backend are printed at the end.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NceTap } from '../../../shared/options';
+import { resolveSinCutOptions, type NceTap } from '../../../shared/options';
 import { initBackend, type BackendName } from '../../../main/engine/backend';
 import { nonSaturating } from '../../../main/engine/losses/nonsaturating';
 import { r1Penalty } from '../../../main/engine/losses/r1';
@@ -18,6 +18,14 @@ import {
   styleGan2GeneratorSpecs,
 } from '../../../main/engine/model/stylegan2-generator';
 import { initEqualised } from '../../../main/engine/model/stylegan2-layers';
+import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
+import { SinCutModel } from '../../../main/engine/train/sincut-model';
+import {
+  sincutDiscriminatorGrads,
+  sincutGeneratorGrads,
+  sincutTrainStep,
+  type SinCutSampling,
+} from '../../../main/engine/train/sincut-step';
 import { Rng } from '../../../main/engine/rng';
 import { Fixture, relError } from '../../support/fixture';
 
@@ -53,6 +61,33 @@ function buildD(): StyleGan2Discriminator {
   );
   loadNet('D.', D.params);
   return D;
+}
+
+/** The fixture's step: its networks, options, and the random choices it made. */
+function buildModel(): SinCutModel {
+  const opts = resolveSinCutOptions({
+    ndf: cfg.d.ndf,
+    dPatch: cfg.d.size,
+    cropSize: cfg.d.size,
+    nBlocks: cfg.g.n_blocks,
+    batchSize: 2,
+    numPatches: 2,
+    projectionDim: 16,
+    nceTaps: cfg.taps,
+  });
+  const channels = [3, cfg.g.c1, cfg.g.c1];
+  const H = ProjectionHead.create(channels, 16, 1, new Rng(3));
+  loadNet('H.', H.params);
+  return new SinCutModel(opts, buildG(), buildD(), H);
+}
+
+function stepSampling(): SinCutSampling {
+  return {
+    ids: cfg.taps.map((t) => fx.ids(`step.ids.nce.${t}`)),
+    idsY: cfg.taps.map((t) => fx.ids(`step.ids.nceY.${t}`)),
+    noise: tf.tidy(() => fx.raw('step.noise').dataSync() as Float32Array),
+    windows: { fakeD: [0, 0], realD: [0, 0], fakeG: [0, 0] },
+  };
 }
 
 const achieved: Record<string, Record<string, number>> = {};
@@ -133,6 +168,71 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+  });
+
+  it('one step: losses, gradients of D (with R1), G and H, weights after Adam', () => {
+    const m = buildModel();
+    const a = fx.nhwc('step.real_A');
+    const b = fx.nhwc('step.real_B');
+    const s = stepSampling();
+    const before = tf.memory().numTensors;
+    const grad = (net: 'G' | 'D' | 'H', grads: tf.NamedTensorMap) => {
+      for (const [name, v] of m.networks()[net]) {
+        const got = grads[v.name];
+        expect(got, `gradient of ${net}.${name}`).toBeDefined();
+        const want = fx.param(`step.grad.${net}.${name}`);
+        check('gradient', relError(got, want, 'tensor'), name);
+        want.dispose();
+      }
+    };
+    const d = sincutDiscriminatorGrads(m, a, b, s);
+    for (const k of ['D_fake', 'D_real', 'D_R1', 'D'] as const) {
+      scalar('loss', d.losses[k], fx.scalar(`step.loss_${k}`));
+    }
+    grad('D', d.grads);
+    m.optD.apply(d.grads);
+    tf.dispose(d.grads);
+    const g = sincutGeneratorGrads(m, a, b, s);
+    for (const k of ['G_GAN', 'NCE', 'idt', 'G'] as const) {
+      scalar('loss', g.losses[k], fx.scalar(`step.loss_${k}`));
+    }
+    scalar('loss', g.losses.NCE_Y ?? NaN, fx.scalar('step.loss_NCE_Y'));
+    grad('G', g.grads);
+    grad('H', g.grads);
+    tf.dispose(g.grads);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [name, v] of m.D.params) {
+      const want = fx.param(`step.after.D.${name}`);
+      check('D weights after step', relError(v, want), name);
+      want.dispose();
+    }
+    tf.dispose([a, b]);
+    m.dispose();
+  });
+
+  it('a whole step moves G and H as Adam should and leaves no tensor behind', () => {
+    const m = buildModel();
+    const a = fx.nhwc('step.real_A');
+    const b = fx.nhwc('step.real_B');
+    const before = tf.memory().numTensors;
+    const losses = sincutTrainStep(m, a, b, stepSampling());
+    expect(tf.memory().numTensors).toBe(before);
+    scalar('loss', losses.G, fx.scalar('step.loss_G'));
+    for (const net of ['G', 'H'] as const) {
+      for (const [name, v] of m.networks()[net]) {
+        // Adam's first step is ≈ lr·sign(g): where g is ~0 its sign is rounding noise.
+        const err = tf.tidy(() => {
+          const want = fx.param(`step.after.${net}.${name}`);
+          const g = fx.param(`step.grad.${net}.${name}`);
+          const diff = tf.abs(tf.sub(v, want));
+          const settled = tf.greater(tf.abs(g), tf.mul(tf.max(tf.abs(g)), 1e-3));
+          return tf.max(tf.where(settled, diff, tf.zerosLike(diff))).dataSync()[0];
+        });
+        check('G/H weights after step', err, `${net}.${name}`);
+      }
+    }
+    tf.dispose([a, b]);
+    m.dispose();
   });
 });
 

@@ -1,0 +1,97 @@
+/**
+ * Everything SinCUT trains (reference: models/sincut_model.py on top of cut_model.py): the
+ * StyleGAN2 generator (or CUT's ResNet generator), the StyleGAN2 discriminator for dPatch²
+ * windows, the projection head, and one Adam per network (lr 2e-3, betas 0 and 0.99).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NceTap, SinCutOptions } from '../../../shared/options';
+import { ResnetGenerator, tapChannels } from '../model/generator';
+import { ProjectionHead } from '../model/patch-sampler';
+import { disposeParams, type ParamSet } from '../model/params';
+import type { SegmentMode } from '../model/recompute';
+import { StyleGan2Discriminator } from '../model/stylegan2-discriminator';
+import {
+  StyleGan2Generator,
+  styleGan2TapChannels,
+  styleGan2Widths,
+} from '../model/stylegan2-generator';
+import { Rng } from '../rng';
+import { Adam } from './adam';
+
+export type SinCutGenerator = StyleGan2Generator | ResnetGenerator;
+
+/** Generator activations (batch × pixels × full-resolution width) above which stages recompute. */
+const RECOMPUTE_ABOVE = 2 ** 21;
+
+/** The reference's init gain for the projection head (xavier, 0.02). */
+const HEAD_INIT_GAIN = 0.02;
+
+export class SinCutModel {
+  readonly taps: NceTap[];
+  readonly optG: Adam;
+  readonly optD: Adam;
+  readonly optH: Adam;
+  segmentPolicy: 'auto' | SegmentMode = 'auto';
+
+  constructor(
+    readonly opts: SinCutOptions,
+    readonly G: SinCutGenerator,
+    readonly D: StyleGan2Discriminator,
+    readonly H: ProjectionHead,
+  ) {
+    this.taps = opts.nceTaps as NceTap[];
+    const adam = { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2 };
+    this.optG = new Adam(G.params, adam);
+    this.optD = new Adam(D.params, adam);
+    this.optH = new Adam(H.params, adam);
+  }
+
+  static create(opts: SinCutOptions, seed = opts.seed): SinCutModel {
+    const rng = new Rng(seed);
+    const G = createGenerator(opts, rng.fork());
+    const D = StyleGan2Discriminator.create({ ndf: opts.ndf, size: opts.dPatch }, rng.fork());
+    const channels = (opts.nceTaps as NceTap[]).map((t) => sincutTapChannels(opts, t));
+    const H = ProjectionHead.create(channels, opts.projectionDim, HEAD_INIT_GAIN, rng.fork());
+    return new SinCutModel(opts, G, D, H);
+  }
+
+  /** G(x) with the given noise (the ResNet generator has no noise input). */
+  generate(x: tf.Tensor4D, noise: tf.Tensor4D | null): tf.Tensor4D {
+    return this.G instanceof StyleGan2Generator ? this.G.forward(x, noise) : this.G.forward(x);
+  }
+
+  /** Recompute G's stages in the backward pass once its activations get large. */
+  fitMemoryTo(batch: number, h: number, w: number): SegmentMode {
+    const width = this.G instanceof StyleGan2Generator ? this.G.config.c0 : this.opts.ngf;
+    const auto = batch * h * w * width > RECOMPUTE_ABOVE ? 'recomputed' : 'tidied';
+    const mode = this.segmentPolicy === 'auto' ? auto : this.segmentPolicy;
+    this.G.segmentMode = mode;
+    return mode;
+  }
+
+  setLearningRate(lr: number): void {
+    for (const o of [this.optG, this.optD, this.optH]) o.lr = lr;
+  }
+
+  networks(): Record<'G' | 'D' | 'H', ParamSet> {
+    return { G: this.G.params, D: this.D.params, H: this.H.params };
+  }
+
+  dispose(): void {
+    for (const o of [this.optG, this.optD, this.optH]) o.dispose();
+    for (const p of Object.values(this.networks())) disposeParams(p);
+  }
+}
+
+export function createGenerator(opts: SinCutOptions, rng: Rng): SinCutGenerator {
+  if (opts.netG === 'resnet') {
+    return ResnetGenerator.create({ ngf: opts.ngf, nBlocks: opts.nBlocks }, 0.02, rng);
+  }
+  const { c0, c1 } = styleGan2Widths(opts.ngf, opts.cropSize);
+  return StyleGan2Generator.create({ c0, c1, nBlocks: opts.nBlocks }, rng);
+}
+
+export function sincutTapChannels(opts: SinCutOptions, tap: NceTap): number {
+  if (opts.netG === 'resnet') return tapChannels(tap, opts.ngf);
+  return styleGan2TapChannels(tap, styleGan2Widths(opts.ngf, opts.cropSize));
+}

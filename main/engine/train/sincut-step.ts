@@ -1,0 +1,213 @@
+/**
+ * One SinCUT optimisation step (reference: CUTModel.optimize_parameters with SinCUTModel's
+ * losses). G translates A and B together (B for the identity terms) with one noise draw; D
+ * takes one Adam step on ½(softplus(D(fake)) + softplus(−D(real))) + R1 on the real windows;
+ * then G and H take one step on λ_GAN·softplus(−D(fake)) + ½(PatchNCE(A) + PatchNCE(B)) +
+ * λ_idt·L1(G(B), B) against the updated D. PatchNCE takes its negatives from the whole
+ * minibatch. D judges a dPatch² window of each crop, at a fresh random offset per call.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainLosses } from '../../../shared/jobs';
+import type { NceTap } from '../../../shared/options';
+import { sliceAxis, type T4 } from '../model/layers';
+import { samplePatchIds } from '../model/patch-sampler';
+import { nonSaturating } from '../losses/nonsaturating';
+import { patchNceLoss } from '../losses/patch-nce';
+import { r1Penalty } from '../losses/r1';
+import { StyleGan2Generator } from '../model/stylegan2-generator';
+import type { Rng } from '../rng';
+import type { SinCutModel } from './sincut-model';
+import { tapSize } from './train-step';
+
+export interface SinCutLosses extends TrainLosses {
+  D_R1: number;
+  idt: number;
+}
+
+type Offset = [number, number];
+
+/** The random choices of one step, drawn up front (tests inject them). */
+export interface SinCutSampling {
+  ids: Int32Array[];
+  idsY: Int32Array[] | null;
+  /** [Bg, H, W, 1] standard normals for G's noise input (null: the ResNet generator). */
+  noise: Float32Array | null;
+  /** Top-left corners of D's windows: on the fake for D's step, the real, the fake for G's. */
+  windows: { fakeD: Offset; realD: Offset; fakeG: Offset };
+}
+
+export function usesB(model: SinCutModel): boolean {
+  const o = model.opts;
+  return (o.nceIdt && o.lambdaNCE > 0) || o.lambdaIdt > 0;
+}
+
+function tapSide(model: SinCutModel, tap: NceTap, h: number, w: number): [number, number] {
+  if (model.G instanceof StyleGan2Generator) return tap === 'input' ? [h, w] : [h / 2, w / 2];
+  return tapSize(tap, h, w);
+}
+
+export function drawSinCutSampling(
+  model: SinCutModel,
+  batch: number,
+  h: number,
+  w: number,
+  rng: Rng,
+): SinCutSampling {
+  const o = model.opts;
+  const draw = () =>
+    model.taps.map((t) => samplePatchIds(rng, ...tapSide(model, t, h, w), o.numPatches));
+  const ids = draw();
+  const idsY = o.nceIdt && o.lambdaNCE > 0 ? draw() : null;
+  let noise: Float32Array | null = null;
+  if (model.G instanceof StyleGan2Generator) {
+    noise = new Float32Array(batch * (usesB(model) ? 2 : 1) * h * w);
+    for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+  }
+  const corner = (): Offset => [rng.int(h - o.dPatch + 1), rng.int(w - o.dPatch + 1)];
+  return { ids, idsY, noise, windows: { fakeD: corner(), realD: corner(), fakeG: corner() } };
+}
+
+/** D's dPatch² window of every image at `at`. */
+function window(model: SinCutModel, x: T4, at: Offset): T4 {
+  const p = model.opts.dPatch;
+  if (x.shape[1] === p && x.shape[2] === p) return x;
+  return tf.slice(x, [0, at[0], at[1], 0], [-1, p, p, -1]);
+}
+
+function generate(model: SinCutModel, realA: T4, realB: T4, s: SinCutSampling): T4 {
+  return tf.tidy(() => {
+    const x = usesB(model) ? tf.concat([realA, realB], 0) : realA;
+    const [b, h, w] = x.shape;
+    const noise = s.noise ? tf.tensor4d(s.noise, [b, h, w, 1]) : null;
+    return model.generate(x, noise);
+  });
+}
+
+export interface Half<L> {
+  losses: L;
+  grads: tf.NamedTensorMap;
+}
+
+export function sincutDiscriminatorGrads(
+  model: SinCutModel,
+  realA: T4,
+  realB: T4,
+  s: SinCutSampling,
+): Half<Pick<SinCutLosses, 'D' | 'D_real' | 'D_fake' | 'D_R1'>> {
+  const { D, opts } = model;
+  const batch = realA.shape[0];
+  model.fitMemoryTo(batch * (usesB(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
+  const fakeB = tf.tidy(() => sliceAxis(generate(model, realA, realB, s), 0, 0, batch));
+  const parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const fake = nonSaturating(D.forward(window(model, fakeB, s.windows.fakeD)), false);
+    const realWin = window(model, realB, s.windows.realD);
+    let r1: tf.Scalar;
+    let real: tf.Scalar;
+    if (opts.lambdaR1 > 0) {
+      const { penalty, logits } = r1Penalty((x) => D.forward(x), realWin, opts.lambdaR1);
+      real = nonSaturating(logits, true);
+      r1 = penalty;
+    } else {
+      real = nonSaturating(D.forward(realWin), true);
+      r1 = tf.scalar(0);
+    }
+    parts.push(tf.keep(fake), tf.keep(real), tf.keep(r1));
+    return tf.add(tf.mul(tf.add(fake, real), 0.5), r1) as tf.Scalar;
+  }, model.optD.variables());
+  const [fake, real, r1, total] = [...parts, value].map((t) => t.dataSync()[0]);
+  tf.dispose([fakeB, value, ...parts]);
+  return { losses: { D: total, D_real: real, D_fake: fake, D_R1: r1 }, grads };
+}
+
+export function sincutGeneratorGrads(
+  model: SinCutModel,
+  realA: T4,
+  realB: T4,
+  s: SinCutSampling,
+): Half<Pick<SinCutLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y' | 'idt'>> {
+  const { D, opts } = model;
+  const batch = realA.shape[0];
+  const withB = usesB(model);
+  model.fitMemoryTo(batch * (withB ? 2 : 1), realA.shape[1], realA.shape[2]);
+  const nce = opts.lambdaNCE > 0;
+  // Keys from the sources, outside the tape (the reference detaches them).
+  const keys = nce ? tf.tidy(() => projectKeys(model, realA, s.ids)) : [];
+  const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
+  const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
+  const parts: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const all = generate(model, realA, realB, s);
+    const fake = sliceAxis(all, 0, 0, batch);
+    const gan = tf.mul(
+      nonSaturating(D.forward(window(model, fake, s.windows.fakeG)), true),
+      opts.lambdaGAN,
+    ) as tf.Scalar;
+    let total: tf.Scalar = gan;
+    parts.G_GAN = tf.keep(gan);
+    if (nce) {
+      const x = nceLoss(model, fake, keys, s.ids);
+      parts.NCE = tf.keep(x);
+      let both = x;
+      if (keysY && s.idsY) {
+        const y = nceLoss(model, sliceAxis(all, 0, batch, batch), keysY, s.idsY);
+        parts.NCE_Y = tf.keep(y);
+        both = tf.mul(tf.add(x, y), 0.5);
+      }
+      total = tf.add(total, both);
+    }
+    if (withB && opts.lambdaIdt > 0) {
+      const idt = sliceAxis(all, 0, batch, batch);
+      const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, realB))), opts.lambdaIdt) as tf.Scalar;
+      parts.idt = tf.keep(l1);
+      total = tf.add(total, l1);
+    }
+    return total;
+  }, varList);
+  const read = (k: string) => (parts[k] ? parts[k].dataSync()[0] : null);
+  const losses = {
+    G: value.dataSync()[0],
+    G_GAN: read('G_GAN') ?? 0,
+    NCE: read('NCE') ?? 0,
+    NCE_Y: read('NCE_Y'),
+    idt: read('idt') ?? 0,
+  };
+  tf.dispose([value, ...keys, ...(keysY ?? []), ...Object.values(parts)]);
+  return { losses, grads };
+}
+
+/** One full step: D update, then G and H against the updated D. Leaves no tensor behind. */
+export function sincutTrainStep(
+  model: SinCutModel,
+  realA: T4,
+  realB: T4,
+  s: SinCutSampling,
+): SinCutLosses {
+  const d = sincutDiscriminatorGrads(model, realA, realB, s);
+  model.optD.apply(d.grads);
+  tf.dispose(d.grads);
+  const g = sincutGeneratorGrads(model, realA, realB, s);
+  const gNames = new Set(model.optG.variables().map((v) => v.name));
+  const byNet: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
+  for (const [name, t] of Object.entries(g.grads)) byNet[gNames.has(name) ? 'G' : 'H'][name] = t;
+  model.optG.apply(byNet.G);
+  if (model.opts.lambdaNCE > 0) model.optH.apply(byNet.H);
+  tf.dispose(g.grads);
+  return { ...d.losses, ...g.losses };
+}
+
+function projectKeys(model: SinCutModel, src: T4, ids: Int32Array[]): tf.Tensor2D[] {
+  const feats = model.G.encode(src, model.taps);
+  return feats.map((f, i) => model.H.project(i, f, ids[i]));
+}
+
+/** PatchNCE over the taps (mean), times λ_NCE, negatives from the whole minibatch. */
+function nceLoss(model: SinCutModel, translated: T4, keys: tf.Tensor2D[], ids: Int32Array[]) {
+  const { opts } = model;
+  const feats = model.G.encode(translated, model.taps);
+  const perTap = feats.map((f, i) => {
+    const q = model.H.project(i, f, ids[i]);
+    return tf.mul(tf.mean(patchNceLoss(q, keys[i], opts.nceT, 1)), opts.lambdaNCE);
+  });
+  return tf.div(tf.addN(perTap), perTap.length) as tf.Scalar;
+}
