@@ -10,15 +10,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES } from '../../shared/jobs';
 import { initBackend, type BackendPreference } from '../engine/backend';
-import {
-  bindGenerator,
-  createImageConverter,
-  type Translator,
-} from '../engine/infer/convert-image';
-import { translateTiled } from '../engine/infer/tiled-generator';
-import { translateImageAsync } from '../engine/infer/translate';
-import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
-import { ResnetGenerator } from '../engine/model/generator';
+import { createImageConverter } from '../engine/infer/convert-image';
+import { conversionTranslator } from '../engine/infer/tiled-generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
 import {
@@ -42,13 +35,6 @@ import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
 
 const FORMAT_CHOICES = ['same', ...CONVERT_FORMATS] as const;
-/**
- * Larger images are translated in tiles (seamless, memory bounded by --memory-budget); below
- * this the untiled forward is faster and its memory is modest.
- */
-const UNTILED_MAX_PIXELS = 1024 * 1024;
-/** Imported CycleGAN generators run untiled; refuse images that would need more than this. */
-const UNTILED_CYCLEGAN_DEFAULT_MB = 3072;
 
 export interface ConvertFlags {
   style: string;
@@ -194,7 +180,11 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   const styleId = await styleIdOf(flags.style);
   line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
   const engine = createImageConverter({
-    translate: translatorFor(style.generator, flags, line),
+    // Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
+    translate: conversionTranslator(
+      style.generator,
+      flags.tile !== undefined || flags.memoryBudget !== undefined,
+    ),
     translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
     quality: settings.quality,
     bitDepth: settings.bitDepth,
@@ -202,41 +192,6 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
     metadata: settings.metadata,
   });
   return { engine, styleId, settings, dispose: () => disposeParams(style.generator.params) };
-}
-
-/**
- * Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
- * Imported CycleGAN generators have no tiled path yet: always untiled, said once.
- */
-function translatorFor(
-  generator: StyleGenerator,
-  flags: ConvertFlags,
-  line: ProgressLine,
-): Translator {
-  if (!(generator instanceof ResnetGenerator)) {
-    line.log(
-      'note: this style has a CycleGAN-style generator, which converts untiled (the whole ' +
-        'image at once; --tile does not apply, memory grows with image size)',
-    );
-    const budget = (flags.memoryBudget ?? UNTILED_CYCLEGAN_DEFAULT_MB) * 2 ** 20;
-    return bindGenerator(generator, (G, image) => {
-      const need = untiledPeakBytes(G.config, image.height + 3, image.width + 3);
-      if (need > budget) {
-        throw new Error(
-          `${image.width}×${image.height} needs about ${Math.ceil(need / 2 ** 20)} MiB to ` +
-            `translate untiled with this CycleGAN generator, over the ${budget / 2 ** 20} MiB ` +
-            'allowed (--memory-budget; the wasm backend has 4 GiB in all)',
-        );
-      }
-      return translateImageAsync(G, image);
-    });
-  }
-  const alwaysTiled = flags.tile !== undefined || flags.memoryBudget !== undefined;
-  return bindGenerator(generator, (G, image, opts) =>
-    alwaysTiled || image.width * image.height > UNTILED_MAX_PIXELS
-      ? translateTiled(G, image, opts)
-      : translateImageAsync(G, image),
-  );
 }
 
 // ─── convert ─────────────────────────────────────────────────────────────────────────────

@@ -8,15 +8,9 @@ import { promises as fs } from 'node:fs';
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { initBackend } from '../engine/backend';
-import {
-  bindGenerator,
-  createImageConverter,
-  type Translator,
-} from '../engine/infer/convert-image';
-import { translateTiled } from '../engine/infer/tiled-generator';
-import { translateImageAsync } from '../engine/infer/translate';
-import { untiledPeakBytes, type StyleGenerator } from '../engine/model/cyclegan-generator';
-import { ResnetGenerator } from '../engine/model/generator';
+import { createImageConverter, type Translator } from '../engine/infer/convert-image';
+import { conversionTranslator } from '../engine/infer/tiled-generator';
+import type { StyleGenerator } from '../engine/model/cyclegan-generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
 import { ConvertQueue, type FileState } from '../services/convert/convert-queue';
@@ -24,29 +18,9 @@ import type { ConvertSettings } from '../services/convert/engine';
 import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
 import { planConversion } from '../services/convert/plan';
 
-const UNTILED_MAX_PIXELS = 1024 * 1024;
-/** Imported CycleGAN generators have no tiled path: refuse what would need more than this. */
-const UNTILED_CYCLEGAN_BUDGET = 3072 * 2 ** 20;
-
-/** As `patchwork convert` chooses: tiled above a megapixel; CycleGAN styles always untiled. */
+/** As `patchwork convert` chooses: tiled above a megapixel, whatever the architecture. */
 export function translatorFor(generator: StyleGenerator): Translator {
-  if (!(generator instanceof ResnetGenerator)) {
-    return bindGenerator(generator, (G, image) => {
-      const need = untiledPeakBytes(G.config, image.height + 3, image.width + 3);
-      if (need > UNTILED_CYCLEGAN_BUDGET) {
-        throw new Error(
-          `${image.width}×${image.height} needs about ${Math.ceil(need / 2 ** 20)} MiB to ` +
-            'translate with this imported CycleGAN generator (it has no tiled path yet)',
-        );
-      }
-      return translateImageAsync(G, image);
-    });
-  }
-  return bindGenerator(generator, (G, image, opts) =>
-    image.width * image.height > UNTILED_MAX_PIXELS
-      ? translateTiled(G, image, opts)
-      : translateImageAsync(G, image),
-  );
+  return conversionTranslator(generator);
 }
 
 export async function runConversion(

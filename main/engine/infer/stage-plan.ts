@@ -27,9 +27,11 @@
  * times), in exchange for never holding, or spilling, a full-resolution map. `'all'` stores
  * every map instead (written once each, up to 2ngf floats per image pixel).
  */
-import { generatorLayerNames, type GeneratorConfig } from '../model/generator';
+import { cycleganLayerNames, type StyleGenerator } from '../model/cyclegan-generator';
+import { generatorLayerNames, ResnetGenerator, type GeneratorConfig } from '../model/generator';
 import {
   backChain,
+  channelsAfter,
   rectArea,
   scaleRect,
   TILE_STEP,
@@ -78,17 +80,8 @@ export function generatorStages(cfg: GeneratorConfig): MapNode[] {
     stage('down1', 1, 2 * ngf, norm('stem'), [conv(n.down1, 3, 'zero', 2 * ngf)], true),
     stage('down2', 2, 4 * ngf, norm('down1'), [blurDown, conv(n.down2, 3, 'zero', 4 * ngf)], true),
     stage('res0', 4, 4 * ngf, norm('down2'), [blurDown], false),
+    ...residualStages(4 * ngf, nBlocks, n.block),
   ];
-  for (let k = 1; k <= nBlocks; k++) {
-    const block = n.block(k - 1);
-    const c = 4 * ngf;
-    const prev = { kind: 'map', of: `res${k - 1}` } as const;
-    nodes.push(stage(`block${k}.conv1`, 4, c, prev, [conv(`${block}.1`, 3, 'reflect', c)], true));
-    const conv2 = [conv(`${block}.5`, 3, 'reflect', c)];
-    nodes.push(stage(`block${k}.conv2`, 4, c, norm(`block${k}.conv1`), conv2, true));
-    const sum = { kind: 'residual', skip: `res${k - 1}`, branch: `block${k}.conv2` } as const;
-    nodes.push(stage(`res${k}`, 4, c, sum, [], false));
-  }
   const last = { kind: 'map', of: `res${nBlocks}` } as const;
   const outChannels = cfg.outputChannels ?? IMAGE_CHANNELS;
   nodes.push(
@@ -103,6 +96,63 @@ export function generatorStages(cfg: GeneratorConfig): MapNode[] {
       false,
     ),
   );
+  return nodes;
+}
+
+/**
+ * CycleGAN's generator (cyclegan-generator.ts) in the same stages: its stride-2 conv and
+ * transposed conv take the places of blur-down + conv and upsample + conv, and the residual
+ * stream starts at ReLU(IN(down2)) itself.
+ *
+ *   stem   image → pad3 conv7                                   [H, W, ngf]       IN
+ *   down1  ReLU(IN(stem)) → conv3/2                             [H/2, W/2, 2ngf]  IN
+ *   down2  ReLU(IN(down1)) → conv3/2                            [H/4, W/4, 4ngf]  IN
+ *   res0   ReLU(IN(down2))                                      [H/4, W/4, 4ngf]
+ *   blockK …, resK                                              as above
+ *   up1    resN → convT3/2                                      [H/2, W/2, 2ngf]  IN
+ *   up2    ReLU(IN(up1)) → convT3/2                             [H, W, ngf]       IN
+ *   out    ReLU(IN(up2)) → pad3 conv7 → tanh                    [H, W, 3]
+ */
+export function cycleganStages(cfg: GeneratorConfig): MapNode[] {
+  const { ngf, nBlocks } = cfg;
+  const n = cycleganLayerNames(nBlocks);
+  const norm = (of: string) => ({ kind: 'normRelu', of }) as const;
+  const outChannels = cfg.outputChannels ?? IMAGE_CHANNELS;
+  const stem = { kind: 'conv', layer: n.stem, size: 7, pad: 'reflect', outChannels: ngf } as const;
+  const head = { kind: 'conv', layer: n.head, size: 7, pad: 'reflect', outChannels } as const;
+  const down = (layer: string, c: number) => ({ kind: 'convDown', layer, outChannels: c }) as const;
+  const up = (layer: string, c: number) => ({ kind: 'convUp', layer, outChannels: c }) as const;
+  return [
+    stage('stem', 1, ngf, { kind: 'image' }, [stem], true),
+    stage('down1', 2, 2 * ngf, norm('stem'), [down(n.down1, 2 * ngf)], true),
+    stage('down2', 4, 4 * ngf, norm('down1'), [down(n.down2, 4 * ngf)], true),
+    stage('res0', 4, 4 * ngf, norm('down2'), [], false),
+    ...residualStages(4 * ngf, nBlocks, n.block),
+    stage('up1', 2, 2 * ngf, { kind: 'map', of: `res${nBlocks}` }, [up(n.up1, 2 * ngf)], true),
+    stage('up2', 1, ngf, norm('up1'), [up(n.up2, ngf)], true),
+    stage(OUTPUT, 1, outChannels, norm('up2'), [head, { kind: 'tanh' }], false),
+  ];
+}
+
+/** The stages of either architecture's generator. */
+export function stagesOf(G: StyleGenerator): MapNode[] {
+  return G instanceof ResnetGenerator ? generatorStages(G.config) : cycleganStages(G.config);
+}
+
+/** N residual blocks at quarter resolution: conv1 (IN), conv2 (IN), resK = res(K−1) + IN(conv2). */
+function residualStages(c: number, nBlocks: number, block: (i: number) => string): MapNode[] {
+  const nodes: MapNode[] = [];
+  for (let k = 1; k <= nBlocks; k++) {
+    const name = block(k - 1);
+    const conv = (layer: string) =>
+      ({ kind: 'conv', layer, size: 3, pad: 'reflect', outChannels: c }) as const;
+    const prev = { kind: 'map', of: `res${k - 1}` } as const;
+    nodes.push(stage(`block${k}.conv1`, 4, c, prev, [conv(`${name}.1`)], true));
+    const norm1 = { kind: 'normRelu', of: `block${k}.conv1` } as const;
+    nodes.push(stage(`block${k}.conv2`, 4, c, norm1, [conv(`${name}.5`)], true));
+    const sum = { kind: 'residual', skip: `res${k - 1}`, branch: `block${k}.conv2` } as const;
+    nodes.push(stage(`res${k}`, 4, c, sum, [], false));
+  }
   return nodes;
 }
 
@@ -239,7 +289,7 @@ export function passTileBytes(
     peak = Math.max(peak, SOURCE_TEMPORARIES * rectArea(chain.rects[0]) * channels);
     node.ops.forEach((op, i) => {
       const inElems = rectArea(chain.rects[i]) * channels;
-      if (op.kind === 'conv') channels = op.outChannels;
+      channels = channelsAfter(op, channels);
       const outElems = rectArea(chain.rects[i + 1]) * channels;
       peak = Math.max(peak, inElems + OP_TEMPORARIES[op.kind] * Math.max(inElems, outElems));
     });
@@ -254,6 +304,10 @@ export function passTileBytes(
  */
 const OP_TEMPORARIES: Record<LocalOp['kind'], number> = {
   conv: 3,
+  // Not profiled: a padded copy and the conv (down); the full (2h+1)×(2w+1) transposed
+  // output, its crop and the bias sum (up), rated like the resamplers' layer code.
+  convDown: 4,
+  convUp: 6,
   blurDown: 10,
   upsample: 12,
   tanh: 2,
@@ -293,7 +347,7 @@ export function largestTensorBytes(
       let channels = sourceChannels(nodes, node.source);
       largest = Math.max(largest, rectArea(chain.rects[0]) * channels);
       node.ops.forEach((op, i) => {
-        if (op.kind === 'conv') channels = op.outChannels;
+        channels = channelsAfter(op, channels);
         largest = Math.max(largest, rectArea(chain.rects[i + 1]) * channels);
       });
     }

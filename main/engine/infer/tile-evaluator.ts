@@ -7,6 +7,7 @@
  * built-in border padding touched away from the image border.
  */
 import * as tf from '@tensorflow/tfjs';
+import { transposedConvUp } from '../model/cyclegan-generator';
 import { blurDownsample, conv2d, upsample2x, type T4 } from '../model/layers';
 import type { ParamSet } from '../model/params';
 import type { Normaliser } from './channel-stats';
@@ -147,6 +148,22 @@ function applyOp(op: LocalOp, x: T4, inRect: Rect, outRect: Rect, params: ParamS
       const bordered = pads.some(([a, b]) => a > 0 || b > 0) ? padBorder(x, pads, op.pad) : x;
       return conv2d(bordered, params, op.layer); // [1, h, w, outChannels], 'valid'
     }
+    case 'convDown': {
+      const pads: [number, number][] = [
+        [0, 0],
+        [py.before, 0],
+        [px.before, 0],
+        [0, 0],
+      ];
+      const bordered = py.before > 0 || px.before > 0 ? tf.pad(x, pads) : x;
+      return conv2d(bordered, params, op.layer, 0, 2); // [1, h, w, outChannels]
+    }
+    case 'convUp':
+      return tf.slice(
+        transposedConvUp(x, params, op.layer),
+        [0, py.offset, px.offset, 0],
+        [1, h, w, -1],
+      );
     case 'blurDown':
       return tf.slice(blurDownsample(x), [0, py.offset, px.offset, 0], [1, h, w, -1]);
     case 'upsample':

@@ -21,14 +21,13 @@
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ResnetGenerator } from '../model/generator';
+import type { StyleGenerator } from '../model/cyclegan-generator';
 import { gpuBufferLimitBytes } from '../webgpu';
 import { ChannelMoments, type Normaliser } from './channel-stats';
 import { FeatureStore } from './feature-store';
 import { shrinkOnOutOfMemory } from './oom-retry';
 import {
   chooseTile,
-  generatorStages,
   IMAGE,
   IMAGE_CHANNELS,
   indexNodes,
@@ -36,6 +35,7 @@ import {
   passOutputs,
   passWindows,
   schedulePasses,
+  stagesOf,
   tileBytes,
   type MapNode,
   type Pass,
@@ -43,7 +43,8 @@ import {
 } from './stage-plan';
 import { evaluateTile } from './tile-evaluator';
 import { roundTile, scaleRect, spanLength, tileGrid, type MapSize, type Rect } from './tiling';
-import { MIN_SIDE, type RgbFloatImage } from './translate';
+import { MIN_SIDE, translateImageAsync, type RgbFloatImage } from './translate';
+import { bindGenerator, type Translator } from './convert-image';
 
 export interface TiledOptions {
   /** Tile side in image pixels, rounded down to a multiple of 4; from the budget if absent. */
@@ -66,11 +67,29 @@ export interface TiledOptions {
 
 export const DEFAULT_MEMORY_BUDGET_MB = 1024;
 
+/**
+ * Images up to this many pixels are translated untiled by conversion: faster than tiling and
+ * their memory is modest (a megapixel at ngf 64 holds well under 1 GiB).
+ */
+export const UNTILED_MAX_PIXELS = 1024 * 1024;
+
+/**
+ * How conversion translates with a style's generator (CUT's or CycleGAN's): tiled above
+ * UNTILED_MAX_PIXELS, or always when the caller set a tile or a budget; untiled otherwise.
+ */
+export function conversionTranslator(generator: StyleGenerator, alwaysTiled = false): Translator {
+  return bindGenerator(generator, (G, image, opts) =>
+    alwaysTiled || image.width * image.height > UNTILED_MAX_PIXELS
+      ? translateTiled(G, image, opts)
+      : translateImageAsync(G, image),
+  );
+}
+
 const MIB = 1024 * 1024;
 
 /** Everything one tiled translation shares across its passes. */
 interface TiledRun {
-  G: ResnetGenerator;
+  G: StyleGenerator;
   image: RgbFloatImage;
   /** Padded (multiple-of-4) full-resolution size. */
   size: MapSize;
@@ -84,14 +103,14 @@ interface TiledRun {
 }
 
 export async function translateTiled(
-  G: ResnetGenerator,
+  G: StyleGenerator,
   image: RgbFloatImage,
   opts: TiledOptions = {},
 ): Promise<RgbFloatImage> {
   checkInput(G, image);
   opts.signal?.throwIfAborted();
   const size = { height: ceil4(image.height), width: ceil4(image.width) };
-  const nodes = generatorStages(G.config);
+  const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
   const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
@@ -226,7 +245,7 @@ function writeOutput(run: TiledRun, rect: Rect, data: Float32Array): void {
   }
 }
 
-function checkInput(G: ResnetGenerator, image: RgbFloatImage): void {
+function checkInput(G: StyleGenerator, image: RgbFloatImage): void {
   const { width, height, data } = image;
   const channels = [
     G.config.inputChannels ?? IMAGE_CHANNELS,

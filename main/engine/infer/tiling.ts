@@ -26,9 +26,16 @@ export interface MapSize {
   width: number;
 }
 
-/** The generator's local ops (DESIGN.md, "The model"): nothing here mixes distant pixels. */
+/**
+ * The generators' local ops (DESIGN.md, "The model"): nothing here mixes distant pixels.
+ * `convDown` and `convUp` are CycleGAN's resamplers (cyclegan-generator.ts): a 3×3 conv with
+ * stride 2 and zero padding 1, and a 3×3 transposed conv with stride 2, padding 1 and
+ * output padding 1.
+ */
 export type LocalOp =
   | { kind: 'conv'; layer: string; size: number; pad: 'reflect' | 'zero'; outChannels: number }
+  | { kind: 'convDown'; layer: string; outChannels: number }
+  | { kind: 'convUp'; layer: string; outChannels: number }
   | { kind: 'blurDown' }
   | { kind: 'upsample' }
   | { kind: 'tanh' };
@@ -38,9 +45,14 @@ export const rectArea = (r: Rect): number => spanLength(r.y) * spanLength(r.x);
 
 /** Resolution divisor of an op's input, given its output's (blur-down halves, upsample doubles). */
 export function inputScale(op: LocalOp, outScale: number): number {
-  if (op.kind === 'blurDown') return outScale / 2;
-  if (op.kind === 'upsample') return outScale * 2;
+  if (op.kind === 'blurDown' || op.kind === 'convDown') return outScale / 2;
+  if (op.kind === 'upsample' || op.kind === 'convUp') return outScale * 2;
   return outScale;
+}
+
+/** Channels after an op, given those before it. */
+export function channelsAfter(op: LocalOp, channels: number): number {
+  return 'outChannels' in op ? op.outChannels : channels;
 }
 
 /**
@@ -50,6 +62,10 @@ export function inputScale(op: LocalOp, outScale: number): number {
  *   row earlier, at 2a−2, so that it starts on the stride-2 grid and the layer's own
  *   blurDownsample can be run on it and cropped (its first output there is dropped).
  * - upsample: out[2i] = ¼x[i−1] + ¾x[i], out[2i+1] = ¾x[i] + ¼x[i+1].
+ * - convDown: out[i] reads x[2i−1 … 2i+1], so [2a−1, 2b); before the image's first row it
+ *   reads its zero padding (the last output of an even side never reaches past the end).
+ * - convUp: out[2i] = k₁·x[i], out[2i+1] = k₂·x[i] + k₀·x[i+1], so [⌊a/2⌋, ⌊b/2⌋ + 1); past
+ *   the image's last row there is nothing, as in the untiled network.
  */
 export function needSpan(op: LocalOp, out: Span, n: number): Span {
   const clip = (start: number, end: number): Span => ({
@@ -65,6 +81,10 @@ export function needSpan(op: LocalOp, out: Span, n: number): Span {
       return clip(2 * out.start - 2, 2 * out.end);
     case 'upsample':
       return clip(Math.floor((out.start - 1) / 2), Math.floor(out.end / 2) + 1);
+    case 'convDown':
+      return clip(2 * out.start - 1, 2 * out.end);
+    case 'convUp':
+      return clip(Math.floor(out.start / 2), Math.floor(out.end / 2) + 1);
     case 'tanh':
       return out;
   }
@@ -89,9 +109,14 @@ export function placeSpan(
       const p = (op.size - 1) / 2;
       return { before: p - (out.start - input.start), after: p - (input.end - out.end), offset: 0 };
     }
+    case 'convDown':
+      // Zero rows before the window where it was clipped at the image border; a stride-2
+      // 'valid' conv over [2a − 1, 2b) then gives exactly [a, b).
+      return { before: input.start - (2 * out.start - 1), after: 0, offset: 0 };
     case 'blurDown':
       return { before: 0, after: 0, offset: out.start - input.start / 2 };
     case 'upsample':
+    case 'convUp':
       return { before: 0, after: 0, offset: out.start - 2 * input.start };
     case 'tanh':
       return { before: 0, after: 0, offset: 0 };

@@ -80,15 +80,6 @@ export function makeGenerator(
     : new CycleGanGenerator(cfg, params);
 }
 
-/**
- * Tensor bytes an untiled forward holds at its peak, roughly: about 26·ngf bytes per input
- * pixel measured on wasm (ngf 64, 256²: 104 MiB), rounded up. Used to refuse images that
- * would exhaust the backend's memory instead of aborting it.
- */
-export function untiledPeakBytes(cfg: GeneratorConfig, height: number, width: number): number {
-  return 32 * cfg.ngf * height * width;
-}
-
 export class CycleGanGenerator {
   private readonly names: ReturnType<typeof cycleganLayerNames>;
 
@@ -115,8 +106,8 @@ export class CycleGanGenerator {
       (t) => block(conv2d(t, p, n.down1, 1, 2)), // [B, H/2, W/2, 2ngf]
       (t) => block(conv2d(t, p, n.down2, 1, 2)), // [B, H/4, W/4, 4ngf]
       ...Array.from({ length: this.config.nBlocks }, (_, i) => (t: T4) => this.resBlock(t, i)),
-      (t) => block(this.upConv(t, n.up1)), // [B, H/2, W/2, 2ngf]
-      (t) => block(this.upConv(t, n.up2)), // [B, H, W, ngf]
+      (t) => block(transposedConvUp(t, p, n.up1)), // [B, H/2, W/2, 2ngf]
+      (t) => block(transposedConvUp(t, p, n.up2)), // [B, H, W, ngf]
       (t) => tf.tanh(conv2d(reflectPad(t, 3), p, n.head)), // [B, H, W, 3]
     ];
     let y = x;
@@ -134,18 +125,18 @@ export class CycleGanGenerator {
     h = instanceNorm(conv2d(reflectPad(h, 1), this.params, `${name}.5`));
     return tf.add(x, h);
   }
+}
 
-  /**
-   * ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): the full transposed conv
-   * gives 2H + 1 rows; padding 1 drops the first, output_padding 1 keeps the last, so rows
-   * 1 … 2H remain.
-   */
-  private upConv(x: T4, name: string): T4 {
-    const w = getParam(this.params, `${name}.weight`) as tf.Tensor4D; // [3, 3, Cout, Cin]
-    const b = getParam(this.params, `${name}.bias`);
-    const [bs, h, wd] = x.shape;
-    const cout = w.shape[2];
-    const full = tf.conv2dTranspose(x, w, [bs, 2 * h + 1, 2 * wd + 1, cout], 2, 'valid');
-    return tf.add(tf.slice(full, [0, 1, 1, 0], [-1, 2 * h, 2 * wd, -1]), b); // [B, 2H, 2W, Cout]
-  }
+/**
+ * ConvTranspose2d(k 3, stride 2, padding 1, output_padding 1): the full transposed conv
+ * gives 2H + 1 rows; padding 1 drops the first, output_padding 1 keeps the last, so rows
+ * 1 … 2H remain. Tiles use it on windows too (tile-evaluator.ts).
+ */
+export function transposedConvUp(x: T4, params: ParamSet, name: string): T4 {
+  const w = getParam(params, `${name}.weight`) as tf.Tensor4D; // [3, 3, Cout, Cin]
+  const b = getParam(params, `${name}.bias`);
+  const [bs, h, wd] = x.shape;
+  const cout = w.shape[2];
+  const full = tf.conv2dTranspose(x, w, [bs, 2 * h + 1, 2 * wd + 1, cout], 2, 'valid');
+  return tf.add(tf.slice(full, [0, 1, 1, 0], [-1, 2 * h, 2 * wd, -1]), b); // [B, 2H, 2W, Cout]
 }

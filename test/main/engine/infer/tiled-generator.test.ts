@@ -9,7 +9,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
+import {
+  CycleGanGenerator,
+  cycleganSpecs,
+  type StyleGenerator,
+} from '../../../../main/engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
+import { initParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
 import { ChannelMoments } from '../../../../main/engine/infer/channel-stats';
 import { translateImage, type RgbFloatImage } from '../../../../main/engine/infer/translate';
@@ -38,12 +44,7 @@ function image(width: number, height: number): RgbFloatImage {
 }
 
 /** Translate both ways; the difference on the [0, 1] scale (images are in [−1, 1]). */
-async function compare(
-  gen: ResnetGenerator,
-  img: RgbFloatImage,
-  opts: TiledOptions,
-  label: string,
-) {
+async function compare(gen: StyleGenerator, img: RgbFloatImage, opts: TiledOptions, label: string) {
   const untiled = translateImage(gen, img);
   const before = tf.memory().numTensors;
   const tiled = await translateTiled(gen, img, { tmpDir, ...opts });
@@ -96,6 +97,26 @@ describe('translateTiled reproduces translateImage', () => {
     expect(total % 10).toBe(0);
     expect(total).toBeGreaterThan(10);
     expect(seen.every(([d], i) => d === i + 1)).toBe(true);
+  });
+});
+
+describe('CycleGAN generators (imported styles) tile the same way', () => {
+  // Stride-2 convs and transposed convs instead of blur-down and upsample: their windows and
+  // border padding are different arithmetic, so the same comparisons run on them.
+  it.each([
+    [37, 53, 4],
+    [101, 67, 20],
+    [61, 45, 24],
+    [30, 9, 200],
+  ])('%i×%i, tile %i, biased convs', async (w, h, tile) => {
+    const cfg = { ngf: 4, nBlocks: 2 };
+    const rng = new Rng(w + h);
+    const cycle = new CycleGanGenerator(cfg, initParams(cycleganSpecs(cfg), 0.5, rng));
+    for (const [name, v] of cycle.params) {
+      if (name.endsWith('.bias')) v.assign(tf.tensor1d(v.dataSync().map(() => rng.normal())));
+    }
+    await compare(cycle, image(w, h), { tile }, `CycleGAN ${w}×${h} tile ${tile}`);
+    cycle.params.forEach((v) => v.dispose());
   });
 });
 

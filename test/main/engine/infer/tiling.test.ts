@@ -27,7 +27,11 @@ function taps(op: LocalOp, j: number): number[] {
       return Array.from({ length: op.size }, (_, k) => j - p + k);
     }
     case 'blurDown':
+    case 'convDown':
       return [2 * j - 1, 2 * j, 2 * j + 1];
+    case 'convUp':
+      // out[o] = Σ w[k]·x[i] over 2i + k − 1 = o: one input for even o, two for odd.
+      return j % 2 === 0 ? [j / 2] : [(j - 1) / 2, (j + 1) / 2];
     case 'upsample':
       return j % 2 === 0 ? [j / 2 - 1, j / 2] : [(j - 1) / 2, (j + 1) / 2];
     case 'tanh':
@@ -36,7 +40,8 @@ function taps(op: LocalOp, j: number): number[] {
 }
 
 function outLength(op: LocalOp, n: number): number {
-  return op.kind === 'blurDown' ? n / 2 : op.kind === 'upsample' ? 2 * n : n;
+  if (op.kind === 'blurDown' || op.kind === 'convDown') return n / 2;
+  return op.kind === 'upsample' || op.kind === 'convUp' ? 2 * n : n;
 }
 
 function allSpans(n: number): Span[] {
@@ -51,6 +56,8 @@ describe('needSpan and placeSpan', () => {
     ['conv3 zero', conv(3, 'zero')],
     ['blur-down', { kind: 'blurDown' }],
     ['upsample', { kind: 'upsample' }],
+    ['conv3 stride 2 (CycleGAN)', { kind: 'convDown', layer: 'd', outChannels: 1 }],
+    ['transposed conv3 stride 2 (CycleGAN)', { kind: 'convUp', layer: 'u', outChannels: 1 }],
   ];
 
   it.each(ops)('%s: the window holds every tap inside the map, for every output span', (_, op) => {
@@ -83,6 +90,18 @@ describe('needSpan and placeSpan', () => {
           expect(need.start % 2).toBe(0);
           expect(place.offset).toBe(need.start === 0 ? out.start : out.start - need.start / 2);
           if (need.start > 0) expect(place.offset).toBeGreaterThanOrEqual(1);
+        }
+        if (op.kind === 'convDown') {
+          // A stride-2 'valid' conv over the window, zero-padded where it met row 0, gives out.
+          expect((need.end - need.start + place.before - 3) / 2 + 1).toBe(out.end - out.start);
+          expect(place.before).toBe(need.start === 0 && out.start === 0 ? 1 : 0);
+        }
+        if (op.kind === 'convUp') {
+          // The window's results start at 2·start; out lies inside them.
+          expect(place.offset).toBeGreaterThanOrEqual(0);
+          expect(place.offset + out.end - out.start).toBeLessThanOrEqual(
+            2 * (need.end - need.start),
+          );
         }
         if (op.kind === 'upsample') {
           // The first and last results of an interior window saw the replicate pad.
