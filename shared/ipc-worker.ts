@@ -24,11 +24,49 @@ export interface WatchJobSpec extends ConvertJobSpec {
   stableMs?: number;
 }
 
+/** A correspondence heatmap: open a style and an image, and optionally query a point. */
+export interface HeatmapJobSpec {
+  styleDir: string;
+  image: string;
+  /** A point on the output, in the full image's pixels; null: only open the session. */
+  point: { x: number; y: number } | null;
+  /** The encoder tap (default: the deepest the style has). */
+  tap: string | null;
+  /** Of the colour map over the input, 0–1 (default 0.65). */
+  opacity?: number;
+  /** Where the PNGs for the page are written. */
+  outDir: string;
+  backend: ConvertJobSpec['backend'];
+}
+
+export interface HeatmapJobResult {
+  /** The input and its translation at the working resolution (PNG files). */
+  input: string;
+  output: string;
+  /** The full image's size (points are given in it) and the working size. */
+  width: number;
+  height: number;
+  workingWidth: number;
+  workingHeight: number;
+  taps: string[];
+  mode: 'projected' | 'raw';
+  map?: {
+    tap: string;
+    /** The map blended over the input (PNG, working size). */
+    file: string;
+    min: number;
+    max: number;
+    query: { x: number; y: number };
+    best: { x: number; y: number; similarity: number };
+  };
+}
+
 /** Services → worker. */
 export type ToWorker =
   | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
   | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
   | { type: 'watch'; jobId: string; spec: WatchJobSpec }
+  | { type: 'heatmap'; jobId: string; spec: HeatmapJobSpec }
   | { type: 'cancel'; jobId: string };
 
 /** What a watched folder says besides its files: found what was there, a problem, a removal. */
@@ -47,6 +85,7 @@ export interface WorkerJobResult {
   styleDir?: string;
   /** Conversion: files that failed. */
   failed?: number;
+  heatmap?: HeatmapJobResult;
 }
 
 /** Worker → services. */
@@ -87,6 +126,7 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       status: z.enum(['completed', 'cancelled']),
       styleDir: z.string().optional(),
       failed: z.number().int().min(0).optional(),
+      heatmap: record.optional(),
     }),
   }),
   z.object({
@@ -105,6 +145,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('train'), jobId: id, spec: record, resume: z.boolean() }),
   z.object({ type: z.literal('convert'), jobId: id, spec: record }),
   z.object({ type: z.literal('watch'), jobId: id, spec: record }),
+  z.object({ type: z.literal('heatmap'), jobId: id, spec: record }),
   z.object({ type: z.literal('cancel'), jobId: id }),
 ]);
 

@@ -11,6 +11,7 @@ import { BACKEND_CHOICES, type TrainEvent } from './jobs';
 import { PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
+import type { HeatmapJobResult } from './ipc-worker';
 
 export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
@@ -126,6 +127,22 @@ export const requestSchemas = {
   'watch:stop': z.object({ watchId }).strict(),
   /** Forgets a watch that is off. */
   'watch:remove': z.object({ watchId }).strict(),
+  /** Translates the image with the style (once) for heatmaps: both images for the page. */
+  'heatmap:open': z.object({ styleId, image: folder }).strict(),
+  /** The heatmap over the input for a point of the output (full-image pixels) and a tap. */
+  'heatmap:query': z
+    .object({
+      styleId,
+      image: folder,
+      x: z.number().min(0).max(1_000_000),
+      y: z.number().min(0).max(1_000_000),
+      tap: z
+        .string()
+        .regex(/^[a-z0-9]{1,16}$/, 'not a tap name')
+        .optional(),
+      opacity: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -197,7 +214,12 @@ export interface RequestOutputs {
   'watch:start': { watch: WatchInfo };
   'watch:stop': { watch: WatchInfo };
   'watch:remove': { watchId: string };
+  'heatmap:open': HeatmapView;
+  'heatmap:query': HeatmapView;
 }
+
+/** Input and output at the working size; with `map` after a query (see shared/ipc-worker.ts). */
+export type HeatmapView = HeatmapJobResult;
 export type RequestOutput<C extends Channel> = RequestOutputs[C];
 
 // ─── envelopes and errors ──────────────────────────────────────────────────────────────────

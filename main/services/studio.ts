@@ -26,7 +26,7 @@ import {
   type JobSnapshot,
   type StudioJobEvent,
 } from '../../shared/ipc-jobs';
-import type { WorkerJobEvent } from '../../shared/ipc-worker';
+import type { HeatmapJobResult, WorkerJobEvent } from '../../shared/ipc-worker';
 import { resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
 import { OptionsError } from '../../shared/options';
 import { scanFolder } from './folder-scan';
@@ -99,6 +99,10 @@ export class Studio {
   private readonly policy: PathPolicy;
   private readonly thumbs: Thumbnails;
   private watches: Watches | null = null;
+  /** The engine process kept for heatmaps (made on first use), and its request chain. */
+  private heatmapHost: WorkerHost | null = null;
+  private heatmapChain: Promise<unknown> = Promise.resolve();
+  private readonly heatmapDir: string;
   private running: Queued | null = null;
   private runningDone: Promise<void> = Promise.resolve();
   private disposed = false;
@@ -132,6 +136,7 @@ export class Studio {
     ];
     this.policy = new PathPolicy(roots);
     this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
+    this.heatmapDir = path.join(this.thumbs.dir, 'heatmaps');
   }
 
   /** The engine process's id while one runs (for diagnostics and crash tests). */
@@ -157,7 +162,9 @@ export class Studio {
 
   /** A file the interface may show (a preview, a thumbnail, an output): its path, or null. */
   async readableFile(p: string): Promise<string | null> {
-    const abs = await this.policy.resolve(p);
+    // Heatmap pictures are the studio's own files, outside any folder the user chose.
+    const own = path.isAbsolute(p) && path.dirname(path.resolve(p)) === this.heatmapDir;
+    const abs = own ? path.resolve(p) : await this.policy.resolve(p);
     if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
     const stat = await fs.stat(abs).catch(() => null);
     return stat?.isFile() ? abs : null;
@@ -179,6 +186,7 @@ export class Studio {
    */
   async stopAll(): Promise<void> {
     await this.watches?.dispose();
+    this.heatmapHost?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
     const running = this.running;
     if (running) {
@@ -192,6 +200,7 @@ export class Studio {
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.watches?.dispose();
+    this.heatmapHost?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'failed', null);
     this.opts.host.dispose();
     await this.runningDone;
@@ -252,6 +261,12 @@ export class Studio {
       case 'watch:remove':
         await this.watching().remove(r.input.watchId);
         return { watchId: r.input.watchId };
+      case 'heatmap:open':
+        return this.heatmap(r.input.styleId, r.input.image, null);
+      case 'heatmap:query': {
+        const { styleId, image, x, y, tap, opacity } = r.input;
+        return this.heatmap(styleId, image, { x, y, tap: tap ?? null, opacity });
+      }
       case 'style:reveal': {
         const dir = await ownedStyleFolder(this.opts.libraryDir, r.input.styleId);
         const inside = styleDir(this.opts.libraryDir, r.input.styleId);
@@ -376,6 +391,62 @@ export class Studio {
         },
       },
     });
+  }
+
+  /**
+   * Runs a heatmap request in the heatmap engine process, one at a time (a click while one
+   * is computed waits for it); the process keeps the translated image between requests.
+   */
+  private async heatmap(
+    styleId: string,
+    image: string,
+    query: { x: number; y: number; tap: string | null; opacity?: number } | null,
+  ): Promise<HeatmapJobResult> {
+    if (!this.opts.spawnHost) {
+      throw new RequestError('unsupported', 'heatmaps are not available here');
+    }
+    const dir = styleDir(this.opts.libraryDir, styleId);
+    if (!(await fs.stat(path.join(dir, 'style.json')).catch(() => null))) {
+      throw new RequestError('not-found', `there is no trained style "${styleId}"`);
+    }
+    const file = await this.allowed(image, 'image');
+    if (!(await fs.stat(file).catch(() => null))?.isFile()) {
+      throw new RequestError('rejected', `image: ${file} is not an image file`, [
+        { path: 'image', message: 'not a file' },
+      ]);
+    }
+    const spawn = this.opts.spawnHost;
+    const run = async () => {
+      this.heatmapHost ??= spawn();
+      const result = await this.heatmapHost.run(
+        {
+          type: 'heatmap',
+          jobId: `heatmap-${newJobId()}`,
+          spec: {
+            styleDir: dir,
+            image: file,
+            point: query && { x: query.x, y: query.y },
+            tap: query?.tap ?? null,
+            ...(query?.opacity !== undefined ? { opacity: query.opacity } : {}),
+            outDir: this.heatmapDir,
+            backend: 'auto',
+          },
+        },
+        () => undefined,
+      );
+      if (!result.heatmap) throw new RequestError('internal', 'the engine sent no heatmap');
+      return result.heatmap;
+    };
+    const next = this.heatmapChain.then(run, run);
+    this.heatmapChain = next.catch(() => undefined);
+    try {
+      return await next;
+    } catch (err) {
+      if (err instanceof WorkerJobError) {
+        throw new RequestError(err.crashed ? 'internal' : 'rejected', err.message);
+      }
+      throw err;
+    }
   }
 
   private watching(): Watches {

@@ -8,6 +8,7 @@ import { parseToWorker, type FromWorker, type ToWorker } from '../../shared/ipc-
 import { runTraining } from '../engine/train/train-loop';
 import { runConversion } from './convert-job';
 import { describeError } from './errors';
+import { runHeatmap } from './heatmap-job';
 import { runWatch } from './watch-job';
 
 interface ParentPort {
@@ -77,6 +78,9 @@ async function run(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void
         jobId,
         result: { status: result.status, styleDir: result.styleDir },
       });
+    } else if (message.type === 'heatmap') {
+      const heatmap = await runHeatmap(message.spec);
+      port.post({ type: 'done', jobId, result: { status: 'completed', heatmap } });
     } else if (message.type === 'watch') {
       const result = await runWatch(message.spec, controller.signal, (event) =>
         port.post({ type: 'event', jobId, event }),

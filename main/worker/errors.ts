@@ -5,7 +5,7 @@ import { USER_ERROR_NAMES, WASM_OUT_OF_MEMORY } from '../../shared/user-errors';
  * user can act on (options, folders, files) carry their own message; a trap inside the wasm
  * module is, in practice, an allocation past its 4 GiB heap.
  */
-const USER_ERRORS = new Set([...USER_ERROR_NAMES, 'PlanError', 'WatchStopped']);
+const USER_ERRORS = new Set([...USER_ERROR_NAMES, 'PlanError', 'WatchStopped', 'HeatmapError']);
 
 export function describeError(err: unknown): { name: string; message: string; detail?: string } {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };

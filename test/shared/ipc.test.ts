@@ -68,6 +68,17 @@ describe('parseRequest', () => {
       { channel: 'convert:start', input: { styleId: 'a/b', input: '/x', output: '/y' } },
       { channel: 'dialog:pick', input: { kind: 'socket' } },
       { channel: 'train:start', input: { ...train, iterations: 1.5 } },
+      { channel: 'watch:start', input: { styleId: 'a', input: '/x', output: '/y', format: 'gif' } },
+      { channel: 'watch:stop', input: { watchId: '../w' } },
+      { channel: 'heatmap:query', input: { styleId: 'a', image: '/i.png', x: -1, y: 0 } },
+      {
+        channel: 'heatmap:query',
+        input: { styleId: 'a', image: '/i.png', x: 1, y: 1, tap: 'a b' },
+      },
+      {
+        channel: 'heatmap:query',
+        input: { styleId: 'a', image: '/i.png', x: 1, y: 1, opacity: 2 },
+      },
     ];
     for (const raw of cases) {
       const r = parseRequest(raw);

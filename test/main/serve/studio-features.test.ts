@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { Reply, StudioEvent, TrainStartInput } from '../../../shared/ipc';
+import type { HeatmapView, Reply, StudioEvent, TrainStartInput } from '../../../shared/ipc';
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
 import type { WatchInfo } from '../../../shared/ipc-watch';
 import { SAMPLES_DIR, serveStudio, type ServedStudio } from '../../../main/serve/index';
@@ -153,6 +153,61 @@ describe('a watched folder', () => {
       output: path.join(work, 'x'),
     });
     expect(outside.status).toBe(403);
+  });
+});
+
+describe('heatmaps', () => {
+  it('opens a style on an image, answers a click with a map, and refuses a point off it', async () => {
+    const image = path.join(
+      SAMPLES_DIR,
+      'held-out',
+      (await readdir(path.join(SAMPLES_DIR, 'held-out')))[0],
+    );
+    const opened = await value<HeatmapView>('heatmap:open', { styleId: 'feature-style', image });
+    expect(opened.taps.length).toBeGreaterThan(0);
+    expect(opened.map).toBeUndefined();
+    const png = await fetch(`${base()}/files?path=${encodeURIComponent(opened.output)}`, {
+      headers: auth(),
+    });
+    expect(png.status).toBe(200);
+    const meta = await sharp(Buffer.from(await png.arrayBuffer())).metadata();
+    expect([meta.width, meta.height]).toEqual([opened.workingWidth, opened.workingHeight]);
+
+    const x = Math.floor(opened.width / 2);
+    const y = Math.floor(opened.height / 3);
+    const tap = opened.taps[0];
+    const clicked = await value<HeatmapView>('heatmap:query', {
+      styleId: 'feature-style',
+      image,
+      x,
+      y,
+      tap,
+    });
+    expect(clicked.map).toMatchObject({ tap });
+    expect(clicked.map!.best.similarity).toBeLessThanOrEqual(1.0001);
+    expect(clicked.map!.best.x).toBeGreaterThanOrEqual(0);
+    expect(clicked.map!.best.x).toBeLessThan(opened.width);
+    const map = await fetch(`${base()}/files?path=${encodeURIComponent(clicked.map!.file)}`, {
+      headers: auth(),
+    });
+    expect(map.status).toBe(200);
+
+    const off = await call('heatmap:query', {
+      styleId: 'feature-style',
+      image,
+      x: opened.width + 10,
+      y: 0,
+    });
+    expect(!off.reply.ok && off.reply.error.code).toBe('rejected');
+    expect(!off.reply.ok && off.reply.error.message).toMatch(/outside/);
+    const badTap = await call('heatmap:query', {
+      styleId: 'feature-style',
+      image,
+      x,
+      y,
+      tap: 'res99',
+    });
+    expect(!badTap.reply.ok && badTap.reply.error.code).toBe('rejected');
   });
 });
 

@@ -15,10 +15,11 @@ import { applyWatchEvent, type WatchInfo } from '../../../../shared/ipc-watch';
 import { messageOf } from '../errors';
 import { COMPARE_SIZE, CompareState } from './compare.svelte';
 import { ConvertForm } from './convert-form.svelte';
+import { HeatmapState } from './heatmap.svelte';
 import { StyleActions } from './style-actions.svelte';
 import { TrainForm } from './train-form.svelte';
 
-export type View = 'train' | 'styles' | 'convert';
+export type View = 'train' | 'styles' | 'convert' | 'heatmaps' | 'settings';
 
 export class StudioState {
   info = $state<AppInfo | null>(null);
@@ -34,11 +35,13 @@ export class StudioState {
   readonly convert: ConvertForm;
   readonly styleActions: StyleActions;
   readonly compare = new CompareState();
+  readonly heatmap: HeatmapState;
 
   constructor(readonly api: PatchworkApi) {
     this.train = new TrainForm(api, () => this.info);
     this.convert = new ConvertForm(api, () => this.info);
     this.styleActions = new StyleActions(api, () => this.refreshStyles());
+    this.heatmap = new HeatmapState(api);
   }
 
   get trainJobs(): JobSnapshot[] {

@@ -1,0 +1,123 @@
+/**
+ * Correspondence heatmaps for the studio (the engine's HeatmapSession, as `patchwork heatmap`
+ * uses it), inside an engine process the studio keeps for them. Opening a style and an image
+ * translates the image once at the working resolution and writes the input and its
+ * translation as PNGs for the page; each query (a point on the output, one tap) writes the
+ * similarity map blended over the input. The session stays in this process between requests,
+ * so clicking around an image costs a dot product per position, not a translation.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { HeatmapJobResult, HeatmapJobSpec } from '../../shared/ipc-worker';
+import type { NceTap } from '../../shared/options';
+import { initBackend } from '../engine/backend';
+import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
+import { overlay } from '../engine/infer/heatmap-render';
+import type { RgbFloatImage } from '../engine/infer/translate';
+import { disposeStyle, loadStyle, type LoadedStyle } from '../engine/train/style';
+
+interface Open {
+  key: string;
+  name: string;
+  style: LoadedStyle;
+  session: HeatmapSession;
+  input: string;
+  output: string;
+  /** The input's pixels at the working size, the base the maps are blended over. */
+  base: Uint8Array;
+}
+
+let open: Open | null = null;
+
+export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult> {
+  await initBackend(spec.backend);
+  const session = await sessionFor(spec);
+  const { session: s } = session;
+  const info = s.info;
+  const result: HeatmapJobResult = {
+    input: session.input,
+    output: session.output,
+    width: info.width,
+    height: info.height,
+    workingWidth: info.workingWidth,
+    workingHeight: info.workingHeight,
+    taps: info.taps,
+    mode: info.mode,
+  };
+  if (!spec.point) return result;
+  const tap = (spec.tap ?? info.taps[info.taps.length - 1]) as NceTap;
+  const [map] = s.query(spec.point, { on: 'output', taps: [tap] });
+  const size = { width: info.workingWidth, height: info.workingHeight };
+  const opacity = spec.opacity ?? 0.65;
+  const pixels = overlay(session.base, size, s, map, map.min, map.max, opacity);
+  const at = `${Math.round(map.query.x)}-${Math.round(map.query.y)}`;
+  const file = path.join(
+    spec.outDir,
+    `${session.name}-${tap}-${at}-${Math.round(opacity * 100)}.png`,
+  );
+  await writePng(file, pixels, size.width, size.height);
+  return {
+    ...result,
+    map: {
+      tap,
+      file,
+      min: map.min,
+      max: map.max,
+      query: { x: map.query.x, y: map.query.y },
+      best: { x: map.best.x, y: map.best.y, similarity: map.best.similarity },
+    },
+  };
+}
+
+/** The open session for this style and image (the file's version included), or a new one. */
+async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
+  const [styleStat, imageStat] = await Promise.all([
+    fs.stat(path.join(spec.styleDir, 'style.json')),
+    fs.stat(spec.image),
+  ]);
+  const key = [spec.styleDir, styleStat.mtimeMs, spec.image, imageStat.mtimeMs, imageStat.size]
+    .map(String)
+    .join('\0');
+  if (open?.key === key) return open;
+  if (open) disposeStyle(open.style);
+  open = null;
+  const style = await loadStyle(spec.styleDir);
+  try {
+    const image = await readHeatmapImage(spec.image);
+    // Styles without a projection head (older or imported ones) use raw encoder features.
+    const session = await HeatmapSession.create(style, image, { raw: style.head === null });
+    const name = createHash('sha256').update(key).digest('hex').slice(0, 16);
+    await fs.mkdir(spec.outDir, { recursive: true });
+    const input = path.join(spec.outDir, `${name}-input.png`);
+    const output = path.join(spec.outDir, `${name}-output.png`);
+    const base = toBytes(session.input);
+    await writePng(input, base, session.input.width, session.input.height);
+    await writePng(output, toBytes(session.output), session.output.width, session.output.height);
+    open = { key, name, style, session, input, output, base };
+    return open;
+  } catch (err) {
+    disposeStyle(style);
+    throw err;
+  }
+}
+
+/** [−1, 1] floats, HWC → 8-bit RGB. */
+function toBytes(image: RgbFloatImage): Uint8Array {
+  const out = new Uint8Array(image.data.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = Math.max(0, Math.min(255, Math.round((image.data[i] + 1) * 127.5)));
+  }
+  return out;
+}
+
+async function writePng(file: string, pixels: Uint8Array, width: number, height: number) {
+  const temp = `${file}.${process.pid}.tmp`;
+  await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width, height, channels: 3 },
+  })
+    .png()
+    .toFile(temp);
+  await fs.rename(temp, file);
+}

@@ -1,0 +1,117 @@
+/**
+ * The Heatmaps view over a scripted api: opening sends the style and image, a click on the
+ * output asks for that point in the full image's pixels, the map replaces the input with its
+ * best match marked, and only the latest click's answer is shown.
+ */
+import { flushSync } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HeatmapView } from '../../../shared/ipc';
+import { fakeApi } from '../fake-api';
+import { byText, cleanup, readyStyle, render, type, update } from './mount';
+
+afterEach(cleanup);
+
+const opened: HeatmapView = {
+  input: '/tmp/h/in.png',
+  output: '/tmp/h/out.png',
+  width: 2000,
+  height: 1000,
+  workingWidth: 1024,
+  workingHeight: 512,
+  taps: ['input', 'down1', 'down2', 'res1'],
+  mode: 'projected',
+};
+
+const answer = (x: number, y: number, tap = 'res1'): HeatmapView => ({
+  ...opened,
+  map: {
+    tap,
+    file: `/tmp/h/map-${x}-${y}.png`,
+    min: -0.2,
+    max: 0.9,
+    query: { x, y },
+    best: { x: 500, y: 250, similarity: 0.9 },
+  },
+});
+
+async function openHeatmaps(fake: ReturnType<typeof fakeApi>) {
+  const studio = await render(fake);
+  byText('nav button', 'Heatmaps')!.click();
+  flushSync();
+  const select = document.getElementById('heatmap-style') as HTMLSelectElement;
+  select.value = 'sepia';
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  type(document.getElementById('heatmap-image') as HTMLInputElement, '/lib/photo.jpg');
+  flushSync();
+  byText('button', 'Open')!.click();
+  await update();
+  return studio;
+}
+
+describe('heatmaps', () => {
+  it('opens, then answers a click on the output with the map over the input', async () => {
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'heatmap:open': () => opened,
+      'heatmap:query': ({ x, y, tap }) => answer(x, y, tap),
+    });
+    await openHeatmaps(fake);
+    expect(fake.requests.find((r) => r.channel === 'heatmap:open')?.input).toEqual({
+      styleId: 'sepia',
+      image: '/lib/photo.jpg',
+    });
+    const output = document.querySelector<HTMLButtonElement>('button.pick')!;
+    const img = output.querySelector('img')!;
+    img.getBoundingClientRect = () => ({ left: 10, top: 20, width: 400, height: 200 }) as DOMRect;
+    output.dispatchEvent(new MouseEvent('click', { clientX: 110, clientY: 70, bubbles: true }));
+    await update();
+    expect(fake.requests.find((r) => r.channel === 'heatmap:query')?.input).toEqual({
+      styleId: 'sepia',
+      image: '/lib/photo.jpg',
+      x: 500,
+      y: 250,
+      tap: 'res1',
+      opacity: 0.65,
+    });
+    const input = document.querySelector('img[alt="Heatmap over the input for res1"]');
+    expect(input?.getAttribute('src')).toBe('files?path=%2Ftmp%2Fh%2Fmap-500-250.png');
+    expect(document.querySelector('.marker.best')).not.toBeNull();
+    expect(document.querySelector('[data-testid="heatmap-status"]')?.textContent).toMatch(
+      /best match 500, 250 \(similarity 0\.900\)/,
+    );
+
+    // A deeper or shallower tap asks about the same point again.
+    const tapSelect = byText('label', 'Tap')!.querySelector('select')!;
+    tapSelect.value = 'down1';
+    tapSelect.dispatchEvent(new Event('change', { bubbles: true }));
+    await update();
+    expect(fake.requests.at(-1)?.input).toMatchObject({ x: 500, y: 250, tap: 'down1' });
+
+    // The keyboard moves the point.
+    output.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    await update();
+    expect(fake.requests.at(-1)?.input).toMatchObject({ x: 540, y: 250 });
+  });
+
+  it('keeps only the latest click’s answer', async () => {
+    const resolvers: (() => void)[] = [];
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'heatmap:open': () => opened,
+    });
+    const studio = await openHeatmaps(fake);
+    const request = fake.api.request;
+    fake.api.request = (async (channel: string, input: { x: number; y: number }) => {
+      if (channel !== 'heatmap:query') return request(channel as 'app:info', {});
+      await new Promise<void>((r) => resolvers.push(r));
+      return answer(input.x, input.y);
+    }) as typeof fake.api.request;
+    const first = studio.heatmap.query(100, 100);
+    const second = studio.heatmap.query(200, 200);
+    resolvers[1]();
+    await second;
+    resolvers[0]();
+    await first;
+    expect(studio.heatmap.view?.map?.query).toEqual({ x: 200, y: 200 });
+  });
+});
