@@ -134,9 +134,9 @@ async function loadDawn(): Promise<DawnModule> {
 }
 
 /** Adapter names Dawn offers, parsed from its refusal of an adapter that does not exist. */
-function dawnAdapterNames(dawn: DawnModule): { api: string; name: string }[] {
+async function dawnAdapterNames(dawn: DawnModule): Promise<{ api: string; name: string }[]> {
   try {
-    dawn.create(['adapter=\u0000patchwork-list-adapters']);
+    await dawn.create(['adapter=patchwork-lists-adapters']).requestAdapter();
     return [];
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
@@ -200,9 +200,12 @@ export async function listGpuAdapters(): Promise<GpuAdapterSummary[]> {
     if (!known) out.push(s);
     else known.preferredFor = [...new Set([...known.preferredFor, ...s.preferredFor])];
   };
-  const listed = dawnAdapterNames(dawn);
+  const listed = await dawnAdapterNames(dawn);
   for (const entry of listed) {
-    const adapter = await dawn.create([`adapter=${entry.name}`]).requestAdapter();
+    const adapter = await dawn
+      .create([`adapter=${entry.name}`])
+      .requestAdapter()
+      .catch(() => null);
     if (adapter) add(summarize(adapter, entry, []));
   }
   const gpu = dawn.create([]);
@@ -219,22 +222,28 @@ async function requestAdapter(
   dawn: DawnModule,
 ): Promise<{ gpu: GPU; adapter: GPUAdapter; summary: GpuAdapterSummary } | { reason: string }> {
   const options = selection.adapter ? [`adapter=${selection.adapter}`] : [];
+  const pref = selection.powerPreference ?? 'high-performance';
   let gpu: GPU;
+  let adapter: GPUAdapter | null;
   try {
     gpu = dawn.create(options);
+    adapter = await gpu.requestAdapter({ powerPreference: pref });
   } catch (err) {
-    const first = err instanceof Error ? err.message.replace(/\s+/g, ' ') : String(err);
-    return { reason: `Dawn refused adapter "${selection.adapter ?? ''}": ${first}` };
+    // Dawn names the adapters it has when the one asked for is not among them.
+    const text = err instanceof Error ? err.message.replace(/\s+/g, ' ') : String(err);
+    return { reason: `Dawn refused adapter "${selection.adapter ?? ''}": ${text}` };
   }
-  const pref = selection.powerPreference ?? 'high-performance';
-  const adapter = await gpu.requestAdapter({ powerPreference: pref });
   if (!adapter) {
     const icd = process.env.VK_ICD_FILENAMES;
+    const swiftShader = !icd && SWIFTSHADER_ICDS.some((f) => existsSync(f));
     return {
       reason:
         'no WebGPU adapter (no supported GPU or driver found' +
         (icd ? `; VK_ICD_FILENAMES=${icd}` : '') +
-        ')',
+        ')' +
+        (swiftShader
+          ? '; PATCHWORK_SWIFTSHADER=1 runs it on SwiftShader, a CPU driver (slow)'
+          : ''),
     };
   }
   return {

@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../../main/engine/backend';
 import { pixelsToFloat } from '../../main/engine/data/image-io';
 import { translateTiled } from '../../main/engine/infer/tiled-generator';
-import { translateImage } from '../../main/engine/infer/translate';
+import { translateImageAsync } from '../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../main/engine/model/generator';
 import { Rng } from '../../main/engine/rng';
 import type { BenchArgs } from './index';
@@ -46,6 +46,9 @@ const NETS: Net[] = [
 ];
 /** Target megapixels; the image keeps the photo's aspect ratio. */
 const SIZES = [1, 4, 17.9];
+/** On a software GPU adapter (PATCHWORK_SWIFTSHADER with --backend webgpu): does it run at all. */
+const SOFTWARE_NETS: Net[] = [{ key: 'tiny', ngf: 4, nBlocks: 1 }];
+const SOFTWARE_SIZES = [0.01];
 
 type Mode = 'tiled' | 'untiled';
 
@@ -102,7 +105,7 @@ async function worker(job: ConvertJob): Promise<ConvertResult> {
   );
   const image = await loadImage(job.mpx);
   const translate = (im: typeof image) =>
-    job.mode === 'tiled' ? translateTiled(G, im) : Promise.resolve(translateImage(G, im));
+    job.mode === 'tiled' ? translateTiled(G, im) : translateImageAsync(G, im);
   await translate({ data: new Float32Array(64 * 64 * 3), width: 64, height: 64 }); // kernels
   const start = performance.now();
   const out = await translate(image);
@@ -184,6 +187,10 @@ function mps(r: { seconds: number; width: number; height: number }): number {
 
 async function run(args: BenchArgs): Promise<void> {
   const backend = (args.backend ?? 'wasm') as BackendName;
+  const swiftShader = process.env.PATCHWORK_SWIFTSHADER;
+  const software = backend === 'webgpu' && !!swiftShader && swiftShader !== '0';
+  const nets = software ? SOFTWARE_NETS : NETS;
+  const sizes = software ? SOFTWARE_SIZES : SIZES;
   const threads = os.availableParallelism();
   const torch = torchStatus();
   console.log(
@@ -202,6 +209,14 @@ async function run(args: BenchArgs): Promise<void> {
           : NOT_INSTALLED,
       ],
       ['mode', args.quick ? 'quick (no paper G at 17.9 Mpx)' : 'full'],
+      ...(software
+        ? [
+            ['note', 'software adapter (SwiftShader): correctness only, tiny G at 0.01 Mpx'] as [
+              string,
+              string,
+            ],
+          ]
+        : []),
     ]),
   );
   const rows: string[][] = [];
@@ -211,8 +226,8 @@ async function run(args: BenchArgs): Promise<void> {
     rows.push(row);
     console.log(`  row: ${row.join(' | ')}`);
   };
-  for (const net of NETS) {
-    for (const mpx of SIZES) {
+  for (const net of nets) {
+    for (const mpx of sizes) {
       const { width, height } = sizeFor(mpx);
       let torchS: number | null = null;
       let torchCell = ['–', '–'];

@@ -23,7 +23,7 @@ import { BACKENDS, initBackend, type BackendName } from '../../main/engine/backe
 import { ResnetGenerator } from '../../main/engine/model/generator';
 import { Rng } from '../../main/engine/rng';
 import { CutModel } from '../../main/engine/train/cut-model';
-import { drawSampling, trainStep } from '../../main/engine/train/train-step';
+import { drawSampling, trainStepAsync } from '../../main/engine/train/train-step';
 import {
   DISTURBED,
   QuietRunner,
@@ -57,6 +57,10 @@ const CONFIGS: Config[] = [
   { key: 'paper', size: 256, ...PAPER_NETS },
   { key: 'paper@96', size: 96, ...PAPER_NETS },
   { key: 'small', size: 128, ngf: 16, ndf: 16, nBlocks: 2, numPatches: 256, heavy: false },
+];
+/** For a software GPU adapter (SwiftShader): a correctness run, not a speed figure. */
+const SOFTWARE_CONFIGS: Config[] = [
+  { key: 'tiny', size: 32, ngf: 4, ndf: 4, nBlocks: 1, numPatches: 16, heavy: true },
 ];
 
 type Measure = 'forward' | Preset;
@@ -162,9 +166,9 @@ async function worker(job: Job): Promise<JobResult> {
 
   if (job.kind === 'time' && job.measure === 'forward') {
     const G = ResnetGenerator.create({ ngf: c.ngf, nBlocks: c.nBlocks }, 0.02, new Rng(SEED));
-    const times = repeat(job.warmup, job.timed, () => {
+    const times = await repeat(job.warmup, job.timed, async () => {
       const y = G.forward(realA); // [1, size, size, 3]
-      y.dataSync();
+      await y.data(); // webgpu has no synchronous read in Node
       y.dispose();
     });
     return done({ times });
@@ -184,19 +188,19 @@ async function worker(job: Job): Promise<JobResult> {
   const model = CutModel.create(opts, SEED);
   const rng = new Rng(SEED + 3);
   // The sampling is drawn before the clock starts, as the PyTorch side draws its ids.
-  const step = () => {
+  const step = async () => {
     const sampling = drawSampling(model, c.size, c.size, rng);
     const start = performance.now();
-    trainStep(model, realA, realB, sampling);
+    await trainStepAsync(model, realA, realB, sampling);
     return (performance.now() - start) / 1000;
   };
 
   if (job.kind === 'profile') {
-    step(); // warm-up: Adam's moments, kernel set-up, heap growth
+    await step(); // warm-up: Adam's moments, kernel set-up, heap growth
     const sampling = drawSampling(model, c.size, c.size, rng);
     const start = performance.now();
-    const info = await tf.profile(() => {
-      trainStep(model, realA, realB, sampling);
+    const info = await tf.profile(async () => {
+      await trainStepAsync(model, realA, realB, sampling);
     });
     const profiledWallMs = performance.now() - start;
     return done({
@@ -210,7 +214,7 @@ async function worker(job: Job): Promise<JobResult> {
   let before = 0;
   for (let i = 0; i < job.warmup + job.timed; i++) {
     if (i === job.warmup) before = tf.memory().numTensors;
-    const s = step();
+    const s = await step();
     if (i >= job.warmup) times.push(s);
   }
   return done({ times, leakedTensors: tf.memory().numTensors - before });
@@ -241,11 +245,11 @@ function kernelsByName(kernels: ProfiledKernel[]): KernelRow[] {
 }
 
 /** Seconds of each timed call of `run`, after `warmup` untimed ones. */
-function repeat(warmup: number, timed: number, run: () => void): number[] {
+async function repeat(warmup: number, timed: number, run: () => Promise<void>) {
   const times: number[] = [];
   for (let i = 0; i < warmup + timed; i++) {
     const start = performance.now();
-    run();
+    await run();
     if (i >= warmup) times.push((performance.now() - start) / 1000);
   }
   return times;
@@ -386,6 +390,11 @@ export async function runStepBench(args: StepArgs): Promise<void> {
     backendLines.push([`backend ${b}`, r.ok ? r.detail : `not available: ${r.error}`]);
   }
   if (args.profile) return profileCase(args.quick, backendLines, loaded, runner, log);
+  // A software GPU adapter alone (SwiftShader): tiny networks, to show that it runs.
+  const software = loaded.length === 1 && /software adapter/.test(backendLines[0]?.[1] ?? '');
+  const configs = software ? SOFTWARE_CONFIGS : CONFIGS;
+  if (software)
+    backendLines.push(['note', 'software adapter: correctness only, not a speed figure']);
 
   const torch = torchStatus();
   const threads = os.availableParallelism();
@@ -397,7 +406,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
       ...machineLines(),
       ...backendLines,
       ['pytorch', pyLine],
-      ...CONFIGS.map((c): [string, string] => [`config ${c.key}`, describeConfig(c)]),
+      ...configs.map((c): [string, string] => [`config ${c.key}`, describeConfig(c)]),
       ['step', 'one trainStep: G forward, D Adam step, G+H Adam step through the updated D'],
       ['forward', 'G.forward on one image, no gradient tape (PyTorch: torch.no_grad)'],
       ['figure', 'median of the timed iterations (n); warm-up iterations excluded'],
@@ -411,7 +420,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
   const notes = new Set<string>();
   const outOfMemory = new Set<string>(); // "backend config" pairs that ran out of memory
   let suspect = 0; // figures other processes disturbed
-  for (const cfg of CONFIGS) {
+  for (const cfg of configs) {
     const rows: string[][] = [];
     for (const m of MEASURES) {
       const what = `${cfg.key} · ${MEASURE_LABEL[m]}`;
