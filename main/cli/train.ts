@@ -11,6 +11,8 @@ import {
 } from '../../shared/jobs';
 import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../../shared/options';
 import { runTraining } from '../engine/train/train-loop';
+import { SINCUT_GENERATORS, SINCUT_PRESETS } from '../../shared/options';
+import { trainSinCut, type SinCutFlags } from './train-sincut';
 import { int, num, oneOf } from './args';
 import { EXIT } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
@@ -19,7 +21,11 @@ interface TrainFlags {
   source: string;
   target: string;
   out: string;
-  preset: Preset;
+  preset: Preset | 'sincut';
+  /** SinCUT only (--preset sincut): */
+  setting?: SinCutFlags['setting'];
+  generator?: SinCutFlags['generator'];
+  batchSize?: number;
   ngf?: number;
   ndf?: number;
   blocks?: number;
@@ -54,8 +60,8 @@ export function registerTrain(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: checkpoints, previews and the finished style')
     .option(
       '--preset <name>',
-      'cut (quality) or fastcut (speed, lighter)',
-      oneOf('--preset', PRESETS),
+      'cut (quality), fastcut (speed, lighter), or sincut (--source and --target are two images)',
+      oneOf('--preset', [...PRESETS, 'sincut'] as const),
       'cut',
     )
     .option(
@@ -123,6 +129,17 @@ export function registerTrain(program: Command): void {
       oneOf('--backend', BACKEND_CHOICES),
       'auto',
     )
+    .option(
+      '--setting <name>',
+      'sincut: reference (64² crops, batch 16) or paper (128² crops, D on 64² windows)',
+      oneOf('--setting', SINCUT_PRESETS),
+    )
+    .option(
+      '--generator <name>',
+      'sincut: stylegan2 (as the reference) or resnet (CUT’s generator)',
+      oneOf('--generator', SINCUT_GENERATORS),
+    )
+    .option('--batch-size <n>', 'sincut: crops per step (16)', int('--batch-size', { min: 1 }))
     .option('--recursive', 'also read images in subfolders')
     .option('--resume', 'continue from the output folder’s latest checkpoint')
     .option(
@@ -147,6 +164,7 @@ export function registerTrain(program: Command): void {
 }
 
 export function specFromFlags(f: TrainFlags): TrainJobSpec {
+  if (f.preset === 'sincut') throw new Error('a SinCUT run has no folder-training job spec');
   const options: TrainJobSpec['options'] = { preset: f.preset };
   const set = <K extends keyof TrainOptions>(key: K, value: TrainOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
@@ -182,6 +200,7 @@ export function specFromFlags(f: TrainFlags): TrainJobSpec {
 }
 
 async function train(flags: TrainFlags): Promise<number> {
+  if (flags.preset === 'sincut') return trainSinCut({ ...flags, backend: flags.backend });
   const spec = specFromFlags(flags);
   const line = progressLine();
   const controller = new AbortController();

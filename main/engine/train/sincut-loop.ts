@@ -1,0 +1,238 @@
+/**
+ * SinCUT training: one source image and one target image in, a style folder out (reference
+ * train.py with the SinCUT model and the single-image dataset). Reads top to bottom: backend,
+ * the two images (checked, with clear messages for what cannot work), the model (fresh or
+ * resumed from the output folder's checkpoint), the loop with the reference's schedule (lr
+ * constant for `epochs`, then linear decay; an epoch is 100,000 crops), checkpoints, and the
+ * style with a preview of the source translated.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { sincutStepsPerEpoch, type SinCutOptions } from '../../../shared/options';
+import { initBackend, type BackendPreference, type BackendReport } from '../backend';
+import {
+  checkSinglePair,
+  loadSingleImage,
+  SingleImageError,
+  SingleImageSampler,
+  type SingleImage,
+} from '../data/single-image';
+import { translateSinCut } from '../infer/sincut-tiled';
+import { NOISE_SEED } from '../model/positional-noise';
+import { StyleGan2Generator } from '../model/stylegan2-generator';
+import { Rng } from '../rng';
+import { lrFactor } from './adam';
+import { SinCutModel } from './sincut-model';
+import { TrainJobError } from './train-loop';
+import {
+  loadSinCutCheckpoint,
+  saveSinCutCheckpoint,
+  saveSinCutStyle,
+  type SinCutPreviewImage,
+} from './sincut-style';
+import { drawSinCutSampling, sincutTrainStep, type SinCutLosses } from './sincut-step';
+
+export interface SinCutJob {
+  source: string;
+  target: string;
+  out: string;
+  options: SinCutOptions;
+  /** Steps to run in all (including resumed ones); null: the reference's schedule. */
+  iterations: number | null;
+  name?: string;
+  backend?: BackendPreference;
+  checkpointEvery?: number;
+  progressEvery?: number;
+  /** Long side of the preview the style keeps (the source, translated). */
+  previewSide?: number;
+  maxTrainPixels?: number;
+}
+
+export type SinCutEvent =
+  | {
+      type: 'started';
+      backend: BackendReport;
+      totalIterations: number;
+      resumedFrom: number | null;
+      images: { source: [number, number]; target: [number, number] };
+    }
+  | { type: 'warning'; message: string }
+  | {
+      type: 'progress';
+      iteration: number;
+      totalIterations: number;
+      losses: SinCutLosses;
+      itPerSec: number;
+      lr: number;
+    }
+  | { type: 'checkpoint'; iteration: number; path: string }
+  | { type: 'finished'; status: 'completed' | 'cancelled'; iteration: number; styleDir: string };
+
+export interface SinCutResult {
+  status: 'completed' | 'cancelled';
+  iteration: number;
+  styleDir: string;
+  losses: SinCutLosses | null;
+  backend: BackendReport;
+  durationSeconds: number;
+}
+
+export async function runSinCutTraining(
+  job: SinCutJob,
+  run: { signal?: AbortSignal; onEvent?: (e: SinCutEvent) => void; resume?: boolean } = {},
+): Promise<SinCutResult> {
+  const emit = run.onEvent ?? (() => undefined);
+  const backend = await initBackend(job.backend ?? 'auto');
+  const a = await loadSingleImage(job.source, job.maxTrainPixels);
+  const b = await loadSingleImage(job.target, job.maxTrainPixels);
+  let warnings: string[];
+  try {
+    warnings = checkSinglePair(a, b, job.options.cropSize);
+  } catch (err) {
+    if (!(err instanceof SingleImageError)) throw err;
+    throw new TrainJobError('no-readable-images', err.message, { cause: err });
+  }
+  for (const message of warnings) emit({ type: 'warning', message });
+  const out = path.resolve(job.out);
+  const ckptDir = path.join(out, 'checkpoints', 'latest');
+  await fs.mkdir(out, { recursive: true });
+  const resumed = run.resume ? await loadSinCutCheckpoint(ckptDir) : null;
+  if (!run.resume && (await exists(ckptDir))) {
+    throw new TrainJobError(
+      'out-in-use',
+      `${out} already holds a SinCUT checkpoint: resume it (--resume), or choose another output folder.`,
+    );
+  }
+  const model = resumed?.model ?? SinCutModel.create(job.options);
+  const opts = model.opts;
+  const rng = resumed ? new Rng(resumed.state.rng) : new Rng((opts.seed ^ 0x51c0) >>> 0);
+  const sampler = new SingleImageSampler(a, b, opts);
+  const perEpoch = sincutStepsPerEpoch(opts);
+  const total = job.iterations ?? (opts.epochs + opts.decayEpochs) * perEpoch;
+  let iteration = resumed?.state.iteration ?? 0;
+  let losses: SinCutLosses | null = null;
+  const elapsedBefore = resumed?.state.elapsedSeconds ?? 0;
+  const started = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+  emit({
+    type: 'started',
+    backend,
+    totalIterations: total,
+    resumedFrom: resumed ? iteration : null,
+    images: { source: [a.fileWidth, a.fileHeight], target: [b.fileWidth, b.fileHeight] },
+  });
+  const progressEvery = job.progressEvery ?? 10;
+  const checkpointEvery = job.checkpointEvery ?? 500;
+  const save = async () => {
+    await saveSinCutCheckpoint(ckptDir, model, {
+      iteration,
+      epoch: Math.floor((iteration - 1) / perEpoch) + 1,
+      rng: rng.state(),
+      elapsedSeconds: elapsed(),
+      losses: losses as unknown as Record<string, number | null> | null,
+    });
+    emit({ type: 'checkpoint', iteration, path: ckptDir });
+  };
+  let status: 'completed' | 'cancelled' = 'completed';
+  let mark = { t: performance.now(), i: iteration };
+  try {
+    while (iteration < total) {
+      if (run.signal?.aborted) {
+        status = 'cancelled';
+        break;
+      }
+      const epoch = Math.floor(iteration / perEpoch) + 1;
+      const lr =
+        opts.lr *
+        lrFactor(Math.min(epoch, opts.epochs + opts.decayEpochs), opts.epochs, opts.decayEpochs);
+      model.setLearningRate(lr);
+      losses = step(model, sampler, rng);
+      iteration += 1;
+      const bad = Object.entries(losses).find(([, v]) => v !== null && !Number.isFinite(v));
+      if (bad)
+        throw new TrainJobError(
+          'diverged',
+          `Training diverged at iteration ${iteration} (loss ${bad[0]} is ${bad[1]}); the last ` +
+            `checkpoint is from before: resume it with a lower --lr.`,
+        );
+      if (iteration % progressEvery === 0 || iteration === total || iteration === 1) {
+        const now = performance.now();
+        const itPerSec = ((iteration - mark.i) * 1000) / Math.max(1, now - mark.t);
+        mark = { t: now, i: iteration };
+        emit({ type: 'progress', iteration, totalIterations: total, losses, itPerSec, lr });
+      }
+      if (iteration % checkpointEvery === 0) await save();
+      await new Promise((resolve) => setImmediate(resolve)); // let a signal arrive
+    }
+    if (iteration > 0) await save();
+    const styleDir = path.join(out, 'style');
+    const preview = await previewOf(model, a, job.previewSide ?? 512);
+    await saveSinCutStyle(styleDir, {
+      name: job.name ?? path.basename(out),
+      model,
+      noiseSeed: NOISE_SEED,
+      preview,
+      training: {
+        iterations: iteration,
+        epochs: Math.floor(Math.max(0, iteration - 1) / perEpoch) + 1,
+        durationSeconds: elapsed(),
+        finalLosses: losses,
+        backend: backend.detail,
+        status,
+        datasetSizes: { source: 1, target: 1 },
+      },
+    });
+    emit({ type: 'finished', status, iteration, styleDir });
+    return { status, iteration, styleDir, losses, backend, durationSeconds: elapsed() };
+  } finally {
+    model.dispose();
+  }
+}
+
+function step(model: SinCutModel, sampler: SingleImageSampler, rng: Rng): SinCutLosses {
+  const batch = sampler.next(rng);
+  const { n, crop } = batch;
+  const realA = tf.tensor4d(batch.a, [n, crop, crop, 3]); // [B, crop, crop, 3]
+  const realB = tf.tensor4d(batch.b, [n, crop, crop, 3]);
+  try {
+    return sincutTrainStep(model, realA, realB, drawSinCutSampling(model, n, crop, crop, rng));
+  } finally {
+    tf.dispose([realA, realB]);
+  }
+}
+
+/** The source scaled to `side` on its long side (even), and its translation. */
+export async function previewOf(
+  model: SinCutModel,
+  a: SingleImage,
+  side: number,
+): Promise<{ source: SinCutPreviewImage; output: SinCutPreviewImage } | null> {
+  const s = Math.min(1, side / Math.max(a.width, a.height));
+  const unit = model.G instanceof StyleGan2Generator ? 2 : 4;
+  const w = Math.max(8, Math.round((a.width * s) / unit) * unit);
+  const h = Math.max(8, Math.round((a.height * s) / unit) * unit);
+  const src = tf.tidy(() =>
+    tf.image.resizeBilinear(tf.tensor3d(a.rgb, [a.height, a.width, 3]), [h, w], false, true),
+  );
+  const rgb = (await src.data()) as Float32Array;
+  src.dispose();
+  const image = { data: rgb, width: w, height: h };
+  let output: Float32Array;
+  if (model.G instanceof StyleGan2Generator) {
+    output = (await translateSinCut(model.G, image)).data;
+  } else {
+    const G = model.G;
+    const y = tf.tidy(() => tf.clipByValue(G.forward(tf.tensor4d(rgb, [1, h, w, 3])), -1, 1));
+    output = (await y.data()) as Float32Array;
+    y.dispose();
+  }
+  return { source: { rgb, width: w, height: h }, output: { rgb: output, width: w, height: h } };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
