@@ -266,6 +266,8 @@ export class HeatmapSession {
   private readonly cache = new Map<string, TapFeatures>();
   private readonly budgetBytes: number;
   private cachedBytes = 0;
+  /** Set on webgpu, whose features are all computed up front (prepareAll) and never evicted. */
+  private keepAll = false;
 
   private constructor(
     private readonly style: HeatmapStyle,
@@ -303,7 +305,11 @@ export class HeatmapSession {
         `the translation is ${output.width}×${output.height}, the image ${working.width}×${working.height}`,
       );
     }
-    return new HeatmapSession(style, working, output, width, height, opts);
+    const session = new HeatmapSession(style, working, output, width, height, opts);
+    // webgpu has no synchronous read in Node: every tap's features are computed now, and kept
+    // (the memory budget is soft there, since nothing could be recomputed during a query).
+    if (tf.getBackend() === 'webgpu') await session.prepareAll();
+    return session;
   }
 
   get info(): SessionInfo {
@@ -334,6 +340,35 @@ export class HeatmapSession {
     taps.forEach((t) => this.checkTap(t));
     for (const side of ['input', 'output'] as const) this.ensure(side, taps);
     this.evict(new Set(taps.flatMap((t) => [key('input', t), key('output', t)])));
+  }
+
+  /** Both images' features at every tap, read asynchronously; never evicted afterwards. */
+  private async prepareAll(): Promise<void> {
+    this.keepAll = true;
+    for (const side of ['input', 'output'] as const) {
+      const image = side === 'input' ? this.input : this.output;
+      const feats = tf.tidy(() => this.style.generator.encode(padToMultipleOf4(image), this.taps));
+      try {
+        for (const [i, tap] of this.taps.entries()) {
+          const plan = this.rowPlan(tap, feats[i]);
+          try {
+            for (let start = 0; start < plan.n; start += CHUNK_ROWS) {
+              const unit = plan.chunk(start);
+              plan.features.rows.set(
+                (await unit.data()) as Float32Array,
+                start * plan.features.dim,
+              );
+              unit.dispose();
+            }
+          } finally {
+            plan.flat.dispose();
+          }
+          this.store(key(side, tap), plan.features);
+        }
+      } finally {
+        tf.dispose(feats);
+      }
+    }
   }
 
   /** Cached or computed now (one encoder pass for all that are missing); evicts nothing. */
@@ -428,6 +463,21 @@ export class HeatmapSession {
 
   /** Crops a tap's map to the image's positions and turns it into unit rows. */
   private rows(tap: NceTap, feat: tf.Tensor4D): TapFeatures {
+    const plan = this.rowPlan(tap, feat);
+    try {
+      for (let start = 0; start < plan.n; start += CHUNK_ROWS) {
+        const unit = plan.chunk(start);
+        plan.features.rows.set(unit.dataSync() as Float32Array, start * plan.features.dim);
+        unit.dispose();
+      }
+    } finally {
+      plan.flat.dispose();
+    }
+    return plan.features;
+  }
+
+  /** The rows to fill, the cropped map as [n, C] and the unit rows of each chunk of it. */
+  private rowPlan(tap: NceTap, feat: tf.Tensor4D) {
     const grid = tapGrid(tap, this.input.width, this.input.height);
     const offset = tap === 'input' ? 3 : 0; // the reflect-pad of the first conv
     const c = feat.shape[3];
@@ -436,7 +486,6 @@ export class HeatmapSession {
     const headIndex = head ? this.style.headTaps.indexOf(tap) : -1;
     const dim = head ? head.dim : c;
     const store = createRowStore(n, dim);
-    const rows = store.rows;
     const flat = tf.tidy(
       () =>
         tf.reshape(tf.slice(feat, [0, offset, offset, 0], [1, grid.height, grid.width, c]), [
@@ -444,23 +493,18 @@ export class HeatmapSession {
           c,
         ]) as tf.Tensor2D,
     ); // [n, C]
-    try {
-      for (let start = 0; start < n; start += CHUNK_ROWS) {
-        const size = Math.min(CHUNK_ROWS, n - start);
-        const unit = tf.tidy(() => {
-          const chunk = tf.reshape(tf.slice(flat, [start, 0], [size, c]), [1, size, 1, c]);
-          // The training path itself: H.project gathers, runs the MLP and normalises.
-          return head
-            ? head.project(headIndex, chunk as tf.Tensor4D, iota(size))
-            : l2Normalize(tf.reshape(chunk, [size, c]));
-        }); // [size, dim]
-        rows.set(unit.dataSync() as Float32Array, start * dim);
-        unit.dispose();
-      }
-    } finally {
-      flat.dispose();
-    }
-    return { grid, dim, rows, store };
+    const chunk = (start: number): tf.Tensor2D => {
+      const size = Math.min(CHUNK_ROWS, n - start);
+      return tf.tidy(() => {
+        const rows = tf.reshape(tf.slice(flat, [start, 0], [size, c]), [1, size, 1, c]);
+        // The training path itself: H.project gathers, runs the MLP and normalises.
+        return head
+          ? head.project(headIndex, rows as tf.Tensor4D, iota(size))
+          : l2Normalize(tf.reshape(rows, [size, c]));
+      }); // [size, dim]
+    };
+    const features: TapFeatures = { grid, dim, rows: store.rows, store };
+    return { n, flat, chunk, features };
   }
 
   private store(k: string, f: TapFeatures): void {
@@ -480,6 +524,7 @@ export class HeatmapSession {
 
   /** Drops least recently used entries until under budget, never the pinned ones. */
   private evict(pinned: Set<string>): void {
+    if (this.keepAll) return;
     for (const [k, f] of this.cache) {
       if (this.cachedBytes <= this.budgetBytes) return;
       if (pinned.has(k)) continue;

@@ -8,9 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions } from '../../../shared/options';
+import { resolveTrainOptions, type NceTap } from '../../../shared/options';
 import { BackendError, initBackend } from '../../../main/engine/backend';
-import { ResnetGenerator } from '../../../main/engine/model/generator';
+import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
+import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
+import { HeatmapSession } from '../../../main/engine/infer/heatmap';
 import { disposeParams } from '../../../main/engine/model/params';
 import { Rng } from '../../../main/engine/rng';
 import { CutModel } from '../../../main/engine/train/cut-model';
@@ -193,6 +195,39 @@ describe.skipIf(unavailable !== null)('webgpu on SwiftShader', { timeout: 300_00
       disposeParams(G.params);
       await fs.rm(tmpDir, { recursive: true, force: true });
     }
+  });
+
+  it('heatmaps: the same similarity maps as on cpu', async () => {
+    const taps: NceTap[] = ['input', 'down1', 'down2', 'res1'];
+    const maps = async (backend: 'cpu' | 'webgpu') => {
+      await initBackend(backend);
+      const generator = ResnetGenerator.create({ ngf: 4, nBlocks: 1 }, 0.5, new Rng(3));
+      const head = ProjectionHead.create(
+        taps.map((t) => tapChannels(t, 4)),
+        8,
+        0.5,
+        new Rng(4),
+      );
+      const rng = new Rng(6);
+      const image: RgbFloatImage = {
+        data: Float32Array.from({ length: 24 * 20 * 3 }, () => rng.uniform(-1, 1)),
+        width: 24,
+        height: 20,
+      };
+      const before = tf.memory().numTensors;
+      const session = await HeatmapSession.create({ generator, head, headTaps: taps }, image);
+      const out = session.query({ x: 9, y: 7 }).map((m) => m.data);
+      expect(tf.memory().numTensors).toBe(before);
+      disposeParams(generator.params);
+      disposeParams(head.params);
+      return out;
+    };
+    const cpu = await maps('cpu');
+    const gpu = await maps('webgpu');
+    let worst = 0;
+    gpu.forEach((m, t) => m.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - cpu[t][i])))));
+    figures.push(`  heatmap similarities vs cpu (4 taps): max ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
   });
 
   it('a buffer over the adapter limit fails as out of memory, and the backend carries on', async () => {
