@@ -14,6 +14,8 @@ import { createImageConverter } from '../engine/infer/convert-image';
 import { conversionTranslator } from '../engine/infer/tiled-generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
+import { sincutConversion } from '../engine/infer/sincut-convert';
+import { isSinCutStyle } from '../engine/train/sincut-style';
 import {
   ConvertQueue,
   type FileState,
@@ -176,6 +178,7 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   const settings = settingsFromFlags(flags);
   const backend = await initBackend(flags.backend);
   line.log(`backend: ${backend.detail}`);
+  if (await isSinCutStyle(flags.style)) return prepareSinCut(flags, line, settings);
   const style = await loadStyleGenerator(flags.style); // conversion needs only G
   const styleId = await styleIdOf(flags.style);
   line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
@@ -192,6 +195,26 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
     metadata: settings.metadata,
   });
   return { engine, styleId, settings, dispose: () => disposeParams(style.generator.params) };
+}
+
+/** A SinCUT style: its generator, tiled with position-based noise (sincut-convert.ts). */
+async function prepareSinCut(
+  flags: ConvertFlags,
+  line: ProgressLine,
+  settings: ConvertSettings,
+): Promise<Prepared> {
+  const sincut = await sincutConversion(flags.style);
+  const styleId = await styleIdOf(flags.style);
+  line.log(`style: ${sincut.meta.name} (sincut, ${styleId})`);
+  const engine = createImageConverter({
+    translate: sincut.translate,
+    translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
+    quality: settings.quality,
+    bitDepth: settings.bitDepth,
+    icc: settings.icc,
+    metadata: settings.metadata,
+  });
+  return { engine, styleId, settings, dispose: () => sincut.dispose() };
 }
 
 // ─── convert ─────────────────────────────────────────────────────────────────────────────
