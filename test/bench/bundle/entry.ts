@@ -62,7 +62,9 @@ function adapterRows(list: GpuAdapterSummary[]): string[][] {
 // ─── PyTorch on the same GPU ───────────────────────────────────────────────────────────────
 
 function python(): string | null {
-  for (const py of [process.env.PATCHWORK_PYTHON, 'python3', 'python', '/usr/bin/python3'].filter(Boolean)) {
+  for (const py of [process.env.PATCHWORK_PYTHON, 'python3', 'python', '/usr/bin/python3'].filter(
+    Boolean,
+  )) {
     const r = spawnSync(py as string, ['-c', 'import torch; print(torch.__version__)'], {
       encoding: 'utf8',
       timeout: 120_000,
