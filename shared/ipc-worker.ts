@@ -16,6 +16,8 @@ export interface ConvertJobSpec {
   format: 'same' | 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif';
   quality?: number;
   backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
+  /** Memory one image's tiled translation may use, MiB (the studio's setting). */
+  memoryBudgetMB?: number;
 }
 
 /** A watched folder: converted as images arrive, until cancelled. */

@@ -12,6 +12,7 @@ import { PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult } from './ipc-worker';
+import { settingsPatchSchema, type SettingsView, type StudioSettings } from './ipc-settings';
 
 export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
@@ -127,6 +128,9 @@ export const requestSchemas = {
   'watch:stop': z.object({ watchId }).strict(),
   /** Forgets a watch that is off. */
   'watch:remove': z.object({ watchId }).strict(),
+  'settings:get': empty,
+  /** Changes some settings (validated field by field); answers all of them. */
+  'settings:set': settingsPatchSchema,
   /** Translates the image with the style (once) for heatmaps: both images for the page. */
   'heatmap:open': z.object({ styleId, image: folder }).strict(),
   /** The heatmap over the input for a point of the output (full-image pixels) and a tap. */
@@ -214,6 +218,8 @@ export interface RequestOutputs {
   'watch:start': { watch: WatchInfo };
   'watch:stop': { watch: WatchInfo };
   'watch:remove': { watchId: string };
+  'settings:get': SettingsView;
+  'settings:set': SettingsView;
   'heatmap:open': HeatmapView;
   'heatmap:query': HeatmapView;
 }
@@ -316,7 +322,11 @@ export function isIpcError(value: unknown): value is IpcError {
  * itself, after a dropped connection may have lost events: reload the lists.
  */
 export type StudioEvent =
-  StudioJobEvent | StudioWatchEvent | { type: 'styles-changed' } | { type: 'resync' };
+  | StudioJobEvent
+  | StudioWatchEvent
+  | { type: 'styles-changed' }
+  | { type: 'settings'; settings: StudioSettings }
+  | { type: 'resync' };
 
 export type { TrainEvent };
 

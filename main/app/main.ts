@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, shell } from 'electron';
 import { APP_ORIGIN, APP_SCHEME } from '../../shared/ipc-channels';
+import { SETTINGS_FILE, SettingsStore } from '../services/settings';
 import { Studio } from '../services/studio';
 import { WorkerHost } from '../services/worker-host';
 import { bindIpc } from './ipc';
@@ -55,8 +56,12 @@ app.on('before-quit', (event) => {
 void app.whenReady().then(async () => {
   const newHost = () => new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
   const host = newHost();
+  // The settings live in the user-data folder, so they can say where the library is.
+  const settingsFile = path.join(app.getPath('userData'), SETTINGS_FILE);
+  const { store } = await SettingsStore.open(settingsFile);
   studio = await Studio.open({
-    libraryDir: path.join(app.getPath('userData'), 'library'),
+    libraryDir: store.get().libraryDir ?? path.join(app.getPath('userData'), 'library'),
+    settingsFile,
     host,
     transport: 'electron',
     version: app.getVersion(),

@@ -44,6 +44,8 @@ export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudi
     samplesDir: existsSync(SAMPLES_DIR) ? SAMPLES_DIR : null,
     allowedRoots: opts.allowedRoots,
     spawnHost: newHost,
+    // serve's library is its --library flag; the settings file lives in it.
+    libraryFixed: true,
     ...(opts.watchStableMs !== undefined ? { watchStableMs: opts.watchStableMs } : {}),
   });
   const rendererDir =

@@ -27,11 +27,18 @@ import {
   type StudioJobEvent,
 } from '../../shared/ipc-jobs';
 import type { HeatmapJobResult, WorkerJobEvent } from '../../shared/ipc-worker';
-import { resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
+import {
+  DEFAULT_SETTINGS,
+  type SettingsPatch,
+  type SettingsView,
+  type StudioSettings,
+} from '../../shared/ipc-settings';
+import { BACKEND_CHOICES, resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
 import { OptionsError } from '../../shared/options';
 import { scanFolder } from './folder-scan';
 import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
+import { SETTINGS_FILE, SettingsStore } from './settings';
 import { defaultThumbnailDir, Thumbnails } from './thumbnails';
 import { Watches, WatchesError } from './watches';
 import {
@@ -70,6 +77,10 @@ export interface StudioOptions {
   spawnHost?: () => WorkerHost;
   /** How long a watched file's size must hold still before it is converted (ms). */
   watchStableMs?: number;
+  /** Where the settings are kept (default: settings.json in the library). */
+  settingsFile?: string;
+  /** The library is given from outside (`serve --library`): the settings cannot move it. */
+  libraryFixed?: boolean;
 }
 
 /** A request that cannot be done, with the code the reply carries. */
@@ -99,6 +110,7 @@ export class Studio {
   private readonly policy: PathPolicy;
   private readonly thumbs: Thumbnails;
   private watches: Watches | null = null;
+  private settingsStore: SettingsStore | null = null;
   /** The engine process kept for heatmaps (made on first use), and its request chain. */
   private heatmapHost: WorkerHost | null = null;
   private heatmapChain: Promise<unknown> = Promise.resolve();
@@ -116,6 +128,11 @@ export class Studio {
       if (j.spec) studio.specs.set(j.snapshot.id, j.spec);
     }
     if (warning) process.stderr.write(`warning: ${warning}\n`);
+    const settings = await SettingsStore.open(
+      opts.settingsFile ?? path.join(opts.libraryDir, SETTINGS_FILE),
+    );
+    if (settings.warning) process.stderr.write(`warning: ${settings.warning}\n`);
+    studio.settingsStore = settings.store;
     if (opts.spawnHost) {
       studio.watches = await Watches.open({
         libraryDir: opts.libraryDir,
@@ -137,6 +154,11 @@ export class Studio {
     this.policy = new PathPolicy(roots);
     this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
     this.heatmapDir = path.join(this.thumbs.dir, 'heatmaps');
+  }
+
+  /** The settings in force (defaults until open() has read the file). */
+  get settings(): StudioSettings {
+    return this.settingsStore?.get() ?? { ...DEFAULT_SETTINGS };
   }
 
   /** The engine process's id while one runs (for diagnostics and crash tests). */
@@ -261,6 +283,10 @@ export class Studio {
       case 'watch:remove':
         await this.watching().remove(r.input.watchId);
         return { watchId: r.input.watchId };
+      case 'settings:get':
+        return this.settingsView();
+      case 'settings:set':
+        return this.changeSettings(r.input);
       case 'heatmap:open':
         return this.heatmap(r.input.styleId, r.input.image, null);
       case 'heatmap:query': {
@@ -340,7 +366,9 @@ export class Studio {
       name: input.name,
       ...(input.iterations != null ? { iterations: input.iterations } : {}),
       ...(input.recursive !== undefined ? { recursive: input.recursive } : {}),
-      ...(input.backend ? { backend: input.backend } : {}),
+      ...(input.backend || this.settings.backend !== 'auto'
+        ? { backend: input.backend ?? this.settings.backend }
+        : {}),
       ...(input.previewEvery !== undefined ? { previewEvery: input.previewEvery } : {}),
       ...(input.progressEvery !== undefined ? { progressEvery: input.progressEvery } : {}),
       ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
@@ -387,7 +415,8 @@ export class Studio {
           recursive: input.recursive ?? false,
           format: input.format ?? 'same',
           ...(input.quality !== undefined ? { quality: input.quality } : {}),
-          backend: input.backend ?? 'auto',
+          backend: input.backend ?? this.settings.backend,
+          memoryBudgetMB: this.settings.memoryBudgetMB,
         },
       },
     });
@@ -429,7 +458,7 @@ export class Studio {
             tap: query?.tap ?? null,
             ...(query?.opacity !== undefined ? { opacity: query.opacity } : {}),
             outDir: this.heatmapDir,
-            backend: 'auto',
+            backend: this.settings.backend,
           },
         },
         () => undefined,
@@ -447,6 +476,50 @@ export class Studio {
       }
       throw err;
     }
+  }
+
+  private settingsView(): SettingsView {
+    const settings = this.settings;
+    const inUse = path.resolve(this.opts.libraryDir);
+    return {
+      settings,
+      libraryInUse: inUse,
+      libraryFixed: this.opts.libraryFixed ?? false,
+      restartNeeded:
+        !this.opts.libraryFixed &&
+        settings.libraryDir !== null &&
+        path.resolve(settings.libraryDir) !== inUse,
+      backends: BACKEND_CHOICES,
+    };
+  }
+
+  private async changeSettings(patch: SettingsPatch): Promise<SettingsView> {
+    const store = this.settingsStore;
+    if (!store) throw new RequestError('internal', 'the settings are not loaded');
+    if (patch.libraryDir !== undefined && patch.libraryDir !== store.get().libraryDir) {
+      if (this.opts.libraryFixed) {
+        throw new RequestError(
+          'rejected',
+          'libraryDir: this studio’s library is given with --library when it is started',
+          [{ path: 'libraryDir', message: 'set with --library' }],
+        );
+      }
+      if (patch.libraryDir !== null) {
+        const made = await fs.mkdir(patch.libraryDir, { recursive: true }).then(
+          () => null,
+          (err: NodeJS.ErrnoException) => err.code ?? 'error',
+        );
+        const stat = await fs.stat(patch.libraryDir).catch(() => null);
+        if (made || !stat?.isDirectory()) {
+          throw new RequestError('rejected', `libraryDir: ${patch.libraryDir} cannot be used`, [
+            { path: 'libraryDir', message: 'not a folder that can be written' },
+          ]);
+        }
+      }
+    }
+    const settings = await store.update(patch);
+    this.emit({ type: 'settings', settings });
+    return this.settingsView();
   }
 
   private watching(): Watches {
@@ -479,7 +552,8 @@ export class Studio {
       output,
       recursive: input.recursive ?? false,
       format: input.format ?? 'same',
-      backend: input.backend ?? 'auto',
+      backend: input.backend ?? this.settings.backend,
+      memoryBudgetMB: this.settings.memoryBudgetMB,
     });
   }
 

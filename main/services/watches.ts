@@ -35,6 +35,7 @@ export interface WatchSetup {
   recursive: boolean;
   format: WatchFormat;
   backend: WatchJobSpec['backend'];
+  memoryBudgetMB?: number;
   /** Switched on: started again when the studio starts. */
   active: boolean;
 }
@@ -157,7 +158,7 @@ export class Watches {
     entry.runId = runId;
     entry.info = { ...infoOf(entry.setup), state: 'starting', since: new Date().toISOString() };
     this.changed(entry);
-    const { styleDir, input, output, recursive, format, backend } = entry.setup;
+    const { styleDir, input, output, recursive, format, backend, memoryBudgetMB } = entry.setup;
     const spec: WatchJobSpec = {
       styleDir,
       input,
@@ -165,6 +166,7 @@ export class Watches {
       recursive,
       format,
       backend,
+      ...(memoryBudgetMB !== undefined ? { memoryBudgetMB } : {}),
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
     };
     entry.ended = host

@@ -40,6 +40,9 @@ export async function runConversion(
   try {
     const engine = createImageConverter({
       translate: translatorFor(style.generator),
+      ...(spec.memoryBudgetMB !== undefined
+        ? { translateOptions: { memoryBudgetMB: spec.memoryBudgetMB } }
+        : {}),
       quality: settings.quality,
       bitDepth: settings.bitDepth,
       icc: settings.icc,

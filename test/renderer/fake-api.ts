@@ -8,6 +8,7 @@ import type {
   StudioEvent,
 } from '../../shared/ipc';
 import { StudioError } from '../../shared/ipc';
+import { DEFAULT_SETTINGS, type SettingsView } from '../../shared/ipc-settings';
 
 type Answer = { [C in Channel]?: (input: RequestInput<C>) => RequestOutput<C> | StudioError };
 
@@ -20,6 +21,14 @@ export const INFO: AppInfo = {
   allowedRoots: ['/lib'],
 };
 
+export const SETTINGS: SettingsView = {
+  settings: { ...DEFAULT_SETTINGS },
+  libraryInUse: '/lib',
+  libraryFixed: true,
+  restartNeeded: false,
+  backends: ['auto', 'wasm', 'cpu'],
+};
+
 export function fakeApi(answers: Answer = {}) {
   const requests: { channel: Channel; input: unknown }[] = [];
   const listeners = new Set<(e: StudioEvent) => void>();
@@ -28,6 +37,7 @@ export function fakeApi(answers: Answer = {}) {
     'jobs:list': () => ({ jobs: [] }),
     'styles:list': () => ({ styles: [] }),
     'watch:list': () => ({ watches: [] }),
+    'settings:get': () => SETTINGS,
   };
   const api: PatchworkApi = {
     async request(channel, input) {

@@ -16,6 +16,7 @@ import { messageOf } from '../errors';
 import { COMPARE_SIZE, CompareState } from './compare.svelte';
 import { ConvertForm } from './convert-form.svelte';
 import { HeatmapState } from './heatmap.svelte';
+import { applyTheme, SettingsForm } from './settings.svelte';
 import { StyleActions } from './style-actions.svelte';
 import { TrainForm } from './train-form.svelte';
 
@@ -36,12 +37,20 @@ export class StudioState {
   readonly styleActions: StyleActions;
   readonly compare = new CompareState();
   readonly heatmap: HeatmapState;
+  readonly settings: SettingsForm;
+  /** Convert's form starts with the default-format setting (once, when it is first known). */
+  private formatFromSettings = true;
 
   constructor(readonly api: PatchworkApi) {
     this.train = new TrainForm(api, () => this.info);
     this.convert = new ConvertForm(api, () => this.info);
     this.styleActions = new StyleActions(api, () => this.refreshStyles());
     this.heatmap = new HeatmapState(api);
+    this.settings = new SettingsForm(api, (s) => {
+      applyTheme(s.theme, document.documentElement);
+      if (this.formatFromSettings) this.convert.format = s.defaultFormat;
+      this.formatFromSettings = false;
+    });
   }
 
   get trainJobs(): JobSnapshot[] {
@@ -60,7 +69,12 @@ export class StudioState {
     this.api.subscribe((e) => this.onEvent(e));
     try {
       this.info = await this.api.request('app:info', {});
-      await Promise.all([this.refreshJobs(), this.refreshStyles(), this.refreshWatches()]);
+      await Promise.all([
+        this.refreshJobs(),
+        this.refreshStyles(),
+        this.refreshWatches(),
+        this.settings.load(),
+      ]);
       this.problem = null;
     } catch (err) {
       this.problem = `Cannot reach the studio’s services: ${messageOf(err)}`;
@@ -156,6 +170,10 @@ export class StudioState {
       void Promise.all([this.refreshJobs(), this.refreshStyles(), this.refreshWatches()]).catch(
         () => undefined,
       );
+      return;
+    }
+    if (e.type === 'settings') {
+      this.settings.fill(e.settings);
       return;
     }
     if (e.type === 'watch' || e.type === 'watch-file' || e.type === 'watch-progress') {

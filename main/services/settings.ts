@@ -1,0 +1,62 @@
+/**
+ * The studio's settings on disk (settings.json: the app's user-data folder, or the library
+ * under `patchwork serve`), validated against shared/ipc-settings.ts when read and when
+ * changed. A file with a bad field keeps its good ones (the bad one falls back to its default
+ * and is reported once); writes go to a temporary file and a rename, so a crash never leaves
+ * half a file.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { settingsFrom, type SettingsPatch, type StudioSettings } from '../../shared/ipc-settings';
+
+export const SETTINGS_FILE = 'settings.json';
+
+export class SettingsStore {
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly file: string,
+    private current: StudioSettings,
+  ) {}
+
+  /** The stored settings over the defaults; a warning names what was unreadable. */
+  static async open(file: string): Promise<{ store: SettingsStore; warning: string | null }> {
+    let raw: unknown = null;
+    let warning: string | null = null;
+    try {
+      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        warning = `the settings in ${file} could not be read; the defaults are used`;
+      }
+    }
+    const { settings, dropped } = settingsFrom(raw);
+    if (dropped.length) {
+      warning = `settings ${dropped.join(', ')} in ${file} were not valid; their defaults are used`;
+    }
+    return { store: new SettingsStore(file, settings), warning };
+  }
+
+  get(): StudioSettings {
+    return { ...this.current };
+  }
+
+  /** Applies a validated change and saves it. */
+  async update(patch: SettingsPatch): Promise<StudioSettings> {
+    this.current = { ...this.current, ...patch };
+    const body = `${JSON.stringify(this.current, null, 2)}\n`;
+    const file = this.file;
+    const write = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
+        await fs.writeFile(temp, body);
+        await fs.rename(temp, file);
+      });
+    this.writing = write;
+    await write;
+    return this.get();
+  }
+}
