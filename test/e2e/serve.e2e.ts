@@ -2,10 +2,12 @@
  * The studio in Chromium against `patchwork serve` with the real services (no mocked
  * backend): train a tiny style from the bundled samples and watch it progress and finish,
  * find it in the library, convert the held-out samples with it, and see a job fail with its
- * reason. The page must run under its CSP without a single violation. Screenshots of each
- * view are kept in test-results/e2e/screenshots.
+ * reason; then manage styles (rename, duplicate, delete), switch a folder's watch on and drop
+ * an image in, compare before and after, see a corrupt image reported in a batch, click a
+ * heatmap, and keep a setting across a reload. The page must run under its CSP without a
+ * single violation. Screenshots of each view are kept in test-results/e2e/screenshots.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -29,6 +31,12 @@ test.afterAll(async () => {
 
 function watchConsole(page: Page): string[] {
   const problems: string[] = [];
+  // Every CSP violation is reported, whether or not the browser logs it.
+  void page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+    ),
+  );
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(m.text());
   });
@@ -119,4 +127,183 @@ test('errors are shown where they happen', async ({ page }) => {
   await expect(card.getByTestId('job-status')).toHaveText('failed', { timeout: 60_000 });
   await expect(card.getByRole('alert')).toContainText('Source folder');
   await page.screenshot({ path: path.join(SHOTS, 'error.png'), fullPage: true });
+});
+
+// ─── later features, on a style trained through the api ─────────────────────────────────────
+
+test.describe.serial('managing, watching, looking inside, settings', () => {
+  const SAMPLES = path.join(REPO, 'resources', 'samples');
+
+  /** The contract over HTTP with the token, as the page's client sends it. */
+  async function api(channel: string, input: unknown): Promise<Record<string, unknown>> {
+    const token = new URL(serve.url).searchParams.get('token')!;
+    const res = await fetch(`${serve.origin}/api`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ channel, input }),
+    });
+    const reply = (await res.json()) as { ok: boolean; value: Record<string, unknown> };
+    if (!reply.ok) throw new Error(`${channel}: ${JSON.stringify(reply)}`);
+    return reply.value;
+  }
+
+  test.beforeAll(async () => {
+    const { job } = (await api('train:start', {
+      name: 'Feature style',
+      source: path.join(SAMPLES, 'source'),
+      target: path.join(SAMPLES, 'target'),
+      preset: 'fastcut',
+      options: { ngf: 4, ndf: 4, nBlocks: 2, loadSize: 36, cropSize: 32, numPatches: 32 },
+      iterations: 2,
+      backend: 'wasm',
+      previewEvery: 0,
+    })) as { job: { id: string } };
+    for (let i = 0; i < 600; i++) {
+      const { jobs } = (await api('jobs:list', {})) as { jobs: { id: string; status: string }[] };
+      const status = jobs.find((j) => j.id === job.id)?.status;
+      if (status === 'completed') return;
+      if (status === 'failed' || status === 'cancelled') throw new Error(`training ${status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('the feature style did not finish training');
+  });
+
+  test('rename, duplicate and delete a style (after confirming)', async ({ page }) => {
+    const problems = watchConsole(page);
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Styles', exact: true }).click();
+    const card = page.locator('[data-style-id="feature-style"]');
+    await expect(card.getByText('ready')).toBeVisible();
+
+    await card.getByRole('button', { name: 'Duplicate' }).click();
+    const copy = page.locator('[data-style-id="feature-style-copy"]');
+    await expect(copy.getByRole('heading', { name: 'Feature style copy' })).toBeVisible();
+
+    await copy.getByRole('button', { name: 'Rename' }).click();
+    await copy.getByLabel('New name').fill('Throwaway');
+    await copy.getByRole('button', { name: 'Save' }).click();
+    await expect(copy.getByRole('heading', { name: 'Throwaway' })).toBeVisible();
+
+    await copy.getByRole('button', { name: 'Show folder' }).click();
+    await expect(copy.getByRole('status')).toContainText('styles/feature-style-copy/style');
+
+    await copy.getByRole('button', { name: 'Delete…' }).click();
+    const confirm = copy.getByRole('alertdialog');
+    await expect(confirm).toContainText('cannot be undone');
+    await page.screenshot({ path: path.join(SHOTS, 'styles-delete.png'), fullPage: true });
+    await confirm.getByRole('button', { name: 'Delete for good' }).click();
+    await expect(copy).toHaveCount(0);
+    await expect(card).toBeVisible();
+    expect(problems).toEqual([]);
+  });
+
+  test('watch a folder: a dropped image is converted, then compared before/after', async ({
+    page,
+  }) => {
+    const problems = watchConsole(page);
+    const drop = path.join(work, 'drop');
+    const out = path.join(work, 'drop-out');
+    await mkdir(drop, { recursive: true });
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Convert', exact: true }).click();
+    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByRole('switch', { name: /Watch this folder/ }).check();
+    await page.getByLabel('Folder to watch').fill(drop);
+    await page.getByLabel('Output folder').fill(out);
+    await page.getByRole('button', { name: 'Start watching' }).click();
+    const watch = page.getByRole('article', { name: `Watching ${drop}` });
+    await expect(watch.getByTestId('watch-state')).toHaveText('watching', { timeout: 60_000 });
+
+    await copyFile(path.join(SAMPLES, 'held-out', 'twowings.jpg'), path.join(drop, 'arrived.jpg'));
+    await expect(watch.locator('tr[data-file-status="done"]')).toHaveCount(1, { timeout: 60_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'watch.png'), fullPage: true });
+
+    await watch.getByRole('button', { name: /Before\/after of/ }).click();
+    const viewer = page.getByRole('region', { name: /Before and after/ });
+    await expect(viewer).toBeVisible();
+    for (const alt of ['Before', 'After']) {
+      const img = viewer.getByAltText(alt);
+      await expect(img).toBeVisible();
+      await expect
+        .poll(() => img.evaluate((i) => (i as { naturalWidth: number }).naturalWidth))
+        .toBeGreaterThan(0);
+    }
+    const slider = viewer.getByRole('slider');
+    await slider.focus();
+    await page.keyboard.press('ArrowLeft');
+    await expect(slider).toHaveAttribute('aria-valuenow', '48');
+    await viewer.getByRole('button', { name: 'Zoom in' }).click();
+    await expect(viewer.getByTestId('zoom')).toHaveText('125 %');
+    await page.screenshot({ path: path.join(SHOTS, 'before-after.png'), fullPage: true });
+    await viewer.getByRole('button', { name: 'Close' }).click();
+
+    await watch.getByRole('switch').uncheck();
+    await expect(watch.getByTestId('watch-state')).toHaveText('stopped', { timeout: 60_000 });
+    expect(problems).toEqual([]);
+  });
+
+  test('a corrupt image in a batch is reported with its reason; the rest converts', async ({
+    page,
+  }) => {
+    const problems = watchConsole(page);
+    const batch = path.join(work, 'batch');
+    await mkdir(batch, { recursive: true });
+    await copyFile(
+      path.join(SAMPLES, 'held-out', 'yellowflower.jpg'),
+      path.join(batch, 'good.jpg'),
+    );
+    await writeFile(path.join(batch, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 1]));
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Convert', exact: true }).click();
+    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Images to convert (a file or a folder)').fill(batch);
+    await page.getByLabel('Output folder').fill(path.join(work, 'batch-out'));
+    await page.getByRole('button', { name: 'Convert images' }).click();
+    const job = page.getByRole('article', { name: 'Convert with Feature style' }).first();
+    await expect(job.getByTestId('job-status')).toHaveText('completed', { timeout: 120_000 });
+    await expect(job.locator('tr[data-file-status="done"]')).toHaveCount(1);
+    const failed = job.locator('tr[data-file-status="failed"]');
+    await expect(failed).toHaveCount(1);
+    await expect(failed).toContainText('corrupt');
+    await page.screenshot({ path: path.join(SHOTS, 'convert-corrupt.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test('click a point of the output and see its heatmap over the input', async ({ page }) => {
+    const problems = watchConsole(page);
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
+    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Image').fill(path.join(SAMPLES, 'held-out', 'twowings.jpg'));
+    await page.getByRole('button', { name: 'Open' }).click();
+    const output = page.getByRole('button', { name: /^Output: click a point/ });
+    await expect(output.getByAltText('Output')).toBeVisible({ timeout: 120_000 });
+    await output.click({ position: { x: 40, y: 30 } });
+    await expect(page.getByTestId('heatmap-status')).toContainText('best match', {
+      timeout: 60_000,
+    });
+    await expect(page.getByAltText(/^Heatmap over the input for /)).toBeVisible();
+    await page.screenshot({ path: path.join(SHOTS, 'heatmap.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test('settings are saved and still there after a reload', async ({ page }) => {
+    const problems = watchConsole(page);
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByLabel('Library folder')).toBeDisabled();
+    await page.getByLabel('Light').check();
+    await page.getByLabel('Memory budget (MiB)').fill('1024');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(page.getByRole('status')).toContainText('Saved.');
+    await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+    await page.screenshot({ path: path.join(SHOTS, 'settings.png'), fullPage: true });
+
+    await page.reload();
+    await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect(page.getByLabel('Light')).toBeChecked();
+    await expect(page.getByLabel('Memory budget (MiB)')).toHaveValue('1024');
+    expect(problems).toEqual([]);
+  });
 });
