@@ -9,6 +9,7 @@ import { trainCase } from './train.bench';
 import { knownAnswerCase } from './known-answer.bench';
 import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
+import { sincutCase } from './sincut.bench';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, wasm, cpu); default: every one that loads. */
@@ -31,6 +32,7 @@ const CASES: Record<string, BenchCase> = {
   'known-answer': knownAnswerCase,
   heatmap: heatmapCase,
   seams: seamsCase,
+  sincut: sincutCase,
 };
 
 const USAGE = 'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile]';
