@@ -471,6 +471,13 @@ export async function readStyleMeta(root: string): Promise<StyleMeta> {
         `(${STYLE_FORMAT}); the style may come from a newer Patchwork`,
     );
   }
+  if ((meta.kind as string) === 'sincut') {
+    throw new StyleError(
+      'unsupported-format',
+      `${file}: a SinCUT style (one image pair): \`patchwork convert\` and \`watch\` take it; ` +
+        `heatmaps, fine-tuning, export and the studio do not yet`,
+    );
+  }
   if (meta.kind !== 'cut') {
     throw new StyleError(
       'unsupported-format',
