@@ -1,4 +1,5 @@
 // The studio's page: one App over the api the preload or the serve client provides.
+import './lib/csp';
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { connectApi } from './lib/api';
