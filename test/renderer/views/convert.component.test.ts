@@ -93,6 +93,11 @@ describe('watching a folder', () => {
       r.getAttribute('data-file-status'),
     );
     expect(rows).toEqual(['failed', 'done']); // newest first
+    // A converted file shows the services' small preview of its output.
+    expect(card.querySelector('tr[data-file-status="done"] img')?.getAttribute('src')).toBe(
+      'thumbs?size=128&path=%2Flib%2Fout%2Fa.png',
+    );
+    expect(card.querySelector('tr[data-file-status="failed"] img')).toBeNull();
     expect(card.textContent).toMatch('the image data is corrupt or truncated');
 
     const toggle = card.querySelector<HTMLInputElement>('input[role="switch"]')!;
