@@ -37,7 +37,9 @@ export function registerExport(program: Command): void {
 }
 
 async function runExport(style: string, flags: ExportFlags): Promise<number> {
-  await initBackend();
+  // Only weights move here, read back synchronously: the plain JavaScript backend does that
+  // everywhere (a GPU backend would need asynchronous reads for no gain).
+  await initBackend('cpu');
   const loaded = await loadStyleGenerator(style);
   try {
     const bytes =

@@ -46,7 +46,7 @@ export function registerImport(program: Command): void {
 }
 
 async function runImport(file: string, flags: ImportFlags): Promise<number> {
-  await initBackend(); // only holds the weights while the folder is written
+  await initBackend('cpu'); // only holds the weights while the folder is written
   const out =
     flags.out ??
     styleDir(flags.library, await freeStyleId(flags.library, flags.name, new Set<string>()));
@@ -56,8 +56,8 @@ async function runImport(file: string, flags: ImportFlags): Promise<number> {
     for (const note of notes) process.stderr.write(`note: ${note}\n`);
     if (architecture === 'cyclegan-resnet') {
       process.stderr.write(
-        'note: CycleGAN generators convert untiled (whole image at once); heatmaps and ' +
-          'fine-tuning need a CUT generator\n',
+        'note: a CycleGAN generator converts and exports; heatmaps and fine-tuning need a ' +
+          'CUT generator\n',
       );
     }
     process.stdout.write(

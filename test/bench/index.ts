@@ -16,6 +16,8 @@ export interface BenchArgs {
   backend?: string;
   /** Fewer iterations: a rough figure in a fraction of the time. */
   quick: boolean;
+  /** A memory budget in MiB, for the cases that take one (seams); default: the engine's. */
+  budgetMB?: number;
   /** The case's profiling mode, where it has one. */
   profile: boolean;
 }
@@ -35,7 +37,8 @@ const CASES: Record<string, BenchCase> = {
   sincut: sincutCase,
 };
 
-const USAGE = 'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile]';
+const USAGE =
+  'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile] [--budget MIB]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
   const args: BenchArgs = { quick: false, profile: false };
@@ -43,7 +46,10 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
-    else if (a === '--profile') args.profile = true;
+    else if (a === '--budget') {
+      args.budgetMB = Number(argv[++i]);
+      if (!(args.budgetMB > 0)) throw new Error('--budget needs a size in MiB');
+    } else if (a === '--profile') args.profile = true;
     else if (a === '--backend') {
       args.backend = argv[++i];
       if (!args.backend) throw new Error('--backend needs a name (tensorflow, wasm or cpu)');

@@ -9,6 +9,7 @@
  * the columns (rows) near the borders. A seam is a step that only borders have.
  *
  * `--quick`: a 1410×793 crop of the photo (a quarter of each side), same network and budget.
+ * `--budget MIB`: another budget (the default is the engine's, 1024 MiB).
  */
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -52,7 +53,7 @@ async function run(args: BenchArgs): Promise<void> {
   );
   const image = { data: rgb, width: info.width, height: info.height };
   const mpx = (image.width * image.height) / 1e6;
-  const budget = DEFAULT_MEMORY_BUDGET_MB;
+  const budget = args.budgetMB ?? DEFAULT_MEMORY_BUDGET_MB;
   console.log(
     header('seams: the elephants photo, tiled, at the paper configuration', [
       ...machineLines(),
@@ -62,7 +63,11 @@ async function run(args: BenchArgs): Promise<void> {
         `${image.width}×${image.height} (${mpx.toFixed(1)} Mpx)${args.quick ? ', quick: centre crop' : ''}`,
       ],
       ['generator', 'ngf 64, 9 blocks (paper), seeded random weights (xavier gain 0.02)'],
-      ['budget', `${budget} MiB (default), tile size chosen by the budget`],
+      [
+        'budget',
+        `${budget} MiB${args.budgetMB ? '' : ' (default)'} for the whole process (what it ` +
+          'holds already, the images, tiles, stored maps), tile size chosen by the budget',
+      ],
     ]),
   );
   const G = ResnetGenerator.create({ ngf: 64, nBlocks: 9 }, 0.02, new Rng(7));

@@ -50,10 +50,17 @@ export interface TiledOptions {
   /** Tile side in image pixels, rounded down to a multiple of 4; from the budget if absent. */
   tile?: number;
   /**
-   * Memory for the translation, in MiB (default 1024): the tensor working set of a tile, the
-   * full-size input and output images, and the stage maps kept in RAM (the rest spills).
+   * The process's resident memory while it translates, in MiB (default 1024): what it holds
+   * already (`residentBytes`), the full-size input and output images, the tensor working set
+   * of a tile, and the stage maps kept in RAM (the rest spills to disk).
    */
   memoryBudgetMB?: number;
+  /**
+   * What the process holds besides the input image — the runtime, the model, other decoded
+   * buffers — paid out of the budget first. Default: the resident set size now less the input
+   * image (which the budget counts itself). 0: the budget covers the translation only.
+   */
+  residentBytes?: number;
   /** Where spilled stage maps go (a private folder inside, removed afterwards). */
   tmpDir?: string;
   /** Which stage maps to store rather than recompute (default 'quarter'; see stage-plan.ts). */
@@ -66,6 +73,13 @@ export interface TiledOptions {
 }
 
 export const DEFAULT_MEMORY_BUDGET_MB = 1024;
+
+/**
+ * The least the tiles and stage maps get (unless the budget itself is smaller) when what is
+ * resident already and the images leave less: below this the halos would dominate the work.
+ * The budget is then exceeded by up to this much.
+ */
+export const MIN_WORKING_BYTES = 64 * 2 ** 20;
 
 /**
  * Images up to this many pixels are translated untiled by conversion: faster than tiling and
@@ -112,17 +126,21 @@ export async function translateTiled(
   const size = { height: ceil4(image.height), width: ceil4(image.width) };
   const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
+  // The budget pays first for what is resident already and for the input and output images
+  // (float32, full size); of the rest, half bounds a tile's tensors and what the tile leaves
+  // holds stage maps in RAM. The rest of the stage maps spills to disk.
   const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
+  const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4; // each of input, output
+  const resident = opts.residentBytes ?? Math.max(0, process.memoryUsage().rss - imageBytes);
+  const floor = Math.min(budget, MIN_WORKING_BYTES);
+  const working = Math.max(floor, budget - resident - 2 * imageBytes);
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
   const gpuLimit = gpuBufferLimitBytes();
   let tile =
     opts.tile !== undefined
       ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
-      : chooseTile(nodes, passes, size, budget / 2, gpuLimit);
-  // The budget also pays for the input and output images (float32, full size): what is left
-  // after them and the tile working set holds stage maps in RAM; the rest spills to disk.
-  const imageBytes = 2 * image.width * image.height * IMAGE_CHANNELS * 4;
-  const ramBytes = Math.max(0, budget - tileBytes(nodes, passes, tile, size) - imageBytes);
+      : chooseTile(nodes, passes, size, working / 2, gpuLimit);
+  const ramBytes = Math.max(0, working - tileBytes(nodes, passes, tile, size));
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
   const run: TiledRun = {

@@ -121,6 +121,40 @@ describe('CycleGAN generators (imported styles) tile the same way', () => {
 });
 
 describe('memory budget', () => {
+  /** Tiles per pass chosen for a 512×384 image: the first progress report, then a cancel. */
+  async function tilesPerPass(gen: ResnetGenerator, opts: TiledOptions): Promise<number> {
+    const controller = new AbortController();
+    let total = 0;
+    const run = translateTiled(gen, image(512, 384), {
+      tmpDir,
+      ...opts,
+      signal: controller.signal,
+      onProgress: (_, t) => {
+        total = t;
+        controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    return total / 10; // 2N + 6 passes at N = 2
+  }
+
+  it('pays for what the process holds already: more resident, smaller tiles', async () => {
+    const wide = ResnetGenerator.create({ ngf: 16, nBlocks: 2 }, 0.5, new Rng(5));
+    const budget = { memoryBudgetMB: 120 };
+    const free = await tilesPerPass(wide, { ...budget, residentBytes: 0 });
+    const held = await tilesPerPass(wide, { ...budget, residentBytes: 50 * 2 ** 20 });
+    expect(held).toBeGreaterThan(free);
+    // By default the resident set less the input image (which the budget counts itself).
+    const input = 512 * 384 * 3 * 4;
+    const rss = vi.spyOn(process, 'memoryUsage').mockReturnValue({
+      ...process.memoryUsage(),
+      rss: 50 * 2 ** 20 + input,
+    });
+    expect(await tilesPerPass(wide, budget)).toBe(held);
+    rss.mockRestore();
+    wide.params.forEach((v) => v.dispose());
+  });
+
   it('spills stage maps to disk beyond the budget, same result, no files left', async () => {
     let spilled = 0;
     const onProgress = () => {
