@@ -34,6 +34,8 @@ export interface HeatmapJobSpec {
   point: { x: number; y: number } | null;
   /** The encoder tap (default: the deepest the style has). */
   tap: string | null;
+  /** Grid mode: N×N points of the output at once, one small map each (instead of `point`). */
+  grid?: number;
   /** Of the colour map over the input, 0–1 (default 0.65). */
   opacity?: number;
   /** Where the PNGs for the page are written. */
@@ -61,6 +63,8 @@ export interface HeatmapJobResult {
     query: { x: number; y: number };
     best: { x: number; y: number; similarity: number };
   };
+  /** Grid mode's picture: the output with its numbered points, and one map per point. */
+  grid?: { n: number; tap: string; file: string };
 }
 
 /** Services → worker. */

@@ -147,6 +147,19 @@ export const requestSchemas = {
       opacity: z.number().min(0).max(1).optional(),
     })
     .strict(),
+  /** Grid mode: N×N points of the output at once, one small map over the input each. */
+  'heatmap:grid': z
+    .object({
+      styleId,
+      image: folder,
+      n: z.number().int().min(2).max(8),
+      tap: z
+        .string()
+        .regex(/^[a-z0-9]{1,16}$/, 'not a tap name')
+        .optional(),
+      opacity: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -222,6 +235,7 @@ export interface RequestOutputs {
   'settings:set': SettingsView;
   'heatmap:open': HeatmapView;
   'heatmap:query': HeatmapView;
+  'heatmap:grid': HeatmapView;
 }
 
 /** Input and output at the working size; with `map` after a query (see shared/ipc-worker.ts). */

@@ -293,6 +293,10 @@ export class Studio {
         const { styleId, image, x, y, tap, opacity } = r.input;
         return this.heatmap(styleId, image, { x, y, tap: tap ?? null, opacity });
       }
+      case 'heatmap:grid': {
+        const { styleId, image, n, tap, opacity } = r.input;
+        return this.heatmap(styleId, image, { grid: n, tap: tap ?? null, opacity });
+      }
       case 'style:reveal': {
         const dir = await ownedStyleFolder(this.opts.libraryDir, r.input.styleId);
         const inside = styleDir(this.opts.libraryDir, r.input.styleId);
@@ -429,7 +433,10 @@ export class Studio {
   private async heatmap(
     styleId: string,
     image: string,
-    query: { x: number; y: number; tap: string | null; opacity?: number } | null,
+    query:
+      | { x: number; y: number; tap: string | null; opacity?: number }
+      | { grid: number; tap: string | null; opacity?: number }
+      | null,
   ): Promise<HeatmapJobResult> {
     if (!this.opts.spawnHost) {
       throw new RequestError('unsupported', 'heatmaps are not available here');
@@ -454,7 +461,8 @@ export class Studio {
           spec: {
             styleDir: dir,
             image: file,
-            point: query && { x: query.x, y: query.y },
+            point: query && 'x' in query ? { x: query.x, y: query.y } : null,
+            ...(query && 'grid' in query ? { grid: query.grid } : {}),
             tap: query?.tap ?? null,
             ...(query?.opacity !== undefined ? { opacity: query.opacity } : {}),
             outDir: this.heatmapDir,

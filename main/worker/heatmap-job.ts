@@ -14,7 +14,7 @@ import type { HeatmapJobResult, HeatmapJobSpec } from '../../shared/ipc-worker';
 import type { NceTap } from '../../shared/options';
 import { initBackend } from '../engine/backend';
 import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
-import { overlay } from '../engine/infer/heatmap-render';
+import { overlay, renderGrid } from '../engine/infer/heatmap-render';
 import type { RgbFloatImage } from '../engine/infer/translate';
 import { disposeStyle, loadStyle, type LoadedStyle } from '../engine/train/style';
 
@@ -46,11 +46,22 @@ export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult
     taps: info.taps,
     mode: info.mode,
   };
-  if (!spec.point) return result;
   const tap = (spec.tap ?? info.taps[info.taps.length - 1]) as NceTap;
+  const opacity = spec.opacity ?? 0.65;
+  if (spec.grid) {
+    const png = await renderGrid(s, { n: spec.grid, on: 'output', taps: [tap], opacity });
+    const file = path.join(
+      spec.outDir,
+      `${session.name}-grid${spec.grid}-${tap}-${Math.round(opacity * 100)}.png`,
+    );
+    const temp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(temp, png);
+    await fs.rename(temp, file);
+    return { ...result, grid: { n: spec.grid, tap, file } };
+  }
+  if (!spec.point) return result;
   const [map] = s.query(spec.point, { on: 'output', taps: [tap] });
   const size = { width: info.workingWidth, height: info.workingHeight };
-  const opacity = spec.opacity ?? 0.65;
   const pixels = overlay(session.base, size, s, map, map.min, map.max, opacity);
   const at = `${Math.round(map.query.x)}-${Math.round(map.query.y)}`;
   const file = path.join(

@@ -32,13 +32,11 @@ test.afterAll(async () => {
 function watchConsole(page: Page): string[] {
   const problems: string[] = [];
   // Every CSP violation is reported, whether or not the browser logs it.
-  void page.addInitScript(() =>
-    document.addEventListener('securitypolicyviolation', (e) =>
-      console.error(
-        `CSP violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
-      ),
-    ),
-  );
+  void page.addInitScript({
+    content:
+      "document.addEventListener('securitypolicyviolation', (e) => console.error(" +
+      '`CSP violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));',
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(m.text());
   });
@@ -287,6 +285,9 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     });
     await expect(page.getByAltText(/^Heatmap over the input for /)).toBeVisible();
     await page.screenshot({ path: path.join(SHOTS, 'heatmap.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Grid of 4×4 points' }).click();
+    await expect(page.getByAltText(/^Grid of 4×4 heatmaps for /)).toBeVisible({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'heatmap-grid.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 

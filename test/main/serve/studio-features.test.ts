@@ -192,6 +192,20 @@ describe('heatmaps', () => {
     });
     expect(map.status).toBe(200);
 
+    const grid = await value<HeatmapView>('heatmap:grid', {
+      styleId: 'feature-style',
+      image,
+      n: 3,
+      tap,
+    });
+    expect(grid.grid).toMatchObject({ n: 3, tap });
+    const picture = await fetch(`${base()}/files?path=${encodeURIComponent(grid.grid!.file)}`, {
+      headers: auth(),
+    });
+    expect(picture.headers.get('content-type')).toBe('image/png');
+    const tooMany = await call('heatmap:grid', { styleId: 'feature-style', image, n: 50 });
+    expect(!tooMany.reply.ok && tooMany.reply.error.code).toBe('invalid-input');
+
     const off = await call('heatmap:query', {
       styleId: 'feature-style',
       image,

@@ -87,10 +87,25 @@ describe('heatmaps', () => {
     await update();
     expect(fake.requests.at(-1)?.input).toMatchObject({ x: 500, y: 250, tap: 'down1' });
 
-    // The keyboard moves the point.
+    // Grid mode: one picture of N×N maps.
+    fake.api.request = ((orig) =>
+      async function (channel: string, input: unknown) {
+        if (channel === 'heatmap:grid') {
+          return { ...opened, grid: { n: 4, tap: 'down1', file: '/tmp/h/grid.png' } };
+        }
+        return orig(channel as 'heatmap:query', input as never);
+      })(fake.api.request) as typeof fake.api.request;
+    byText('button', 'Grid of 4×4 points')!.click();
+    await update();
+    expect(
+      document.querySelector('img[alt="Grid of 4×4 heatmaps for down1"]')?.getAttribute('src'),
+    ).toBe('files?path=%2Ftmp%2Fh%2Fgrid.png');
+    expect(document.querySelector('.marker.query')).toBeNull();
+
+    // The keyboard moves the point (from the middle, after a grid).
     output.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
     await update();
-    expect(fake.requests.at(-1)?.input).toMatchObject({ x: 540, y: 250 });
+    expect(fake.requests.at(-1)?.input).toMatchObject({ x: 1040, y: 500 });
   });
 
   it('keeps only the latest click’s answer', async () => {

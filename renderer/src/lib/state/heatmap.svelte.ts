@@ -69,6 +69,31 @@ export class HeatmapState {
     }
   }
 
+  /** Grid mode: N×N points of the output at once, one small map each. */
+  async grid(n: number): Promise<void> {
+    if (!this.view) return;
+    this.busy = true;
+    this.error = null;
+    const ticket = ++this.asked;
+    try {
+      const answer = await this.api.request('heatmap:grid', {
+        styleId: this.styleId,
+        image: this.image.trim(),
+        n,
+        ...(this.tap ? { tap: this.tap } : {}),
+        opacity: this.opacity,
+      });
+      if (ticket === this.asked) {
+        this.view = answer;
+        this.point = null;
+      }
+    } catch (err) {
+      if (ticket === this.asked) this.error = messageOf(err);
+    } finally {
+      if (ticket === this.asked) this.busy = false;
+    }
+  }
+
   /** Moves the point by a fraction of the image (keyboard) and asks again. */
   async nudge(dx: number, dy: number): Promise<void> {
     const view = this.view;
@@ -77,8 +102,9 @@ export class HeatmapState {
     await this.query(p.x + dx * view.width, p.y + dy * view.height);
   }
 
-  /** A new tap or opacity: the same point again. */
+  /** A new tap or opacity: the same point (or grid) again. */
   async refresh(): Promise<void> {
     if (this.point) await this.query(this.point.x, this.point.y);
+    else if (this.view?.grid) await this.grid(this.view.grid.n);
   }
 }
