@@ -107,7 +107,8 @@ function withConvertOptions(cmd: Command): Command {
     .option('--recursive', 'also convert images in subfolders (mirrored in the output)')
     .option(
       '--memory-budget <mb>',
-      'memory for one translation, MiB (1024); images over 1 Mpx, or all when given, are tiled',
+      'peak memory of the process while it translates, MiB (1024); images over 1 Mpx, or all ' +
+        'when given, are tiled',
       int('--memory-budget', { min: 1 }),
     )
     .option(
