@@ -32,6 +32,8 @@ export class SinCutModel {
   readonly optD: Adam;
   readonly optH: Adam;
   segmentPolicy: 'auto' | SegmentMode = 'auto';
+  /** Images per pass of D's half (null: by size, see sincut-step.ts dChunk). */
+  dChunk: number | null = null;
 
   constructor(
     readonly opts: SinCutOptions,

@@ -88,36 +88,86 @@ export interface Half<L> {
   grads: tf.NamedTensorMap;
 }
 
+/**
+ * Images per pass of D's half. R1's double backward keeps a long tape per image (about
+ * 450 MiB per 64² window on wasm), so the batch goes through D in chunks whose gradients are
+ * summed: D judges every image on its own (no minibatch statistics), so each loss is a sum of
+ * per-chunk terms and the result equals one pass over the batch, up to summation order.
+ */
+export function dChunk(model: SinCutModel): number {
+  if (model.dChunk !== null) return model.dChunk;
+  return Math.max(1, Math.floor((4 * 64 * 64) / model.opts.dPatch ** 2));
+}
+
 export function sincutDiscriminatorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
 ): Half<Pick<SinCutLosses, 'D' | 'D_real' | 'D_fake' | 'D_R1'>> {
-  const { D, opts } = model;
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (usesB(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
-  const fakeB = tf.tidy(() => sliceAxis(generate(model, realA, realB, s), 0, 0, batch));
+  const fakeB = tf.tidy(() =>
+    window(model, sliceAxis(generate(model, realA, realB, s), 0, 0, batch), s.windows.fakeD),
+  );
+  const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
+  const chunk = dChunk(model);
+  const sums = { fake: 0, real: 0, r1: 0, total: 0 };
+  let grads: tf.NamedTensorMap = {};
+  try {
+    for (let at = 0; at < batch; at += chunk) {
+      const n = Math.min(chunk, batch - at);
+      const part = tf.tidy(() => [sliceAxis(fakeB, 0, at, n), sliceAxis(realWin, 0, at, n)]);
+      const half = dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
+      tf.dispose(part);
+      sums.fake += half.values[0];
+      sums.real += half.values[1];
+      sums.r1 += half.values[2];
+      sums.total += half.values[3];
+      grads = accumulate(grads, half.grads);
+    }
+  } finally {
+    tf.dispose([fakeB, realWin]);
+  }
+  return {
+    losses: { D: sums.total, D_real: sums.real, D_fake: sums.fake, D_R1: sums.r1 },
+    grads,
+  };
+}
+
+/** D's loss terms on a chunk, each weighted by the chunk's share of the batch. */
+function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
+  const { D, opts } = model;
   const parts: tf.Scalar[] = [];
   const { value, grads } = tf.variableGrads(() => {
-    const fake = nonSaturating(D.forward(window(model, fakeB, s.windows.fakeD)), false);
-    const realWin = window(model, realB, s.windows.realD);
+    const f = tf.mul(nonSaturating(D.forward(fake), false), share) as tf.Scalar;
     let r1: tf.Scalar;
-    let real: tf.Scalar;
+    let r: tf.Scalar;
     if (opts.lambdaR1 > 0) {
-      const { penalty, logits } = r1Penalty((x) => D.forward(x), realWin, opts.lambdaR1);
-      real = nonSaturating(logits, true);
-      r1 = penalty;
+      const { penalty, logits } = r1Penalty((x) => D.forward(x), real, opts.lambdaR1);
+      r = tf.mul(nonSaturating(logits, true), share) as tf.Scalar;
+      r1 = tf.mul(penalty, share) as tf.Scalar;
     } else {
-      real = nonSaturating(D.forward(realWin), true);
+      r = tf.mul(nonSaturating(D.forward(real), true), share) as tf.Scalar;
       r1 = tf.scalar(0);
     }
-    parts.push(tf.keep(fake), tf.keep(real), tf.keep(r1));
-    return tf.add(tf.mul(tf.add(fake, real), 0.5), r1) as tf.Scalar;
+    parts.push(tf.keep(f), tf.keep(r), tf.keep(r1));
+    return tf.add(tf.mul(tf.add(f, r), 0.5), r1) as tf.Scalar;
   }, model.optD.variables());
-  const [fake, real, r1, total] = [...parts, value].map((t) => t.dataSync()[0]);
-  tf.dispose([fakeB, value, ...parts]);
-  return { losses: { D: total, D_real: real, D_fake: fake, D_R1: r1 }, grads };
+  const values = [...parts, value].map((t) => t.dataSync()[0]);
+  tf.dispose([value, ...parts]);
+  return { values, grads };
+}
+
+/** a + b per variable name; disposes both inputs' tensors that it replaces. */
+function accumulate(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTensorMap {
+  if (Object.keys(a).length === 0) return b;
+  const out: tf.NamedTensorMap = {};
+  for (const [name, g] of Object.entries(b)) {
+    out[name] = a[name] ? tf.add(a[name], g) : g;
+    if (a[name]) tf.dispose([a[name], g]);
+  }
+  return out;
 }
 
 export function sincutGeneratorGrads(
