@@ -92,9 +92,10 @@ test('train a style from the samples, see it listed, convert with it', async ({ 
   await expect(style.getByText('ready')).toBeVisible();
   const thumb = style.locator('img');
   await expect(thumb).toBeVisible();
-  expect(
-    await thumb.evaluate((img) => (img as { naturalWidth: number }).naturalWidth),
-  ).toBeGreaterThan(0);
+  // The card shows a thumbnail the server makes on first request: it may arrive a little later.
+  await expect
+    .poll(() => thumb.evaluate((img) => (img as { naturalWidth: number }).naturalWidth))
+    .toBeGreaterThan(0);
   await page.screenshot({ path: path.join(SHOTS, 'styles.png'), fullPage: true });
 
   await style.getByRole('button', { name: 'Convert with it' }).click();
