@@ -74,11 +74,19 @@ function window(model: SinCutModel, x: T4, at: Offset): T4 {
   return tf.slice(x, [0, at[0], at[1], 0], [-1, p, p, -1]);
 }
 
-function generate(model: SinCutModel, realA: T4, realB: T4, s: SinCutSampling): T4 {
+/**
+ * G's noise input for this step, [Bg, H, W, 1]. It must outlive the gradient computation: with
+ * recomputed segments the backward pass runs the upsampling stage again and reads it.
+ */
+function noiseTensor(model: SinCutModel, realA: T4, s: SinCutSampling): T4 | null {
+  if (!s.noise) return null;
+  const [b, h, w] = realA.shape;
+  return tf.tensor4d(s.noise, [b * (usesB(model) ? 2 : 1), h, w, 1]);
+}
+
+function generate(model: SinCutModel, realA: T4, realB: T4, noise: T4 | null): T4 {
   return tf.tidy(() => {
     const x = usesB(model) ? tf.concat([realA, realB], 0) : realA;
-    const [b, h, w] = x.shape;
-    const noise = s.noise ? tf.tensor4d(s.noise, [b, h, w, 1]) : null;
     return model.generate(x, noise);
   });
 }
@@ -107,9 +115,11 @@ export function sincutDiscriminatorGrads(
 ): Half<Pick<SinCutLosses, 'D' | 'D_real' | 'D_fake' | 'D_R1'>> {
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (usesB(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
+  const noise = noiseTensor(model, realA, s);
   const fakeB = tf.tidy(() =>
-    window(model, sliceAxis(generate(model, realA, realB, s), 0, 0, batch), s.windows.fakeD),
+    window(model, sliceAxis(generate(model, realA, realB, noise), 0, 0, batch), s.windows.fakeD),
   );
+  noise?.dispose();
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
   const chunk = dChunk(model);
   const sums = { fake: 0, real: 0, r1: 0, total: 0 };
@@ -185,9 +195,10 @@ export function sincutGeneratorGrads(
   const keys = nce ? tf.tidy(() => projectKeys(model, realA, s.ids)) : [];
   const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
   const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
+  const noise = noiseTensor(model, realA, s);
   const parts: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const all = generate(model, realA, realB, s);
+    const all = generate(model, realA, realB, noise);
     const fake = sliceAxis(all, 0, 0, batch);
     const gan = tf.mul(
       nonSaturating(D.forward(window(model, fake, s.windows.fakeG)), true),
@@ -223,6 +234,7 @@ export function sincutGeneratorGrads(
     idt: read('idt') ?? 0,
   };
   tf.dispose([value, ...keys, ...(keysY ?? []), ...Object.values(parts)]);
+  noise?.dispose();
   return { losses, grads };
 }
 

@@ -170,10 +170,14 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
     x.dispose();
   });
 
-  it.each([null, 1])(
-    'one step (D in chunks of %s): losses, gradients of D (with R1), G and H, weights after Adam',
-    (chunk) => {
+  it.each([
+    [null, 'auto'],
+    [1, 'recomputed'],
+  ] as const)(
+    'one step (D in chunks of %s, G %s): losses, gradients of D (with R1), G and H, weights after Adam',
+    (chunk, policy) => {
       const m = buildModel();
+      m.segmentPolicy = policy;
       m.dChunk = chunk;
       const a = fx.nhwc('step.real_A');
       const b = fx.nhwc('step.real_B');
