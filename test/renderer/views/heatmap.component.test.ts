@@ -76,6 +76,9 @@ describe('heatmaps', () => {
     const input = document.querySelector('img[alt="Heatmap over the input for res1"]');
     expect(input?.getAttribute('src')).toBe('files?path=%2Ftmp%2Fh%2Fmap-500-250.png');
     expect(document.querySelector('.marker.best')).not.toBeNull();
+    expect(document.querySelector('.legend')?.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      '-0.20 0.90',
+    );
     expect(document.querySelector('[data-testid="heatmap-status"]')?.textContent).toMatch(
       /best match 500, 250 \(similarity 0\.900\)/,
     );
