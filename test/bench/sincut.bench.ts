@@ -6,7 +6,8 @@
  * would take at that rate; then the time and peak RSS of translating the full-resolution
  * painting of the Étretat pair (the dataset's Monet, 1200×966) with the reference setting's
  * generator, tile by tile, in this process. Seeded random weights: speed does not depend on
- * training. `--quick`: one timed step per setting.
+ * training. The translation runs first, so its peak RSS is its own (the wasm heap never
+ * shrinks after the training steps). `--quick`: one timed step per setting.
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -71,22 +72,6 @@ async function run(args: BenchArgs): Promise<void> {
       ['steps', `1 warm-up + ${timed} timed per setting, batch ${BATCH} (SINCUT_BENCH_BATCH)`],
     ]),
   );
-  const rows: string[][] = [];
-  for (const setting of ['reference', 'paper'] as const) {
-    const o = resolveSinCutOptions({ variant: setting, batchSize: BATCH });
-    const t = median(await stepSeconds(setting, timed));
-    const schedule = (o.epochs + o.decayEpochs) * Math.floor(o.cropsPerEpoch / o.batchSize);
-    rows.push([
-      setting,
-      `${o.cropSize}² ×${o.batchSize}, D ${o.dPatch}²`,
-      seconds(t),
-      (1 / t).toFixed(3),
-      `${((schedule * t) / 86400).toFixed(1)} days`,
-    ]);
-  }
-  console.log(table(['setting', 'crops', 's/step', 'steps/s', 'whole schedule'], rows));
-  console.log(`load after steps: ${loadLine()}`);
-
   const painting = await loadSingleImage(`${DATA}monet.jpg`, Infinity);
   const widths = { c0: 80, c1: 160, nBlocks: 6 }; // ngf 10 at 64² crops
   const G = StyleGan2Generator.create(widths, new Rng(3));
@@ -109,6 +94,21 @@ async function run(args: BenchArgs): Promise<void> {
     ),
   );
   console.log(`load after translation: ${loadLine()}`);
+  const rows: string[][] = [];
+  for (const setting of ['reference', 'paper'] as const) {
+    const o = resolveSinCutOptions({ variant: setting, batchSize: BATCH });
+    const t = median(await stepSeconds(setting, timed));
+    const schedule = (o.epochs + o.decayEpochs) * Math.floor(o.cropsPerEpoch / o.batchSize);
+    rows.push([
+      setting,
+      `${o.cropSize}² ×${o.batchSize}, D ${o.dPatch}²`,
+      seconds(t),
+      (1 / t).toFixed(3),
+      `${((schedule * t) / 86400).toFixed(1)} days`,
+    ]);
+  }
+  console.log(table(['setting', 'crops', 's/step', 'steps/s', 'whole schedule'], rows));
+  console.log(`load after steps: ${loadLine()}`);
 }
 
 export const sincutCase = {
