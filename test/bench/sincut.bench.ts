@@ -86,7 +86,7 @@ async function run(args: BenchArgs): Promise<void> {
         [
           `${painting.width}×${painting.height}`,
           'StyleGAN2, widths 80/160, 6 blocks',
-          '512 + 40 halo',
+          '256 + 40 halo',
           seconds(wall),
           `${peakRssMiB().toFixed(0)} (before: ${rssBefore.toFixed(0)})`,
         ],
