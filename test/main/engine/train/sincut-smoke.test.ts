@@ -48,7 +48,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SinCUT on the Étretat pair (downscaled, short)', () => {
   it(
-    'keeps the painting’s structure and moves its statistics towards the photo',
+    'learns the painting’s structure; prints its colour and texture statistics',
     async () => {
       const options = resolveSinCutOptions({
         ngf: 1,
