@@ -8,9 +8,8 @@ import { promises as fs } from 'node:fs';
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { initBackend } from '../engine/backend';
-import { createImageConverter, type Translator } from '../engine/infer/convert-image';
+import { createImageConverter, type ImageConverter } from '../engine/infer/convert-image';
 import { conversionTranslator } from '../engine/infer/tiled-generator';
-import type { StyleGenerator } from '../engine/model/cyclegan-generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/train/style';
 import { ConvertQueue, type FileState } from '../services/convert/convert-queue';
@@ -18,16 +17,18 @@ import type { ConvertSettings } from '../services/convert/engine';
 import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
 import { planConversion } from '../services/convert/plan';
 
-/** As `patchwork convert` chooses: tiled above a megapixel, whatever the architecture. */
-export function translatorFor(generator: StyleGenerator): Translator {
-  return conversionTranslator(generator);
+/** What a conversion or a watch job runs with; `dispose` frees the style's weights. */
+export interface OpenedConversion {
+  settings: ConvertSettings;
+  engine: ImageConverter;
+  dispose(): void;
 }
 
-export async function runConversion(
-  spec: ConvertJobSpec,
-  signal: AbortSignal,
-  emit: (event: WorkerJobEvent) => void,
-): Promise<WorkerJobResult> {
+/**
+ * The backend, the style's generator (conversion needs only G) and a converter that translates
+ * as `patchwork convert` does: tiled above a megapixel, whatever the architecture.
+ */
+export async function openConversion(spec: ConvertJobSpec): Promise<OpenedConversion> {
   const settings: ConvertSettings = {
     format: spec.format,
     ...(spec.quality !== undefined ? { quality: spec.quality } : {}),
@@ -36,18 +37,27 @@ export async function runConversion(
     metadata: 'strip',
   };
   await initBackend(spec.backend);
-  const style = await loadStyleGenerator(spec.styleDir); // conversion needs only G
+  const style = await loadStyleGenerator(spec.styleDir);
+  const engine = createImageConverter({
+    translate: conversionTranslator(style.generator),
+    ...(spec.memoryBudgetMB !== undefined
+      ? { translateOptions: { memoryBudgetMB: spec.memoryBudgetMB } }
+      : {}),
+    quality: settings.quality,
+    bitDepth: settings.bitDepth,
+    icc: settings.icc,
+    metadata: settings.metadata,
+  });
+  return { settings, engine, dispose: () => disposeParams(style.generator.params) };
+}
+
+export async function runConversion(
+  spec: ConvertJobSpec,
+  signal: AbortSignal,
+  emit: (event: WorkerJobEvent) => void,
+): Promise<WorkerJobResult> {
+  const { settings, engine, dispose } = await openConversion(spec);
   try {
-    const engine = createImageConverter({
-      translate: translatorFor(style.generator),
-      ...(spec.memoryBudgetMB !== undefined
-        ? { translateOptions: { memoryBudgetMB: spec.memoryBudgetMB } }
-        : {}),
-      quality: settings.quality,
-      bitDepth: settings.bitDepth,
-      icc: settings.icc,
-      metadata: settings.metadata,
-    });
     const manifest = await ConvertManifest.open(spec.output);
     const plan = await planConversion(
       { input: spec.input, output: spec.output, recursive: spec.recursive, format: spec.format },
@@ -82,7 +92,7 @@ export async function runConversion(
     const failed = queue.files().filter((f) => f.status === 'failed').length;
     return { status: signal.aborted ? 'cancelled' : 'completed', failed };
   } finally {
-    disposeParams(style.generator.params);
+    dispose();
   }
 }
 

@@ -7,14 +7,9 @@
  * folder disappears, which fails the job with the reason.
  */
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
-import { initBackend } from '../engine/backend';
-import { createImageConverter } from '../engine/infer/convert-image';
-import { disposeParams } from '../engine/model/params';
-import { loadStyleGenerator } from '../engine/train/style';
-import type { ConvertSettings } from '../services/convert/engine';
 import { styleIdOf } from '../services/convert/manifest';
 import { FolderWatcher } from '../services/convert/watcher';
-import { fileInfo, translatorFor } from './convert-job';
+import { fileInfo, openConversion } from './convert-job';
 
 export class WatchStoppedError extends Error {
   constructor(message: string) {
@@ -28,26 +23,8 @@ export async function runWatch(
   signal: AbortSignal,
   emit: (event: WorkerJobEvent) => void,
 ): Promise<WorkerJobResult> {
-  const settings: ConvertSettings = {
-    format: spec.format,
-    ...(spec.quality !== undefined ? { quality: spec.quality } : {}),
-    bitDepth: 8,
-    icc: 'srgb',
-    metadata: 'strip',
-  };
-  await initBackend(spec.backend);
-  const style = await loadStyleGenerator(spec.styleDir);
+  const { settings, engine, dispose } = await openConversion(spec);
   try {
-    const engine = createImageConverter({
-      translate: translatorFor(style.generator),
-      ...(spec.memoryBudgetMB !== undefined
-        ? { translateOptions: { memoryBudgetMB: spec.memoryBudgetMB } }
-        : {}),
-      quality: settings.quality,
-      bitDepth: settings.bitDepth,
-      icc: settings.icc,
-      metadata: settings.metadata,
-    });
     let stopped: (reason: string | null) => void = () => undefined;
     const ended = new Promise<string | null>((resolve) => (stopped = resolve));
     const watcher = await FolderWatcher.start({
@@ -84,6 +61,6 @@ export async function runWatch(
     const failed = watcher.queue.files().filter((f) => f.status === 'failed').length;
     return { status: signal.aborted ? 'cancelled' : 'completed', failed };
   } finally {
-    disposeParams(style.generator.params);
+    dispose();
   }
 }

@@ -21,6 +21,7 @@ import { translateImage } from '../../../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
+import { failure as failureOf } from '../../../support/failure';
 
 const invert: ConvertImageOptions = {
   translate: (img) => ({ ...img, data: img.data.map((v) => -v) }),
@@ -47,14 +48,7 @@ async function raw(file: string) {
   return sharp(file).raw().toBuffer({ resolveWithObject: true });
 }
 
-async function failure(p: Promise<unknown>): Promise<ConvertFileError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConvertFileError);
-  return err as ConvertFileError;
-}
+const failure = (p: Promise<unknown>) => failureOf(p, ConvertFileError);
 
 describe('convertFile', () => {
   it('translates the colour and carries alpha over untouched', async () => {

@@ -24,6 +24,7 @@ import {
 import { disposeStyle, loadStyle } from '../../../../main/engine/train/style';
 import { runTraining } from '../../../../main/engine/train/train-loop';
 import { manifest, pthPath } from '../import/import-fixtures';
+import { failure } from '../../../support/failure';
 
 let root: string;
 let source: string;
@@ -89,15 +90,6 @@ function maxDiff(a: ParamSet, b: ParamSet): number {
     );
   }
   return worst;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
 }
 
 beforeAll(async () => {

@@ -24,6 +24,7 @@ import {
   type RunOptions,
   type TrainResult,
 } from '../../../../main/engine/train/train-loop';
+import { failure } from '../../../support/failure';
 
 const PHOTOS = path.resolve('../shared/datasets/photos');
 /** 6 source files (one corrupt), 4 targets: an epoch is 6 steps; the run crosses into epoch 2. */
@@ -97,15 +98,6 @@ async function blobSha(out: string, iteration: number): Promise<string> {
 
 function ofType<T extends TrainEvent['type']>(events: TrainEvent[], type: T) {
   return events.filter((e): e is Extract<TrainEvent, { type: T }> => e.type === type);
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
 }
 
 beforeAll(async () => {
