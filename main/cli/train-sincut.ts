@@ -5,8 +5,8 @@
 import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
 import type { TrainBackendChoice } from '../../shared/jobs';
 import { runSinCutTraining, type SinCutEvent } from '../engine/train/sincut-loop';
-import { EXIT } from './errors';
-import { formatDuration, progressLine, type ProgressLine } from './progress';
+import { formatDuration, type ProgressLine } from './progress';
+import { runStoppable } from './stoppable-run';
 
 export interface SinCutFlags {
   source: string;
@@ -58,17 +58,8 @@ export function sincutOptionsFromFlags(f: SinCutFlags): SinCutOptions {
 
 export async function trainSinCut(flags: SinCutFlags): Promise<number> {
   const options = sincutOptionsFromFlags(flags);
-  const line = progressLine();
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    line.log('stopping after this step (a checkpoint is written; Ctrl-C again to quit now)…');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const result = await runSinCutTraining(
+  return runStoppable((signal, line) =>
+    runSinCutTraining(
       {
         source: flags.source,
         target: flags.target,
@@ -80,28 +71,12 @@ export async function trainSinCut(flags: SinCutFlags): Promise<number> {
         ...(flags.name ? { name: flags.name } : {}),
       },
       {
-        signal: controller.signal,
+        signal,
         resume: Boolean(flags.resume),
         onEvent: (e) => printSinCutEvent(e, line),
       },
-    );
-    line.done();
-    const where = `style: ${result.styleDir}`;
-    if (result.status === 'cancelled') {
-      process.stdout.write(
-        `stopped at step ${result.iteration}; ${where}\nresume with the same command and --resume\n`,
-      );
-      return EXIT.interrupted;
-    }
-    process.stdout.write(
-      `finished ${result.iteration} steps in ${formatDuration(result.durationSeconds)}; ${where}\n`,
-    );
-    return EXIT.ok;
-  } finally {
-    line.done();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    ),
+  );
 }
 
 function printSinCutEvent(e: SinCutEvent, line: ProgressLine): void {

@@ -14,8 +14,8 @@ import { runTraining } from '../engine/train/train-loop';
 import { SINCUT_GENERATORS, SINCUT_PRESETS } from '../../shared/options';
 import { trainSinCut, type SinCutFlags } from './train-sincut';
 import { int, num, oneOf } from './args';
-import { EXIT } from './errors';
-import { formatDuration, progressLine, type ProgressLine } from './progress';
+import { formatDuration, type ProgressLine } from './progress';
+import { runStoppable } from './stoppable-run';
 
 interface TrainFlags {
   source: string;
@@ -202,38 +202,13 @@ export function specFromFlags(f: TrainFlags): TrainJobSpec {
 async function train(flags: TrainFlags): Promise<number> {
   if (flags.preset === 'sincut') return trainSinCut({ ...flags, backend: flags.backend });
   const spec = specFromFlags(flags);
-  const line = progressLine();
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    line.log('stopping after this step (a checkpoint is written; Ctrl-C again to quit now)…');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const result = await runTraining(spec, {
-      signal: controller.signal,
+  return runStoppable((signal, line) =>
+    runTraining(spec, {
+      signal,
       resume: Boolean(flags.resume),
       onEvent: (e) => printEvent(e, line),
-    });
-    line.done();
-    const where = `style: ${result.styleDir}`;
-    if (result.status === 'cancelled') {
-      process.stdout.write(
-        `stopped at step ${result.iteration}; ${where}\nresume with the same command and --resume\n`,
-      );
-      return EXIT.interrupted;
-    }
-    process.stdout.write(
-      `finished ${result.iteration} steps in ${formatDuration(result.durationSeconds)}; ${where}\n`,
-    );
-    return EXIT.ok;
-  } finally {
-    line.done();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    }),
+  );
 }
 
 export function printEvent(e: TrainEvent, line: ProgressLine): void {
