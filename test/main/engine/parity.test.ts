@@ -3,79 +3,26 @@
 // records its worst error so the achieved tolerances are printed at the end of the run.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions, type NceTap, type Preset } from '../../../shared/options';
+import type { Preset } from '../../../shared/options';
 import { initBackend, type BackendName } from '../../../main/engine/backend';
-import { CutModel } from '../../../main/engine/train/cut-model';
+import type { CutModel } from '../../../main/engine/train/cut-model';
 import { patchNceLoss } from '../../../main/engine/losses/patch-nce';
 import {
   discriminatorGrads,
   generatorGrads,
   gradsByName,
   trainStep,
-  type StepSampling,
 } from '../../../main/engine/train/train-step';
-import { assignParams } from '../../../main/engine/model/params';
-import { Fixture, relError } from '../../support/fixture';
+import { relError } from '../../support/fixture';
+import { buildModel, cfg, fx, lr, sampling, stepErrorRatio } from '../../support/reference-cut';
 
 const TOL = 1e-4;
-const fx = Fixture.load('cut-small');
-const cfg = fx.config as {
-  ngf: number;
-  ndf: number;
-  n_blocks: number;
-  nc: number;
-  num_patches: number;
-  taps: NceTap[];
-  zero_grad_params: string[];
-};
-const lr = 2e-4;
-
-function buildModel(preset: Preset): CutModel {
-  const opts = resolveTrainOptions({
-    preset,
-    ngf: cfg.ngf,
-    ndf: cfg.ndf,
-    nBlocks: cfg.n_blocks,
-    projectionDim: cfg.nc,
-    numPatches: cfg.num_patches,
-    nceTaps: cfg.taps,
-  });
-  const model = CutModel.create(opts, 1);
-  for (const [net, params] of Object.entries(model.networks())) {
-    const values = new Map<string, tf.Tensor>();
-    for (const name of params.keys()) values.set(name, fx.param(`${net}.${name}`));
-    assignParams(params, values);
-    tf.dispose([...values.values()]);
-  }
-  return model;
-}
-
-function sampling(preset: Preset): StepSampling {
-  const c = fx.config as { presets: Record<Preset, { flipped: boolean }> };
-  return {
-    flipped: c.presets[preset].flipped,
-    ids: cfg.taps.map((t) => fx.ids(`${preset}.ids.nce.${t}`)),
-    idsY: preset === 'cut' ? cfg.taps.map((t) => fx.ids(`cut.ids.nceY.${t}`)) : null,
-  };
-}
-
-/**
- * Error of a weight after Adam's first step, which moves every element by ≈ lr·sign(g).
- * Where the reference gradient is smaller than the gradient tolerance its sign is not
- * determined in float32, so there the two may differ by up to 2·lr; elsewhere the usual
- * relative error applies. Scaled so that the result passes when below TOL.
- */
+/** Error of a weight after Adam's first step, scaled so that it passes below TOL. */
 function stepError(actual: tf.Tensor, expected: tf.Tensor, gradRef: tf.Tensor): number {
-  return tf.tidy(() => {
-    const err = tf.div(tf.abs(tf.sub(actual, expected)), tf.maximum(tf.abs(expected), 1));
-    const undetermined = tf.less(tf.abs(gradRef), TOL);
-    const allowed = tf.where(
-      undetermined,
-      tf.fill(err.shape, 2 * lr * (1 + 1e-3)),
-      tf.fill(err.shape, TOL),
-    );
-    return tf.max(tf.div(err, allowed)).dataSync()[0] * TOL;
-  });
+  const ratio = stepErrorRatio(actual, expected, gradRef, TOL);
+  const worst = tf.tidy(() => tf.max(ratio).dataSync()[0]);
+  ratio.dispose();
+  return worst * TOL;
 }
 
 const achieved: Record<string, Record<string, number>> = {};

@@ -5,78 +5,25 @@
 // end. SwiftShader runs TF.js's shared-memory kernels slowly, so the per-test limit is long.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions, type NceTap, type Preset } from '../../../shared/options';
+import type { Preset } from '../../../shared/options';
 import { initBackend } from '../../../main/engine/backend';
-import { CutModel } from '../../../main/engine/train/cut-model';
+import type { CutModel } from '../../../main/engine/train/cut-model';
 import { patchNceLoss } from '../../../main/engine/losses/patch-nce';
 import {
   discriminatorGradsAsync,
   generatorGradsAsync,
   gradsByName,
-  type StepSampling,
 } from '../../../main/engine/train/train-step';
-import { assignParams } from '../../../main/engine/model/params';
-import { Fixture } from '../../support/fixture';
+import { buildModel, cfg, fx, lr, sampling, stepErrorRatio } from '../../support/reference-cut';
 import { maxOf, relErrorAsync, swiftShaderUnavailable } from '../../support/swiftshader';
 
 const unavailable = await swiftShaderUnavailable();
 if (unavailable) console.warn(`webgpu parity skipped: ${unavailable}`);
 
 const TOL = 1e-4;
-const fx = Fixture.load('cut-small');
-const cfg = fx.config as {
-  ngf: number;
-  ndf: number;
-  n_blocks: number;
-  nc: number;
-  num_patches: number;
-  taps: NceTap[];
-  zero_grad_params: string[];
-  presets: Record<Preset, { flipped: boolean }>;
-};
-const lr = 2e-4;
-
-function buildModel(preset: Preset): CutModel {
-  const opts = resolveTrainOptions({
-    preset,
-    ngf: cfg.ngf,
-    ndf: cfg.ndf,
-    nBlocks: cfg.n_blocks,
-    projectionDim: cfg.nc,
-    numPatches: cfg.num_patches,
-    nceTaps: cfg.taps,
-  });
-  const model = CutModel.create(opts, 1);
-  for (const [net, params] of Object.entries(model.networks())) {
-    const values = new Map<string, tf.Tensor>();
-    for (const name of params.keys()) values.set(name, fx.param(`${net}.${name}`));
-    assignParams(params, values);
-    tf.dispose([...values.values()]);
-  }
-  return model;
-}
-
-function sampling(preset: Preset): StepSampling {
-  return {
-    flipped: cfg.presets[preset].flipped,
-    ids: cfg.taps.map((t) => fx.ids(`${preset}.ids.nce.${t}`)),
-    idsY: preset === 'cut' ? cfg.taps.map((t) => fx.ids(`cut.ids.nceY.${t}`)) : null,
-  };
-}
-
 /** As parity.test.ts: Adam's first step, sign-undetermined elements allowed 2·lr. */
 async function stepError(actual: tf.Tensor, expected: tf.Tensor, gradRef: tf.Tensor) {
-  const ratio = tf.tidy(() => {
-    const err = tf.div(tf.abs(tf.sub(actual, expected)), tf.maximum(tf.abs(expected), 1));
-    const undetermined = tf.less(tf.abs(gradRef), TOL);
-    const allowed = tf.where(
-      undetermined,
-      tf.fill(err.shape, 2 * lr * (1 + 1e-3)),
-      tf.fill(err.shape, TOL),
-    );
-    return tf.div(err, allowed);
-  });
-  return (await maxOf(ratio)) * TOL;
+  return (await maxOf(stepErrorRatio(actual, expected, gradRef, TOL))) * TOL;
 }
 
 const worst: Record<string, number> = {};
