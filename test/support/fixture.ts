@@ -4,6 +4,7 @@
  * torch layouts to the engine's (NCHW → NHWC, OIHW → HWIO, [out, in] → [in, out]).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 
@@ -23,11 +24,15 @@ export class Fixture {
 
   /** `folder`: the folder under test/fixtures that holds the fixture. */
   static load(name: string, folder = 'reference'): Fixture {
-    const dir = fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url));
-    const manifest = JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')) as Manifest;
+    return Fixture.fromDir(fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url)), name);
+  }
+
+  /** A fixture from any folder (the benchmark bundle carries its own copy). */
+  static fromDir(dir: string, name: string): Fixture {
+    const manifest = JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Manifest;
     if (manifest.format !== 'patchwork-fixture-1')
       throw new Error(`unknown fixture format ${manifest.format}`);
-    const buf = readFileSync(`${dir}${name}.bin`);
+    const buf = readFileSync(path.join(dir, `${name}.bin`));
     // Node's Buffer may be a slice of a shared pool: copy out exactly this file's bytes.
     const data = new Float32Array(
       buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),

@@ -5,76 +5,24 @@
  * PyTorch statement of the reference computed. Reads are asynchronous (webgpu has no
  * synchronous read in Node). Returns the worst error per check; 1e-4 is the engine's tolerance.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { resolveTrainOptions, type NceTap, type Preset } from '../../../shared/options';
+import type { Preset } from '../../../shared/options';
 import { patchNceLoss } from '../../../main/engine/losses/patch-nce';
-import { assignParams } from '../../../main/engine/model/params';
-import { CutModel } from '../../../main/engine/train/cut-model';
 import {
   discriminatorGradsAsync,
   generatorGradsAsync,
   gradsByName,
-  type StepSampling,
 } from '../../../main/engine/train/train-step';
+import { Fixture } from '../../support/fixture';
+import {
+  buildReferenceModel,
+  REFERENCE_LR,
+  referenceConfig,
+  referenceSampling,
+  stepErrorRatio,
+} from '../../support/reference-model';
 
 export const PARITY_TOL = 1e-4;
-
-interface Manifest {
-  config: Record<string, unknown>;
-  tensors: Record<string, { offset: number; length: number; shape: number[] }>;
-  scalars: Record<string, number>;
-  ids: Record<string, number[]>;
-}
-
-class Fixture {
-  constructor(
-    readonly manifest: Manifest,
-    private readonly data: Float32Array,
-  ) {}
-
-  static load(dir: string, name: string): Fixture {
-    const manifest = JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Manifest;
-    const buf = readFileSync(path.join(dir, `${name}.bin`));
-    const data = new Float32Array(
-      buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
-    );
-    return new Fixture(manifest, data);
-  }
-
-  raw(name: string): tf.Tensor {
-    const t = this.manifest.tensors[name];
-    if (!t) throw new Error(`fixture has no tensor ${name}`);
-    return tf.tensor(this.data.subarray(t.offset, t.offset + t.length), t.shape);
-  }
-
-  nhwc(name: string): tf.Tensor4D {
-    return tf.tidy(() => tf.transpose(this.raw(name), [0, 2, 3, 1]) as tf.Tensor4D);
-  }
-
-  /** Conv [out, in, kh, kw] → [kh, kw, in, out]; linear [out, in] → [in, out]. */
-  param(name: string): tf.Tensor {
-    return tf.tidy(() => {
-      const t = this.raw(name);
-      if (t.rank === 4) return tf.transpose(t, [2, 3, 1, 0]);
-      if (t.rank === 2) return tf.transpose(t);
-      return t.clone();
-    });
-  }
-
-  scalar(name: string): number {
-    const v = this.manifest.scalars[name];
-    if (v === undefined) throw new Error(`fixture has no scalar ${name}`);
-    return v;
-  }
-
-  ids(name: string): Int32Array {
-    const v = this.manifest.ids[name];
-    if (!v) throw new Error(`fixture has no ids ${name}`);
-    return Int32Array.from(v);
-  }
-}
 
 async function maxOf(t: tf.Tensor): Promise<number> {
   const m = tf.max(t);
@@ -97,18 +45,9 @@ export async function runParity(
   presets: Preset[] = ['fastcut', 'cut'],
   log: (s: string) => void = () => undefined,
 ): Promise<ParityResult> {
-  const fx = Fixture.load(fixtureDir, 'cut-small');
-  const cfg = fx.manifest.config as {
-    ngf: number;
-    ndf: number;
-    n_blocks: number;
-    nc: number;
-    num_patches: number;
-    taps: NceTap[];
-    zero_grad_params: string[];
-    presets: Record<Preset, { flipped: boolean }>;
-  };
-  const lr = 2e-4;
+  const fx = Fixture.fromDir(fixtureDir, 'cut-small');
+  const cfg = referenceConfig(fx);
+  const lr = REFERENCE_LR;
   const worst: Record<string, number> = {};
   const failures: string[] = [];
   const check = (what: string, err: number, tol = PARITY_TOL, label = what) => {
@@ -134,25 +73,7 @@ export async function runParity(
   const scalar = (what: string, actual: number, expected: number) =>
     check(what, Math.abs(actual - expected) / Math.max(1, Math.abs(expected)));
 
-  const build = (preset: Preset) => {
-    const opts = resolveTrainOptions({
-      preset,
-      ngf: cfg.ngf,
-      ndf: cfg.ndf,
-      nBlocks: cfg.n_blocks,
-      projectionDim: cfg.nc,
-      numPatches: cfg.num_patches,
-      nceTaps: cfg.taps,
-    });
-    const model = CutModel.create(opts, 1);
-    for (const [net, params] of Object.entries(model.networks())) {
-      const values = new Map<string, tf.Tensor>();
-      for (const name of params.keys()) values.set(name, fx.param(`${net}.${name}`));
-      assignParams(params, values);
-      tf.dispose([...values.values()]);
-    }
-    return model;
-  };
+  const build = (preset: Preset) => buildReferenceModel(fx, preset);
 
   log('  parity: generator, encoder taps, discriminator, projection head, PatchNCE …');
   const model = build('cut');
@@ -191,11 +112,7 @@ export async function runParity(
     const m = build(preset);
     const a = fx.nhwc('input.real_A');
     const b = fx.nhwc('input.real_B');
-    const s: StepSampling = {
-      flipped: cfg.presets[preset].flipped,
-      ids: cfg.taps.map((t) => fx.ids(`${preset}.ids.nce.${t}`)),
-      idsY: preset === 'cut' ? cfg.taps.map((t) => fx.ids(`cut.ids.nceY.${t}`)) : null,
-    };
+    const s = referenceSampling(fx, preset);
     const before = tf.memory().numTensors;
     const checkGrads = async (grads: tf.NamedTensorMap, net: 'G' | 'D' | 'H') => {
       const byName = gradsByName(m, grads)[net];
@@ -245,15 +162,7 @@ export async function runParity(
           // is below the tolerance its sign is undetermined, and 2·lr is allowed there.
           const ref = fx.param(`${preset}.step.${key}`);
           const gradRef = fx.param(`${preset}.grad.${key}`);
-          const ratio = tf.tidy(() => {
-            const err = tf.div(tf.abs(tf.sub(v, ref)), tf.maximum(tf.abs(ref), 1));
-            const allowed = tf.where(
-              tf.less(tf.abs(gradRef), PARITY_TOL),
-              tf.fill(err.shape, 2 * lr * (1 + 1e-3)),
-              tf.fill(err.shape, PARITY_TOL),
-            );
-            return tf.div(err, allowed);
-          });
+          const ratio = stepErrorRatio(v, ref, gradRef, PARITY_TOL);
           check('weights after step', (await maxOf(ratio)) * PARITY_TOL, PARITY_TOL, key);
           tf.dispose([ref, gradRef]);
         }
