@@ -133,3 +133,96 @@ describe('heatmaps', () => {
     expect(studio.heatmap.view?.map?.query).toEqual({ x: 200, y: 200 });
   });
 });
+
+describe('heatmaps on hover', () => {
+  /** The output's image at 400×200 on the page, for a 2000×1000 image: 5 image px per px. */
+  async function hoverable() {
+    const pending: { input: { x: number; y: number }; answer: () => void }[] = [];
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'heatmap:open': () => opened,
+    });
+    const studio = await openHeatmaps(fake);
+    const request = fake.api.request;
+    fake.api.request = (async (channel: string, input: { x: number; y: number }) => {
+      if (channel !== 'heatmap:query') return request(channel as 'app:info', {});
+      fake.requests.push({ channel, input });
+      await new Promise<void>((answer) => pending.push({ input, answer }));
+      return answer(input.x, input.y);
+    }) as typeof fake.api.request;
+    const output = document.querySelector<HTMLButtonElement>('button.pick')!;
+    output.querySelector('img')!.getBoundingClientRect = () =>
+      ({ left: 0, top: 0, width: 400, height: 200 }) as DOMRect;
+    const queries = () => fake.requests.filter((r) => r.channel === 'heatmap:query');
+    const move = (x: number, y: number) =>
+      output.dispatchEvent(
+        new PointerEvent('pointermove', { clientX: x, clientY: y, bubbles: true }),
+      );
+    const mapShown = () =>
+      document.querySelector('img[alt^="Heatmap over the input"]')?.getAttribute('src');
+    return { studio, pending, output, queries, move, mapShown };
+  }
+
+  it('asks as the pointer moves, one request in flight, always for the latest point', async () => {
+    const { pending, queries, move, mapShown } = await hoverable();
+    move(20, 20);
+    move(40, 40); // while the first is in flight: remembered…
+    move(60, 40); // …and replaced by the latest
+    await update();
+    expect(queries().map((q) => q.input)).toMatchObject([{ x: 100, y: 100 }]);
+
+    pending[0].answer();
+    await update();
+    // The first answer is shown (nothing newer was shown), then only the latest point is asked.
+    expect(mapShown()).toBe('files?path=%2Ftmp%2Fh%2Fmap-100-100.png');
+    expect(queries().map((q) => q.input)).toMatchObject([
+      { x: 100, y: 100 },
+      { x: 300, y: 200 },
+    ]);
+    pending[1].answer();
+    await update();
+    expect(mapShown()).toBe('files?path=%2Ftmp%2Fh%2Fmap-300-200.png');
+    expect(document.querySelector('.marker.query')).not.toBeNull();
+    expect(queries()).toHaveLength(2);
+  });
+
+  it('drops a hover answer asked before a click; a pinned point ignores hover', async () => {
+    const { pending, output, queries, move, mapShown } = await hoverable();
+    move(20, 20);
+    await update();
+    output.dispatchEvent(new MouseEvent('click', { clientX: 200, clientY: 100, bubbles: true }));
+    await update();
+    expect(queries().map((q) => q.input)).toMatchObject([
+      { x: 100, y: 100 },
+      { x: 1000, y: 500 },
+    ]);
+    pending[0].answer(); // the hover asked before the click: stale, dropped
+    await update();
+    expect(mapShown()).toBeUndefined();
+    pending[1].answer();
+    await update();
+    expect(mapShown()).toBe('files?path=%2Ftmp%2Fh%2Fmap-1000-500.png');
+    expect(document.querySelector('.marker.query.pinned')).not.toBeNull();
+
+    move(300, 150); // pinned: hover asks nothing
+    await update();
+    expect(queries()).toHaveLength(2);
+
+    // Escape releases the pin; hover follows the pointer again.
+    output.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    await update();
+    expect(document.querySelector('.marker.query.pinned')).toBeNull();
+    move(300, 150);
+    await update();
+    expect(queries().at(-1)?.input).toMatchObject({ x: 1500, y: 750 });
+    pending[2].answer();
+    await update();
+    expect(mapShown()).toBe('files?path=%2Ftmp%2Fh%2Fmap-1500-750.png');
+
+    // The keyboard still moves the point (and pins it there).
+    output.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+    await update();
+    expect(queries().at(-1)?.input).toMatchObject({ x: 1460, y: 750 });
+    expect(document.querySelector('.marker.query.pinned')).not.toBeNull();
+  });
+});
