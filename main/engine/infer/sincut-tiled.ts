@@ -4,11 +4,21 @@
  * receptive field: a tile computed with a halo at least that wide, and cropped back to its
  * core, equals the untiled result there. Tiles at the image's edge reach it, so the
  * zero padding of every conv falls where the untiled pass has it too. Noise comes from
- * absolute positions (positional-noise.ts), so tiles agree. Memory is bounded by the tile.
+ * absolute positions (positional-noise.ts), so tiles agree.
+ *
+ * Memory is bounded by the tile, sized from the process's memory budget as CUT's tiled
+ * translation does (tiled-generator.ts: the same budget, resident set and image accounting,
+ * the same tile search and webgpu buffer limit): the largest tile whose estimated forward pass
+ * (styleGan2TileBytes) fits what the budget leaves. A tile that still runs out of memory is
+ * redone in smaller tiles (oom-retry.ts), and the rest of the image keeps the smaller size.
  */
 import * as tf from '@tensorflow/tfjs';
 import { NOISE_SEED, positionalNoise } from '../model/positional-noise';
-import type { StyleGan2Generator } from '../model/stylegan2-generator';
+import type { StyleGan2Generator, StyleGan2GeneratorConfig } from '../model/stylegan2-generator';
+import { gpuBufferLimitBytes } from '../webgpu';
+import { shrinkOnOutOfMemory } from './oom-retry';
+import { workingBytes, type BudgetOptions } from './tiled-generator';
+import { largestTile, roundTile } from './tiling';
 import type { RgbFloatImage } from './translate';
 
 /**
@@ -20,12 +30,79 @@ export function styleGan2Halo(nBlocks: number): number {
   return 16 + 4 * nBlocks;
 }
 
-export interface SinCutTileOptions {
-  /** Core side of a tile in pixels (even); default 256 (a 512 tile at widths 80/160 peaks at 3.7 GB). */
+/**
+ * Bytes of tensors alive at the peak of one forward pass, per input pixel and channel, at full
+ * resolution (c0) and half resolution (c1, counted per full-resolution pixel). Calibrated with
+ * tf.profile on wasm (peak bytes of G.forward on square inputs of side 64–192, widths 8/16,
+ * 16/8, 32/64, 80/160 and 64/64): the peak is 27.1·c0 + 1.75·c1 floats per pixel, within 2%
+ * (the upsampling conv's transposed output, its padded copy and the blur's four shifted
+ * products at full resolution), plus the weights. Rounded up here. Checked against process
+ * RSS: widths 80/160 with 256-px tiles (336-px windows) estimate 1.10 GiB, measured 1.4 GB in
+ * all with the runtime; 512-px tiles estimate 3.4 GiB, measured 3.7 GB.
+ */
+const FLOATS_PER_C0 = 28;
+const FLOATS_PER_C1 = 2;
+
+/** Estimated peak tensor bytes of G.forward on an h×w window (the weights not included). */
+export function styleGan2TileBytes(cfg: StyleGan2GeneratorConfig, h: number, w: number): number {
+  return 4 * h * w * (FLOATS_PER_C0 * cfg.c0 + FLOATS_PER_C1 * cfg.c1);
+}
+
+/**
+ * The largest single tensor of G.forward on an h×w window, in bytes (what one GPU buffer must
+ * hold on webgpu): the transposed conv's (2·h/2 + 1)² output and its padded copy at c0, the
+ * half-resolution maps at c1, or the input.
+ */
+export function styleGan2LargestTensorBytes(
+  cfg: StyleGan2GeneratorConfig,
+  h: number,
+  w: number,
+): number {
+  const full = (h + 3) * (w + 3) * Math.max(cfg.c0, 3);
+  const half = (h / 2 + 2) * (w / 2 + 2) * cfg.c1;
+  return 4 * Math.max(full, half);
+}
+
+/**
+ * The largest core tile (a multiple of 4) whose window — the tile and its halo, clipped to the
+ * image — fits `bytes` and whose largest tensor fits `maxTensorBytes`; the smallest if none.
+ */
+export function chooseSinCutTile(
+  cfg: StyleGan2GeneratorConfig,
+  size: { width: number; height: number },
+  bytes: number,
+  maxTensorBytes = Infinity,
+): number {
+  const halo = styleGan2Halo(cfg.nBlocks);
+  const fits = (tile: number) => {
+    const h = Math.min(size.height, tile + 2 * halo);
+    const w = Math.min(size.width, tile + 2 * halo);
+    return (
+      styleGan2TileBytes(cfg, h, w) <= bytes &&
+      (maxTensorBytes === Infinity || styleGan2LargestTensorBytes(cfg, h, w) <= maxTensorBytes)
+    );
+  };
+  return largestTile(Math.max(size.width, size.height), fits);
+}
+
+export interface SinCutTileOptions extends BudgetOptions {
+  /**
+   * Core side of a tile in pixels, rounded down to a multiple of 4 (and kept within a GPU's
+   * buffer limit); default: the largest that the memory budget allows.
+   */
   tile?: number;
   noiseSeed?: number;
-  /** Called after each tile with (done, total). */
+  /** Called after each tile with (done, total); the total grows after an out-of-memory retry. */
   onTile?: (done: number, total: number) => void;
+  /** The core tile side in use: once at the start, and again after each out-of-memory retry. */
+  onTileSize?: (tile: number) => void;
+}
+
+interface Cell {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
 }
 
 /** [H, W, 3] in [−1, 1] → the same size, clamped to [−1, 1]. Leaves no tensor behind. */
@@ -39,45 +116,97 @@ export async function translateSinCut(
   const W = width + (width % 2);
   const H = height + (height % 2);
   const src = W === width && H === height ? image.data : padToEven(image, W, H);
-  const tile = Math.max(2, (opts.tile ?? 256) & ~1);
+  const size = { width: W, height: H };
+  const gpuLimit = gpuBufferLimitBytes();
+  let tile =
+    opts.tile !== undefined
+      ? Math.min(roundTile(opts.tile), chooseSinCutTile(G.config, size, Infinity, gpuLimit))
+      : chooseSinCutTile(G.config, size, workingBytes(image, opts), gpuLimit);
+  opts.onTileSize?.(tile);
   const halo = styleGan2Halo(G.config.nBlocks);
   const seed = opts.noiseSeed ?? NOISE_SEED;
   const out = new Float32Array(width * height * 3);
-  const rows = Math.ceil(H / tile);
-  const cols = Math.ceil(W / tile);
-  let done = 0;
-  for (let ty = 0; ty < rows; ty++) {
-    for (let tx = 0; tx < cols; tx++) {
-      const core = { top: ty * tile, left: tx * tile };
-      const coreH = Math.min(tile, H - core.top);
-      const coreW = Math.min(tile, W - core.left);
-      const top = Math.max(0, core.top - halo);
-      const left = Math.max(0, core.left - halo);
-      const bottom = Math.min(H, core.top + coreH + halo);
-      const right = Math.min(W, core.left + coreW + halo);
-      const region = cropRegion(src, W, top, left, bottom - top, right - left);
-      const noise = positionalNoise(seed, top, left, bottom - top, right - left);
-      const y = tf.tidy(() => {
-        const x = tf.tensor4d(region, [1, bottom - top, right - left, 3]);
-        const n = tf.tensor4d(noise, [1, bottom - top, right - left, 1]);
-        const g = G.forward(x, n);
-        const c = tf.slice(g, [0, core.top - top, core.left - left, 0], [1, coreH, coreW, 3]);
-        return tf.clipByValue(c, -1, 1);
-      });
-      const data = await y.data();
+
+  const runTile = async (core: Cell): Promise<void> => {
+    const top = Math.max(0, core.top - halo);
+    const left = Math.max(0, core.left - halo);
+    const bottom = Math.min(H, core.top + core.height + halo);
+    const right = Math.min(W, core.left + core.width + halo);
+    const region = cropRegion(src, W, top, left, bottom - top, right - left);
+    const noise = positionalNoise(seed, top, left, bottom - top, right - left);
+    const y = tf.tidy(() => {
+      const x = tf.tensor4d(region, [1, bottom - top, right - left, 3]);
+      const n = tf.tensor4d(noise, [1, bottom - top, right - left, 1]);
+      const g = G.forward(x, n);
+      const c = tf.slice(
+        g,
+        [0, core.top - top, core.left - left, 0],
+        [1, core.height, core.width, 3],
+      );
+      return tf.clipByValue(c, -1, 1);
+    });
+    let data: Float32Array;
+    try {
+      data = (await y.data()) as Float32Array;
+    } finally {
       y.dispose();
-      for (let r = 0; r < coreH; r++) {
-        const oy = core.top + r;
-        if (oy >= height) break;
-        const n = Math.min(coreW, width - core.left);
-        if (n <= 0) break;
-        out.set(data.subarray(r * coreW * 3, (r * coreW + n) * 3), (oy * width + core.left) * 3);
+    }
+    const n = Math.min(core.width, width - core.left);
+    for (let r = 0; r < core.height && n > 0; r++) {
+      const oy = core.top + r;
+      if (oy >= height) break;
+      const from = r * core.width * 3;
+      out.set(data.subarray(from, from + n * 3), (oy * width + core.left) * 3);
+    }
+  };
+
+  // The grid is laid at the first tile size; after an out-of-memory failure a cell is covered
+  // by smaller tiles, and so is every later one (a tile written twice gets the same values).
+  const cells = grid({ top: 0, left: 0, height: H, width: W }, tile);
+  let done = 0;
+  for (const [i, cell] of cells.entries()) {
+    const before = done;
+    const shrunk = await shrinkOnOutOfMemory(tile, async (t) => {
+      done = before; // a retried cell counts its tiles again
+      const parts = grid(cell, t);
+      const total = before + parts.length + countTiles(cells, i + 1, t);
+      for (const part of parts) {
+        await runTile(part);
+        done += 1;
+        opts.onTile?.(done, total);
       }
-      done += 1;
-      opts.onTile?.(done, rows * cols);
+    });
+    if (shrunk !== tile) {
+      tile = shrunk;
+      opts.onTileSize?.(tile);
     }
   }
   return { data: out, width, height };
+}
+
+/** Tiles of side `tile` that cells[from…] take. */
+function countTiles(cells: readonly Cell[], from: number, tile: number): number {
+  let n = 0;
+  for (let i = from; i < cells.length; i++) {
+    n += Math.ceil(cells[i].height / tile) * Math.ceil(cells[i].width / tile);
+  }
+  return n;
+}
+
+/** Row-major tiles of side `tile` covering a cell (the last row and column may be narrower). */
+function grid(cell: Cell, tile: number): Cell[] {
+  const out: Cell[] = [];
+  for (let y = cell.top; y < cell.top + cell.height; y += tile) {
+    for (let x = cell.left; x < cell.left + cell.width; x += tile) {
+      out.push({
+        top: y,
+        left: x,
+        height: Math.min(tile, cell.top + cell.height - y),
+        width: Math.min(tile, cell.left + cell.width - x),
+      });
+    }
+  }
+  return out;
 }
 
 function padToEven(image: RgbFloatImage, W: number, H: number): Float32Array {

@@ -32,6 +32,7 @@ import { generatorLayerNames, ResnetGenerator, type GeneratorConfig } from '../m
 import {
   backChain,
   channelsAfter,
+  largestTile,
   rectArea,
   scaleRect,
   TILE_STEP,
@@ -385,14 +386,7 @@ export function chooseTile(
   const fits = (t: number) =>
     tileBytes(nodes, passes, t, size) <= bytes &&
     (maxTensorBytes === Infinity || largestTensorBytes(nodes, passes, t, size) <= maxTensorBytes);
-  let lo = 1; // in units of TILE_STEP; lo always acceptable or the minimum
-  let hi = Math.ceil(Math.max(size.height, size.width) / TILE_STEP);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (fits(mid * TILE_STEP)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo * TILE_STEP;
+  return largestTile(Math.max(size.height, size.width), fits);
 }
 
 /**

@@ -46,21 +46,16 @@ import { roundTile, scaleRect, spanLength, tileGrid, type MapSize, type Rect } f
 import { MIN_SIDE, translateImageAsync, type RgbFloatImage } from './translate';
 import { bindGenerator, type Translator } from './convert-image';
 
-export interface TiledOptions {
+export interface TiledOptions extends BudgetOptions {
   /** Tile side in image pixels, rounded down to a multiple of 4; from the budget if absent. */
   tile?: number;
   /**
    * The process's resident memory while it translates, in MiB (default 1024): what it holds
-   * already (`residentBytes`), the full-size input and output images, the tensor working set
-   * of a tile, and the stage maps kept in RAM (the rest spills to disk).
+   * already (`residentBytes`: the runtime, the model, other decoded buffers), the full-size
+   * input and output images, the tensor working set of a tile, and the stage maps kept in RAM
+   * (the rest spills to disk).
    */
   memoryBudgetMB?: number;
-  /**
-   * What the process holds besides the input image — the runtime, the model, other decoded
-   * buffers — paid out of the budget first. Default: the resident set size now less the input
-   * image (which the budget counts itself). 0: the budget covers the translation only.
-   */
-  residentBytes?: number;
   /** Where spilled stage maps go (a private folder inside, removed afterwards). */
   tmpDir?: string;
   /** Which stage maps to store rather than recompute (default 'quarter'; see stage-plan.ts). */
@@ -101,6 +96,33 @@ export function conversionTranslator(generator: StyleGenerator, alwaysTiled = fa
 
 const MIB = 1024 * 1024;
 
+/** How a tiled translator is told its memory budget (translateTiled's and translateSinCut's). */
+export interface BudgetOptions {
+  /** The process's resident memory while it translates, in MiB (default 1024). */
+  memoryBudgetMB?: number;
+  /**
+   * What the process holds besides the input image, paid out of the budget first. Default: the
+   * resident set size now less the input image. 0: the budget covers the translation only.
+   */
+  residentBytes?: number;
+}
+
+/**
+ * What a translation may spend on tiles (and, for translateTiled, stored maps): the budget less
+ * what is resident already and the input and output images (float32, full size), but at least
+ * MIN_WORKING_BYTES (or the whole budget when that is smaller).
+ */
+export function workingBytes(
+  image: { width: number; height: number },
+  opts: BudgetOptions = {},
+): number {
+  const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
+  const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4; // each of input, output
+  const resident = opts.residentBytes ?? Math.max(0, process.memoryUsage().rss - imageBytes);
+  const floor = Math.min(budget, MIN_WORKING_BYTES);
+  return Math.max(floor, budget - resident - 2 * imageBytes);
+}
+
 /** Everything one tiled translation shares across its passes. */
 interface TiledRun {
   G: StyleGenerator;
@@ -126,14 +148,9 @@ export async function translateTiled(
   const size = { height: ceil4(image.height), width: ceil4(image.width) };
   const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
-  // The budget pays first for what is resident already and for the input and output images
-  // (float32, full size); of the rest, half bounds a tile's tensors and what the tile leaves
-  // holds stage maps in RAM. The rest of the stage maps spills to disk.
-  const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
-  const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4; // each of input, output
-  const resident = opts.residentBytes ?? Math.max(0, process.memoryUsage().rss - imageBytes);
-  const floor = Math.min(budget, MIN_WORKING_BYTES);
-  const working = Math.max(floor, budget - resident - 2 * imageBytes);
+  // Of the working bytes, half bounds a tile's tensors and what the tile leaves holds stage
+  // maps in RAM. The rest of the stage maps spills to disk.
+  const working = workingBytes(image, opts);
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
   const gpuLimit = gpuBufferLimitBytes();
   let tile =

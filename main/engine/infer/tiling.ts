@@ -167,6 +167,22 @@ export function roundTile(tile: number): number {
   return Math.max(TILE_STEP, Math.floor(tile / TILE_STEP) * TILE_STEP);
 }
 
+/**
+ * The largest tile (a multiple of TILE_STEP, at most `maxSide` rounded up to one) that `fits`
+ * accepts, assuming that a tile fits whenever a larger one does; the smallest tile if none
+ * does. A binary search: a few dozen calls of `fits` at most.
+ */
+export function largestTile(maxSide: number, fits: (tile: number) => boolean): number {
+  let lo = 1; // in units of TILE_STEP; lo always acceptable or the minimum
+  let hi = Math.max(1, Math.ceil(maxSide / TILE_STEP));
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid * TILE_STEP)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo * TILE_STEP;
+}
+
 /** Row-major grid of full-resolution tiles; the last row and column may be narrower. */
 export function tileGrid(size: MapSize, tile: number): Rect[] {
   if (tile % TILE_STEP !== 0 || tile <= 0)
