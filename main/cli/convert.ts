@@ -11,11 +11,7 @@ import type { Command } from 'commander';
 import { BACKEND_CHOICES } from '../../shared/jobs';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { createImageConverter } from '../engine/infer/convert-image';
-import { conversionTranslator } from '../engine/infer/tiled-generator';
-import { disposeParams } from '../engine/model/params';
-import { loadStyleGenerator } from '../engine/train/style';
-import { sincutConversion } from '../engine/infer/sincut-convert';
-import { isSinCutStyle } from '../engine/train/sincut-style';
+import { openStyleConversion } from '../engine/infer/style-conversion';
 import {
   ConvertQueue,
   type FileState,
@@ -179,43 +175,27 @@ async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepare
   const settings = settingsFromFlags(flags);
   const backend = await initBackend(flags.backend);
   line.log(`backend: ${backend.detail}`);
-  if (await isSinCutStyle(flags.style)) return prepareSinCut(flags, line, settings);
-  const style = await loadStyleGenerator(flags.style); // conversion needs only G
-  const styleId = await styleIdOf(flags.style);
-  line.log(`style: ${style.meta.name} (${style.meta.preset}, ${styleId})`);
-  const engine = createImageConverter({
-    // Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
-    translate: conversionTranslator(
-      style.generator,
-      flags.tile !== undefined || flags.memoryBudget !== undefined,
-    ),
-    translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
-    quality: settings.quality,
-    bitDepth: settings.bitDepth,
-    icc: settings.icc,
-    metadata: settings.metadata,
+  // Conversion needs only G. Tiled when asked for (a tile or a budget) or when the image is
+  // large; untiled otherwise. A SinCUT style's StyleGAN2 generator is always tiled.
+  const style = await openStyleConversion(flags.style, {
+    alwaysTiled: flags.tile !== undefined || flags.memoryBudget !== undefined,
   });
-  return { engine, styleId, settings, dispose: () => disposeParams(style.generator.params) };
-}
-
-/** A SinCUT style: its generator, tiled with position-based noise (sincut-convert.ts). */
-async function prepareSinCut(
-  flags: ConvertFlags,
-  line: ProgressLine,
-  settings: ConvertSettings,
-): Promise<Prepared> {
-  const sincut = await sincutConversion(flags.style);
-  const styleId = await styleIdOf(flags.style);
-  line.log(`style: ${sincut.meta.name} (sincut, ${styleId})`);
-  const engine = createImageConverter({
-    translate: sincut.translate,
-    translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
-    quality: settings.quality,
-    bitDepth: settings.bitDepth,
-    icc: settings.icc,
-    metadata: settings.metadata,
-  });
-  return { engine, styleId, settings, dispose: () => sincut.dispose() };
+  try {
+    const styleId = await styleIdOf(flags.style);
+    line.log(`style: ${style.name} (${style.preset}, ${styleId})`);
+    const engine = createImageConverter({
+      translate: style.translate,
+      translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
+      quality: settings.quality,
+      bitDepth: settings.bitDepth,
+      icc: settings.icc,
+      metadata: settings.metadata,
+    });
+    return { engine, styleId, settings, dispose: () => style.dispose() };
+  } catch (err) {
+    style.dispose();
+    throw err;
+  }
 }
 
 // ─── convert ─────────────────────────────────────────────────────────────────────────────

@@ -1,17 +1,15 @@
 /**
  * A conversion job inside the engine's process: the style loaded once, the input planned,
  * the services' ConvertQueue driving decode / translate / encode, each file's state and the
- * queue's progress streamed to the host. Images over a megapixel are translated tile by tile
- * (seamless), as `patchwork convert` does.
+ * queue's progress streamed to the host. Any style conversion takes (CUT, CycleGAN, SinCUT);
+ * images over a megapixel are translated tile by tile (seamless), as `patchwork convert` does.
  */
 import { promises as fs } from 'node:fs';
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { initBackend } from '../engine/backend';
 import { createImageConverter, type ImageConverter } from '../engine/infer/convert-image';
-import { conversionTranslator } from '../engine/infer/tiled-generator';
-import { disposeParams } from '../engine/model/params';
-import { loadStyleGenerator } from '../engine/train/style';
+import { openStyleConversion } from '../engine/infer/style-conversion';
 import { ConvertQueue, type FileState } from '../services/convert/convert-queue';
 import type { ConvertSettings } from '../services/convert/engine';
 import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
@@ -26,7 +24,9 @@ export interface OpenedConversion {
 
 /**
  * The backend, the style's generator (conversion needs only G) and a converter that translates
- * as `patchwork convert` does: tiled above a megapixel, whatever the architecture.
+ * as `patchwork convert` does (openStyleConversion, shared with it): tiled above a megapixel,
+ * whatever the architecture; a SinCUT style's StyleGAN2 generator always tile by tile, its
+ * tiles sized from the memory budget.
  */
 export async function openConversion(spec: ConvertJobSpec): Promise<OpenedConversion> {
   const settings: ConvertSettings = {
@@ -37,9 +37,9 @@ export async function openConversion(spec: ConvertJobSpec): Promise<OpenedConver
     metadata: 'strip',
   };
   await initBackend(spec.backend);
-  const style = await loadStyleGenerator(spec.styleDir);
+  const style = await openStyleConversion(spec.styleDir);
   const engine = createImageConverter({
-    translate: conversionTranslator(style.generator),
+    translate: style.translate,
     ...(spec.memoryBudgetMB !== undefined
       ? { translateOptions: { memoryBudgetMB: spec.memoryBudgetMB } }
       : {}),
@@ -48,7 +48,7 @@ export async function openConversion(spec: ConvertJobSpec): Promise<OpenedConver
     icc: settings.icc,
     metadata: settings.metadata,
   });
-  return { settings, engine, dispose: () => disposeParams(style.generator.params) };
+  return { settings, engine, dispose: () => style.dispose() };
 }
 
 export async function runConversion(

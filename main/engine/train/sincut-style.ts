@@ -13,7 +13,7 @@ import { STYLE_FORMAT, type TrainingSummary } from '../../../shared/jobs';
 import { validateSinCutOptions, type NceTap, type SinCutOptions } from '../../../shared/options';
 import { encodeImage } from '../data/image-io';
 import { ProjectionHead } from '../model/patch-sampler';
-import type { ParamSet } from '../model/params';
+import { disposeParams, type ParamSet } from '../model/params';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import type { RngState } from '../rng';
 import {
@@ -21,6 +21,7 @@ import {
   readJson,
   readTensorFile,
   replaceDir,
+  TensorFileError,
   writeTensorFile,
   type BlobInfo,
   type TensorEntry,
@@ -32,6 +33,7 @@ import {
   type SinCutGenerator,
 } from './sincut-model';
 import { Rng } from '../rng';
+import { StyleError } from './style';
 
 export const SINCUT_ARCHITECTURE = 'sincut-stylegan2';
 
@@ -196,20 +198,62 @@ export interface LoadedSinCutStyle {
   head: ProjectionHead;
 }
 
+/**
+ * Reads a SinCUT style folder. Every way it can be unusable — no folder, an unreadable
+ * style.json, invalid options, missing or damaged weights, weights of another shape — is a
+ * StyleError naming the folder and the problem. The caller disposes the generator's and the
+ * head's parameters.
+ */
 export async function loadSinCutStyle(dir: string): Promise<LoadedSinCutStyle> {
   const root = path.resolve(dir);
-  const meta = readJson(
-    await fs.readFile(path.join(root, 'style.json'), 'utf8'),
-    'style.json',
-  ) as SinCutStyleMeta;
-  if (meta.kind !== 'sincut') throw new Error(`${root} is not a SinCUT style`);
-  const opts = validateSinCutOptions(meta.options);
+  const file = path.join(root, 'style.json');
+  const text = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    const what = err.code === 'ENOENT' ? 'no style.json' : `style.json unreadable: ${err.message}`;
+    throw new StyleError('not-a-style', `${root} is not a usable style folder (${what})`);
+  });
+  let meta: SinCutStyleMeta;
+  let opts: SinCutOptions;
+  try {
+    meta = readJson(text, 'style.json') as SinCutStyleMeta;
+    if (meta?.kind !== 'sincut') throw new Error('its kind is not "sincut"');
+    opts = validateSinCutOptions(meta.options);
+  } catch (err) {
+    throw new StyleError(
+      'not-a-style',
+      `${file}: not a usable SinCUT style (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
   const generator = createGenerator(opts, new Rng(0));
   const channels = opts.nceTaps.map((t) => sincutTapChannels(opts, t as NceTap));
   const head = ProjectionHead.create(channels, opts.projectionDim, 0.02, new Rng(0));
-  assign(generator.params, await readTensors(root, 'generator'), `${root} generator`);
-  assign(head.params, await readTensors(root, 'head'), `${root} head`);
+  try {
+    assign(generator.params, await readStyleTensors(root, 'generator'), `${root}: the generator`);
+    assign(head.params, await readStyleTensors(root, 'head'), `${root}: the projection head`);
+  } catch (err) {
+    disposeParams(generator.params);
+    disposeParams(head.params);
+    if (err instanceof StyleError) throw err;
+    throw new StyleError('shape-mismatch', (err as Error).message, { cause: err });
+  }
   return { meta: { ...meta, options: opts }, generator, head };
+}
+
+/** A style's tensor file; a missing or damaged one is a StyleError. */
+async function readStyleTensors(root: string, stem: 'generator' | 'head') {
+  const what = stem === 'head' ? 'projection head' : 'generator';
+  try {
+    return await readTensors(root, stem);
+  } catch (err) {
+    const missing =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err instanceof TensorFileError && err.reason === 'missing');
+    throw new StyleError(
+      missing ? 'missing-weights' : 'corrupt-weights',
+      `Style ${root}: the ${what} weights are unusable: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
 }
 
 // ─── checkpoints ─────────────────────────────────────────────────────────────────────────────

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveTrainOptions } from '../../../shared/options';
 import { initBackend } from '../../../main/engine/backend';
@@ -16,6 +17,7 @@ import { saveStyle } from '../../../main/engine/train/style';
 import { listTree, writeBad, writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
+import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
 const training = UNTRAINED_SUMMARY;
 
@@ -105,6 +107,32 @@ describe('patchwork convert', () => {
     const noInput = await patchwork('convert', ...args.with(3, path.join(root, 'nothing')));
     expect([noInput.code, noInput.stderr]).toEqual([1, expect.stringMatching(/No file or folder/)]);
     await expect(fs.stat(d.output)).rejects.toThrow();
+  });
+
+  it('converts with a SinCUT style: tiles from --memory-budget equal small explicit tiles', async () => {
+    const sincut = path.join(root, 'sincut-style');
+    await saveTinySinCutStyle(sincut);
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'a.png'), 1, 30, 22);
+    const args = (output: string) => [
+      ...common(d).with(1, sincut).with(5, output),
+      '--format',
+      'png',
+    ];
+    const budget = await patchwork('convert', ...args(d.output), '--memory-budget', '256');
+    expect([budget.code, budget.stdout]).toEqual([0, expect.stringMatching(/^1 converted of 1/m)]);
+    expect(budget.stderr).toMatch(/style: Tiny SinCUT \(stylegan2\) \(sincut, /);
+    const tiled = await patchwork('convert', ...args(`${d.output}-tiled`), '--tile', '8');
+    expect(tiled.code).toBe(0);
+    const read = (dir: string) => sharp(path.join(dir, 'a.png')).raw().toBuffer();
+    const [a, b, src] = await Promise.all([
+      read(d.output),
+      read(`${d.output}-tiled`),
+      read(d.input),
+    ]);
+    expect(a.length).toBe(30 * 22 * 3);
+    expect(a.equals(b)).toBe(true);
+    expect(a.equals(src)).toBe(false);
   });
 
   it('exits 2 for flags that cannot work together', async () => {

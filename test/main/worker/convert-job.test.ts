@@ -1,0 +1,104 @@
+// The studio's conversion job (runConversion, as the engine process runs it) converts with a
+// SinCUT style as `patchwork convert` does: the same opener (openStyleConversion), so the
+// same pixels; each file's state and the progress are streamed; the watch job opens its
+// style through the same openConversion.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkerJobEvent } from '../../../shared/ipc-worker';
+import { initBackend } from '../../../main/engine/backend';
+import { convertFile } from '../../../main/engine/infer/convert-image';
+import { openStyleConversion } from '../../../main/engine/infer/style-conversion';
+import { openConversion, runConversion } from '../../../main/worker/convert-job';
+import { writeImage } from '../services/convert/files';
+import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+
+let root: string;
+let style: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-worker-convert-'));
+  style = path.join(root, 'sincut');
+  await saveTinySinCutStyle(style);
+});
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+const pixels = async (file: string) => sharp(file).raw().toBuffer({ resolveWithObject: true });
+
+describe('runConversion with a SinCUT style', () => {
+  it('converts a folder, streams each file and the progress, and matches the shared opener', async () => {
+    const input = path.join(root, 'in');
+    const output = path.join(root, 'out');
+    await writeImage(path.join(input, 'a.png'), 1, 40, 30);
+    await writeImage(path.join(input, 'b.png'), 2, 23, 17);
+    const events: WorkerJobEvent[] = [];
+    const before = tf.memory().numTensors;
+    const result = await runConversion(
+      {
+        styleDir: style,
+        input,
+        output,
+        recursive: false,
+        format: 'png',
+        backend: 'wasm',
+        memoryBudgetMB: 64,
+      },
+      new AbortController().signal,
+      (e) => events.push(e),
+    );
+    expect(result).toEqual({ status: 'completed', failed: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    const done = events.flatMap((e) =>
+      e.kind === 'convert-file' && e.file.status === 'done' ? [e.file.relative] : [],
+    );
+    expect(done.sort()).toEqual(['a.png', 'b.png']);
+    const last = events.filter((e) => e.kind === 'convert-progress').at(-1);
+    expect(last).toMatchObject({ progress: { total: 2, done: 2, failed: 0 } });
+
+    // The same pixels as the opener the CLI uses, with small explicit tiles.
+    const conv = await openStyleConversion(style);
+    try {
+      for (const name of ['a.png', 'b.png']) {
+        const ref = path.join(root, `ref-${name}`);
+        await convertFile(path.join(input, name), ref, {
+          translate: conv.translate,
+          translateOptions: { tile: 8 },
+        });
+        const [got, want, src] = await Promise.all([
+          pixels(path.join(output, name)),
+          pixels(ref),
+          pixels(path.join(input, name)),
+        ]);
+        expect([got.info.width, got.info.height]).toEqual([src.info.width, src.info.height]);
+        expect(got.data.equals(want.data)).toBe(true);
+        expect(got.data.equals(src.data)).toBe(false); // translated, not copied
+      }
+    } finally {
+      conv.dispose();
+    }
+  });
+
+  it('openConversion (the watch job’s too) refuses a damaged SinCUT style with its reason', async () => {
+    const broken = path.join(root, 'broken');
+    await fs.cp(style, broken, { recursive: true });
+    await fs.rm(path.join(broken, 'head.bin'));
+    const spec = {
+      styleDir: broken,
+      input: root,
+      output: path.join(root, 'never'),
+      recursive: false,
+      format: 'png' as const,
+      backend: 'wasm' as const,
+    };
+    await expect(openConversion(spec)).rejects.toMatchObject({
+      name: 'StyleError',
+      message: expect.stringMatching(/projection head weights are unusable/),
+    });
+  });
+});

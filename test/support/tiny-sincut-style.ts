@@ -1,0 +1,62 @@
+/**
+ * A tiny SinCUT style written straight through the style writer (seeded, untrained): the
+ * StyleGAN2 generator at widths 4/8 with 2 residual blocks, or CUT's ResNet generator at ngf 2
+ * with 1 block. The noise strength and the biases are set non-zero, so the position-based noise
+ * and the zero padding at the edges change the result (an untrained StyleGAN2 generator has
+ * both at zero).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { resolveSinCutOptions } from '../../shared/options';
+import { StyleGan2Generator } from '../../main/engine/model/stylegan2-generator';
+import { SinCutModel } from '../../main/engine/train/sincut-model';
+import { saveSinCutStyle, type SinCutStyleMeta } from '../../main/engine/train/sincut-style';
+import { UNTRAINED_SUMMARY } from './tiny-style';
+
+export async function saveTinySinCutStyle(
+  dir: string,
+  netG: 'stylegan2' | 'resnet' = 'stylegan2',
+  seed = 7,
+): Promise<SinCutStyleMeta> {
+  // cropSize 1024 picks the reference's narrowest widths: ngf 8 gives c0 4, c1 8.
+  const options =
+    netG === 'stylegan2'
+      ? resolveSinCutOptions({
+          ngf: 8,
+          ndf: 8,
+          nBlocks: 2,
+          cropSize: 1024,
+          dPatch: 8,
+          nceTaps: ['input', 'down1', 'res1'],
+          projectionDim: 8,
+          seed,
+        })
+      : resolveSinCutOptions({
+          netG: 'resnet',
+          ngf: 2,
+          ndf: 8,
+          nBlocks: 1,
+          cropSize: 16,
+          dPatch: 8,
+          projectionDim: 8,
+          seed,
+        });
+  const model = SinCutModel.create(options);
+  try {
+    if (model.G instanceof StyleGan2Generator) {
+      let k = seed;
+      for (const [name, v] of model.G.params) {
+        if (name.endsWith('noise.weight')) v.assign(tf.tensor1d([0.5]));
+        if (name.endsWith('bias')) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', ++k));
+      }
+    }
+    return await saveSinCutStyle(dir, {
+      name: `Tiny SinCUT (${netG})`,
+      model,
+      training: UNTRAINED_SUMMARY,
+      preview: null,
+      noiseSeed: 0x5c17 + seed,
+    });
+  } finally {
+    model.dispose();
+  }
+}
