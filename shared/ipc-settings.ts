@@ -31,6 +31,12 @@ export const settingsSchema = z
     defaultFormat: z.enum(SETTINGS_FORMATS),
     /** Where styles and the job list live; null: the default place. Used from the next start. */
     libraryDir: absolute.nullable(),
+    /**
+     * The GPU the webgpu backend uses, by the name the engine lists it under (BackendDetection's
+     * adapters); null: the system's high-performance choice. Engine processes started after a
+     * change use it (as PATCHWORK_GPU_ADAPTER).
+     */
+    gpuAdapter: z.string().min(1).max(200).nullable(),
   })
   .strict();
 
@@ -46,6 +52,7 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   memoryBudgetMB: 3072,
   defaultFormat: 'same',
   libraryDir: null,
+  gpuAdapter: null,
 };
 
 /** What the Settings view shows: the settings and what they mean here and now. */
@@ -59,6 +66,46 @@ export interface SettingsView {
   restartNeeded: boolean;
   /** The backend choices this build knows. */
   backends: readonly string[];
+}
+
+/** A GPU the engine can use through webgpu (main/engine/webgpu.ts listGpuAdapters). */
+export interface GpuAdapterInfo {
+  /** What the GPU picker stores (Dawn's adapter name, or the description). */
+  name: string;
+  /** The graphics API under it ('vulkan', 'metal', 'd3d12', …), where known. */
+  api: string | null;
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A CPU pretending to be a GPU (SwiftShader, llvmpipe): used only when asked for by name. */
+  software: boolean;
+  /** The power preferences that return it ('high-performance', 'low-power'). */
+  preferredFor: string[];
+}
+
+/** One compute backend as the engine found it on this machine. */
+export interface BackendAvailability {
+  name: string;
+  available: boolean;
+  /** What loads, in the engine's words (e.g. "wasm (SIMD, 1 thread; …)"). */
+  detail: string | null;
+  /** Why it is not used: not installed, no GPU, only a software adapter. */
+  reason: string | null;
+}
+
+/** What the engine detected (main/worker/probe-job.ts): backends, auto's choice, the GPUs. */
+export interface BackendDetection {
+  /** The backend `auto` picks here; null when none loads. */
+  auto: { name: string; detail: string } | null;
+  /** Every backend the engine knows, in auto's order of preference. */
+  backends: BackendAvailability[];
+  adapters: GpuAdapterInfo[];
+  /** The adapter asked for when probing (the setting, or PATCHWORK_GPU_ADAPTER); null: none. */
+  adapterAsked: string | null;
+  /** ISO 8601. */
+  probedAt: string;
+  /** How long the probe took in the engine, ms. */
+  durationMs: number;
 }
 
 /** Fields of a stored settings file that are valid, over the defaults; the rest dropped. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { TrainJobSpec } from './jobs';
+import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo } from './ipc-jobs';
 import type { TrainEvent } from './jobs';
 
@@ -67,12 +68,21 @@ export interface HeatmapJobResult {
   grid?: { n: number; tap: string; file: string };
 }
 
+/** What the engine finds on this machine (main/worker/probe-job.ts), for Settings. */
+export interface ProbeJobSpec {
+  /** The GPU adapter in force (the setting); null: the system's choice. */
+  gpuAdapter: string | null;
+  /** List the GPU adapters (default true). */
+  adapters?: boolean;
+}
+
 /** Services → worker. */
 export type ToWorker =
   | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
   | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
   | { type: 'watch'; jobId: string; spec: WatchJobSpec }
   | { type: 'heatmap'; jobId: string; spec: HeatmapJobSpec }
+  | { type: 'probe'; jobId: string; spec: ProbeJobSpec }
   | { type: 'cancel'; jobId: string };
 
 /** What a watched folder says besides its files: found what was there, a problem, a removal. */
@@ -92,6 +102,7 @@ export interface WorkerJobResult {
   /** Conversion: files that failed. */
   failed?: number;
   heatmap?: HeatmapJobResult;
+  probe?: BackendDetection;
 }
 
 /** Worker → services. */
@@ -133,6 +144,7 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       styleDir: z.string().optional(),
       failed: z.number().int().min(0).optional(),
       heatmap: record.optional(),
+      probe: record.optional(),
     }),
   }),
   z.object({
@@ -152,6 +164,16 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('convert'), jobId: id, spec: record }),
   z.object({ type: z.literal('watch'), jobId: id, spec: record }),
   z.object({ type: z.literal('heatmap'), jobId: id, spec: record }),
+  z.object({
+    type: z.literal('probe'),
+    jobId: id,
+    spec: z
+      .object({
+        gpuAdapter: z.string().min(1).max(200).nullable(),
+        adapters: z.boolean().optional(),
+      })
+      .strict(),
+  }),
   z.object({ type: z.literal('cancel'), jobId: id }),
 ]);
 

@@ -12,7 +12,12 @@ import { PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult } from './ipc-worker';
-import { settingsPatchSchema, type SettingsView, type StudioSettings } from './ipc-settings';
+import {
+  settingsPatchSchema,
+  type BackendDetection,
+  type SettingsView,
+  type StudioSettings,
+} from './ipc-settings';
 
 export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
@@ -131,6 +136,8 @@ export const requestSchemas = {
   'settings:get': empty,
   /** Changes some settings (validated field by field); answers all of them. */
   'settings:set': settingsPatchSchema,
+  /** What the engine finds on this machine: backends, auto's choice, GPUs (kept; `refresh`). */
+  'settings:detect': z.object({ refresh: z.boolean().optional() }).strict(),
   /** Translates the image with the style (once) for heatmaps: both images for the page. */
   'heatmap:open': z.object({ styleId, image: folder }).strict(),
   /** The heatmap over the input for a point of the output (full-image pixels) and a tap. */
@@ -233,6 +240,7 @@ export interface RequestOutputs {
   'watch:remove': { watchId: string };
   'settings:get': SettingsView;
   'settings:set': SettingsView;
+  'settings:detect': BackendDetection;
   'heatmap:open': HeatmapView;
   'heatmap:query': HeatmapView;
   'heatmap:grid': HeatmapView;

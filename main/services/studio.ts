@@ -29,6 +29,7 @@ import {
 import type { HeatmapJobResult, WorkerJobEvent } from '../../shared/ipc-worker';
 import {
   DEFAULT_SETTINGS,
+  type BackendDetection,
   type SettingsPatch,
   type SettingsView,
   type StudioSettings,
@@ -114,6 +115,10 @@ export class Studio {
   /** The engine process kept for heatmaps (made on first use), and its request chain. */
   private heatmapHost: WorkerHost | null = null;
   private heatmapChain: Promise<unknown> = Promise.resolve();
+  /** What the engine found on this machine (Settings), for the GPU adapter it was asked with. */
+  private detection: { adapter: string | null; found: Promise<BackendDetection> } | null = null;
+  /** PATCHWORK_GPU_ADAPTER as the studio was started: in force while the setting is null. */
+  private readonly envAdapter = process.env.PATCHWORK_GPU_ADAPTER || null;
   private readonly heatmapDir: string;
   private running: Queued | null = null;
   private runningDone: Promise<void> = Promise.resolve();
@@ -133,6 +138,7 @@ export class Studio {
     );
     if (settings.warning) process.stderr.write(`warning: ${settings.warning}\n`);
     studio.settingsStore = settings.store;
+    studio.applyGpuAdapter();
     if (opts.spawnHost) {
       studio.watches = await Watches.open({
         libraryDir: opts.libraryDir,
@@ -285,6 +291,8 @@ export class Studio {
         return { watchId: r.input.watchId };
       case 'settings:get':
         return this.settingsView();
+      case 'settings:detect':
+        return this.detect(r.input.refresh ?? false);
       case 'settings:set':
         return this.changeSettings(r.input);
       case 'heatmap:open':
@@ -525,9 +533,72 @@ export class Studio {
         }
       }
     }
+    const adapterBefore = store.get().gpuAdapter;
     const settings = await store.update(patch);
+    if (settings.gpuAdapter !== adapterBefore) this.applyGpuAdapter(true);
     this.emit({ type: 'settings', settings });
     return this.settingsView();
+  }
+
+  /** The GPU adapter engine processes are asked to use: the setting, else the environment's. */
+  private gpuAdapter(): string | null {
+    return this.settings.gpuAdapter ?? this.envAdapter;
+  }
+
+  /**
+   * Engine processes inherit the services' environment: the adapter setting reaches them as
+   * PATCHWORK_GPU_ADAPTER (main/engine/webgpu.ts). After a change, the idle engine processes
+   * are closed so the next job starts one with the new adapter; a running job keeps its GPU.
+   */
+  private applyGpuAdapter(changed = false): void {
+    const adapter = this.gpuAdapter();
+    if (adapter) process.env.PATCHWORK_GPU_ADAPTER = adapter;
+    else delete process.env.PATCHWORK_GPU_ADAPTER;
+    if (!changed) return;
+    this.detection = null;
+    if (!this.running && !this.opts.host.busy) this.opts.host.dispose();
+    if (this.heatmapHost && !this.heatmapHost.busy) {
+      this.heatmapHost.dispose();
+      this.heatmapHost = null;
+    }
+  }
+
+  /**
+   * What the engine finds on this machine (main/worker/probe-job.ts), asked once in an engine
+   * process of its own (trying each backend changes TF.js's current one) and kept until
+   * `refresh` or a new GPU adapter setting.
+   */
+  private async detect(refresh: boolean): Promise<BackendDetection> {
+    const spawn = this.opts.spawnHost;
+    if (!spawn) throw new RequestError('unsupported', 'the engine cannot be asked for this here');
+    const adapter = this.gpuAdapter();
+    let entry = this.detection;
+    if (refresh || !entry || entry.adapter !== adapter) {
+      const found = (async () => {
+        const host = spawn();
+        try {
+          const result = await host.run(
+            { type: 'probe', jobId: `probe-${newJobId()}`, spec: { gpuAdapter: adapter } },
+            () => undefined,
+          );
+          if (!result.probe) throw new WorkerJobError('the engine sent no report');
+          return result.probe;
+        } finally {
+          host.dispose();
+        }
+      })();
+      const made = { adapter, found };
+      this.detection = entry = made;
+      found.catch(() => {
+        if (this.detection === made) this.detection = null;
+      });
+    }
+    try {
+      return await entry.found;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RequestError('internal', `could not ask the engine what this machine has: ${why}`);
+    }
   }
 
   private watching(): Watches {

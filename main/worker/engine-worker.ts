@@ -9,6 +9,7 @@ import { runTraining } from '../engine/train/train-loop';
 import { runConversion } from './convert-job';
 import { describeError } from './errors';
 import { runHeatmap } from './heatmap-job';
+import { runProbe } from './probe-job';
 import { runWatch } from './watch-job';
 
 interface ParentPort {
@@ -78,6 +79,9 @@ async function run(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void
         jobId,
         result: { status: result.status, styleDir: result.styleDir },
       });
+    } else if (message.type === 'probe') {
+      const probe = await runProbe(message.spec);
+      port.post({ type: 'done', jobId, result: { status: 'completed', probe } });
     } else if (message.type === 'heatmap') {
       const heatmap = await runHeatmap(message.spec);
       port.post({ type: 'done', jobId, result: { status: 'completed', heatmap } });

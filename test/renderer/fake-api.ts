@@ -8,7 +8,11 @@ import type {
   StudioEvent,
 } from '../../shared/ipc';
 import { StudioError } from '../../shared/ipc';
-import { DEFAULT_SETTINGS, type SettingsView } from '../../shared/ipc-settings';
+import {
+  DEFAULT_SETTINGS,
+  type BackendDetection,
+  type SettingsView,
+} from '../../shared/ipc-settings';
 
 type Answer = { [C in Channel]?: (input: RequestInput<C>) => RequestOutput<C> | StudioError };
 
@@ -29,6 +33,20 @@ export const SETTINGS: SettingsView = {
   backends: ['auto', 'wasm', 'cpu'],
 };
 
+export const DETECTED: BackendDetection = {
+  auto: { name: 'wasm', detail: 'wasm (SIMD, 1 thread)' },
+  backends: [
+    { name: 'tensorflow', available: false, detail: null, reason: 'not installed' },
+    { name: 'webgpu', available: false, detail: null, reason: 'no GPU device' },
+    { name: 'wasm', available: true, detail: 'wasm (SIMD, 1 thread)', reason: null },
+    { name: 'cpu', available: true, detail: 'cpu (plain JavaScript, slow)', reason: null },
+  ],
+  adapters: [],
+  adapterAsked: null,
+  probedAt: '2026-01-01T00:00:00.000Z',
+  durationMs: 40,
+};
+
 export function fakeApi(answers: Answer = {}) {
   const requests: { channel: Channel; input: unknown }[] = [];
   const listeners = new Set<(e: StudioEvent) => void>();
@@ -38,6 +56,7 @@ export function fakeApi(answers: Answer = {}) {
     'styles:list': () => ({ styles: [] }),
     'watch:list': () => ({ watches: [] }),
     'settings:get': () => SETTINGS,
+    'settings:detect': () => DETECTED,
   };
   const api: PatchworkApi = {
     async request(channel, input) {

@@ -63,6 +63,7 @@ describe('settings', () => {
       memoryBudgetMB: 3072,
       defaultFormat: 'same',
       libraryDir: null,
+      gpuAdapter: null,
     });
     const events: string[] = [];
     first.subscribe((e) => events.push(e.type));
@@ -88,6 +89,8 @@ describe('settings', () => {
       [{ memoryBudgetMB: 1000.5 }, 'memoryBudgetMB'],
       [{ backend: 'quantum' }, 'backend'],
       [{ libraryDir: 'relative/folder' }, 'libraryDir'],
+      [{ gpuAdapter: '' }, 'gpuAdapter'],
+      [{ gpuAdapter: 3 }, 'gpuAdapter'],
       [{ colour: 'red' }, '(input)'],
     ];
     for (const [input, field] of cases) {

@@ -1,12 +1,14 @@
 /**
  * The Settings view over a scripted api: the saved settings fill the form and the theme is
- * applied to the page at once; Save sends every field; a refusal is shown at its field.
+ * applied to the page at once; Save sends every field; a refusal is shown at its field. What
+ * the engine detected is shown next to the backend choice, with a GPU picker when there are
+ * several GPUs.
  */
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../../shared/ipc';
 import type { SettingsView } from '../../../shared/ipc-settings';
-import { fakeApi, SETTINGS } from '../fake-api';
+import { DETECTED, fakeApi, SETTINGS } from '../fake-api';
 import { byText, cleanup, render, type, update } from './mount';
 
 afterEach(() => {
@@ -54,6 +56,7 @@ describe('settings', () => {
       memoryBudgetMB: 2048,
       defaultFormat: 'webp',
       libraryDir: '/big/disk/Patchwork',
+      gpuAdapter: null,
     });
     expect(document.documentElement.dataset.theme).toBe('dark');
     expect(document.querySelector('[role="status"]')?.textContent).toMatch(
@@ -81,5 +84,87 @@ describe('settings', () => {
     expect(fake.requests.find((r) => r.channel === 'settings:set')?.input).not.toHaveProperty(
       'libraryDir',
     );
+  });
+
+  it('shows what the engine detected next to the backend, and asks again on request', async () => {
+    const fake = fakeApi();
+    await openSettings(fake);
+    await update();
+    expect(fake.requests.filter((r) => r.channel === 'settings:detect')).toHaveLength(1);
+    expect(document.querySelector('[data-testid="auto-choice"]')?.textContent).toMatch(
+      /Here, auto uses wasm\s+\(wasm \(SIMD, 1 thread\)\)/,
+    );
+    const items = [...document.querySelectorAll('.detected .backends li')].map((li) =>
+      li.textContent?.replace(/\s+/g, ' ').trim(),
+    );
+    expect(items).toEqual([
+      'tensorflow not available: not installed',
+      'webgpu not available: no GPU device',
+      'wasm available',
+      'cpu available',
+    ]);
+    // One GPU or none: nothing to pick.
+    expect(document.getElementById('settings-gpu')).toBeNull();
+    byText('button', 'Look again')!.click();
+    await update();
+    expect(fake.requests.filter((r) => r.channel === 'settings:detect').at(-1)?.input).toEqual({
+      refresh: true,
+    });
+  });
+
+  it('offers a GPU picker when several GPUs exist, and saves the choice', async () => {
+    const gpu = (name: string, vendor: string, software = false) => ({
+      name,
+      api: 'vulkan',
+      vendor,
+      architecture: 'arch',
+      description: `${name} description`,
+      software,
+      preferredFor: [],
+    });
+    const fake = fakeApi({
+      'settings:detect': () => ({
+        ...DETECTED,
+        adapters: [
+          gpu('Big GPU', 'nvidia'),
+          gpu('Small GPU', 'intel'),
+          gpu('SwiftShader', 'google', true),
+        ],
+      }),
+      'settings:set': (input) => ({ ...SETTINGS, settings: { ...SETTINGS.settings, ...input } }),
+    });
+    const studio = await openSettings(fake);
+    await update();
+    const picker = document.getElementById('settings-gpu') as HTMLSelectElement;
+    expect([...picker.options].map((o) => o.textContent?.trim())).toEqual([
+      "The system's choice (high performance)",
+      'Big GPU description (nvidia)',
+      'Small GPU description (intel)',
+      'SwiftShader description (google, software)',
+    ]);
+    expect(byText('.detected li', 'SwiftShader')?.textContent).toMatch(/software, used only/);
+    picker.value = 'Small GPU';
+    picker.dispatchEvent(new Event('change', { bubbles: true }));
+    flushSync();
+    expect(studio.settings.gpuAdapter).toBe('Small GPU');
+    byText('button', 'Save settings')!.click();
+    await update();
+    expect(fake.requests.find((r) => r.channel === 'settings:set')?.input).toMatchObject({
+      gpuAdapter: 'Small GPU',
+    });
+  });
+
+  it('says so when the engine cannot be asked, and the rest of the form still works', async () => {
+    const fake = fakeApi({
+      'settings:detect': () =>
+        new StudioError({ code: 'internal', message: 'the engine process stopped unexpectedly' }),
+    });
+    await openSettings(fake);
+    await update();
+    expect(document.querySelector('.detected [role="alert"]')?.textContent).toMatch(
+      /Could not find out what this machine has: the engine process stopped unexpectedly/,
+    );
+    expect(fake.requests.filter((r) => r.channel === 'settings:detect')).toHaveLength(1);
+    expect((document.getElementById('settings-backend') as HTMLSelectElement).disabled).toBe(false);
   });
 });

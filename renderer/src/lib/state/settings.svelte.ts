@@ -2,9 +2,15 @@
  * The Settings view's form: the saved settings as editable fields, saved together; refusals
  * are shown next to the field they concern. The theme is applied to the page as soon as the
  * settings are known or saved (system: follows the operating system's light or dark mode).
+ * What the engine detected on this machine (backends, auto's choice, GPUs) is asked for when
+ * the view is first shown, and again on request.
  */
 import type { PatchworkApi } from '../../../../shared/ipc';
-import type { SettingsView, StudioSettings } from '../../../../shared/ipc-settings';
+import type {
+  BackendDetection,
+  SettingsView,
+  StudioSettings,
+} from '../../../../shared/ipc-settings';
 import { StudioError } from '../../../../shared/ipc';
 import { messageOf } from '../errors';
 
@@ -16,6 +22,11 @@ export class SettingsForm {
   defaultFormat = $state<StudioSettings['defaultFormat']>('same');
   /** Empty: the default place. */
   libraryDir = $state('');
+  /** Empty: the system's choice of GPU. */
+  gpuAdapter = $state('');
+  detection = $state<BackendDetection | null>(null);
+  detecting = $state(false);
+  detectError = $state<string | null>(null);
   busy = $state(false);
   error = $state<string | null>(null);
   fieldErrors = $state<Record<string, string>>({});
@@ -42,7 +53,22 @@ export class SettingsForm {
     this.memoryBudgetMB = s.memoryBudgetMB;
     this.defaultFormat = s.defaultFormat;
     this.libraryDir = s.libraryDir ?? '';
+    this.gpuAdapter = s.gpuAdapter ?? '';
     this.applied(s);
+  }
+
+  /** Asks what the engine finds here (kept by the services; `refresh` asks it again). */
+  async detect(refresh = false): Promise<void> {
+    if (this.detecting) return;
+    this.detecting = true;
+    this.detectError = null;
+    try {
+      this.detection = await this.api.request('settings:detect', refresh ? { refresh } : {});
+    } catch (err) {
+      this.detectError = messageOf(err);
+    } finally {
+      this.detecting = false;
+    }
   }
 
   async save(): Promise<boolean> {
@@ -58,6 +84,7 @@ export class SettingsForm {
           backend: this.backend,
           memoryBudgetMB: this.memoryBudgetMB,
           defaultFormat: this.defaultFormat,
+          gpuAdapter: this.gpuAdapter === '' ? null : this.gpuAdapter,
           ...(this.view?.libraryFixed ? {} : { libraryDir: library === '' ? null : library }),
         }),
       );
