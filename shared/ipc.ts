@@ -134,6 +134,8 @@ export const requestSchemas = {
   /** Forgets a watch that is off. */
   'watch:remove': z.object({ watchId }).strict(),
   'settings:get': empty,
+  /** An image's full size and tile pyramid, for the before/after viewer's zoom (/tiles). */
+  'image:tiles': z.object({ path: folder }).strict(),
   /** Changes some settings (validated field by field); answers all of them. */
   'settings:set': settingsPatchSchema,
   /** What the engine finds on this machine: backends, auto's choice, GPUs (kept; `refresh`). */
@@ -239,6 +241,7 @@ export interface RequestOutputs {
   'watch:stop': { watch: WatchInfo };
   'watch:remove': { watchId: string };
   'settings:get': SettingsView;
+  'image:tiles': TileInfo;
   'settings:set': SettingsView;
   'settings:detect': BackendDetection;
   'heatmap:open': HeatmapView;
@@ -249,6 +252,15 @@ export interface RequestOutputs {
 /** Input and output at the working size; with `map` after a query (see shared/ipc-worker.ts). */
 export type HeatmapView = HeatmapJobResult;
 export type RequestOutput<C extends Channel> = RequestOutputs[C];
+
+/** An image as the viewer's zoom sees it (main/services/tiles.ts): tiles of a pyramid. */
+export interface TileInfo {
+  width: number;
+  height: number;
+  tileSize: number;
+  /** Level 0 is the full resolution, each level halves it; levels − 1 fits one tile. */
+  levels: number;
+}
 
 // ─── envelopes and errors ──────────────────────────────────────────────────────────────────
 
@@ -367,6 +379,14 @@ export interface PatchworkBridge {
   fileUrl(path: string): string;
   /** A small WebP of an image (long side about `size`, at most 2048), made by the services. */
   thumbUrl(path: string, size: number): string;
+}
+
+/**
+ * One full-resolution tile of an image (main/services/tiles.ts): both transports serve
+ * /tiles beside /files, so its address is the file's with the route and the tile's place.
+ */
+export function tileUrlOf(fileUrl: string, level: number, x: number, y: number): string {
+  return `${fileUrl.replace(/(^|\/)files\?/, '$1tiles?')}&level=${level}&x=${x}&y=${y}`;
 }
 
 /** The typed api the renderer uses, over either bridge: errors become StudioError. */

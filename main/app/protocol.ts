@@ -1,11 +1,13 @@
 /**
- * The app's own scheme, patchwork://app/: the built renderer, and /files?path=… for
- * previews, thumbnails and outputs the studio allows (never file://, never webSecurity off).
+ * The app's own scheme, patchwork://app/: the built renderer, /files?path=… for
+ * previews, thumbnails and outputs the studio allows (/thumbs small ones, /tiles the tiles of
+ * the before/after viewer's zoom) (never file://, never webSecurity off).
  * Written against the web's Request and Response, so tests call it without Electron.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { contentTypeOf } from '../../shared/content-types';
+import { tileQuery } from '../services/tiles';
 import { APP_CSP } from './security';
 
 export interface FileGate {
@@ -13,6 +15,13 @@ export interface FileGate {
   readableFile(p: string): Promise<string | null>;
   /** A cached small WebP of an allowed image, or null. */
   thumbnail(p: string, size: number): Promise<string | null>;
+  /** A cached full-resolution tile of an allowed image, or the status and reason. */
+  tile(
+    p: string,
+    level: number,
+    x: number,
+    y: number,
+  ): Promise<{ file: string } | { status: 400 | 404; message: string }>;
 }
 
 /** The largest thumbnail the page may ask for (main/services/thumbnails.ts's biggest step). */
@@ -41,6 +50,13 @@ export function appProtocolHandler(
       const made = await files.thumbnail(url.searchParams.get('path') ?? '', size);
       if (!made) return new Response('not found', { status: 404 });
       return respond(made, await fs.readFile(made));
+    }
+    if (url.pathname === '/tiles') {
+      const q = tileQuery(url.searchParams);
+      if ('error' in q) return new Response(q.error, { status: 400 });
+      const made = await files.tile(q.path, q.level, q.x, q.y);
+      if ('status' in made) return new Response(made.message, { status: made.status });
+      return respond(made.file, await fs.readFile(made.file));
     }
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
     const target = path.resolve(root, rel);

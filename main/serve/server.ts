@@ -3,7 +3,7 @@
  * WebSocket, serving the built renderer to a browser. POST /api carries the same
  * { channel, input } envelope the preload sends over Electron's IPC and answers with the
  * same Reply; /events pushes the same events; /files serves previews and outputs the studio
- * allows. Bound to loopback unless asked otherwise; every request needs the token (the
+ * allows, /thumbs small WebPs of them and /tiles their full-resolution tiles. Bound to loopback unless asked otherwise; every request needs the token (the
  * URL's ?token=, then a SameSite cookie, or an Authorization: Bearer header), and the Host
  * and Origin headers must name this server, which keeps other sites and DNS rebinding out.
  */
@@ -17,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode, Reply } from '../../shared/ipc';
 import type { Studio } from '../services/studio';
 import { MAX_THUMB_SIZE } from '../services/thumbnails';
+import { tileQuery } from '../services/tiles';
 
 export interface ServeOptions {
   studio: Studio;
@@ -106,6 +107,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const size = Number(url.searchParams.get('size') ?? '256');
       return thumb(res, url.searchParams.get('path') ?? '', size);
     }
+    if (url.pathname === '/tiles') return tile(res, url.searchParams);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
     if (url.searchParams.has('token')) {
       // First visit with the token: a cookie carries it from here on, and the address bar
@@ -170,6 +172,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       'X-Content-Type-Options': 'nosniff',
     });
     createReadStream(made).pipe(res);
+  }
+
+  async function tile(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const q = tileQuery(params);
+    if ('error' in q) return send(res, 400, 'text/plain', q.error);
+    const made = await studio.tile(q.path, q.level, q.x, q.y);
+    if ('status' in made) return send(res, made.status, 'text/plain', made.message);
+    res.writeHead(200, {
+      'Content-Type': 'image/webp',
+      'Cache-Control': 'private, max-age=60',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    createReadStream(made.file).pipe(res);
   }
 
   async function asset(res: ServerResponse, pathname: string): Promise<void> {

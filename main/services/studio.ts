@@ -41,6 +41,7 @@ import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
 import { SETTINGS_FILE, SettingsStore } from './settings';
 import { defaultThumbnailDir, Thumbnails } from './thumbnails';
+import { TileRangeError, Tiles, type TileInfo } from './tiles';
 import { Watches, WatchesError } from './watches';
 import {
   deleteStyle,
@@ -110,6 +111,8 @@ export class Studio {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly policy: PathPolicy;
   private readonly thumbs: Thumbnails;
+  /** Full-resolution tiles for the before/after viewer, cached beside the thumbnails. */
+  private readonly tiles: Tiles;
   private watches: Watches | null = null;
   private settingsStore: SettingsStore | null = null;
   /** The engine process kept for heatmaps (made on first use), and its request chain. */
@@ -160,6 +163,7 @@ export class Studio {
     this.policy = new PathPolicy(roots);
     this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
     this.heatmapDir = path.join(this.thumbs.dir, 'heatmaps');
+    this.tiles = new Tiles(path.join(this.thumbs.dir, 'tiles'));
   }
 
   /** The settings in force (defaults until open() has read the file). */
@@ -206,6 +210,42 @@ export class Studio {
     const abs = await this.readableFile(p);
     if (!abs) return null;
     return this.thumbs.get(abs, size).catch(() => null);
+  }
+
+  /**
+   * One full-resolution tile of an image the interface may show (tiles.ts): its WebP, or the
+   * HTTP status and reason (400: a level or tile outside the image; 404: not allowed or not
+   * an image sharp can read).
+   */
+  async tile(
+    p: string,
+    level: number,
+    x: number,
+    y: number,
+  ): Promise<{ file: string } | { status: 400 | 404; message: string }> {
+    const abs = await this.readableFile(p);
+    if (!abs) return { status: 404, message: 'no image the studio may show there' };
+    try {
+      return { file: await this.tiles.tile(abs, level, x, y) };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { status: err instanceof TileRangeError ? 400 : 404, message };
+    }
+  }
+
+  /** The size and tile pyramid of an image the interface may show ('image:tiles'). */
+  private async tileInfo(p: string): Promise<TileInfo> {
+    const abs = await this.readableFile(p);
+    if (!abs) {
+      throw new RequestError('not-found', `path: ${p} is not an image the studio may show`, [
+        { path: 'path', message: 'not an allowed image' },
+      ]);
+    }
+    try {
+      return await this.tiles.info(abs);
+    } catch (err) {
+      throw new RequestError('rejected', err instanceof Error ? err.message : String(err));
+    }
   }
 
   /**
@@ -289,6 +329,8 @@ export class Studio {
       case 'watch:remove':
         await this.watching().remove(r.input.watchId);
         return { watchId: r.input.watchId };
+      case 'image:tiles':
+        return this.tileInfo(r.input.path);
       case 'settings:get':
         return this.settingsView();
       case 'settings:detect':

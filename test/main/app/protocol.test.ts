@@ -20,7 +20,13 @@ beforeAll(async () => {
   handler = appProtocolHandler(path.join(dir, 'renderer'), {
     readableFile: async (p) => (allowed.has(p) ? p : null),
     thumbnail: async (p, size) => (allowed.has(p) ? `${p}.${size}.webp` : null),
+    tile: async (p, level, x, y) => {
+      if (!allowed.has(p)) return { status: 404, message: 'no image the studio may show there' };
+      if (level > 1) return { status: 400, message: 'level must be a whole number from 0 to 1' };
+      return { file: `${p}.${level}-${x}-${y}.webp` };
+    },
   });
+  await writeFile(path.join(dir, 'preview.png.1-2-3.webp'), 'tile');
   await writeFile(path.join(dir, 'preview.png.256.webp'), 'webp');
 });
 
@@ -53,6 +59,24 @@ describe('patchwork://app', () => {
     expect((await get(`patchwork://app/thumbs?size=256&path=${s}`)).status).toBe(404);
     for (const size of ['0', '4096', 'abc', '12.5']) {
       expect((await get(`patchwork://app/thumbs?size=${size}&path=${p}`)).status).toBe(400);
+    }
+  });
+
+  it('serves tiles of allowed files only, passing on the studio’s refusals', async () => {
+    const p = encodeURIComponent(path.join(dir, 'preview.png'));
+    const ok = await get(`patchwork://app/tiles?path=${p}&level=1&x=2&y=3`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('image/webp');
+    expect(await ok.text()).toBe('tile');
+    const level = await get(`patchwork://app/tiles?path=${p}&level=2&x=0&y=0`);
+    expect([level.status, await level.text()]).toEqual([
+      400,
+      'level must be a whole number from 0 to 1',
+    ]);
+    const s = encodeURIComponent(path.join(dir, 'secret.txt'));
+    expect((await get(`patchwork://app/tiles?path=${s}&level=0&x=0&y=0`)).status).toBe(404);
+    for (const q of ['level=0&x=0', 'level=-1&x=0&y=0', 'level=0&x=0.5&y=0']) {
+      expect((await get(`patchwork://app/tiles?path=${p}&${q}`)).status, q).toBe(400);
     }
   });
 

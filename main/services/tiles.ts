@@ -1,0 +1,245 @@
+/**
+ * Full-resolution tiles of the artist's images for the before/after viewer's zoom, made with
+ * sharp so the page never holds a 40-megapixel image. An image is a pyramid of levels: level 0
+ * is the full resolution, each level above halves it, and the top level fits in one tile.
+ * Every level is cut into TILE_SIZE-pixel squares (the last row and column smaller), each a
+ * WebP. The first tile of a level decodes the image once (EXIF orientation applied) and keeps
+ * that level as an uncompressed libvips file, from which each tile is cut in tens of
+ * milliseconds; tiles and level files are cached on disk under a key of the file's path,
+ * size and modification time, as thumbnails are (thumbnails.ts), and trimmed to the newest.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { TileInfo } from '../../shared/ipc';
+
+export type { TileInfo };
+
+export const TILE_SIZE = 512;
+/** Beyond this many pixels an input is refused (sharp's decompression-bomb guard). */
+const MAX_INPUT_PIXELS = 400_000_000;
+/** Level files (up to 3 bytes a pixel) kept on disk; the oldest beyond this are removed. */
+const MAX_LEVEL_FILES = 4;
+const MAX_TILE_FILES = 4000;
+/** Tiles cut at once (each is a small read of a level file). */
+const PARALLEL = 2;
+
+/** A request the viewer should not have made (a level or tile outside the image): HTTP 400. */
+export class TileRangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TileRangeError';
+  }
+}
+
+/** The image cannot be read: HTTP 404 with the reason. */
+export class TileImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TileImageError';
+  }
+}
+
+/** A /tiles request's query: the image and the tile, or what is wrong with it (HTTP 400). */
+export function tileQuery(
+  params: URLSearchParams,
+): { path: string; level: number; x: number; y: number } | { error: string } {
+  const p = params.get('path');
+  if (!p) return { error: 'path is required' };
+  const n: Record<'level' | 'x' | 'y', number> = { level: 0, x: 0, y: 0 };
+  for (const k of ['level', 'x', 'y'] as const) {
+    const raw = params.get(k);
+    const v = raw !== null && /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(v)) return { error: `${k} must be a whole number from 0` };
+    n[k] = v;
+  }
+  return { path: p, ...n };
+}
+
+/** How many levels an image of this size has: halved until its long side fits one tile. */
+export function tileLevels(width: number, height: number, tileSize = TILE_SIZE): number {
+  let levels = 1;
+  while (Math.max(width, height) / 2 ** (levels - 1) > tileSize) levels += 1;
+  return levels;
+}
+
+/** The image's size at a level (rounded up, as the level file is made). */
+export function levelSize(width: number, height: number, level: number) {
+  return { width: Math.ceil(width / 2 ** level), height: Math.ceil(height / 2 ** level) };
+}
+
+/** Columns and rows of tiles at a level. */
+export function tileGrid(info: TileInfo, level: number) {
+  const s = levelSize(info.width, info.height, level);
+  return { cols: Math.ceil(s.width / info.tileSize), rows: Math.ceil(s.height / info.tileSize) };
+}
+
+export class Tiles {
+  private readonly infos = new Map<string, Promise<TileInfo>>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  private made = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** The size and pyramid of `file` (absolute, already allowed). */
+  async info(file: string): Promise<TileInfo> {
+    const key = await this.keyOf(file);
+    let known = this.infos.get(key);
+    if (!known) {
+      known = readInfo(file);
+      this.infos.set(key, known);
+      known.catch(() => this.infos.delete(key));
+    }
+    return known;
+  }
+
+  /** The cached WebP of one tile; throws TileRangeError or TileImageError. */
+  async tile(file: string, level: number, x: number, y: number): Promise<string> {
+    const info = await this.info(file);
+    if (!Number.isInteger(level) || level < 0 || level >= info.levels) {
+      throw new TileRangeError(`level must be a whole number from 0 to ${info.levels - 1}`);
+    }
+    const { cols, rows } = tileGrid(info, level);
+    if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= cols || y >= rows) {
+      throw new TileRangeError(
+        `level ${level} has ${cols}×${rows} tiles: x from 0 to ${cols - 1}, y from 0 to ${rows - 1}`,
+      );
+    }
+    const key = await this.keyOf(file);
+    const target = path.join(this.dir, `${key}-${level}-${x}-${y}.webp`);
+    if (await fs.stat(target).catch(() => null)) return target;
+    const name = `${key}-${level}-${x}-${y}`;
+    let job = this.inFlight.get(name);
+    if (!job) {
+      job = (async () => {
+        const source = await this.levelFile(file, key, level, info);
+        return this.limited(() => this.cut(source, info, level, x, y, target));
+      })().finally(() => this.inFlight.delete(name));
+      this.inFlight.set(name, job);
+    }
+    return job;
+  }
+
+  private async keyOf(file: string): Promise<string> {
+    const stat = await fs.stat(file).catch(() => null);
+    if (!stat?.isFile()) throw new TileImageError(`${file} is not a file`);
+    return createHash('sha256')
+      .update(`${path.resolve(file)}\0${stat.size}\0${stat.mtimeMs}`)
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  /** The level as an uncompressed libvips file (made once, shared by concurrent requests). */
+  private levelFile(file: string, key: string, level: number, info: TileInfo): Promise<string> {
+    const target = path.join(this.dir, `${key}-${level}.v`);
+    const name = `${key}-${level}`;
+    let job = this.inFlight.get(name);
+    if (job) return job;
+    job = (async () => {
+      const stat = await fs.stat(target).catch(() => null);
+      if (stat) {
+        // In use: newest, so trimming spares it.
+        const now = new Date();
+        await fs.utimes(target, now, now).catch(() => undefined);
+        return target;
+      }
+      await fs.mkdir(this.dir, { recursive: true });
+      const temp = path.join(this.dir, `.${randomUUID()}.v`);
+      try {
+        let image = sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).rotate();
+        if (level > 0) {
+          const s = levelSize(info.width, info.height, level);
+          image = image.resize(s.width, s.height, { fit: 'fill' });
+        }
+        await image.toFile(temp);
+        await fs.rename(temp, target);
+      } catch (err) {
+        await fs.rm(temp, { force: true });
+        const why = err instanceof Error ? err.message : String(err);
+        throw new TileImageError(`no tiles of ${path.basename(file)}: ${why}`);
+      }
+      void this.trim('.v', MAX_LEVEL_FILES);
+      return target;
+    })().finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, job);
+    return job;
+  }
+
+  private async cut(
+    source: string,
+    info: TileInfo,
+    level: number,
+    x: number,
+    y: number,
+    target: string,
+  ): Promise<string> {
+    const s = levelSize(info.width, info.height, level);
+    const t = info.tileSize;
+    const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
+    try {
+      await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS })
+        .extract({
+          left: x * t,
+          top: y * t,
+          width: Math.min(t, s.width - x * t),
+          height: Math.min(t, s.height - y * t),
+        })
+        .webp({ quality: 85 })
+        .toFile(temp);
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      const why = err instanceof Error ? err.message : String(err);
+      throw new TileImageError(`no tile of the image: ${why}`);
+    }
+    if (++this.made % 200 === 0) void this.trim('.webp', MAX_TILE_FILES);
+    return target;
+  }
+
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= PARALLEL) await new Promise<void>((r) => this.waiting.push(r));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Keeps the newest `max` files ending in `ext`. */
+  async trim(ext: '.v' | '.webp', max: number): Promise<void> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const files = await Promise.all(
+      names
+        .filter((n) => n.endsWith(ext) && !n.startsWith('.'))
+        .map(async (n) => {
+          const p = path.join(this.dir, n);
+          return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
+        }),
+    );
+    files.sort((a, b) => b.t - a.t);
+    await Promise.all(files.slice(max).map((f) => fs.rm(f.p, { force: true })));
+  }
+}
+
+async function readInfo(file: string): Promise<TileInfo> {
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new TileImageError(`${path.basename(file)} cannot be read as an image: ${why}`);
+  }
+  if (!meta.width || !meta.height) {
+    throw new TileImageError(`${path.basename(file)} has no size sharp can read`);
+  }
+  // EXIF orientations 5–8 turn the picture a quarter: its shown width is the stored height.
+  const turned = (meta.orientation ?? 1) >= 5;
+  const width = turned ? meta.height : meta.width;
+  const height = turned ? meta.width : meta.height;
+  return { width, height, tileSize: TILE_SIZE, levels: tileLevels(width, height) };
+}
