@@ -95,7 +95,7 @@ export class CompareState {
   }
 
   /** The tiles each side needs now (before: left of the split; after: right of it). */
-  get wanted(): Record<Side, PlacedTile[]> {
+  readonly wanted: Record<Side, PlacedTile[]> = $derived.by(() => {
     const v = this.viewport;
     const splitX = (this.split / 100) * this.width;
     const pick = (side: Side, from: number, to: number) => {
@@ -103,7 +103,7 @@ export class CompareState {
       return source ? chooseTiles(v, source.info, COMPARE_SIZE, from, to).tiles : [];
     };
     return { before: pick('before', 0, splitX), after: pick('after', splitX, this.width) };
-  }
+  });
 
   /** The wanted tiles already loaded, for drawing over the previews. */
   shown(side: Side): ShownTile[] {
