@@ -52,6 +52,31 @@ export function fitOf(v: Viewport, info: TileInfo) {
   };
 }
 
+/** Where tile (level, x, y) of `info` is drawn in this viewport, in stage pixels. */
+export function placeTile(
+  v: Viewport,
+  info: TileInfo,
+  level: number,
+  x: number,
+  y: number,
+): PlacedTile {
+  const fit = fitOf(v, info);
+  const span = info.tileSize * 2 ** level;
+  const k = v.zoom * fit.scale; // stage pixels per image pixel
+  const ix = x * span;
+  const iy = y * span;
+  return {
+    key: `${level}/${x}/${y}`,
+    level,
+    x,
+    y,
+    left: v.panX + k * ix + v.zoom * fit.offsetX,
+    top: v.panY + k * iy + v.zoom * fit.offsetY,
+    width: k * Math.min(span, info.width - ix),
+    height: k * Math.min(span, info.height - iy),
+  };
+}
+
 /**
  * The tiles to draw for `info` in this viewport, within the stage's columns [from, to)
  * (the before image is seen only left of the split, the after image right of it).
@@ -91,7 +116,6 @@ export function chooseTiles(
   const c1 = Math.min(cols - 1, Math.ceil(x1 / span) - 1);
   const r0 = Math.max(0, Math.floor(y0 / span));
   const r1 = Math.min(rows - 1, Math.ceil(y1 / span) - 1);
-  const k = v.zoom * fit.scale; // stage pixels per image pixel
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
   const tiles: (PlacedTile & { d: number })[] = [];
@@ -101,17 +125,8 @@ export function chooseTiles(
       const iy = y * span;
       const iw = Math.min(span, info.width - ix);
       const ih = Math.min(span, info.height - iy);
-      tiles.push({
-        key: `${level}/${x}/${y}`,
-        level,
-        x,
-        y,
-        left: v.panX + k * ix + v.zoom * fit.offsetX,
-        top: v.panY + k * iy + v.zoom * fit.offsetY,
-        width: k * iw,
-        height: k * ih,
-        d: (ix + iw / 2 - cx) ** 2 + (iy + ih / 2 - cy) ** 2,
-      });
+      const d = (ix + iw / 2 - cx) ** 2 + (iy + ih / 2 - cy) ** 2;
+      tiles.push({ ...placeTile(v, info, level, x, y), d });
     }
   }
   tiles.sort((a, b) => a.d - b.d);

@@ -130,6 +130,36 @@ describe('before/after over full-resolution tiles', () => {
     expect(pending()).toHaveLength(0);
   });
 
+  it('zoomed in further, keeps a coarser loaded tile under the finer ones on their way', async () => {
+    const { view, pending, tileOf } = viewer();
+    await view.useTiles(fakeApi({ 'image:tiles': () => info }).api, '/w/in.jpg', '/w/out.jpg');
+    view.zoomBy(3, 0, 0); // 0.375 screen px per image px: level 1
+    flushSync();
+    expect(pending().every((l) => / 1\/\d\/\d$/.test(tileOf(l.url)))).toBe(true);
+    for (let round = 0; round < 4 && pending().length; round++) {
+      for (const l of pending()) l.done(`blob:${tileOf(l.url)}`);
+      await settle();
+      flushSync();
+    }
+    expect(document.querySelector('[data-side="before"] img[data-tile="1/0/0"]')).not.toBeNull();
+
+    view.zoomBy(8 / 3, 0, 0); // level 0 now; none of its tiles has arrived yet
+    flushSync();
+    const before = () =>
+      [...document.querySelectorAll('[data-side="before"] img')].map((i) =>
+        i.getAttribute('data-tile'),
+      );
+    expect(before()).toEqual(['1/0/0']);
+    const coarse = document.querySelector<HTMLImageElement>('[data-side="before"] img')!;
+    expect([coarse.style.left, coarse.style.width]).toEqual(['0px', '1024px']);
+    const fine = pending().find((l) => tileOf(l.url) === '/w/in.jpg 0/0/0')!;
+    fine.done('blob:fine');
+    await settle();
+    flushSync();
+    // The finer tile is drawn over the coarse one.
+    expect(before()).toEqual(['1/0/0', '0/0/0']);
+  });
+
   it('keeps to the previews, saying why, when the tiles cannot be had', async () => {
     const { view, loads } = viewer();
     const fake = fakeApi({

@@ -12,7 +12,7 @@ import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import { tileUrlOf, type PatchworkApi, type TileInfo } from '../../../../shared/ipc';
 import { messageOf } from '../errors';
-import { chooseTiles, type PlacedTile, type Viewport } from '../tiles';
+import { chooseTiles, placeTile, type PlacedTile, type Viewport } from '../tiles';
 
 export interface ComparePair {
   title: string;
@@ -105,14 +105,36 @@ export class CompareState {
     return { before: pick('before', 0, splitX), after: pick('after', splitX, this.width) };
   });
 
-  /** The wanted tiles already loaded, for drawing over the previews. */
+  /**
+   * The wanted tiles already loaded, for drawing over the previews; under a wanted tile still
+   * on its way, a loaded tile of a coarser level that covers it (so zooming in sharpens step
+   * by step instead of falling back to the preview).
+   */
   shown(side: Side): ShownTile[] {
-    const out: ShownTile[] = [];
+    const source = this.sources[side];
+    if (!source) return [];
+    const under: ShownTile[] = [];
+    const over: ShownTile[] = [];
+    const seen: Record<string, true> = {};
     for (const t of this.wanted[side]) {
       const src = this.loaded[`${side}:${t.key}`];
-      if (src) out.push({ ...t, side, src });
+      if (src) {
+        over.push({ ...t, side, src });
+        continue;
+      }
+      for (let up = 1; t.level + up < source.info.levels; up++) {
+        const [level, x, y] = [t.level + up, t.x >> up, t.y >> up];
+        const key = `${level}/${x}/${y}`;
+        const coarse = this.loaded[`${side}:${key}`];
+        if (!coarse) continue;
+        if (!seen[key]) {
+          seen[key] = true;
+          under.push({ ...placeTile(this.viewport, source.info, level, x, y), side, src: coarse });
+        }
+        break;
+      }
     }
-    return out;
+    return [...under, ...over];
   }
 
   /**
