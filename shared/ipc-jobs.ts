@@ -5,9 +5,24 @@
  * start show the same thing.
  */
 import type { SkippedFileInfo, TrainEvent } from './jobs';
+import type { SinCutOptions, TrainOptions } from './options';
 
 export type JobKind = 'train' | 'convert';
-export type JobStatus = 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
+/**
+ * 'paused': a training job that wrote a checkpoint and gave the engine back; Resume continues
+ * from that step. 'cancelled': stopped for good (a training job keeps the style it made).
+ */
+export type JobStatus = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
+
+/**
+ * What a training job reports: a folder job's TrainEvent, or a SinCUT job's, whose `started`
+ * carries SinCUT options.
+ */
+export type StudioTrainEvent =
+  | Exclude<TrainEvent, { type: 'started' }>
+  | (Omit<Extract<TrainEvent, { type: 'started' }>, 'options'> & {
+      options: TrainOptions | SinCutOptions;
+    });
 
 export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'cancelled', 'failed'];
 
@@ -88,7 +103,7 @@ export interface JobSnapshot {
 export type StudioJobEvent =
   /** A job appeared or changed status: the whole snapshot. */
   | { type: 'job'; job: JobSnapshot }
-  | { type: 'train'; jobId: string; event: TrainEvent }
+  | { type: 'train'; jobId: string; event: StudioTrainEvent }
   | { type: 'convert-file'; jobId: string; file: ConvertFileInfo }
   | { type: 'convert-progress'; jobId: string; progress: ConvertProgressInfo };
 
@@ -122,7 +137,7 @@ export function applyJobEvent(jobs: JobSnapshot[], event: StudioJobEvent): JobSn
   return job;
 }
 
-export function applyTrainEvent(view: TrainJobView, e: TrainEvent): void {
+export function applyTrainEvent(view: TrainJobView, e: StudioTrainEvent): void {
   switch (e.type) {
     case 'started':
       view.backend = e.backend.detail;

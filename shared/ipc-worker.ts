@@ -4,10 +4,16 @@
  * One job at a time; the host validates every message it receives with workerMessageSchema.
  */
 import { z } from 'zod';
-import type { TrainJobSpec } from './jobs';
+import { BACKEND_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
-import type { ConvertFileInfo, ConvertProgressInfo } from './ipc-jobs';
-import type { TrainEvent } from './jobs';
+import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
+import {
+  PRESETS,
+  resolveSinCutOptions,
+  SINCUT_GENERATORS,
+  SINCUT_PRESETS,
+  type SinCutOptions,
+} from './options';
 
 export interface ConvertJobSpec {
   styleDir: string;
@@ -68,6 +74,93 @@ export interface HeatmapJobResult {
   grid?: { n: number; tap: string; file: string };
 }
 
+/**
+ * A SinCUT style from one source image and one target image (main/worker/sincut-job.ts): the
+ * options are resolved over their setting by the engine (resolveSinCutOptions).
+ */
+export interface SinCutJobSpec {
+  source: string;
+  target: string;
+  /** Output folder: checkpoints/ and, at the end (or on a stop or pause), style/. */
+  out: string;
+  options: SinCutJobOptions;
+  /** Steps in all, counted from the first (also when resuming); null: the setting's schedule. */
+  iterations: number | null;
+  name?: string;
+  backend: ConvertJobSpec['backend'];
+  checkpointEvery?: number;
+  progressEvery?: number;
+}
+
+export interface SinCutJobOptions {
+  variant: (typeof SINCUT_PRESETS)[number];
+  netG?: (typeof SINCUT_GENERATORS)[number];
+  ngf?: number;
+  ndf?: number;
+  nBlocks?: number;
+  cropSize?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+}
+
+/**
+ * The full SinCUT options of a job (throws OptionsError naming the option): over its setting,
+ * with a discriminator window no larger than a crop below 64 px, as `train --preset sincut`.
+ */
+export function resolveSinCutJobOptions(o: SinCutJobOptions): SinCutOptions {
+  const small = o.cropSize !== undefined && o.cropSize < 64 && o.cropSize >= 8;
+  return resolveSinCutOptions({
+    ...o,
+    ...(small ? { dPatch: 2 ** Math.floor(Math.log2(o.cropSize as number)) } : {}),
+  });
+}
+
+/** A first look at a SinCUT image pair (either may be missing): sizes and the engine's words. */
+export interface PairCheckSpec {
+  source: string | null;
+  target: string | null;
+  /** The training crop the warnings compare against. */
+  cropSize: number;
+}
+
+export interface ImageFacts {
+  path: string;
+  width: number;
+  height: number;
+  grayscale: boolean;
+  /** The scaled copy training uses when the image is very large; null: the image itself. */
+  trainedAt: { width: number; height: number } | null;
+}
+
+export interface PairCheckResult {
+  source: ImageFacts | null;
+  target: ImageFacts | null;
+  /** What works differently than one might expect (the engine's own words). */
+  warnings: string[];
+  /** What cannot work at all (e.g. too small, unreadable), or null. */
+  problem: string | null;
+}
+
+/** Measure a training step of a configuration on this machine's backend. */
+export interface EstimateJobSpec {
+  preset: (typeof PRESETS)[number] | 'sincut';
+  /** CUT/FastCUT: options over the preset; SinCUT: SinCutJobOptions. */
+  options: Record<string, unknown>;
+  backend: ConvertJobSpec['backend'];
+  /** Timed steps after the warm-up one (default 2). */
+  steps?: number;
+}
+
+export interface EstimateJobResult {
+  secondsPerStep: number;
+  /** The first (warm-up) step, which also compiles kernels. */
+  warmupSeconds: number;
+  steps: number;
+  backend: string;
+  backendDetail: string;
+}
+
 /** What the engine finds on this machine (main/worker/probe-job.ts), for Settings. */
 export interface ProbeJobSpec {
   /** The GPU adapter in force (the setting); null: the system's choice. */
@@ -79,6 +172,9 @@ export interface ProbeJobSpec {
 /** Services → worker. */
 export type ToWorker =
   | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
+  | { type: 'train-sincut'; jobId: string; spec: SinCutJobSpec; resume: boolean }
+  | { type: 'check-pair'; jobId: string; spec: PairCheckSpec }
+  | { type: 'estimate'; jobId: string; spec: EstimateJobSpec }
   | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
   | { type: 'watch'; jobId: string; spec: WatchJobSpec }
   | { type: 'heatmap'; jobId: string; spec: HeatmapJobSpec }
@@ -90,7 +186,7 @@ export type WatchWorkerEvent =
   { type: 'ready' } | { type: 'warning'; message: string } | { type: 'removed'; input: string };
 
 export type WorkerJobEvent =
-  | { kind: 'train'; event: TrainEvent }
+  | { kind: 'train'; event: StudioTrainEvent }
   | { kind: 'convert-file'; file: ConvertFileInfo }
   | { kind: 'convert-progress'; progress: ConvertProgressInfo }
   | { kind: 'watch'; event: WatchWorkerEvent };
@@ -103,6 +199,8 @@ export interface WorkerJobResult {
   failed?: number;
   heatmap?: HeatmapJobResult;
   probe?: BackendDetection;
+  pair?: PairCheckResult;
+  estimate?: EstimateJobResult;
 }
 
 /** Worker → services. */
@@ -145,6 +243,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       failed: z.number().int().min(0).optional(),
       heatmap: record.optional(),
       probe: record.optional(),
+      pair: record.optional(),
+      estimate: record.optional(),
     }),
   }),
   z.object({
@@ -159,8 +259,63 @@ export function parseWorkerMessage(raw: unknown): FromWorker | null {
   return r.success ? (r.data as FromWorker) : null;
 }
 
+const file = z.string().min(1).max(4096);
+const count = (max: number) => z.number().int().positive().max(max);
+
+/** A SinCUT job's spec, checked field by field (the engine validates the options fully). */
+export const sincutJobSpecSchema = z
+  .object({
+    source: file,
+    target: file,
+    out: file,
+    options: z
+      .object({
+        variant: z.enum(SINCUT_PRESETS),
+        netG: z.enum(SINCUT_GENERATORS).optional(),
+        ngf: count(256).optional(),
+        ndf: count(256).optional(),
+        nBlocks: count(32).optional(),
+        cropSize: count(1024).optional(),
+        batchSize: count(256).optional(),
+        lr: z.number().positive().max(1).optional(),
+        seed: z.number().int().min(0).max(0xffffffff).optional(),
+      })
+      .strict(),
+    iterations: count(10_000_000).nullable(),
+    name: z.string().min(1).max(200).optional(),
+    backend: z.enum(BACKEND_CHOICES),
+    checkpointEvery: count(10_000_000).optional(),
+    progressEvery: count(10_000_000).optional(),
+  })
+  .strict();
+
 export const toWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('train'), jobId: id, spec: record, resume: z.boolean() }),
+  z.object({
+    type: z.literal('train-sincut'),
+    jobId: id,
+    spec: sincutJobSpecSchema,
+    resume: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('check-pair'),
+    jobId: id,
+    spec: z
+      .object({ source: file.nullable(), target: file.nullable(), cropSize: count(1024) })
+      .strict(),
+  }),
+  z.object({
+    type: z.literal('estimate'),
+    jobId: id,
+    spec: z
+      .object({
+        preset: z.enum([...PRESETS, 'sincut']),
+        options: record,
+        backend: z.enum(BACKEND_CHOICES),
+        steps: count(10).optional(),
+      })
+      .strict(),
+  }),
   z.object({ type: z.literal('convert'), jobId: id, spec: record }),
   z.object({ type: z.literal('watch'), jobId: id, spec: record }),
   z.object({ type: z.literal('heatmap'), jobId: id, spec: record }),

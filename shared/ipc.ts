@@ -8,10 +8,10 @@
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES, type TrainEvent } from './jobs';
-import { PRESETS } from './options';
+import { PRESETS, SINCUT_GENERATORS, SINCUT_PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
-import type { HeatmapJobResult } from './ipc-worker';
+import type { HeatmapJobResult, PairCheckResult } from './ipc-worker';
 import {
   settingsPatchSchema,
   type BackendDetection,
@@ -67,6 +67,67 @@ export const trainStartSchema = z
   .strict();
 export type TrainStartInput = z.infer<typeof trainStartSchema>;
 
+/** Options the studio exposes for SinCUT; everything else keeps its setting's value. */
+export const studioSinCutOptionsSchema = z
+  .object({
+    netG: z.enum(SINCUT_GENERATORS),
+    ngf: z.number().int().positive().max(256),
+    ndf: z.number().int().positive().max(256),
+    nBlocks: z.number().int().positive().max(32),
+    cropSize: z.number().int().positive().max(1024),
+    batchSize: z.number().int().positive().max(256),
+    lr: z.number().positive().max(1),
+    seed: z.number().int().min(0).max(0xffffffff),
+  })
+  .partial()
+  .strict();
+export type StudioSinCutOptions = z.infer<typeof studioSinCutOptionsSchema>;
+
+/** A SinCUT style from one source image and one target image. */
+export const sincutStartSchema = z
+  .object({
+    name: styleName,
+    /** The image to change (a file, not a folder). */
+    source: folder,
+    /** The image with the look. */
+    target: folder,
+    /** The reference's settings (64² crops) or the paper's (128² crops); default reference. */
+    setting: z.enum(SINCUT_PRESETS).optional(),
+    options: studioSinCutOptionsSchema.optional(),
+    iterations: z.number().int().positive().max(10_000_000).nullable().optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
+    progressEvery: z.number().int().positive().optional(),
+    checkpointEvery: z.number().int().positive().optional(),
+  })
+  .strict();
+export type SinCutStartInput = z.infer<typeof sincutStartSchema>;
+
+/** Measure a training step of this configuration on this machine (cached in the library). */
+export const estimateSchema = z.discriminatedUnion('preset', [
+  z
+    .object({
+      preset: z.enum(PRESETS),
+      options: studioTrainOptionsSchema.optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+      /** Measure again even if this configuration was measured before. */
+      remeasure: z.boolean().optional(),
+      /** Answer only from the cache (null when never measured): measuring takes a while. */
+      cachedOnly: z.boolean().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      preset: z.literal('sincut'),
+      setting: z.enum(SINCUT_PRESETS).optional(),
+      options: studioSinCutOptionsSchema.optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+      remeasure: z.boolean().optional(),
+      cachedOnly: z.boolean().optional(),
+    })
+    .strict(),
+]);
+export type EstimateInput = z.infer<typeof estimateSchema>;
+
 export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
 
 export const convertStartSchema = z
@@ -108,6 +169,20 @@ export const requestSchemas = {
   'job:cancel': z.object({ jobId }).strict(),
   /** A stopped or interrupted training job continues from its last checkpoint. */
   'train:resume': z.object({ jobId }).strict(),
+  /** A SinCUT style from one image pair; a job like the others. */
+  'train:sincut': sincutStartSchema,
+  /** A running training job writes a checkpoint and gives the engine back; Resume continues. */
+  'train:pause': z.object({ jobId }).strict(),
+  /** Seconds per training step of a configuration, measured on this machine. */
+  'train:estimate': estimateSchema,
+  /** A first look at a SinCUT pair (either image may be left out): sizes and warnings. */
+  'sincut:inspect': z
+    .object({
+      source: folder.optional(),
+      target: folder.optional(),
+      cropSize: z.number().int().positive().max(1024).optional(),
+    })
+    .strict(),
   /** A first look at a folder: image count, thumbnails, warnings. */
   'folder:inspect': z.object({ path: folder, recursive: z.boolean().optional() }).strict(),
   'dialog:pick': z
@@ -191,7 +266,8 @@ export interface AppInfo {
   allowedRoots: string[];
 }
 
-export type StyleStatus = 'training' | 'ready' | 'failed';
+/** 'paused': its training job is paused (the style folder holds the paused step's result). */
+export type StyleStatus = 'training' | 'paused' | 'ready' | 'failed';
 
 export interface StyleInfo {
   id: string;
@@ -221,6 +297,21 @@ export interface FolderSummary {
   warnings: string[];
 }
 
+/** The engine's look at a SinCUT image pair. */
+export type PairSummary = PairCheckResult;
+
+export interface StepEstimate {
+  secondsPerStep: number;
+  /** The backend that was measured, in words (e.g. "wasm (SIMD, 2 threads)"). */
+  backend: string;
+  /** ISO 8601. */
+  measuredAt: string;
+  /** Read from the library's cache rather than measured by this request. */
+  cached: boolean;
+  /** Another job was running in the engine while it was measured: likely slower than alone. */
+  contended: boolean;
+}
+
 export interface RequestOutputs {
   'app:info': AppInfo;
   'jobs:list': { jobs: JobSnapshot[] };
@@ -229,6 +320,11 @@ export interface RequestOutputs {
   'convert:start': { job: JobSnapshot };
   'job:cancel': { job: JobSnapshot };
   'train:resume': { job: JobSnapshot };
+  'train:sincut': { job: JobSnapshot };
+  'train:pause': { job: JobSnapshot };
+  /** Null: never measured, and the request asked only for the cache. */
+  'train:estimate': { estimate: StepEstimate | null };
+  'sincut:inspect': PairSummary;
   'folder:inspect': FolderSummary;
   'dialog:pick': { paths: string[] };
   'style:rename': { style: StyleInfo };

@@ -2,13 +2,15 @@
  * The studio's jobs on disk (`<library>/jobs.json`), so closing the app or the server loses
  * nothing: every job's snapshot and, for training, the spec it was started with. A job that
  * was running or waiting when the studio stopped comes back as interrupted, and can be
- * resumed from its last checkpoint. Written to a temporary file and renamed, coalescing
+ * resumed from its last checkpoint; a paused one stays paused (its checkpoint is on disk).
+ * Written to a temporary file and renamed, coalescing
  * saves asked for while one is being written.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isFinished, type JobSnapshot } from '../../shared/ipc-jobs';
+import type { SinCutJobSpec } from '../../shared/ipc-worker';
 import type { TrainJobSpec } from '../../shared/jobs';
 
 export const JOBS_FILE = 'jobs.json';
@@ -18,6 +20,8 @@ export interface StoredJob {
   snapshot: JobSnapshot;
   /** Training only: what resuming runs again. */
   spec?: TrainJobSpec;
+  /** SinCUT training: what resuming runs again. */
+  sincut?: SinCutJobSpec;
 }
 
 export const INTERRUPTED =
@@ -53,7 +57,7 @@ export class JobStore {
       (j) => j && typeof j.snapshot?.id === 'string' && typeof j.snapshot.status === 'string',
     );
     for (const { snapshot } of jobs) {
-      if (isFinished(snapshot.status)) continue;
+      if (isFinished(snapshot.status) || snapshot.status === 'paused') continue;
       snapshot.status = 'failed';
       snapshot.error = { message: INTERRUPTED };
       snapshot.finishedAt = snapshot.finishedAt ?? new Date().toISOString();

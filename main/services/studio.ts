@@ -16,6 +16,7 @@ import {
   type ParsedRequest,
   type Reply,
   type RequestOutputs,
+  type StepEstimate,
   type StudioEvent,
   type StyleInfo,
 } from '../../shared/ipc';
@@ -26,7 +27,14 @@ import {
   type JobSnapshot,
   type StudioJobEvent,
 } from '../../shared/ipc-jobs';
-import type { HeatmapJobResult, WorkerJobEvent } from '../../shared/ipc-worker';
+import {
+  resolveSinCutJobOptions,
+  type HeatmapJobResult,
+  type PairCheckResult,
+  type SinCutJobSpec,
+  type WorkerJobEvent,
+  type WorkerJobResult,
+} from '../../shared/ipc-worker';
 import {
   DEFAULT_SETTINGS,
   type BackendDetection,
@@ -35,7 +43,8 @@ import {
   type StudioSettings,
 } from '../../shared/ipc-settings';
 import { BACKEND_CHOICES, resolveTrainJob, type TrainJobSpec } from '../../shared/jobs';
-import { OptionsError } from '../../shared/options';
+import { OptionsError, resolveTrainOptions } from '../../shared/options';
+import { EstimateCache, estimateKey } from './estimates';
 import { scanFolder } from './folder-scan';
 import { INTERRUPTED, JobStore, type StoredJob } from './job-store';
 import { PathPolicy } from './path-policy';
@@ -106,6 +115,17 @@ export class Studio {
   private readonly jobs: JobSnapshot[] = [];
   /** Training specs by job id: what Resume runs again. */
   private readonly specs = new Map<string, TrainJobSpec>();
+  /** SinCUT training specs by job id. */
+  private readonly sincutSpecs = new Map<string, SinCutJobSpec>();
+  /** Running training jobs asked to pause: their cancel ends in 'paused', not 'cancelled'. */
+  private readonly pausing = new Set<string>();
+  /**
+   * The engine process kept for quick looks (a SinCUT pair) and step measurements, beside the
+   * queue so New style never waits behind a training job; one request at a time.
+   */
+  private lookHost: WorkerHost | null = null;
+  private lookChain: Promise<unknown> = Promise.resolve();
+  private readonly estimates: EstimateCache;
   private readonly store: JobStore;
   private readonly queue: Queued[] = [];
   private readonly listeners = new Set<(event: StudioEvent) => void>();
@@ -134,6 +154,7 @@ export class Studio {
     for (const j of jobs) {
       studio.jobs.push(j.snapshot);
       if (j.spec) studio.specs.set(j.snapshot.id, j.spec);
+      if (j.sincut) studio.sincutSpecs.set(j.snapshot.id, j.sincut);
     }
     if (warning) process.stderr.write(`warning: ${warning}\n`);
     const settings = await SettingsStore.open(
@@ -164,6 +185,7 @@ export class Studio {
     this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
     this.heatmapDir = path.join(this.thumbs.dir, 'heatmaps');
     this.tiles = new Tiles(path.join(this.thumbs.dir, 'tiles'));
+    this.estimates = new EstimateCache(EstimateCache.fileIn(opts.libraryDir));
   }
 
   /** The settings in force (defaults until open() has read the file). */
@@ -249,15 +271,18 @@ export class Studio {
   }
 
   /**
-   * Before quitting: drops what waits, stops what runs gracefully (a training job writes a
-   * checkpoint and its style; the host kills it after its grace time), then disposes.
+   * Before quitting: drops what waits, stops what runs gracefully (a training job pauses:
+   * it writes a checkpoint and its style, and resumes from there next time; the host kills it
+   * after its grace time), then disposes.
    */
   async stopAll(): Promise<void> {
     await this.watches?.dispose();
     this.heatmapHost?.dispose();
+    this.lookHost?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'cancelled', null);
     const running = this.running;
     if (running) {
+      if (running.snapshot.kind === 'train') this.pausing.add(running.snapshot.id);
       this.opts.host.cancel(running.snapshot.id);
       await this.runningDone;
     }
@@ -269,6 +294,7 @@ export class Studio {
     this.disposed = true;
     await this.watches?.dispose();
     this.heatmapHost?.dispose();
+    this.lookHost?.dispose();
     for (const q of this.queue.splice(0)) this.finish(q.snapshot, 'failed', null);
     this.opts.host.dispose();
     await this.runningDone;
@@ -294,6 +320,14 @@ export class Studio {
         return { job: this.cancel(r.input.jobId) };
       case 'train:resume':
         return { job: this.resume(r.input.jobId) };
+      case 'train:sincut':
+        return { job: await this.startSinCut(r.input) };
+      case 'train:pause':
+        return { job: this.pause(r.input.jobId) };
+      case 'train:estimate':
+        return { estimate: await this.estimate(r.input) };
+      case 'sincut:inspect':
+        return this.inspectPair(r.input);
       case 'folder:inspect': {
         const dir = await this.folder(r.input.path, 'path');
         return scanFolder(dir, r.input.recursive ?? false);
@@ -398,7 +432,8 @@ export class Studio {
     for (const job of this.jobs) {
       if (job.kind !== 'train' || !job.train || isFinished(job.status)) continue;
       const style = styles.find((s) => s.id === job.train?.styleId);
-      if (style) Object.assign(style, { status: 'training', jobId: job.id, name: job.title });
+      const status = job.status === 'paused' ? 'paused' : 'training';
+      if (style) Object.assign(style, { status, jobId: job.id, name: job.title });
     }
     return styles;
   }
@@ -436,6 +471,117 @@ export class Studio {
     const job = this.enqueue({ snapshot, work: { type: 'train', jobId: id, spec, resume: false } });
     this.emit({ type: 'styles-changed' });
     return job;
+  }
+
+  private async startSinCut(input: Extract<ParsedRequest, { channel: 'train:sincut' }>['input']) {
+    const source = await this.imageFile(input.source, 'source');
+    const target = await this.imageFile(input.target, 'target');
+    const options = { variant: input.setting ?? 'reference', ...input.options } as const;
+    resolveSinCutJobOptions(options); // options errors answer the request
+    const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
+    await fs.mkdir(stylesRoot(this.opts.libraryDir), { recursive: true });
+    const styleId = await freeStyleId(this.opts.libraryDir, input.name, taken);
+    const out = styleOutDir(this.opts.libraryDir, styleId);
+    const spec: SinCutJobSpec = {
+      source,
+      target,
+      out,
+      options,
+      iterations: input.iterations ?? null,
+      name: input.name,
+      backend: input.backend ?? this.settings.backend,
+      ...(input.progressEvery !== undefined ? { progressEvery: input.progressEvery } : {}),
+      ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
+    };
+    await fs.mkdir(out, { recursive: true });
+    const id = newJobId();
+    const snapshot = this.newJob(id, 'train', input.name);
+    snapshot.train = emptyTrainView(styleId, out);
+    this.sincutSpecs.set(id, spec);
+    const work = { type: 'train-sincut', jobId: id, spec, resume: false } as const;
+    const job = this.enqueue({ snapshot, work });
+    this.emit({ type: 'styles-changed' });
+    return job;
+  }
+
+  /** The engine's look at a SinCUT pair, in the look-up process (never behind the queue). */
+  private async inspectPair(
+    input: Extract<ParsedRequest, { channel: 'sincut:inspect' }>['input'],
+  ): Promise<PairCheckResult> {
+    const source = input.source ? await this.imageFile(input.source, 'source') : null;
+    const target = input.target ? await this.imageFile(input.target, 'target') : null;
+    const cropSize = input.cropSize ?? 64;
+    const result = await this.look({
+      type: 'check-pair',
+      jobId: `pair-${newJobId()}`,
+      spec: { source, target, cropSize },
+    });
+    if (!result.pair) throw new RequestError('internal', 'the engine sent no answer');
+    return result.pair;
+  }
+
+  /**
+   * Seconds per training step of a configuration on this machine: from the library's cache,
+   * or measured in the look-up process (a warm-up step, then two timed ones on random crops).
+   */
+  private async estimate(
+    input: Extract<ParsedRequest, { channel: 'train:estimate' }>['input'],
+  ): Promise<StepEstimate | null> {
+    const backend = input.backend ?? this.settings.backend;
+    let options: Record<string, unknown>;
+    let resolved: Record<string, unknown>;
+    if (input.preset === 'sincut') {
+      const sincut = { variant: input.setting ?? 'reference', ...input.options } as const;
+      resolved = resolveSinCutJobOptions(sincut);
+      options = sincut;
+    } else {
+      options = { ...input.options };
+      resolved = resolveTrainOptions({ ...options, preset: input.preset });
+    }
+    const key = estimateKey(input.preset, backend, resolved);
+    const known = input.remeasure ? null : await this.estimates.get(key);
+    if (known) return { ...known, cached: true };
+    if (input.cachedOnly) return null;
+    const contended = () => this.running !== null;
+    const busyBefore = contended();
+    const result = await this.look({
+      type: 'estimate',
+      jobId: `estimate-${newJobId()}`,
+      spec: { preset: input.preset, options, backend },
+    });
+    if (!result.estimate) throw new RequestError('internal', 'the engine sent no measurement');
+    const measured = {
+      secondsPerStep: result.estimate.secondsPerStep,
+      backend: result.estimate.backendDetail,
+      measuredAt: new Date().toISOString(),
+      contended: busyBefore || contended(),
+    };
+    await this.estimates.set(key, measured).catch((err: unknown) => {
+      process.stderr.write(`warning: could not save the step measurement: ${String(err)}\n`);
+    });
+    return { ...measured, cached: false };
+  }
+
+  /** Runs a short job in the look-up engine process, one at a time; its errors answer the request. */
+  private async look(work: WorkerJob): Promise<WorkerJobResult> {
+    if (!this.opts.spawnHost) {
+      throw new RequestError('unsupported', 'the engine cannot be asked for this here');
+    }
+    const spawn = this.opts.spawnHost;
+    const run = () => {
+      this.lookHost ??= spawn();
+      return this.lookHost.run(work, () => undefined);
+    };
+    const next = this.lookChain.then(run, run);
+    this.lookChain = next.catch(() => undefined);
+    try {
+      return await next;
+    } catch (err) {
+      if (err instanceof WorkerJobError) {
+        throw new RequestError(err.crashed ? 'internal' : 'rejected', err.message);
+      }
+      throw err;
+    }
   }
 
   private async startConversion(
@@ -603,6 +749,10 @@ export class Studio {
       this.heatmapHost.dispose();
       this.heatmapHost = null;
     }
+    if (this.lookHost && !this.lookHost.busy) {
+      this.lookHost.dispose();
+      this.lookHost = null;
+    }
   }
 
   /**
@@ -707,6 +857,18 @@ export class Studio {
     return abs;
   }
 
+  private async imageFile(p: string, field: string): Promise<string> {
+    const abs = await this.allowed(p, field);
+    const stat = await fs.stat(abs).catch(() => null);
+    if (!stat?.isFile()) {
+      const what = stat ? 'is a folder; SinCUT takes one image' : 'does not exist';
+      throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
+        { path: field, message: what },
+      ]);
+    }
+    return abs;
+  }
+
   private newJob(id: string, kind: JobSnapshot['kind'], title: string): JobSnapshot {
     return {
       id,
@@ -779,26 +941,39 @@ export class Studio {
     status: JobSnapshot['status'],
     error: JobSnapshot['error'],
   ): void {
-    snapshot.status = status;
+    const paused = this.pausing.delete(snapshot.id) && status === 'cancelled';
+    snapshot.status = paused ? 'paused' : status;
     // A job the shutdown stopped is interrupted, not broken: it can be resumed.
     snapshot.error = this.disposed && status === 'failed' ? { message: INTERRUPTED } : error;
-    snapshot.finishedAt = new Date().toISOString();
+    snapshot.finishedAt = paused ? null : new Date().toISOString();
     this.persist();
     this.emit({ type: 'job', job: structuredClone(snapshot) });
     if (snapshot.kind === 'train') this.emit({ type: 'styles-changed' });
   }
 
-  /** Runs a stopped or interrupted training job again from its last checkpoint. */
+  /**
+   * Runs a paused, stopped or interrupted training job again from its last checkpoint (a
+   * paused one continues from exactly the step it paused at).
+   */
   private resume(jobId: string): JobSnapshot {
     const job = this.jobs.find((j) => j.id === jobId);
     const spec = this.specs.get(jobId);
-    if (!job || !spec) throw new RequestError('not-found', `there is no training job ${jobId}`);
-    if (job.status !== 'cancelled' && job.status !== 'failed') {
-      throw new RequestError('rejected', `the job is ${job.status}; only a stopped job resumes`);
+    const sincut = this.sincutSpecs.get(jobId);
+    if (!job || !(spec || sincut)) {
+      throw new RequestError('not-found', `there is no training job ${jobId}`);
+    }
+    if (!['paused', 'cancelled', 'failed'].includes(job.status)) {
+      throw new RequestError(
+        'rejected',
+        `the job is ${job.status}; only a paused or stopped job resumes`,
+      );
     }
     job.status = 'queued';
     job.error = null;
-    this.queue.push({ snapshot: job, work: { type: 'train', jobId, spec, resume: true } });
+    const work: WorkerJob = sincut
+      ? { type: 'train-sincut', jobId, spec: sincut, resume: true }
+      : { type: 'train', jobId, spec: spec as TrainJobSpec, resume: true };
+    this.queue.push({ snapshot: job, work });
     this.persist();
     this.emit({ type: 'job', job: structuredClone(job) });
     this.emit({ type: 'styles-changed' });
@@ -809,7 +984,8 @@ export class Studio {
   private stored(): StoredJob[] {
     return this.jobs.map((snapshot) => {
       const spec = this.specs.get(snapshot.id);
-      return spec ? { snapshot, spec } : { snapshot };
+      const sincut = this.sincutSpecs.get(snapshot.id);
+      return { snapshot, ...(spec ? { spec } : {}), ...(sincut ? { sincut } : {}) };
     });
   }
 
@@ -827,9 +1003,34 @@ export class Studio {
     if (waiting >= 0) {
       this.queue.splice(waiting, 1);
       this.finish(job, 'cancelled', null);
+    } else if (job.status === 'paused') {
+      // Its style was written when it paused: stopping keeps it as the finished style.
+      this.finish(job, 'cancelled', null);
     } else if (this.running?.snapshot.id === jobId) {
+      this.pausing.delete(jobId); // a Stop while pausing ends the training for good
       this.opts.host.cancel(jobId);
     }
+    return structuredClone(job);
+  }
+
+  /**
+   * Pauses a running training job: the engine finishes its step, writes a checkpoint (and the
+   * style as it stands) and is given back to the queue; Resume continues from that step.
+   */
+  private pause(jobId: string): JobSnapshot {
+    const job = this.jobs.find((j) => j.id === jobId);
+    if (!job || job.kind !== 'train') {
+      throw new RequestError('not-found', `there is no training job ${jobId}`);
+    }
+    if (this.running?.snapshot.id !== jobId) {
+      const why =
+        job.status === 'queued'
+          ? 'it has not started yet (cancel it to take it off the queue)'
+          : `it is ${job.status}`;
+      throw new RequestError('rejected', `only a running training job can pause; ${why}`);
+    }
+    this.pausing.add(jobId);
+    this.opts.host.cancel(jobId);
     return structuredClone(job);
   }
 

@@ -8,8 +8,11 @@ import { parseToWorker, type FromWorker, type ToWorker } from '../../shared/ipc-
 import { runTraining } from '../engine/train/train-loop';
 import { runConversion } from './convert-job';
 import { describeError } from './errors';
+import { runEstimate } from './estimate-job';
 import { runHeatmap } from './heatmap-job';
+import { runPairCheck } from './pair-check-job';
 import { runProbe } from './probe-job';
+import { runSinCutJob } from './sincut-job';
 import { runWatch } from './watch-job';
 
 interface ParentPort {
@@ -79,6 +82,19 @@ async function run(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void
         jobId,
         result: { status: result.status, styleDir: result.styleDir },
       });
+    } else if (message.type === 'train-sincut') {
+      const result = await runSinCutJob(message.spec, {
+        signal: controller.signal,
+        resume: message.resume,
+        emit: (event) => port.post({ type: 'event', jobId, event }),
+      });
+      port.post({ type: 'done', jobId, result });
+    } else if (message.type === 'check-pair') {
+      const pair = await runPairCheck(message.spec);
+      port.post({ type: 'done', jobId, result: { status: 'completed', pair } });
+    } else if (message.type === 'estimate') {
+      const estimate = await runEstimate(message.spec);
+      port.post({ type: 'done', jobId, result: { status: 'completed', estimate } });
     } else if (message.type === 'probe') {
       const probe = await runProbe(message.spec);
       port.post({ type: 'done', jobId, result: { status: 'completed', probe } });

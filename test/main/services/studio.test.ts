@@ -128,4 +128,52 @@ describe('Studio', () => {
     expect(!reply.ok && reply.error.code).toBe('not-found');
     await studio.dispose();
   });
+
+  it('pauses a running job in place: it stays paused across a restart and resumes from it', async () => {
+    const first = new StandInHost();
+    const studio = await open(first);
+    const { job } = await value<{ job: JobSnapshot }>(studio, 'train:start', train);
+    const queued = await value<{ job: JobSnapshot }>(studio, 'train:start', {
+      ...train,
+      name: 'B',
+    });
+    await value(studio, 'train:pause', { jobId: job.id });
+    await new Promise((r) => setTimeout(r, 10));
+    let { jobs } = await value<{ jobs: JobSnapshot[] }>(studio, 'jobs:list', {});
+    expect(jobs.map((j) => [j.title, j.status])).toEqual([
+      ['Kept', 'paused'],
+      ['B', 'running'], // the engine went to the next job
+    ]);
+    const refusal = await studio.handle({ channel: 'train:pause', input: { jobId: job.id } });
+    expect(!refusal.ok && refusal.error.message).toBe(
+      'only a running training job can pause; it is paused',
+    );
+    await studio.dispose();
+
+    const second = new StandInHost();
+    const again = await open(second);
+    ({ jobs } = await value<{ jobs: JobSnapshot[] }>(again, 'jobs:list', {}));
+    expect(jobs.find((j) => j.id === job.id)).toMatchObject({ status: 'paused', error: null });
+    expect(jobs.find((j) => j.id === queued.job.id)?.status).toBe('failed'); // interrupted
+    await value(again, 'train:resume', { jobId: job.id });
+    expect(second.runs[0]).toMatchObject({ type: 'train', jobId: job.id, resume: true });
+    await again.dispose();
+  });
+
+  it('stops a paused job for good, and pauses the running one when the studio quits', async () => {
+    const host = new StandInHost();
+    const studio = await open(host);
+    const a = await value<{ job: JobSnapshot }>(studio, 'train:start', { ...train, name: 'A' });
+    await value(studio, 'train:pause', { jobId: a.job.id });
+    await new Promise((r) => setTimeout(r, 10));
+    const { job } = await value<{ job: JobSnapshot }>(studio, 'job:cancel', { jobId: a.job.id });
+    expect(job.status).toBe('cancelled');
+    expect(job.finishedAt).not.toBeNull();
+    const b = await value<{ job: JobSnapshot }>(studio, 'train:start', { ...train, name: 'B' });
+    await studio.stopAll();
+    const stored = JSON.parse(await readFile(path.join(library, JOBS_FILE), 'utf8'));
+    const statuses = stored.jobs.map((j: { snapshot: JobSnapshot }) => j.snapshot.status);
+    expect(statuses).toEqual(['cancelled', 'paused']);
+    expect(stored.jobs[1].snapshot.id).toBe(b.job.id);
+  });
 });
