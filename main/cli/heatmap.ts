@@ -25,7 +25,7 @@ import {
   type SimilarityMap,
 } from '../engine/infer/heatmap';
 import { renderGrid, renderHeatmaps } from '../engine/infer/heatmap-render';
-import { disposeStyle, loadStyle } from '../engine/train/style';
+import { openHeatmapStyle } from '../engine/infer/heatmap-style';
 import { int, num, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 
@@ -48,13 +48,14 @@ export function registerHeatmap(program: Command): void {
   program
     .command('heatmap')
     .description('Show which input patches the style’s encoder matches to a point of the output.')
-    .requiredOption('--style <dir>', 'the style folder (made by `patchwork train`)')
+    .requiredOption('--style <dir>', 'the style folder (made by `patchwork train`, CUT or SinCUT)')
     .requiredOption('--image <file>', 'the image to translate and look into')
     .requiredOption('--out <file>', 'the picture to write (.png)')
     .option('--point <x,y>', 'the query point in image pixels (0,0 is the top left)', point)
     .option(
       '--tap <name>',
-      'encoder tap: input, down1, down2, res1 … (repeat for several; default: every tap)',
+      'encoder tap: input, down1, down2, res1 … (SinCUT: input, down1, res1 …; repeat for ' +
+        'several; default: every tap)',
       collect,
     )
     .option(
@@ -115,7 +116,7 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const backend = await initBackend(flags.backend);
   log(`backend: ${backend.detail}`);
-  const style = await loadStyle(flags.style);
+  const style = await openHeatmapStyle(flags.style);
   try {
     let raw = flags.raw === true;
     if (!raw && style.head === null) {
@@ -161,7 +162,7 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
     process.stdout.write(`wrote ${path.resolve(flags.out)}\n`);
     return EXIT.ok;
   } finally {
-    disposeStyle(style);
+    style.dispose();
   }
 }
 

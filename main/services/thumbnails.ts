@@ -83,7 +83,7 @@ export class Thumbnails {
       const why = err instanceof Error ? err.message : String(err);
       throw new ThumbnailError(`no preview of ${path.basename(file)}: ${why}`);
     }
-    if (++this.made % 50 === 0) void this.trim();
+    if (++this.made % 50 === 0) void this.trim().catch(() => undefined);
     return target;
   }
 
@@ -110,6 +110,9 @@ export class Thumbnails {
         }),
     );
     files.sort((a, b) => b.t - a.t);
-    await Promise.all(files.slice(max).map((f) => fs.rm(f.p, { force: true })));
+    // A file still open elsewhere (Windows) stays until the next trim.
+    await Promise.all(
+      files.slice(max).map((f) => fs.rm(f.p, { force: true }).catch(() => undefined)),
+    );
   }
 }

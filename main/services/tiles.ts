@@ -161,7 +161,7 @@ export class Tiles {
         const why = err instanceof Error ? err.message : String(err);
         throw new TileImageError(`no tiles of ${path.basename(file)}: ${why}`);
       }
-      void this.trim('.v', MAX_LEVEL_FILES);
+      void this.trim('.v', MAX_LEVEL_FILES).catch(() => undefined);
       return target;
     })().finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, job);
@@ -195,7 +195,7 @@ export class Tiles {
       const why = err instanceof Error ? err.message : String(err);
       throw new TileImageError(`no tile of the image: ${why}`);
     }
-    if (++this.made % 200 === 0) void this.trim('.webp', MAX_TILE_FILES);
+    if (++this.made % 200 === 0) void this.trim('.webp', MAX_TILE_FILES).catch(() => undefined);
     return target;
   }
 
@@ -222,7 +222,10 @@ export class Tiles {
         }),
     );
     files.sort((a, b) => b.t - a.t);
-    await Promise.all(files.slice(max).map((f) => fs.rm(f.p, { force: true })));
+    // A file still open elsewhere (Windows) stays until the next trim.
+    await Promise.all(
+      files.slice(max).map((f) => fs.rm(f.p, { force: true }).catch(() => undefined)),
+    );
   }
 }
 

@@ -4,7 +4,8 @@
  * translates the image once at the working resolution and writes the input and its
  * translation as PNGs for the page; each query (a point on the output, one tap) writes the
  * similarity map blended over the input. The session stays in this process between requests,
- * so clicking around an image costs a dot product per position, not a translation.
+ * so clicking around an image costs a dot product per position, not a translation. CUT and
+ * SinCUT styles alike (openHeatmapStyle, shared with `patchwork heatmap`).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,13 +16,13 @@ import type { NceTap } from '../../shared/options';
 import { initBackend } from '../engine/backend';
 import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
 import { overlay, renderGrid } from '../engine/infer/heatmap-render';
+import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/infer/heatmap-style';
 import type { RgbFloatImage } from '../engine/infer/translate';
-import { disposeStyle, loadStyle, type LoadedStyle } from '../engine/train/style';
 
 interface Open {
   key: string;
   name: string;
-  style: LoadedStyle;
+  style: OpenedHeatmapStyle;
   session: HeatmapSession;
   input: string;
   output: string;
@@ -92,9 +93,9 @@ async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
     .map(String)
     .join('\0');
   if (open?.key === key) return open;
-  if (open) disposeStyle(open.style);
+  if (open) open.style.dispose();
   open = null;
-  const style = await loadStyle(spec.styleDir);
+  const style = await openHeatmapStyle(spec.styleDir);
   try {
     const image = await readHeatmapImage(spec.image);
     // Styles without a projection head (older or imported ones) use raw encoder features.
@@ -109,7 +110,7 @@ async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
     open = { key, name, style, session, input, output, base };
     return open;
   } catch (err) {
-    disposeStyle(style);
+    style.dispose();
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import { knownAnswerCase } from './known-answer.bench';
 import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
+import { sincutProofCase } from './sincut-proof.bench';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, wasm, cpu); default: every one that loads. */
@@ -35,6 +36,7 @@ const CASES: Record<string, BenchCase> = {
   heatmap: heatmapCase,
   seams: seamsCase,
   sincut: sincutCase,
+  'sincut-proof': sincutProofCase,
 };
 
 const USAGE =

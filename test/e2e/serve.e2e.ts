@@ -236,6 +236,15 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await expect(slider).toHaveAttribute('aria-valuenow', '48');
     await viewer.getByRole('button', { name: 'Zoom in' }).click();
     await expect(viewer.getByTestId('zoom')).toHaveText('125 %');
+    // The full-resolution tiles behind the zoom, fetched as the page does (its cookie, its CSP).
+    const tile = await page.evaluate(
+      async (file) => {
+        const res = await fetch(`tiles?path=${encodeURIComponent(file)}&level=0&x=0&y=0`);
+        return [res.status, res.headers.get('content-type')];
+      },
+      path.join(drop, 'arrived.jpg'),
+    );
+    expect(tile).toEqual([200, 'image/webp']);
     await page.screenshot({ path: path.join(SHOTS, 'before-after.png'), fullPage: true });
     await viewer.getByRole('button', { name: 'Close' }).click();
 
@@ -271,17 +280,24 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     expect(problems).toEqual([]);
   });
 
-  test('click a point of the output and see its heatmap over the input', async ({ page }) => {
+  test('hover over the output, pin a point, and see its heatmap over the input', async ({
+    page,
+  }) => {
     const problems = watchConsole(page);
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
     await page.getByLabel('Style').selectOption('feature-style');
     await page.getByLabel('Image').fill(path.join(SAMPLES, 'held-out', 'twowings.jpg'));
     await page.getByRole('button', { name: 'Open' }).click();
-    const output = page.getByRole('button', { name: /^Output: click a point/ });
+    const output = page.getByRole('button', { name: /^Output: hover or click a point/ });
     await expect(output.getByAltText('Output')).toBeVisible({ timeout: 120_000 });
-    await output.click({ position: { x: 40, y: 30 } });
+    // Hovering asks for the map under the pointer; a click pins its point.
+    await output.hover({ position: { x: 60, y: 40 } });
     await expect(page.getByTestId('heatmap-status')).toContainText('best match', {
+      timeout: 60_000,
+    });
+    await output.click({ position: { x: 40, y: 30 } });
+    await expect(page.getByTestId('heatmap-status')).toContainText('pinned', {
       timeout: 60_000,
     });
     await expect(page.getByAltText(/^Heatmap over the input for /)).toBeVisible();
@@ -297,6 +313,11 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
     await expect(page.getByLabel('Library folder')).toBeDisabled();
+    // What the engine found here, next to the backend choice (no GPU on the test machines).
+    await expect(page.getByTestId('auto-choice')).toContainText('Here, auto uses', {
+      timeout: 60_000,
+    });
+    await expect(page.locator('.detected .backends li')).toHaveCount(4);
     await page.getByLabel('Light').check();
     await page.getByLabel('Memory budget (MiB)').fill('1024');
     await page.getByRole('button', { name: 'Save settings' }).click();

@@ -126,3 +126,40 @@ export function formatStats(s: LabStats): string {
   const f = (v: number) => v.toFixed(1);
   return `L ${f(s.mean[0])}±${f(s.std[0])} a ${f(s.mean[1])}±${f(s.std[1])} b ${f(s.mean[2])}±${f(s.std[2])} texture ${s.texture.toFixed(2)}`;
 }
+
+/** The image averaged over f×f blocks (the last partial row / column dropped). */
+export function downsample(img: Rgb, f: number): Rgb {
+  const w = Math.floor(img.width / f);
+  const h = Math.floor(img.height / f);
+  const out = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < 3; k++) {
+        let s = 0;
+        for (let dy = 0; dy < f; dy++) {
+          for (let dx = 0; dx < f; dx++)
+            s += img.data[((y * f + dy) * img.width + x * f + dx) * 3 + k];
+        }
+        out[(y * w + x) * 3 + k] = s / (f * f);
+      }
+    }
+  }
+  return { data: out, width: w, height: h };
+}
+
+/**
+ * Edge-map correlation of a translation with its source at 1×, ½× and ¼× scale. A translation
+ * that changes texture (brush strokes to photographic grain) decorrelates the finest edges
+ * by design; the coarser scales are the shapes the artist composed.
+ */
+export function edgeCorrelations(src: Rgb, out: Rgb): [number, number, number] {
+  const at = (f: number) =>
+    f === 1
+      ? correlation(edges(src), edges(out))
+      : correlation(edges(downsample(src, f)), edges(downsample(out, f)));
+  return [at(1), at(2), at(4)];
+}
+
+export function formatEdges(c: [number, number, number]): string {
+  return `${c[0].toFixed(3)} (1×) / ${c[1].toFixed(3)} (½×) / ${c[2].toFixed(3)} (¼×)`;
+}

@@ -2,7 +2,8 @@
  * Patch-correspondence heatmaps (DESIGN.md "Look inside"; the paper's Fig. 5 idea, §4 and
  * the reference's PatchSampleF): which patches of one image the encoder considers "the same
  * place" as a chosen patch of the other. For a style and an image, the input x and its
- * translation G(x) both go through the encoder (ResnetGenerator.encode); at every tap the
+ * translation G(x) both go through the encoder (ResnetGenerator.encode, or for a SinCUT
+ * style's StyleGAN2 generator StyleGan2Generator.encode, tile by tile); at every tap the
  * features of every position are projected by H exactly as in training (Linear → ReLU →
  * Linear, then x/(‖x‖+1e-7)), or only L2-normalised (`raw`). A query point on one image then
  * gives the cosine similarity of its feature with the feature of every position of the other
@@ -16,6 +17,13 @@
  * `input` tap is the reflect-padded image: its 3-pixel border is left out, so its positions
  * are exactly the image's pixels. Padding to multiples of 4 (bottom and right, reflected, as
  * translateImage does) is left out the same way.
+ *
+ * SinCUT's StyleGAN2 generator. Its taps are input (stride 1, the image itself, no border),
+ * down1 and res1 … res(nBlocks/2) (stride 2: one downsampling). The working image is
+ * translated tile by tile with the style's position-based noise (sincut-tiled.ts), so a
+ * heatmap's output is the one conversion gives at that size; the encoder, which has no
+ * normalisation either, runs on tiles of the same size with the same halo (encodeSinCut),
+ * exact and bounded in memory. The ResNet variant of SinCUT is CUT's generator: as above.
  *
  * Memory. The session keeps no tensors: the two working images and, per (image, tap), the
  * unit feature rows as one Float32Array [positions, dim]. Features are computed on demand,
@@ -33,8 +41,12 @@ import type { NceTap } from '../../../shared/options';
 import { openImage, resizeForTraining, type ReadOptions } from '../data/image-io';
 import type { ResnetGenerator } from '../model/generator';
 import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
+import { NOISE_SEED } from '../model/positional-noise';
+import { StyleGan2Generator } from '../model/stylegan2-generator';
+import { gpuBufferLimitBytes } from '../webgpu';
 import { createRowStore, type RowStore } from './heatmap-dot';
-import { translateTiled } from './tiled-generator';
+import { chooseSinCutTile, encodeSinCut, translateSinCut } from './sincut-tiled';
+import { translateTiled, workingBytes } from './tiled-generator';
 import { MIN_SIDE, padToMultipleOf4, translateImageAsync, type RgbFloatImage } from './translate';
 
 export const DEFAULT_WORKING_SIZE = 1024;
@@ -59,12 +71,24 @@ export class HeatmapError extends Error {
   }
 }
 
+/** CUT's generator (CUT styles, SinCUT's ResNet variant) or SinCUT's StyleGAN2 generator. */
+export type HeatmapGenerator = ResnetGenerator | StyleGan2Generator;
+
+/** Whose taps and strides: CUT's ResNet encoder or SinCUT's StyleGAN2 encoder. */
+export type EncoderKind = 'resnet' | 'stylegan2';
+
+export function encoderKind(G: HeatmapGenerator): EncoderKind {
+  return G instanceof StyleGan2Generator ? 'stylegan2' : 'resnet';
+}
+
 /** What a session needs from a loaded style (LoadedStyle fits). */
 export interface HeatmapStyle {
-  generator: ResnetGenerator;
+  generator: HeatmapGenerator;
   head: ProjectionHead | null;
   /** The taps the head projects, in its MLP order. */
   headTaps: NceTap[];
+  /** Seed of the StyleGAN2 generator's position-based noise (a SinCUT style's; default NOISE_SEED). */
+  noiseSeed?: number;
 }
 
 export interface HeatmapOptions {
@@ -76,9 +100,15 @@ export interface HeatmapOptions {
   memoryBudgetMB?: number;
   /**
    * How the working image is translated (default: translateImage, or translateTiled above
-   * 512×512); it must return an image of the same size.
+   * 512×512; the StyleGAN2 generator with translateSinCut, tiled within the memory budget); it
+   * must return an image of the same size.
    */
-  translate?: (G: ResnetGenerator, image: RgbFloatImage) => RgbFloatImage | Promise<RgbFloatImage>;
+  translate?: (G: HeatmapGenerator, image: RgbFloatImage) => RgbFloatImage | Promise<RgbFloatImage>;
+  /**
+   * Core tile side of the StyleGAN2 encoder's tiles; default: the tile the translation used,
+   * or (with `translate` given) the largest the default memory budget allows.
+   */
+  encodeTile?: number;
 }
 
 /** Where a tap's positions lie: `width`×`height` positions, one per `stride` working pixels. */
@@ -188,14 +218,21 @@ function checkWorkingSize(size: { width: number; height: number }, w: number, h:
 // ─── taps and coordinates ──────────────────────────────────────────────────────────────────
 
 /** Working pixels per tap position. */
-export function tapStride(tap: NceTap): number {
-  if (tap === 'input' || tap === 'down1') return 1;
+export function tapStride(tap: NceTap, kind: EncoderKind = 'resnet'): number {
+  if (tap === 'input') return 1;
+  if (kind === 'stylegan2') return 2; // down1 and the residual blocks: half resolution
+  if (tap === 'down1') return 1;
   if (tap === 'down2') return 2;
   return 4;
 }
 
-export function tapGrid(tap: NceTap, workingWidth: number, workingHeight: number): TapGrid {
-  const stride = tapStride(tap);
+export function tapGrid(
+  tap: NceTap,
+  workingWidth: number,
+  workingHeight: number,
+  kind: EncoderKind = 'resnet',
+): TapGrid {
+  const stride = tapStride(tap, kind);
   return {
     tap,
     stride,
@@ -263,6 +300,7 @@ export class HeatmapSession {
   /** Every tap a query may name. */
   readonly taps: NceTap[];
   readonly coords: CoordinateMap;
+  readonly kind: EncoderKind;
   private readonly cache = new Map<string, TapFeatures>();
   private readonly budgetBytes: number;
   private cachedBytes = 0;
@@ -278,7 +316,10 @@ export class HeatmapSession {
     fullWidth: number,
     fullHeight: number,
     opts: HeatmapOptions,
+    /** Core side of the StyleGAN2 encoder's tiles (unused for CUT's generator). */
+    private readonly encodeTile: number,
   ) {
+    this.kind = encoderKind(style.generator);
     const raw = opts.raw === true || style.head === null;
     this.mode = raw ? 'raw' : 'projected';
     this.taps = availableTaps(style, raw);
@@ -299,13 +340,25 @@ export class HeatmapSession {
     const { working, width, height } =
       'working' in image ? image : { working: image, width: image.width, height: image.height };
     checkWorkingSize(working, width, height);
-    const output = await (opts.translate ?? defaultTranslate)(style.generator, working);
+    let translated: number | undefined; // the translation's tile, after any retry
+    const translate =
+      opts.translate ??
+      ((G: HeatmapGenerator, x: RgbFloatImage) =>
+        defaultTranslate(G, x, style.noiseSeed ?? NOISE_SEED, (t) => (translated = t)));
+    const output = await translate(style.generator, working);
     if (output.width !== working.width || output.height !== working.height) {
       throw new RangeError(
         `the translation is ${output.width}×${output.height}, the image ${working.width}×${working.height}`,
       );
     }
-    const session = new HeatmapSession(style, working, output, width, height, opts);
+    const G = style.generator;
+    const tile =
+      opts.encodeTile ??
+      translated ??
+      (G instanceof StyleGan2Generator
+        ? chooseSinCutTile(G.config, working, workingBytes(working), gpuBufferLimitBytes())
+        : 0);
+    const session = new HeatmapSession(style, working, output, width, height, opts, tile);
     // webgpu has no synchronous read in Node: every tap's features are computed now, and kept
     // (the memory budget is soft there, since nothing could be recomputed during a query).
     if (tf.getBackend() === 'webgpu') await session.prepareAll();
@@ -324,7 +377,7 @@ export class HeatmapSession {
   }
 
   grid(tap: NceTap): TapGrid {
-    return tapGrid(this.checkTap(tap), this.input.width, this.input.height);
+    return tapGrid(this.checkTap(tap), this.input.width, this.input.height, this.kind);
   }
 
   /** The unit feature rows of one image at the given taps (computed once, then cached). */
@@ -347,7 +400,7 @@ export class HeatmapSession {
     this.keepAll = true;
     for (const side of ['input', 'output'] as const) {
       const image = side === 'input' ? this.input : this.output;
-      const feats = tf.tidy(() => this.style.generator.encode(padToMultipleOf4(image), this.taps));
+      const feats = this.encode(image, this.taps);
       try {
         for (const [i, tap] of this.taps.entries()) {
           const plan = this.rowPlan(tap, feats[i]);
@@ -449,16 +502,20 @@ export class HeatmapSession {
 
   /** One encoder pass over one image, to the deepest of `taps`; rows for each tap. */
   private compute(side: HeatmapSide, taps: NceTap[]): TapFeatures[] {
-    const image = side === 'input' ? this.input : this.output;
-    const feats = tf.tidy(() => {
-      const padded = padToMultipleOf4(image); // [1, H', W', 3], sides multiples of 4
-      return this.style.generator.encode(padded, taps);
-    });
+    const feats = this.encode(side === 'input' ? this.input : this.output, taps);
     try {
       return taps.map((tap, i) => this.rows(tap, feats[i]));
     } finally {
       tf.dispose(feats);
     }
+  }
+
+  /** The encoder's maps at `taps` for the image padded to multiples of 4; caller disposes. */
+  private encode(image: RgbFloatImage, taps: readonly NceTap[]): tf.Tensor4D[] {
+    const G = this.style.generator;
+    if (G instanceof StyleGan2Generator) return encodeSinCut(G, image, taps, this.encodeTile);
+    // [1, H', W', 3], sides multiples of 4
+    return tf.tidy(() => G.encode(padToMultipleOf4(image), taps));
   }
 
   /** Crops a tap's map to the image's positions and turns it into unit rows. */
@@ -478,8 +535,9 @@ export class HeatmapSession {
 
   /** The rows to fill, the cropped map as [n, C] and the unit rows of each chunk of it. */
   private rowPlan(tap: NceTap, feat: tf.Tensor4D) {
-    const grid = tapGrid(tap, this.input.width, this.input.height);
-    const offset = tap === 'input' ? 3 : 0; // the reflect-pad of the first conv
+    const grid = tapGrid(tap, this.input.width, this.input.height, this.kind);
+    // CUT's input tap is the image reflect-padded for its first conv; StyleGAN2's is the image.
+    const offset = tap === 'input' && this.kind === 'resnet' ? 3 : 0;
     const c = feat.shape[3];
     const n = grid.width * grid.height;
     const head = this.mode === 'projected' ? (this.style.head as ProjectionHead) : null;
@@ -534,7 +592,13 @@ export class HeatmapSession {
   }
 }
 
-function defaultTranslate(G: ResnetGenerator, image: RgbFloatImage): Promise<RgbFloatImage> {
+function defaultTranslate(
+  G: HeatmapGenerator,
+  image: RgbFloatImage,
+  noiseSeed: number,
+  onTileSize: (tile: number) => void,
+): Promise<RgbFloatImage> {
+  if (G instanceof StyleGan2Generator) return translateSinCut(G, image, { noiseSeed, onTileSize });
   return image.width * image.height > UNTILED_MAX_PIXELS
     ? translateTiled(G, image)
     : translateImageAsync(G, image);
@@ -559,7 +623,9 @@ export function checkPoint(p: Point, w: number, h: number): void {
 
 /** The taps a session can query: the head's, or with raw features every encoder tap. */
 export function availableTaps(style: HeatmapStyle, raw = false): NceTap[] {
-  if (raw || style.head === null) return generatorTaps(style.generator.config.nBlocks);
+  if (raw || style.head === null) {
+    return generatorTaps(style.generator.config.nBlocks, encoderKind(style.generator));
+  }
   return [...style.headTaps];
 }
 
@@ -590,10 +656,14 @@ function unknownTap(tap: string, available: NceTap[], mode: 'raw' | 'projected')
   );
 }
 
-/** Every tap of a generator with `nBlocks` residual blocks, shallow to deep. */
-export function generatorTaps(nBlocks: number): NceTap[] {
-  const taps: NceTap[] = ['input', 'down1', 'down2'];
-  for (let i = 1; i <= nBlocks; i++) taps.push(`res${i}`);
+/**
+ * Every tap of a generator with `nBlocks` residual blocks, shallow to deep: CUT's input, down1,
+ * down2, res1 … resN; the StyleGAN2 encoder's input, down1, res1 … res(N/2).
+ */
+export function generatorTaps(nBlocks: number, kind: EncoderKind = 'resnet'): NceTap[] {
+  const taps: NceTap[] = kind === 'resnet' ? ['input', 'down1', 'down2'] : ['input', 'down1'];
+  const blocks = kind === 'resnet' ? nBlocks : Math.floor(nBlocks / 2);
+  for (let i = 1; i <= blocks; i++) taps.push(`res${i}`);
   return taps;
 }
 

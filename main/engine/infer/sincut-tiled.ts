@@ -17,7 +17,8 @@ import { NOISE_SEED, positionalNoise } from '../model/positional-noise';
 import type { StyleGan2Generator, StyleGan2GeneratorConfig } from '../model/stylegan2-generator';
 import { gpuBufferLimitBytes } from '../webgpu';
 import { shrinkOnOutOfMemory } from './oom-retry';
-import { workingBytes, type BudgetOptions } from './tiled-generator';
+import type { NceTap } from '../../../shared/options';
+import { readImage, workingBytes, type BudgetOptions } from './tiled-generator';
 import { largestTile, roundTile } from './tiling';
 import type { RgbFloatImage } from './translate';
 
@@ -182,6 +183,59 @@ export async function translateSinCut(
     }
   }
   return { data: out, width, height };
+}
+
+/**
+ * The encoder's maps at `taps` for the image reflect-padded to multiples of 4 (as
+ * padToMultipleOf4 pads it), computed tile by tile with the translation's halo and joined:
+ * equal to G.encode on the whole padded image, with the tensors of one tile at a time besides
+ * the joined maps. [1, H', W', 3] for `input`, [1, H'/2, W'/2, c1] for the others; the caller
+ * disposes them. `tile` (rounded down to a multiple of 4) is the core side, e.g. the one the
+ * translation chose: the encoder is a part of the forward pass, so it fits where that did.
+ */
+export function encodeSinCut(
+  G: StyleGan2Generator,
+  image: RgbFloatImage,
+  taps: readonly NceTap[],
+  tile: number,
+): tf.Tensor4D[] {
+  const H = Math.ceil(image.height / 4) * 4;
+  const W = Math.ceil(image.width / 4) * 4;
+  const t = roundTile(tile);
+  const halo = styleGan2Halo(G.config.nBlocks);
+  const scale = (tap: NceTap) => (tap === 'input' ? 1 : 2);
+  const rows: tf.Tensor4D[][] = taps.map(() => []);
+  try {
+    for (let top = 0; top < H; top += t) {
+      const parts: tf.Tensor4D[][] = taps.map(() => []);
+      try {
+        for (let left = 0; left < W; left += t) {
+          const core = { top, left, height: Math.min(t, H - top), width: Math.min(t, W - left) };
+          const y = { start: Math.max(0, top - halo), end: Math.min(H, top + core.height + halo) };
+          const x = { start: Math.max(0, left - halo), end: Math.min(W, left + core.width + halo) };
+          const region = readImage(image, { y, x });
+          const feats = tf.tidy(() => {
+            const input = tf.tensor4d(region, [1, y.end - y.start, x.end - x.start, 3]);
+            return G.encode(input, taps).map((f, i) => {
+              const s = scale(taps[i]);
+              return tf.slice(
+                f,
+                [0, (top - y.start) / s, (left - x.start) / s, 0],
+                [1, core.height / s, core.width / s, -1],
+              );
+            });
+          });
+          feats.forEach((f, i) => parts[i].push(f));
+        }
+        parts.forEach((p, i) => rows[i].push(tf.concat(p, 2)));
+      } finally {
+        parts.forEach((p) => tf.dispose(p));
+      }
+    }
+    return rows.map((r) => tf.concat(r, 1));
+  } finally {
+    rows.forEach((r) => tf.dispose(r));
+  }
 }
 
 /** Tiles of side `tile` that cells[from…] take. */

@@ -249,7 +249,7 @@ async function runTile(
 }
 
 /** A window of the reflect-padded image (translateImage pads bottom and right, reflecting). */
-function readImage(image: RgbFloatImage, rect: Rect): Float32Array {
+export function readImage(image: RgbFloatImage, rect: Rect): Float32Array {
   const { width, height, data } = image;
   const C = IMAGE_CHANNELS;
   const w = spanLength(rect.x);

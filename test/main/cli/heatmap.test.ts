@@ -17,6 +17,7 @@ import { saveStyle } from '../../../main/engine/train/style';
 import { decompressionBomb, writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
+import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
 const training = UNTRAINED_SUMMARY;
 
@@ -107,6 +108,30 @@ describe('patchwork heatmap', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/no projection head \(H\).*raw encoder features/);
     expect(r.stderr).toMatch(/features: raw, L2-normalised/);
+  });
+
+  it('takes a SinCUT style: its StyleGAN2 encoder’s taps, projected by its head', async () => {
+    const sincut = path.join(root, 'sincut');
+    await saveTinySinCutStyle(sincut);
+    const out = outFile();
+    const args = base(out, '--point', '30,10');
+    args[2] = sincut;
+    const r = await patchwork(...args);
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/features: projected by H/);
+    expect(r.stdout).toMatch(/^input: 30,10 → best match \d+,\d+ on the input/m);
+    // down1 and res1 at half resolution: position 15,5 is centred on pixel 30,10.
+    expect(r.stdout).toMatch(/^down1: 30,10 → best match .* map 24×16,/m);
+    expect(r.stdout).toMatch(/^res1: 30,10 → best match .* map 24×16,/m);
+    expect((await sharp(out).metadata()).format).toBe('png');
+    const bad = base(outFile(), '--point', '30,10', '--tap', 'down2');
+    bad[2] = sincut;
+    const refused = await patchwork(...bad);
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      expect.stringMatching(/unknown tap "down2": .*covers input, down1, res1/),
+    ]);
   });
 
   it('exit 2 for a point outside the image, an unknown tap or bad flags', async () => {

@@ -103,6 +103,18 @@ describe('tiles', () => {
     expect(a).toBe(b);
   });
 
+  it('trims its cache to the newest files of a kind', async () => {
+    const own = new Tiles(path.join(dir, 'trimmed'));
+    for (const x of [0, 1, 2]) {
+      await own.tile(image, 0, x, 0);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    await own.trim('.webp', 2);
+    const left = (await fs.readdir(own.dir)).filter((n) => n.endsWith('.webp')).sort();
+    expect(left.map((n) => n.replace(/^[0-9a-f]+-/, ''))).toEqual(['0-1-0.webp', '0-2-0.webp']);
+    expect((await fs.readdir(own.dir)).filter((n) => n.endsWith('.v'))).toHaveLength(1);
+  });
+
   it('refuses levels and tiles outside the image, and files that are not images', async () => {
     await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(TileRangeError);
     await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(/level must be .* from 0 to 2/);

@@ -1,9 +1,11 @@
-// SinCUT on the Étretat pair (painting → photo, as in the reference), downscaled and short,
-// so it fits the test suite: the whole painting translated by the trained generator keeps
-// more of its structure (edge-map correlation with the source) than the untrained one; the
-// colour and texture statistics (Lab mean/std, patch texture) of painting, untrained,
-// translated and photo are printed. Moving those towards the photo takes longer runs:
-// SINCUT_SMOKE_STEPS=N (and SINCUT_SMOKE_STRICT=1 to assert it).
+// SinCUT on the Étretat pair (painting → photo, as in the reference), downscaled (160 px wide)
+// and short (300 steps, tiny networks), so it fits the test suite. The whole painting
+// translated by the trained generator must keep its structure (edge-map correlation with the
+// painting well above the untrained generator's) while its colour and texture statistics move
+// towards the photo's (Lab means, stds and patch texture closer to the photo's than the
+// painting's are; the lightness mean, the largest difference between the two, moves towards
+// the photo's). The run is deterministic (wasm, one thread, seeded). The full-size run is the
+// `sincut-proof` benchmark. SINCUT_SMOKE_STEPS=N runs longer (and prints what it finds).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,15 +22,15 @@ import { runSinCutTraining } from '../../../../main/engine/train/sincut-loop';
 import { loadSinCutStyle } from '../../../../main/engine/train/sincut-style';
 import { SinCutModel } from '../../../../main/engine/train/sincut-model';
 import {
-  correlation,
-  edges,
+  edgeCorrelations,
+  formatEdges,
   formatStats,
   labStats,
   statsDistance,
 } from '../../../support/image-stats';
 
 const DATA = path.resolve(__dirname, '../../../../../shared/datasets/single-image-monet-etretat');
-const STEPS = Number(process.env.SINCUT_SMOKE_STEPS ?? 60);
+const STEPS = Number(process.env.SINCUT_SMOKE_STEPS ?? 300);
 const LR = Number(process.env.SINCUT_SMOKE_LR ?? 2e-3);
 let dir: string;
 
@@ -48,7 +50,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SinCUT on the Étretat pair (downscaled, short)', () => {
   it(
-    'learns the painting’s structure; prints its colour and texture statistics',
+    'keeps the painting’s structure while its colour and texture move towards the photo’s',
     async () => {
       const options = resolveSinCutOptions({
         ngf: 1,
@@ -90,8 +92,8 @@ describe('SinCUT on the Étretat pair (downscaled, short)', () => {
       disposeParams(G.params);
       disposeParams(style.head.params);
 
-      const edgeCorr = correlation(edges(src), edges(out));
-      const edgeCorr0 = correlation(edges(src), edges(out0));
+      const edgeCorr = edgeCorrelations(src, out);
+      const edgeCorr0 = edgeCorrelations(src, out0);
       const s0 = labStats(out0);
       const sSrc = labStats(src);
       const sOut = labStats(out);
@@ -106,17 +108,20 @@ describe('SinCUT on the Étretat pair (downscaled, short)', () => {
           `  translated ${formatStats(sOut)}`,
           `  photo      ${formatStats(sPhoto)}`,
           `  untrained  ${formatStats(s0)}`,
-          `  edge-map correlation with the painting: untrained ${edgeCorr0.toFixed(3)} → trained ${edgeCorr.toFixed(3)}`,
+          `  edge-map correlation with the painting: untrained ${formatEdges(edgeCorr0)} → trained ${formatEdges(edgeCorr)}`,
           `  statistics distance to the photo: painting ${before_.toFixed(1)}, untrained ${untrained.toFixed(1)}, translated ${after.toFixed(1)}`,
         ].join('\n'),
       );
-      // A short run only shows the structure being learnt (the untrained generator's output is
-      // nearly flat); the colour and texture statistics need longer runs (SINCUT_SMOKE_STEPS).
-      expect(edgeCorr).toBeGreaterThan(edgeCorr0 + 0.1);
-      if (process.env.SINCUT_SMOKE_STRICT) {
-        expect(edgeCorr).toBeGreaterThan(0.5);
-        expect(after).toBeLessThan(before_);
-      }
+      // Structure: the finest edges change with the texture by design; the shapes stay.
+      expect(edgeCorr[0]).toBeGreaterThan(edgeCorr0[0] + 0.15);
+      expect(edgeCorr[1]).toBeGreaterThan(0.6);
+      // Colour and texture: closer to the photo than the painting is, by a clear margin (the
+      // untrained generator's output is farther than the painting), and the lightness mean,
+      // 26 L* apart between the two, has moved towards the photo's.
+      expect(after).toBeLessThan(before_ - 5);
+      expect(Math.abs(sOut.mean[0] - sPhoto.mean[0])).toBeLessThan(
+        Math.abs(sSrc.mean[0] - sPhoto.mean[0]) - 3,
+      );
     },
     Math.max(300_000, STEPS * 6_000),
   );

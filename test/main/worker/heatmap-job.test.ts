@@ -1,0 +1,57 @@
+// The studio's heatmap job (runHeatmap, as the engine process runs it) opens a SinCUT style as
+// `patchwork heatmap` does (openHeatmapStyle): its taps, a point's map written as a PNG over
+// the input, the best match given in the image's pixels.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../main/engine/backend';
+import { runHeatmap } from '../../../main/worker/heatmap-job';
+import { writeImage } from '../services/convert/files';
+import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+
+let root: string;
+let style: string;
+let image: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-worker-heatmap-'));
+  style = path.join(root, 'sincut');
+  image = path.join(root, 'photo.png');
+  await saveTinySinCutStyle(style);
+  await writeImage(image, 4, 40, 28);
+});
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('runHeatmap with a SinCUT style', () => {
+  it('opens the style and image, then answers a point with a map over the input', async () => {
+    const spec = {
+      styleDir: style,
+      image,
+      point: null,
+      tap: null,
+      outDir: path.join(root, 'maps'),
+      backend: 'wasm' as const,
+    };
+    const opened = await runHeatmap(spec);
+    expect(opened).toMatchObject({
+      width: 40,
+      height: 28,
+      taps: ['input', 'down1', 'res1'],
+      mode: 'projected',
+    });
+    expect((await sharp(opened.output).metadata()).width).toBe(40);
+    const r = await runHeatmap({ ...spec, point: { x: 21, y: 9 } });
+    expect(r.map?.tap).toBe('res1'); // the deepest tap by default
+    expect(r.map?.query).toEqual({ x: 22, y: 10 }); // res1's position 11,5: stride 2, on pixel 2j
+    expect(r.map!.best.similarity).toBeCloseTo(r.map!.max, 6);
+    expect(r.map!.best.x).toBeGreaterThanOrEqual(0);
+    expect(r.map!.best.x).toBeLessThan(40);
+    const meta = await sharp(r.map!.file).metadata();
+    expect([meta.width, meta.height]).toEqual([40, 28]);
+  });
+});
