@@ -56,6 +56,7 @@ export function fakeApi(answers: Answer = {}) {
     'styles:list': () => ({ styles: [] }),
     'watch:list': () => ({ watches: [] }),
     'settings:get': () => SETTINGS,
+    'train:estimate': () => ({ estimate: null }),
     'settings:detect': () => DETECTED,
   };
   const api: PatchworkApi = {

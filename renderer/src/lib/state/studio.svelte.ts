@@ -128,7 +128,17 @@ export class StudioState {
     }
   }
 
-  /** Continues a stopped or interrupted training job from its last checkpoint. */
+  /** Pauses a running training job: a checkpoint, and the engine is free for the next job. */
+  async pause(jobId: string): Promise<void> {
+    try {
+      await this.api.request('train:pause', { jobId });
+      this.problem = null;
+    } catch (err) {
+      this.problem = `Could not pause: ${messageOf(err)}`;
+    }
+  }
+
+  /** Continues a paused, stopped or interrupted training job from its last checkpoint. */
   async resume(jobId: string): Promise<void> {
     try {
       await this.api.request('train:resume', { jobId });
