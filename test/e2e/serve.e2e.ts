@@ -11,6 +11,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import sharp from 'sharp';
 import { REPO, startServe, type ServeProcess } from './serve-process';
 
 const SHOTS = path.join(REPO, 'test-results', 'e2e', 'screenshots');
@@ -250,6 +251,54 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
 
     await watch.getByRole('switch').uncheck();
     await expect(watch.getByTestId('watch-state')).toHaveText('stopped', { timeout: 60_000 });
+    expect(problems).toEqual([]);
+  });
+
+  test('zoom the before/after of a large result down to its full-resolution tiles', async ({
+    page,
+  }) => {
+    const problems = watchConsole(page);
+    const large = path.join(work, 'large');
+    await mkdir(large, { recursive: true });
+    // 3.8 Mpx: its 2048-px previews hold 73 % of its pixels; zoomed in, the tiles take over.
+    await sharp(path.join(SAMPLES, 'held-out', 'twowings.jpg'))
+      .resize(2400, 1600, { fit: 'fill' })
+      .jpeg({ quality: 90 })
+      .toFile(path.join(large, 'large.jpg'));
+    await page.goto(serve.url);
+    await page.getByRole('button', { name: 'Convert', exact: true }).click();
+    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Images to convert (a file or a folder)').fill(large);
+    await page.getByLabel('Output folder').fill(path.join(work, 'large-out'));
+    await page.getByRole('button', { name: 'Convert images' }).click();
+    const job = page
+      .getByRole('article', { name: 'Convert with Feature style' })
+      .filter({ hasText: 'large.jpg' });
+    await expect(job.locator('tr[data-file-status="done"]')).toHaveCount(1, { timeout: 180_000 });
+
+    await job.getByRole('button', { name: /Before\/after of/ }).click();
+    const viewer = page.getByRole('region', { name: /Before and after/ });
+    const after = viewer.getByAltText('After');
+    await expect
+      .poll(() => after.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth))
+      .toBeGreaterThan(0);
+    await expect(viewer.locator('.tiles img')).toHaveCount(0); // at fit: the previews
+    for (let i = 0; i < 8; i++) await viewer.getByRole('button', { name: 'Zoom in' }).click();
+    const zoomed = Date.now();
+    const tile = viewer.locator('[data-side="after"] img[data-tile^="0/"]').first();
+    await expect
+      .poll(() => tile.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0);
+    console.log(
+      `before/after: first full-resolution tile drawn ${Date.now() - zoomed} ms after zooming to 596 %`,
+    );
+    expect(
+      await tile.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeLessThanOrEqual(512);
+    await page.screenshot({ path: path.join(SHOTS, 'before-after-tiles.png'), fullPage: true });
+    await viewer.getByRole('button', { name: 'Close' }).click();
     expect(problems).toEqual([]);
   });
 
