@@ -3,8 +3,9 @@
  * backend): train a tiny style from the bundled samples and watch it progress and finish,
  * find it in the library, convert the held-out samples with it, and see a job fail with its
  * reason; then manage styles (rename, duplicate, delete), switch a folder's watch on and drop
- * an image in, compare before and after, see a corrupt image reported in a batch, click a
- * heatmap, and keep a setting across a reload. The page must run under its CSP without a
+ * an image in, compare before and after (zoomed into a larger result's full-resolution
+ * tiles), see a corrupt image reported in a batch, hover and click a heatmap, see what the
+ * engine detected in Settings, and keep a setting across a reload. The page must run under its CSP without a
  * single violation. Screenshots of each view are kept in test-results/e2e/screenshots.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

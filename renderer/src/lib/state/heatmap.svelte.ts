@@ -8,7 +8,7 @@
  * between are never asked). A hover answer is shown unless something newer was shown or asked
  * explicitly meanwhile (a click, a key, a tap, a grid). A click pins its point: hover stops
  * asking until the pin is released (a second click on the pinned point, or Escape). In the
- * engine a query on an open session costs about 65–90 ms at the working size (the dot
+ * engine a query on an open session costs about 40–90 ms at the working size (the dot
  * product, the blend and the PNG; test/main/worker/heatmap-query-cost.test.ts), so hover asks
  * the same query a click does; only the first query of a tap takes seconds (its features).
  */
