@@ -530,13 +530,19 @@ export class Studio {
     const backend = input.backend ?? this.settings.backend;
     let options: Record<string, unknown>;
     let resolved: Record<string, unknown>;
-    if (input.preset === 'sincut') {
-      const sincut = { variant: input.setting ?? 'reference', ...input.options } as const;
-      resolved = resolveSinCutJobOptions(sincut);
-      options = sincut;
-    } else {
-      options = { ...input.options };
-      resolved = resolveTrainOptions({ ...options, preset: input.preset });
+    try {
+      if (input.preset === 'sincut') {
+        const sincut = { variant: input.setting ?? 'reference', ...input.options } as const;
+        resolved = resolveSinCutJobOptions(sincut);
+        options = sincut;
+      } else {
+        options = { ...input.options };
+        resolved = resolveTrainOptions({ ...options, preset: input.preset });
+      }
+    } catch (err) {
+      // A configuration that cannot train was never measured (a form mid-edit asks too).
+      if (input.cachedOnly && err instanceof OptionsError) return null;
+      throw err;
     }
     const key = estimateKey(input.preset, backend, resolved);
     const known = input.remeasure ? null : await this.estimates.get(key);

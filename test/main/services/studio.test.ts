@@ -176,4 +176,18 @@ describe('Studio', () => {
     expect(statuses).toEqual(['cancelled', 'paused']);
     expect(stored.jobs[1].snapshot.id).toBe(b.job.id);
   });
+
+  it('answers a cache look-up for a configuration that cannot train with null, a measurement with why', async () => {
+    const studio = await open(new StandInHost());
+    const bad = { preset: 'fastcut', options: { cropSize: 256, loadSize: 36 } };
+    const looked = await value<{ estimate: unknown }>(studio, 'train:estimate', {
+      ...bad,
+      cachedOnly: true,
+    });
+    expect(looked.estimate).toBeNull();
+    const reply = await studio.handle({ channel: 'train:estimate', input: bad });
+    expect(!reply.ok && reply.error).toMatchObject({ code: 'rejected' });
+    expect(!reply.ok && reply.error.message).toMatch(/loadSize/);
+    await studio.dispose();
+  });
 });

@@ -182,6 +182,16 @@ describe('the measured duration', () => {
       input: { preset: 'sincut', setting: 'reference', cachedOnly: true },
     });
     expect(estimate()).toMatch(/Not measured/);
+
+    // A field mid-edit is not a configuration: nothing is asked, and no error is shown.
+    choose('fastcut');
+    await update();
+    const asked = fake.requests.length;
+    byText('summary', 'Advanced options')!.click();
+    type(el('ngf'), '');
+    await update();
+    expect(fake.requests.length).toBe(asked);
+    expect(document.body.textContent).not.toMatch(/Could not measure/);
   });
 
   it('says when a measurement was taken while another job ran', async () => {

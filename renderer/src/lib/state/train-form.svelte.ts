@@ -6,6 +6,7 @@
  * the configuration changes and measured when the artist asks.
  */
 import {
+  estimateSchema,
   StudioError,
   type AppInfo,
   type EstimateInput,
@@ -260,6 +261,8 @@ export class TrainForm {
     if (key !== this.estimateKey) this.estimate = null;
     this.estimateKey = key;
     this.estimateError = null;
+    // A field mid-edit (empty, out of range): nothing to look up yet.
+    if (how === 'cached' && !estimateSchema.safeParse(ask).success) return;
     if (how !== 'cached') this.measuring = true;
     try {
       const { estimate } = await this.api.request('train:estimate', {
@@ -269,7 +272,8 @@ export class TrainForm {
       });
       if (this.estimateKey === key) this.estimate = estimate;
     } catch (err) {
-      if (this.estimateKey === key) this.estimateError = messageOf(err);
+      // A cache lookup that fails says nothing worth showing; a measurement says why.
+      if (this.estimateKey === key && how !== 'cached') this.estimateError = messageOf(err);
     } finally {
       if (how !== 'cached') this.measuring = false;
     }
