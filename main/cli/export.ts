@@ -2,7 +2,8 @@
  * `patchwork export STYLE_DIR --format pth|onnx --out FILE`: a style's generator leaves
  * Patchwork as a PyTorch state dict (torch.save zip format, the reference's key names and
  * layouts), so the reference code loads it with `load_state_dict`, or as an ONNX model
- * (opset 17, dynamic batch, height and width; sides multiples of 4).
+ * (opset 17, dynamic batch, height and width; sides multiples of 4). A SinCUT style exports
+ * when it was trained with CUT's ResNet generator; its StyleGAN2 generator is refused.
  *
  * Exit codes: 0 written; 1 the style is unusable or the file cannot be written; 2 usage.
  */
@@ -12,8 +13,11 @@ import { initBackend } from '../engine/backend';
 import { writeFileAtomic } from '../engine/data/image-io';
 import { exportOnnx, ONNX_OPSET } from '../engine/export/onnx-export';
 import { exportPth } from '../engine/export/pth-export';
+import type { StyleGenerator } from '../engine/model/cyclegan-generator';
+import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
-import { loadStyleGenerator } from '../engine/train/style';
+import { isSinCutStyle, loadSinCutStyle } from '../engine/train/sincut-style';
+import { loadStyleGenerator, StyleError } from '../engine/train/style';
 import { oneOf } from './args';
 import { EXIT } from './errors';
 
@@ -36,11 +40,41 @@ export function registerExport(program: Command): void {
     });
 }
 
+/**
+ * The generator to export: a CUT or CycleGAN style's; a SinCUT style's when it was trained
+ * with CUT's ResNet generator (the same network, the same key names). SinCUT's StyleGAN2
+ * generator has no exporter: refused with the reason.
+ */
+async function loadForExport(style: string): Promise<{
+  name: string;
+  architecture: string;
+  generator: StyleGenerator;
+}> {
+  if (!(await isSinCutStyle(style))) {
+    const loaded = await loadStyleGenerator(style);
+    return { name: loaded.meta.name, ...loaded };
+  }
+  const sincut = await loadSinCutStyle(style);
+  disposeParams(sincut.head.params);
+  const G = sincut.generator;
+  if (G instanceof ResnetGenerator) {
+    return { name: sincut.meta.name, architecture: 'sincut, cut-resnet', generator: G };
+  }
+  disposeParams(G.params);
+  throw new StyleError(
+    'unsupported-format',
+    `${path.resolve(style)} is a SinCUT style with the StyleGAN2 generator, which export does ` +
+      'not cover (.pth and .onnx are written for CUT’s ResNet and CycleGAN generators, and ' +
+      'for SinCUT styles trained with --generator resnet). Inside Patchwork it converts ' +
+      '(`patchwork convert`) and shows heatmaps (`patchwork heatmap`) like any style.',
+  );
+}
+
 async function runExport(style: string, flags: ExportFlags): Promise<number> {
   // Only weights move here, read back synchronously: the plain JavaScript backend does that
   // everywhere (a GPU backend would need asynchronous reads for no gain).
   await initBackend('cpu');
-  const loaded = await loadStyleGenerator(style);
+  const loaded = await loadForExport(style);
   try {
     const bytes =
       flags.format === 'onnx'
@@ -49,7 +83,7 @@ async function runExport(style: string, flags: ExportFlags): Promise<number> {
     await writeFileAtomic(flags.out, bytes);
     const { ngf, nBlocks } = loaded.generator.config;
     process.stdout.write(
-      `exported ${loaded.meta.name} (${loaded.architecture}, ngf ${ngf}, ${nBlocks} blocks) → ` +
+      `exported ${loaded.name} (${loaded.architecture}, ngf ${ngf}, ${nBlocks} blocks) → ` +
         `${path.resolve(flags.out)}\n`,
     );
     if (flags.format === 'onnx') {

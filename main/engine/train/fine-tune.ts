@@ -11,6 +11,7 @@ import type { ResolvedTrainJob, TrainJobSpec } from '../../../shared/jobs';
 import { resolveTrainOptions } from '../../../shared/options';
 import type { ParamSet } from '../model/params';
 import type { CutModel } from './cut-model';
+import { isSinCutStyle } from './sincut-style';
 import {
   disposeStyle,
   loadStyle,
@@ -37,6 +38,7 @@ export async function adoptStyleShape(
 ): Promise<ResolvedTrainJob> {
   if (job.initFrom === null) return job;
   const dir = path.resolve(job.initFrom);
+  await refuseSinCut(dir);
   const meta = await readStyleMeta(dir).catch((err: unknown) => {
     throw asInitError(dir, err);
   });
@@ -69,6 +71,7 @@ export async function adoptStyleShape(
  */
 export async function seedFromStyle(model: CutModel, styleDir: string): Promise<string[]> {
   const dir = path.resolve(styleDir);
+  await refuseSinCut(dir);
   const style = await loadStyle(dir).catch((err: unknown) => {
     throw asInitError(dir, err);
   });
@@ -92,6 +95,22 @@ export async function seedFromStyle(model: CutModel, styleDir: string): Promise<
   } finally {
     disposeStyle(style);
   }
+}
+
+/**
+ * A SinCUT style cannot seed a CUT or FastCUT run: its generator was trained on one image
+ * pair, usually with another architecture (StyleGAN2), and its run continues with
+ * `--resume` on its own output folder (checkpoints/latest) instead.
+ */
+async function refuseSinCut(dir: string): Promise<void> {
+  if (!(await isSinCutStyle(dir))) return;
+  throw new InitStyleError(
+    `Cannot fine-tune from ${dir}: it is a SinCUT style (trained on one image pair). ` +
+      'Fine-tuning starts a CUT or FastCUT run from a CUT style; SinCUT styles do not seed ' +
+      'other runs. To train a SinCUT style further, resume its own run: `patchwork train ' +
+      '--preset sincut` with the same images, the same --out folder, --resume and a larger ' +
+      '--iterations.',
+  );
 }
 
 function copyParams(from: ParamSet, to: ParamSet, dir: string): void {
