@@ -159,7 +159,7 @@ export async function runSinCutTraining(
         opts.lr *
         lrFactor(Math.min(epoch, opts.epochs + opts.decayEpochs), opts.epochs, opts.decayEpochs);
       model.setLearningRate(lr);
-      losses = step(model, sampler, rng);
+      losses = await step(model, sampler, rng);
       iteration += 1;
       const bad = Object.entries(losses).find(([, v]) => v !== null && !Number.isFinite(v));
       if (bad)
@@ -202,13 +202,23 @@ export async function runSinCutTraining(
   }
 }
 
-function step(model: SinCutModel, sampler: SingleImageSampler, rng: Rng): SinCutLosses {
+/** One step on the next crops; its losses are read asynchronously, as every backend allows. */
+async function step(
+  model: SinCutModel,
+  sampler: SingleImageSampler,
+  rng: Rng,
+): Promise<SinCutLosses> {
   const batch = sampler.next(rng);
   const { n, crop } = batch;
   const realA = tf.tensor4d(batch.a, [n, crop, crop, 3]); // [B, crop, crop, 3]
   const realB = tf.tensor4d(batch.b, [n, crop, crop, 3]);
   try {
-    return sincutTrainStep(model, realA, realB, drawSinCutSampling(model, n, crop, crop, rng));
+    return await sincutTrainStep(
+      model,
+      realA,
+      realB,
+      drawSinCutSampling(model, n, crop, crop, rng),
+    );
   } finally {
     tf.dispose([realA, realB]);
   }

@@ -97,6 +97,36 @@ export interface Half<L> {
 }
 
 /**
+ * A half step whose losses are still scalars on the device. Both halves build one and
+ * `read` turns it into numbers with a single `await data()`: the only read there is, so the
+ * step runs unchanged on every backend, webgpu included (Node has no synchronous GPU read);
+ * on cpu and wasm awaiting a value already in memory costs nothing next to a step.
+ */
+interface PendingHalf<L> {
+  scalars: tf.Scalar[];
+  /** The scalars' values, in order, as the losses. */
+  losses: (values: number[]) => L;
+  grads: tf.NamedTensorMap;
+}
+
+async function read<L>(half: PendingHalf<L>): Promise<Half<L>> {
+  try {
+    const packed = tf.stack(half.scalars);
+    try {
+      const values = Array.from(await packed.data());
+      return { losses: half.losses(values), grads: half.grads };
+    } finally {
+      packed.dispose();
+    }
+  } catch (err) {
+    tf.dispose(half.grads);
+    throw err;
+  } finally {
+    tf.dispose(half.scalars);
+  }
+}
+
+/**
  * Images per pass of D's half. R1's double backward keeps a long tape per image (about
  * 450 MiB per 64² window on wasm), so the batch goes through D in chunks whose gradients are
  * summed: D judges every image on its own (no minibatch statistics), so each loss is a sum of
@@ -107,12 +137,25 @@ export function dChunk(model: SinCutModel): number {
   return Math.max(1, Math.floor((4 * 64 * 64) / model.opts.dPatch ** 2));
 }
 
+type DLosses = Pick<SinCutLosses, 'D' | 'D_real' | 'D_fake' | 'D_R1'>;
+type GLosses = Pick<SinCutLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y' | 'idt'>;
+
+/** D's half: its losses and gradients (D's weights only), G's fake detached. */
 export function sincutDiscriminatorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): Half<Pick<SinCutLosses, 'D' | 'D_real' | 'D_fake' | 'D_R1'>> {
+): Promise<Half<DLosses>> {
+  return read(discriminatorHalf(model, realA, realB, s));
+}
+
+function discriminatorHalf(
+  model: SinCutModel,
+  realA: T4,
+  realB: T4,
+  s: SinCutSampling,
+): PendingHalf<DLosses> {
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (usesB(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
   const noise = noiseTensor(model, realA, s);
@@ -122,7 +165,8 @@ export function sincutDiscriminatorGrads(
   noise?.dispose();
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
   const chunk = dChunk(model);
-  const sums = { fake: 0, real: 0, r1: 0, total: 0 };
+  // fake, real, R1, total: summed over the chunks on the device, read once at the end.
+  let sums: tf.Scalar[] = [];
   let grads: tf.NamedTensorMap = {};
   try {
     for (let at = 0; at < batch; at += chunk) {
@@ -130,17 +174,20 @@ export function sincutDiscriminatorGrads(
       const part = tf.tidy(() => [sliceAxis(fakeB, 0, at, n), sliceAxis(realWin, 0, at, n)]);
       const half = dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
       tf.dispose(part);
-      sums.fake += half.values[0];
-      sums.real += half.values[1];
-      sums.r1 += half.values[2];
-      sums.total += half.values[3];
+      const next = sums.length ? half.values.map((v, i) => tf.add(sums[i], v)) : half.values;
+      if (sums.length) tf.dispose([...sums, ...half.values]);
+      sums = next as tf.Scalar[];
       grads = accumulate(grads, half.grads);
     }
+  } catch (err) {
+    tf.dispose([...sums, ...Object.values(grads)]);
+    throw err;
   } finally {
     tf.dispose([fakeB, realWin]);
   }
   return {
-    losses: { D: sums.total, D_real: sums.real, D_fake: sums.fake, D_R1: sums.r1 },
+    scalars: sums,
+    losses: ([fake, real, r1, total]) => ({ D: total, D_real: real, D_fake: fake, D_R1: r1 }),
     grads,
   };
 }
@@ -164,9 +211,7 @@ function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
     parts.push(tf.keep(f), tf.keep(r), tf.keep(r1));
     return tf.add(tf.mul(tf.add(f, r), 0.5), r1) as tf.Scalar;
   }, model.optD.variables());
-  const values = [...parts, value].map((t) => t.dataSync()[0]);
-  tf.dispose([value, ...parts]);
-  return { values, grads };
+  return { values: [...parts, value], grads };
 }
 
 /** a + b per variable name; disposes both inputs' tensors that it replaces. */
@@ -180,12 +225,24 @@ function accumulate(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTensorM
   return out;
 }
 
+/** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
 export function sincutGeneratorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): Half<Pick<SinCutLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y' | 'idt'>> {
+): Promise<Half<GLosses>> {
+  return read(generatorHalf(model, realA, realB, s));
+}
+
+const G_PARTS = ['G_GAN', 'NCE', 'NCE_Y', 'idt'] as const;
+
+function generatorHalf(
+  model: SinCutModel,
+  realA: T4,
+  realB: T4,
+  s: SinCutSampling,
+): PendingHalf<GLosses> {
   const { D, opts } = model;
   const batch = realA.shape[0];
   const withB = usesB(model);
@@ -196,59 +253,78 @@ export function sincutGeneratorGrads(
   const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
   const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
   const noise = noiseTensor(model, realA, s);
-  const parts: Record<string, tf.Scalar> = {};
-  const { value, grads } = tf.variableGrads(() => {
-    const all = generate(model, realA, realB, noise);
-    const fake = sliceAxis(all, 0, 0, batch);
-    const gan = tf.mul(
-      nonSaturating(D.forward(window(model, fake, s.windows.fakeG)), true),
-      opts.lambdaGAN,
-    ) as tf.Scalar;
-    let total: tf.Scalar = gan;
-    parts.G_GAN = tf.keep(gan);
-    if (nce) {
-      const x = nceLoss(model, fake, keys, s.ids);
-      parts.NCE = tf.keep(x);
-      let both = x;
-      if (keysY && s.idsY) {
-        const y = nceLoss(model, sliceAxis(all, 0, batch, batch), keysY, s.idsY);
-        parts.NCE_Y = tf.keep(y);
-        both = tf.mul(tf.add(x, y), 0.5);
+  const parts: Partial<Record<(typeof G_PARTS)[number], tf.Scalar>> = {};
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = tf.variableGrads(() => {
+      const all = generate(model, realA, realB, noise);
+      const fake = sliceAxis(all, 0, 0, batch);
+      const gan = tf.mul(
+        nonSaturating(D.forward(window(model, fake, s.windows.fakeG)), true),
+        opts.lambdaGAN,
+      ) as tf.Scalar;
+      let total: tf.Scalar = gan;
+      parts.G_GAN = tf.keep(gan);
+      if (nce) {
+        const x = nceLoss(model, fake, keys, s.ids);
+        parts.NCE = tf.keep(x);
+        let both = x;
+        if (keysY && s.idsY) {
+          const y = nceLoss(model, sliceAxis(all, 0, batch, batch), keysY, s.idsY);
+          parts.NCE_Y = tf.keep(y);
+          both = tf.mul(tf.add(x, y), 0.5);
+        }
+        total = tf.add(total, both);
       }
-      total = tf.add(total, both);
-    }
-    if (withB && opts.lambdaIdt > 0) {
-      const idt = sliceAxis(all, 0, batch, batch);
-      const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, realB))), opts.lambdaIdt) as tf.Scalar;
-      parts.idt = tf.keep(l1);
-      total = tf.add(total, l1);
-    }
-    return total;
-  }, varList);
-  const read = (k: string) => (parts[k] ? parts[k].dataSync()[0] : null);
-  const losses = {
-    G: value.dataSync()[0],
-    G_GAN: read('G_GAN') ?? 0,
-    NCE: read('NCE') ?? 0,
-    NCE_Y: read('NCE_Y'),
-    idt: read('idt') ?? 0,
+      if (withB && opts.lambdaIdt > 0) {
+        const idt = sliceAxis(all, 0, batch, batch);
+        const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, realB))), opts.lambdaIdt) as tf.Scalar;
+        parts.idt = tf.keep(l1);
+        total = tf.add(total, l1);
+      }
+      return total;
+    }, varList);
+  } catch (err) {
+    tf.dispose(Object.values(parts));
+    throw err;
+  } finally {
+    tf.dispose([...keys, ...(keysY ?? [])]);
+    noise?.dispose();
+  }
+  const present = G_PARTS.filter((k) => parts[k]);
+  return {
+    scalars: [...present.map((k) => parts[k] as tf.Scalar), result.value],
+    losses: (v) => {
+      const at = (k: (typeof G_PARTS)[number]) => {
+        const i = present.indexOf(k);
+        return i < 0 ? null : v[i];
+      };
+      return {
+        G: v[v.length - 1],
+        G_GAN: at('G_GAN') ?? 0,
+        NCE: at('NCE') ?? 0,
+        NCE_Y: at('NCE_Y'),
+        idt: at('idt') ?? 0,
+      };
+    },
+    grads: result.grads,
   };
-  tf.dispose([value, ...keys, ...(keysY ?? []), ...Object.values(parts)]);
-  noise?.dispose();
-  return { losses, grads };
 }
 
-/** One full step: D update, then G and H against the updated D. Leaves no tensor behind. */
-export function sincutTrainStep(
+/**
+ * One full step: D update, then G and H against the updated D. Leaves no tensor behind. The
+ * losses are read once per half (`await data()`), so it runs on every backend, webgpu included.
+ */
+export async function sincutTrainStep(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): SinCutLosses {
-  const d = sincutDiscriminatorGrads(model, realA, realB, s);
+): Promise<SinCutLosses> {
+  const d = await sincutDiscriminatorGrads(model, realA, realB, s);
   model.optD.apply(d.grads);
   tf.dispose(d.grads);
-  const g = sincutGeneratorGrads(model, realA, realB, s);
+  const g = await sincutGeneratorGrads(model, realA, realB, s);
   const gNames = new Set(model.optG.variables().map((v) => v.name));
   const byNet: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
   for (const [name, t] of Object.entries(g.grads)) byNet[gNames.has(name) ? 'G' : 'H'][name] = t;

@@ -4,91 +4,21 @@
 // derivative). Worst errors per check and backend are printed at the end.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSinCutOptions, type NceTap } from '../../../shared/options';
 import { initBackend, type BackendName } from '../../../main/engine/backend';
 import { nonSaturating } from '../../../main/engine/losses/nonsaturating';
 import { r1Penalty } from '../../../main/engine/losses/r1';
-import { assignParams, disposeParams, type ParamSet } from '../../../main/engine/model/params';
-import {
-  StyleGan2Discriminator,
-  styleGan2DiscriminatorSpecs,
-} from '../../../main/engine/model/stylegan2-discriminator';
-import {
-  StyleGan2Generator,
-  styleGan2GeneratorSpecs,
-} from '../../../main/engine/model/stylegan2-generator';
-import { initEqualised } from '../../../main/engine/model/stylegan2-layers';
-import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
-import { SinCutModel } from '../../../main/engine/train/sincut-model';
+import { disposeParams } from '../../../main/engine/model/params';
+import type { StyleGan2Discriminator } from '../../../main/engine/model/stylegan2-discriminator';
+import type { StyleGan2Generator } from '../../../main/engine/model/stylegan2-generator';
 import {
   sincutDiscriminatorGrads,
   sincutGeneratorGrads,
   sincutTrainStep,
-  type SinCutSampling,
 } from '../../../main/engine/train/sincut-step';
-import { Rng } from '../../../main/engine/rng';
-import { Fixture, relError } from '../../support/fixture';
+import { relError } from '../../support/fixture';
+import { buildD, buildG, buildModel, cfg, fx, stepSampling } from '../../support/reference-sincut';
 
 const TOL = 1e-4;
-const fx = Fixture.load('sincut-small', 'sincut');
-const cfg = fx.config as {
-  g: { c0: number; c1: number; n_blocks: number };
-  d: { ndf: number; size: number };
-  taps: NceTap[];
-  losses: { lambda_r1: number };
-};
-
-/** Networks with the fixture's weights (layouts converted from torch). */
-export function loadNet(prefix: string, params: ParamSet): void {
-  const values = new Map<string, tf.Tensor>();
-  for (const name of params.keys()) values.set(name, fx.param(`${prefix}${name}`));
-  assignParams(params, values);
-  tf.dispose([...values.values()]);
-}
-
-function buildG(): StyleGan2Generator {
-  const gcfg = { c0: cfg.g.c0, c1: cfg.g.c1, nBlocks: cfg.g.n_blocks };
-  const G = new StyleGan2Generator(gcfg, initEqualised(styleGan2GeneratorSpecs(gcfg), new Rng(1)));
-  loadNet('G.', G.params);
-  return G;
-}
-
-function buildD(): StyleGan2Discriminator {
-  const dcfg = { ndf: cfg.d.ndf, size: cfg.d.size };
-  const D = new StyleGan2Discriminator(
-    dcfg,
-    initEqualised(styleGan2DiscriminatorSpecs(dcfg), new Rng(2)),
-  );
-  loadNet('D.', D.params);
-  return D;
-}
-
-/** The fixture's step: its networks, options, and the random choices it made. */
-function buildModel(): SinCutModel {
-  const opts = resolveSinCutOptions({
-    ndf: cfg.d.ndf,
-    dPatch: cfg.d.size,
-    cropSize: cfg.d.size,
-    nBlocks: cfg.g.n_blocks,
-    batchSize: 2,
-    numPatches: 2,
-    projectionDim: 16,
-    nceTaps: cfg.taps,
-  });
-  const channels = [3, cfg.g.c1, cfg.g.c1];
-  const H = ProjectionHead.create(channels, 16, 1, new Rng(3));
-  loadNet('H.', H.params);
-  return new SinCutModel(opts, buildG(), buildD(), H);
-}
-
-function stepSampling(): SinCutSampling {
-  return {
-    ids: cfg.taps.map((t) => fx.ids(`step.ids.nce.${t}`)),
-    idsY: cfg.taps.map((t) => fx.ids(`step.ids.nceY.${t}`)),
-    noise: tf.tidy(() => fx.raw('step.noise').dataSync() as Float32Array),
-    windows: { fakeD: [0, 0], realD: [0, 0], fakeG: [0, 0] },
-  };
-}
 
 const achieved: Record<string, Record<string, number>> = {};
 
@@ -175,13 +105,13 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
     [1, 'recomputed'],
   ] as const)(
     'one step (D in chunks of %s, G %s): losses, gradients of D (with R1), G and H, weights after Adam',
-    (chunk, policy) => {
+    async (chunk, policy) => {
       const m = buildModel();
       m.segmentPolicy = policy;
       m.dChunk = chunk;
       const a = fx.nhwc('step.real_A');
       const b = fx.nhwc('step.real_B');
-      const s = stepSampling();
+      const s = await stepSampling();
       const before = tf.memory().numTensors;
       const grad = (net: 'G' | 'D' | 'H', grads: tf.NamedTensorMap) => {
         for (const [name, v] of m.networks()[net]) {
@@ -192,14 +122,14 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
           want.dispose();
         }
       };
-      const d = sincutDiscriminatorGrads(m, a, b, s);
+      const d = await sincutDiscriminatorGrads(m, a, b, s);
       for (const k of ['D_fake', 'D_real', 'D_R1', 'D'] as const) {
         scalar('loss', d.losses[k], fx.scalar(`step.loss_${k}`));
       }
       grad('D', d.grads);
       m.optD.apply(d.grads);
       tf.dispose(d.grads);
-      const g = sincutGeneratorGrads(m, a, b, s);
+      const g = await sincutGeneratorGrads(m, a, b, s);
       for (const k of ['G_GAN', 'NCE', 'idt', 'G'] as const) {
         scalar('loss', g.losses[k], fx.scalar(`step.loss_${k}`));
       }
@@ -218,12 +148,13 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
     },
   );
 
-  it('a whole step moves G and H as Adam should and leaves no tensor behind', () => {
+  it('a whole step moves G and H as Adam should and leaves no tensor behind', async () => {
     const m = buildModel();
     const a = fx.nhwc('step.real_A');
     const b = fx.nhwc('step.real_B');
+    const s = await stepSampling();
     const before = tf.memory().numTensors;
-    const losses = sincutTrainStep(m, a, b, stepSampling());
+    const losses = await sincutTrainStep(m, a, b, s);
     expect(tf.memory().numTensors).toBe(before);
     scalar('loss', losses.G, fx.scalar('step.loss_G'));
     for (const net of ['G', 'H'] as const) {
