@@ -9,6 +9,14 @@
  * on the path (a customGrad op would return its own backward as a constant): the StyleGAN2
  * discriminator is built that way. Checked against PyTorch's double backward in the parity
  * tests (test/fixtures/sincut).
+ *
+ * The gradients themselves are backend-independent (TF.js records them on its own tape);
+ * what a backend must provide is a kernel for every op the three passes run: D's forward, its
+ * input gradient (Conv2DBackpropInput, Step for |v|'s slope, Pad for Slice, Slice for Pad),
+ * and the gradient of that (Conv2D and Conv2DBackpropFilter again, Mul, Sum, BatchMatMul).
+ * cpu, wasm (with the engine's kernels) and webgpu all have them; on webgpu the fixture's
+ * penalty matches PyTorch to 3e-9 and every D-weight gradient to 1.3e-6 of its largest value
+ * (sincut-webgpu.test.ts on SwiftShader; wasm: 1.4e-6).
  */
 import * as tf from '@tensorflow/tfjs';
 
