@@ -133,6 +133,70 @@ test('errors are shown where they happen', async ({ page }) => {
   await page.screenshot({ path: path.join(SHOTS, 'error.png'), fullPage: true });
 });
 
+test('SinCUT from an image pair: measured duration, pause, resume, stop, a ready style', async ({
+  page,
+}) => {
+  const problems = watchConsole(page);
+  const pairDir = path.join(work, 'pair');
+  await mkdir(pairDir, { recursive: true });
+  const texture = async (name: string, w: number, h: number, seed: number) => {
+    const px = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71 + ((i / 97) | 0)) % 256;
+    const file = path.join(pairDir, name);
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(file);
+    return file;
+  };
+  const source = await texture('source.png', 48, 40, 1);
+  const target = await texture('target.png', 40, 48, 2);
+  await page.goto(serve.url);
+  await page.getByRole('radio', { name: /SinCUT/ }).check();
+  await page.getByLabel('Name').fill('E2E pair');
+  await page.getByLabel('The image you have').fill(source);
+  await page.getByLabel('The image you have').blur();
+  await expect(page.getByTestId('source-image-facts')).toContainText('48×40 px');
+  await page.getByLabel('The image with the look').fill(target);
+  await page.getByLabel('The image with the look').blur();
+  await expect(page.getByTestId('target-image-facts')).toContainText('40×48 px');
+  // Both are smaller than the reference's 64-px crop: the engine says so.
+  await expect(page.locator('.pair-notes')).toContainText('smaller than the 64-px training crop');
+  await page.getByLabel('Training steps').fill('400');
+  await page.getByText('Advanced options').click();
+  await page.getByLabel('Crops per step').fill('2');
+  await page.getByLabel('Network width (ngf)').fill('2');
+  await page.getByLabel('Crop size').fill('16');
+  await page.getByLabel('Compute backend').selectOption('wasm');
+  await page.getByLabel('Compute backend').blur();
+  await page.getByRole('button', { name: 'Measure on this machine' }).click();
+  await expect(page.getByTestId('estimate')).toContainText('on this machine (measured', {
+    timeout: 120_000,
+  });
+  await page.screenshot({ path: path.join(SHOTS, 'sincut-form.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Start training' }).click();
+
+  const card = page.getByRole('article', { name: 'Training E2E pair' });
+  await expect(card.getByTestId('iteration')).not.toHaveText('0', { timeout: 120_000 });
+  await card.getByRole('button', { name: 'Pause' }).click();
+  await expect(card.getByTestId('job-status')).toHaveText('paused', { timeout: 60_000 });
+  await expect(card.getByTestId('job-state')).toContainText('The engine is free for other jobs');
+  await page.screenshot({ path: path.join(SHOTS, 'training-paused.png'), fullPage: true });
+  await card.getByRole('button', { name: 'Resume' }).click();
+  await expect(card.getByTestId('job-status')).toHaveText('running', { timeout: 60_000 });
+  await card.getByRole('button', { name: 'Stop' }).click();
+  await expect(card.getByTestId('job-status')).toHaveText('cancelled', { timeout: 60_000 });
+  await expect(card.getByTestId('job-state')).toContainText(
+    'the style made from it is in the library',
+  );
+
+  await page.getByRole('button', { name: 'Styles', exact: true }).click();
+  const style = page.locator('[data-style-id="e2e-pair"]');
+  await expect(style.getByText('ready')).toBeVisible();
+  await expect(style.getByText(/sincut/)).toBeVisible();
+  await expect(style.getByRole('button', { name: 'Convert with it' })).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
 // ─── later features, on a style trained through the api ─────────────────────────────────────
 
 test.describe.serial('managing, watching, looking inside, settings', () => {
