@@ -39,7 +39,10 @@ export function styleGan2Halo(nBlocks: number): number {
  * (the upsampling conv's transposed output, its padded copy and the blur's four shifted
  * products at full resolution), plus the weights. Rounded up here. Checked against process
  * RSS: widths 80/160 with 256-px tiles (336-px windows) estimate 1.10 GiB, measured 1.4 GB in
- * all with the runtime; 512-px tiles estimate 3.4 GiB, measured 3.7 GB.
+ * all with the runtime; 512-px tiles estimate 3.4 GiB, measured 3.7 GB. With tiles from the
+ * budget (fresh process on wasm, widths 80/160, crops of the Étretat painting): 768 MiB gave
+ * 160-px tiles on 320×256 and a peak RSS of 630 MiB; 1024 MiB, 196-px tiles on 800×600, peak
+ * 1016 MiB; 1280 MiB, the whole 320×256 image in one tile, peak 1054 MiB.
  */
 const FLOATS_PER_C0 = 28;
 const FLOATS_PER_C1 = 2;
