@@ -190,4 +190,39 @@ describe('Studio', () => {
     expect(!reply.ok && reply.error.message).toMatch(/loadSize/);
     await studio.dispose();
   });
+
+  it('keeps a SinCUT job’s spec across a restart and resumes it as a SinCUT job', async () => {
+    const first = new StandInHost();
+    const studio = await open(first);
+    const pair = {
+      name: 'Pair',
+      source: path.join(SAMPLES, 'source', 'aqua.jpg'),
+      target: path.join(SAMPLES, 'target', 'wood.jpg'),
+      setting: 'paper',
+      options: { batchSize: 4 },
+      iterations: 30,
+    };
+    const { job } = await value<{ job: JobSnapshot }>(studio, 'train:sincut', pair);
+    expect(first.runs[0]).toMatchObject({
+      type: 'train-sincut',
+      resume: false,
+      spec: {
+        source: pair.source,
+        out: path.join(library, 'styles', 'pair'),
+        options: { variant: 'paper', batchSize: 4 },
+        iterations: 30,
+        backend: 'auto',
+      },
+    });
+    await studio.dispose();
+
+    const second = new StandInHost();
+    const again = await open(second);
+    await value(again, 'train:resume', { jobId: job.id });
+    expect(second.runs[0]).toMatchObject({ type: 'train-sincut', jobId: job.id, resume: true });
+    expect(second.runs[0].type === 'train-sincut' && second.runs[0].spec).toEqual(
+      first.runs[0].type === 'train-sincut' && first.runs[0].spec,
+    );
+    await again.dispose();
+  });
 });
