@@ -13,7 +13,7 @@ import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
 
 export interface BenchArgs {
-  /** Only this TF.js backend (tensorflow, wasm, cpu); default: every one that loads. */
+  /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
   backend?: string;
   /** Fewer iterations: a rough figure in a fraction of the time. */
   quick: boolean;
@@ -54,7 +54,8 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
     } else if (a === '--profile') args.profile = true;
     else if (a === '--backend') {
       args.backend = argv[++i];
-      if (!args.backend) throw new Error('--backend needs a name (tensorflow, wasm or cpu)');
+      if (!args.backend)
+        throw new Error('--backend needs a name (tensorflow, webgpu, wasm or cpu)');
     } else if (a.startsWith('--backend=')) args.backend = a.slice('--backend='.length);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (name) throw new Error(`one case at a time (got "${name}" and "${a}")\n${USAGE}`);

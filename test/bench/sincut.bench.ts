@@ -8,14 +8,24 @@
  * generator, tile by tile, in this process. Seeded random weights: speed does not depend on
  * training. The translation runs first, so its peak RSS is its own (the wasm heap never
  * shrinks after the training steps). `--quick`: one timed step per setting.
+ *
+ * Any backend, webgpu included: a step reads its losses with `await data()`, which also waits
+ * for the GPU, so a step's time is its work. On a software adapter (SwiftShader: about
+ * 0.4 GFLOP/s, a reference step would take hours) the case checks that everything runs, on
+ * the `tiny` setting and a 128-px copy of the painting; its times say nothing of a GPU.
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { resolveSinCutOptions, type SinCutPreset } from '../../shared/options';
+import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
 import { initBackend, type BackendName } from '../../main/engine/backend';
-import { loadSingleImage, SingleImageSampler } from '../../main/engine/data/single-image';
+import {
+  loadSingleImage,
+  SingleImageSampler,
+  type SingleImage,
+} from '../../main/engine/data/single-image';
 import { translateSinCut } from '../../main/engine/infer/sincut-tiled';
-import { StyleGan2Generator } from '../../main/engine/model/stylegan2-generator';
+import { StyleGan2Generator, styleGan2Widths } from '../../main/engine/model/stylegan2-generator';
+import { disposeParams } from '../../main/engine/model/params';
 import { Rng } from '../../main/engine/rng';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
 import { drawSinCutSampling, sincutTrainStep } from '../../main/engine/train/sincut-step';
@@ -31,14 +41,64 @@ const DATA = fileURLToPath(
  * reference step (G on 32 crops of 64², widths 80/160, with gradient checkpointing) runs out
  * of memory; `SINCUT_BENCH_BATCH` sets it (a native backend can take 16).
  */
-const BATCH = Number(process.env.SINCUT_BENCH_BATCH ?? 4);
+export function benchBatch(fallback: number): number {
+  const n = Number(process.env.SINCUT_BENCH_BATCH ?? fallback);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`SINCUT_BENCH_BATCH must be a whole number of crops, got ${n}`);
+  }
+  return n;
+}
 
-async function stepSeconds(setting: SinCutPreset, timed: number): Promise<number[]> {
-  const opts = resolveSinCutOptions({ variant: setting, batchSize: BATCH });
-  const model = SinCutModel.create(opts);
-  const a = await loadSingleImage(`${DATA}monet.jpg`);
-  const b = await loadSingleImage(`${DATA}etretat-normandy-france.jpg`);
-  const sampler = new SingleImageSampler(a, b, opts);
+export interface SinCutBenchSetting {
+  key: string;
+  opts: SinCutOptions;
+}
+
+/**
+ * The timed settings: the reference's and the paper's, or on a software adapter `tiny`
+ * (ngf 1 at 32² crops: G widths 16/32, 2 blocks; D on 16² windows at ndf 1; batch 1).
+ */
+export function sincutBenchSettings(tiny: boolean, batch: number): SinCutBenchSetting[] {
+  if (tiny) {
+    const opts = resolveSinCutOptions({
+      ngf: 1,
+      ndf: 1,
+      nBlocks: 2,
+      nceTaps: ['input', 'down1', 'res1'],
+      cropSize: 32,
+      dPatch: 16,
+      batchSize: 1,
+      projectionDim: 16,
+      numPatches: 16,
+    });
+    return [{ key: 'tiny', opts }];
+  }
+  return (['reference', 'paper'] as const).map((variant) => ({
+    key: variant,
+    opts: resolveSinCutOptions({ variant, batchSize: batch }),
+  }));
+}
+
+/** One cell of the settings' table: crops, G's widths, D's window. */
+export function describeSetting(s: SinCutBenchSetting): string {
+  const o = s.opts;
+  const { c0, c1 } = styleGan2Widths(o.ngf, o.cropSize);
+  return `${o.cropSize}² ×${o.batchSize}, G ${c0}/${c1} ${o.nBlocks} blocks, D ${o.dPatch}²`;
+}
+
+/**
+ * Seconds of each timed step (after one warm-up) of a fresh model of `setting`, on crops of
+ * `a` and `b` drawn as training draws them. `log` hears of every step.
+ */
+export async function sincutStepSeconds(
+  setting: SinCutBenchSetting,
+  a: SingleImage,
+  b: SingleImage,
+  timed: number,
+  log: (line: string) => void = () => undefined,
+): Promise<number[]> {
+  const model = SinCutModel.create(setting.opts);
+  const sampler = new SingleImageSampler(a, b, setting.opts);
   const rng = new Rng(1);
   const times: number[] = [];
   try {
@@ -48,11 +108,14 @@ async function stepSeconds(setting: SinCutPreset, timed: number): Promise<number
       const s = drawSinCutSampling(model, n, crop, crop, rng);
       const realA = tf.tensor4d(batch.a, [n, crop, crop, 3]);
       const realB = tf.tensor4d(batch.b, [n, crop, crop, 3]);
-      const t0 = performance.now();
-      sincutTrainStep(model, realA, realB, s);
-      if (i > 0) times.push((performance.now() - t0) / 1000);
-      tf.dispose([realA, realB]);
-      console.error(`  ${setting}: step ${i}${i === 0 ? ' (warm-up)' : ''}; load ${loadLine()}`);
+      try {
+        const t0 = performance.now();
+        await sincutTrainStep(model, realA, realB, s);
+        if (i > 0) times.push((performance.now() - t0) / 1000);
+      } finally {
+        tf.dispose([realA, realB]);
+      }
+      log(`  ${setting.key}: step ${i}${i === 0 ? ' (warm-up)' : ''}; load ${loadLine()}`);
     }
   } finally {
     model.dispose();
@@ -60,24 +123,48 @@ async function stepSeconds(setting: SinCutPreset, timed: number): Promise<number
   return times;
 }
 
+/** The reference schedule's length at `t` s/step, in days. */
+export function scheduleDays(o: SinCutOptions, t: number): string {
+  const steps = (o.epochs + o.decayEpochs) * Math.floor(o.cropsPerEpoch / o.batchSize);
+  return `${((steps * t) / 86400).toFixed(1)} days`;
+}
+
 async function run(args: BenchArgs): Promise<void> {
   const backend = (args.backend ?? 'wasm') as BackendName;
   const report = await initBackend(backend);
+  const software = /software adapter/.test(report.detail);
   const timed = args.quick ? 1 : 3;
+  const settings = sincutBenchSettings(software, benchBatch(4));
   console.log(
     header('sincut: training steps and the full-resolution translation', [
       ...machineLines(),
       ['load before', loadLine()],
       ['backend', report.detail],
-      ['steps', `1 warm-up + ${timed} timed per setting, batch ${BATCH} (SINCUT_BENCH_BATCH)`],
+      [
+        'steps',
+        `1 warm-up + ${timed} timed per setting, batch ${settings[0].opts.batchSize}` +
+          (software
+            ? ' (software adapter: the tiny setting, correctness only)'
+            : ' (SINCUT_BENCH_BATCH)'),
+      ],
     ]),
   );
-  const painting = await loadSingleImage(`${DATA}monet.jpg`, Infinity);
-  const widths = { c0: 80, c1: 160, nBlocks: 6 }; // ngf 10 at 64² crops
+  const painting = await loadSingleImage(`${DATA}monet.jpg`, software ? 128 * 104 : Infinity);
+  // ngf 10 at 64² crops; on a software adapter the tiny setting's generator.
+  const widths = software ? { c0: 16, c1: 32, nBlocks: 2 } : { c0: 80, c1: 160, nBlocks: 6 };
+  const tile = software ? 64 : 256;
   const G = StyleGan2Generator.create(widths, new Rng(3));
   const rssBefore = peakRssMiB();
   const t0 = performance.now();
-  await translateSinCut(G, { data: painting.rgb, width: painting.width, height: painting.height });
+  try {
+    await translateSinCut(
+      G,
+      { data: painting.rgb, width: painting.width, height: painting.height },
+      { tile },
+    );
+  } finally {
+    disposeParams(G.params);
+  }
   const wall = (performance.now() - t0) / 1000;
   console.log(
     table(
@@ -85,8 +172,8 @@ async function run(args: BenchArgs): Promise<void> {
       [
         [
           `${painting.width}×${painting.height}`,
-          'StyleGAN2, widths 80/160, 6 blocks',
-          '256 + 40 halo',
+          `StyleGAN2, widths ${widths.c0}/${widths.c1}, ${widths.nBlocks} blocks`,
+          `${tile} + ${16 + 4 * widths.nBlocks} halo`,
           seconds(wall),
           `${peakRssMiB().toFixed(0)} (before: ${rssBefore.toFixed(0)})`,
         ],
@@ -94,17 +181,17 @@ async function run(args: BenchArgs): Promise<void> {
     ),
   );
   console.log(`load after translation: ${loadLine()}`);
+  const a = await loadSingleImage(`${DATA}monet.jpg`);
+  const b = await loadSingleImage(`${DATA}etretat-normandy-france.jpg`);
   const rows: string[][] = [];
-  for (const setting of ['reference', 'paper'] as const) {
-    const o = resolveSinCutOptions({ variant: setting, batchSize: BATCH });
-    const t = median(await stepSeconds(setting, timed));
-    const schedule = (o.epochs + o.decayEpochs) * Math.floor(o.cropsPerEpoch / o.batchSize);
+  for (const setting of settings) {
+    const t = median(await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l)));
     rows.push([
-      setting,
-      `${o.cropSize}² ×${o.batchSize}, D ${o.dPatch}²`,
+      setting.key,
+      describeSetting(setting),
       seconds(t),
       (1 / t).toFixed(3),
-      `${((schedule * t) / 86400).toFixed(1)} days`,
+      software ? '–' : scheduleDays(setting.opts, t),
     ]);
   }
   console.log(table(['setting', 'crops', 's/step', 'steps/s', 'whole schedule'], rows));

@@ -35,11 +35,12 @@ const README = `Patchwork benchmark bundle
 Needs only Node.js 20.19 or newer (no npm, no network). Optional: a python with torch, for
 PyTorch figures on the same GPU (PATCHWORK_PYTHON=/path/to/python, else python3 on PATH).
 
-  node bench/bench.mjs                 adapters, parity, step and convert on webgpu
+  node bench/bench.mjs                 adapters, parity, step, convert and sincut on webgpu
   node bench/bench.mjs adapters        the WebGPU adapters Dawn offers, with limits
   node bench/bench.mjs parity          golden reference fixtures on webgpu (PASS/FAIL, 1e-4)
   node bench/bench.mjs step --quick    seconds per CUT/FastCUT step and G forward
   node bench/bench.mjs convert         megapixels/s tiled and untiled, tiled-vs-untiled error
+  node bench/bench.mjs sincut --quick  seconds per SinCUT training step (SINCUT_BENCH_BATCH=N crops)
   ... --backend wasm                   the same on another backend (webgpu, wasm, cpu)
 
 PATCHWORK_GPU_ADAPTER=NAME picks an adapter by the name "adapters" prints.

@@ -2,13 +2,15 @@
  * The benchmark bundle's command (built by build.ts into <bundle>/bench/bench.mjs; needs only
  * `node` beside it):
  *
- *   node bench/bench.mjs [all|adapters|parity|step|convert] [--backend NAME] [--quick]
+ *   node bench/bench.mjs [all|adapters|parity|step|convert|sincut] [--backend NAME] [--quick]
  *
  * adapters  every WebGPU adapter Dawn offers, with vendor, architecture and limits
  * parity    the golden reference fixtures on the backend (default webgpu): worst errors
  * step      the `step` benchmark (test/bench/step.bench.ts), then the same configurations
  *           timed by PyTorch on CUDA (torch_cuda.py) where a python with torch exists
  * convert   megapixels per second tiled and untiled, tiled-vs-untiled difference, and PyTorch
+ * sincut    seconds per SinCUT training step (and steps/s) at the reference's and the paper's
+ *           settings (sincut.ts)
  * all       all of the above (the default)
  *
  * PATCHWORK_SWIFTSHADER=1 runs on Chromium's SwiftShader (a CPU Vulkan driver): correctness
@@ -23,6 +25,7 @@ import { listGpuAdapters, type GpuAdapterSummary } from '../../../main/engine/we
 import { header, machineLines, median, seconds, table } from '../machine';
 import { runStepBench } from '../step.bench';
 import { runConvert, type ConvertNet } from './convert';
+import { runSinCutSteps, sincutTable } from './sincut';
 import { PARITY_TOL, runParity } from './parity';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -249,17 +252,29 @@ async function convert(args: Args, py: string | null): Promise<void> {
   );
 }
 
+async function sincut(args: Args): Promise<void> {
+  const report = await initBackend(args.backend);
+  console.log(`\nSinCUT training steps on ${report.detail}`);
+  const rows = await runSinCutSteps(args.backend, software(), args.quick, (s) =>
+    process.stderr.write(`${s}\n`),
+  );
+  console.log(
+    table(['setting', 'crops', 's/step', 'steps/s', 'whole schedule', 'note'], sincutTable(rows)),
+  );
+}
+
 async function main(): Promise<number> {
   // A forked measurement of the step benchmark: its module answers; nothing to do here.
   if (process.argv[2]?.endsWith('-worker')) return 0;
   const args = parse(process.argv.slice(2));
   console.log(header('patchwork benchmark bundle', [...machineLines(), ['backend', args.backend]]));
-  const py = args.what === 'adapters' || args.what === 'parity' ? null : python();
+  const py = ['adapters', 'parity', 'sincut'].includes(args.what) ? null : python();
   let ok = true;
   if (args.what === 'all' || args.what === 'adapters') await adapters();
   if (args.what === 'all' || args.what === 'parity') ok = (await parity(args)) && ok;
   if (args.what === 'all' || args.what === 'step') await step(args, py);
   if (args.what === 'all' || args.what === 'convert') await convert(args, py);
+  if (args.what === 'all' || args.what === 'sincut') await sincut(args);
   return ok ? 0 : 1;
 }
 
