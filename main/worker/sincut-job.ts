@@ -2,8 +2,11 @@
  * A SinCUT training job inside the engine's process: the engine's runSinCutTraining, with
  * its events told in the studio's training terms (epoch, time left) so a SinCUT job shows
  * like any other. A cancel (stop or pause) ends the run after the current step with a
- * checkpoint and the style made from it.
+ * checkpoint and the style made from it. The engine translates no preview while SinCUT trains;
+ * the style's own (the source image translated) is shown once the run ends, stops or pauses.
  */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import {
   resolveSinCutJobOptions,
   type SinCutJobSpec,
@@ -69,5 +72,27 @@ export async function runSinCutJob(
       onEvent: (e) => run.emit({ kind: 'train', event: tell(e) }),
     },
   );
+  const previews = await stylePreviews(result.styleDir);
+  if (previews.length) {
+    run.emit({
+      kind: 'train',
+      event: { type: 'preview', iteration: result.iteration, paths: previews },
+    });
+  }
   return { status: result.status, styleDir: result.styleDir };
+}
+
+/** The translated previews a style folder lists in its style.json (absolute paths). */
+async function stylePreviews(styleDir: string): Promise<string[]> {
+  try {
+    const meta = JSON.parse(await fs.readFile(path.join(styleDir, 'style.json'), 'utf8')) as {
+      previews?: { output?: unknown }[];
+    };
+    return (meta.previews ?? [])
+      .map((p) => p.output)
+      .filter((f): f is string => typeof f === 'string')
+      .map((f) => path.join(styleDir, f));
+  } catch {
+    return []; // a style without previews still trained
+  }
 }

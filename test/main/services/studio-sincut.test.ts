@@ -115,6 +115,10 @@ describe('SinCUT in the studio', () => {
     expect(done.train?.totalIterations).toBe(3);
     expect(done.train?.losses.map((l) => l.iteration)).toEqual([1, 2, 3]);
     expect(done.train?.backend).toMatch(/wasm/);
+    // The source translated by the finished style, shown on the card.
+    expect(done.train?.previews).toHaveLength(1);
+    expect((await stat(done.train?.previews[0] ?? '')).isFile()).toBe(true);
+    expect(done.train?.previewIteration).toBe(3);
     const { styles } = await call<{ styles: StyleInfo[] }>('styles:list', {});
     const style = styles.find((s) => s.id === 'pair');
     expect(style).toMatchObject({ status: 'ready', preset: 'sincut', iterations: 3 });
