@@ -16,6 +16,7 @@ import { trainSinCut, type SinCutFlags } from './train-sincut';
 import { int, num, oneOf } from './args';
 import { formatDuration, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
+import { UsageError } from './errors';
 
 interface TrainFlags {
   source: string;
@@ -199,7 +200,40 @@ export function specFromFlags(f: TrainFlags): TrainJobSpec {
   };
 }
 
+/** Flags that mean something for one kind of training only, with their option names. */
+const FOLDER_ONLY: [keyof TrainFlags, string][] = [
+  ['loadSize', '--load-size'],
+  ['preprocess', '--preprocess'],
+  ['untilStopped', '--until-stopped'],
+  ['recursive', '--recursive'],
+  ['previewEvery', '--preview-every'],
+  ['rejectSmall', '--reject-small'],
+  ['fromStyle', '--from-style'],
+];
+const SINCUT_ONLY: [keyof TrainFlags, string][] = [
+  ['setting', '--setting'],
+  ['generator', '--generator'],
+  ['batchSize', '--batch-size'],
+];
+
+/** A flag the chosen kind of training would ignore is refused, naming it, before any work. */
+export function checkFlagsForPreset(flags: TrainFlags): void {
+  const sincut = flags.preset === 'sincut';
+  const given = (sincut ? FOLDER_ONLY : SINCUT_ONLY).filter(([k]) => flags[k] !== undefined);
+  if (given.length === 0) return;
+  const names = given.map(([, n]) => n).join(', ');
+  throw new UsageError(
+    sincut
+      ? `${names}: not used by --preset sincut (one image pair)` +
+          (flags.fromStyle !== undefined
+            ? '; a SinCUT run continues only from its own checkpoint (--resume)'
+            : '')
+      : `${names}: only for --preset sincut`,
+  );
+}
+
 async function train(flags: TrainFlags): Promise<number> {
+  checkFlagsForPreset(flags);
   if (flags.preset === 'sincut') return trainSinCut({ ...flags, backend: flags.backend });
   const spec = specFromFlags(flags);
   return runStoppable((signal, line) =>

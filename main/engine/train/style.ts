@@ -474,8 +474,8 @@ export async function readStyleMeta(root: string): Promise<StyleMeta> {
   if ((meta.kind as string) === 'sincut') {
     throw new StyleError(
       'unsupported-format',
-      `${file}: a SinCUT style (one image pair): \`patchwork convert\` and \`watch\` take it; ` +
-        `heatmaps, fine-tuning, export and the studio do not yet`,
+      `${file}: a SinCUT style (one image pair), where a CUT style is needed; convert, watch, ` +
+        `heatmaps and the studio open SinCUT styles through their own loader`,
     );
   }
   if (meta.kind !== 'cut') {

@@ -65,3 +65,28 @@ describe('train --preset sincut, bad input', () => {
     expect(r.stderr).toMatch(/--setting must be one of reference, paper/);
   });
 });
+
+describe('train: flags of the other kind of training', () => {
+  it('refuses folder-only flags with --preset sincut, naming them', async () => {
+    const r = await run(ok, ok, ['--from-style', dir, '--recursive']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--recursive, --from-style: not used by --preset sincut/);
+    expect(r.stderr).toMatch(/--resume/);
+  });
+
+  it('refuses SinCUT-only flags with a folder preset', async () => {
+    const r = await patchwork(
+      'train',
+      '--source',
+      dir,
+      '--target',
+      dir,
+      '--out',
+      path.join(dir, 'out-cut'),
+      '--batch-size',
+      '4',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--batch-size: only for --preset sincut/);
+  });
+});
