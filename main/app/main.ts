@@ -13,6 +13,7 @@ import { SETTINGS_FILE, SettingsStore } from '../services/settings';
 import { Studio } from '../services/studio';
 import { WorkerHost } from '../services/worker-host';
 import { bindIpc } from './ipc';
+import { jobFeedback } from './job-feedback';
 import { appProtocolHandler } from './protocol';
 import { hardenContents, windowPreferences } from './security';
 import { utilityWorkerSpawner } from './utility-worker';
@@ -85,19 +86,12 @@ void app.whenReady().then(async () => {
   });
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, studio));
   bindIpc(ipcMain, studio, () => win?.webContents ?? null);
-  studio.subscribe((e) => {
-    // Taskbar progress and a notification when a long job ends.
-    if (!win || win.isDestroyed()) return;
-    if (e.type === 'train' && e.event.type === 'progress' && e.event.totalIterations) {
-      win.setProgressBar(e.event.iteration / e.event.totalIterations);
-    }
-    if (e.type === 'job' && ['completed', 'failed', 'cancelled'].includes(e.job.status)) {
-      win.setProgressBar(-1);
-      if (Notification.isSupported() && !win.isFocused()) {
-        new Notification({ title: 'Patchwork', body: `${e.job.title}: ${e.job.status}` }).show();
-      }
-    }
-  });
+  studio.subscribe(
+    jobFeedback(() => win, {
+      isSupported: () => Notification.isSupported(),
+      show: (title, body) => new Notification({ title, body }).show(),
+    }),
+  );
   win = new BrowserWindow({
     width: 1200,
     height: 860,
