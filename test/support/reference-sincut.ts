@@ -1,84 +1,19 @@
-// The small SinCUT of the parity fixtures (`sincut-small`, test/fixtures/sincut) as every
-// backend's parity test needs it: its configuration, G, D and the whole model loaded with the
-// fixture's weights, and the random choices the fixture's step made.
-import * as tf from '@tensorflow/tfjs';
-import { resolveSinCutOptions, type NceTap } from '../../shared/options';
-import { assignParams, type ParamSet } from '../../main/engine/model/params';
-import {
-  StyleGan2Discriminator,
-  styleGan2DiscriminatorSpecs,
-} from '../../main/engine/model/stylegan2-discriminator';
-import {
-  StyleGan2Generator,
-  styleGan2GeneratorSpecs,
-} from '../../main/engine/model/stylegan2-generator';
-import { initEqualised } from '../../main/engine/model/stylegan2-layers';
-import { ProjectionHead } from '../../main/engine/model/patch-sampler';
-import { Rng } from '../../main/engine/rng';
-import { SinCutModel } from '../../main/engine/train/sincut-model';
-import type { SinCutSampling } from '../../main/engine/train/sincut-step';
+// The `sincut-small` fixture from the tests' own folder, with its networks and recorded
+// step bound to it (test/support/reference-sincut-model.ts), for the SinCUT parity tests of
+// every backend.
 import { Fixture } from './fixture';
+import {
+  buildReferenceD,
+  buildReferenceG,
+  buildReferenceSinCut,
+  referenceSinCutSampling,
+  sincutReferenceConfig,
+} from './reference-sincut-model';
 
 export const fx = Fixture.load('sincut-small', 'sincut');
-export const cfg = fx.config as {
-  g: { c0: number; c1: number; n_blocks: number };
-  d: { ndf: number; size: number };
-  taps: NceTap[];
-  losses: { lambda_r1: number };
-};
+export const cfg = sincutReferenceConfig(fx);
 
-/** Copies the fixture's `prefix`-named weights (torch layouts converted) into `params`. */
-export function loadNet(prefix: string, params: ParamSet): void {
-  const values = new Map<string, tf.Tensor>();
-  for (const name of params.keys()) values.set(name, fx.param(`${prefix}${name}`));
-  assignParams(params, values);
-  tf.dispose([...values.values()]);
-}
-
-export function buildG(): StyleGan2Generator {
-  const gcfg = { c0: cfg.g.c0, c1: cfg.g.c1, nBlocks: cfg.g.n_blocks };
-  const G = new StyleGan2Generator(gcfg, initEqualised(styleGan2GeneratorSpecs(gcfg), new Rng(1)));
-  loadNet('G.', G.params);
-  return G;
-}
-
-export function buildD(): StyleGan2Discriminator {
-  const dcfg = { ndf: cfg.d.ndf, size: cfg.d.size };
-  const D = new StyleGan2Discriminator(
-    dcfg,
-    initEqualised(styleGan2DiscriminatorSpecs(dcfg), new Rng(2)),
-  );
-  loadNet('D.', D.params);
-  return D;
-}
-
-/** The fixture's step: its networks and options. */
-export function buildModel(): SinCutModel {
-  const opts = resolveSinCutOptions({
-    ndf: cfg.d.ndf,
-    dPatch: cfg.d.size,
-    cropSize: cfg.d.size,
-    nBlocks: cfg.g.n_blocks,
-    batchSize: 2,
-    numPatches: 2,
-    projectionDim: 16,
-    nceTaps: cfg.taps,
-  });
-  const channels = [3, cfg.g.c1, cfg.g.c1];
-  const H = ProjectionHead.create(channels, 16, 1, new Rng(3));
-  loadNet('H.', H.params);
-  return new SinCutModel(opts, buildG(), buildD(), H);
-}
-
-/** The random choices the fixture's step made (read asynchronously: any backend). */
-export async function stepSampling(): Promise<SinCutSampling> {
-  const noise = fx.raw('step.noise');
-  const values = (await noise.data()) as Float32Array;
-  noise.dispose();
-  return {
-    ids: cfg.taps.map((t) => fx.ids(`step.ids.nce.${t}`)),
-    idsY: cfg.taps.map((t) => fx.ids(`step.ids.nceY.${t}`)),
-    noise: values,
-    windows: { fakeD: [0, 0], realD: [0, 0], fakeG: [0, 0] },
-  };
-}
+export const buildG = () => buildReferenceG(fx);
+export const buildD = () => buildReferenceD(fx);
+export const buildModel = () => buildReferenceSinCut(fx);
+export const stepSampling = () => referenceSinCutSampling(fx);

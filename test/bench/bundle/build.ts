@@ -6,6 +6,7 @@
  *   bench/*.wasm            TF.js's wasm backend (read beside the script)
  *   bench/*.py              PyTorch sides: CPU (step/convert_reference.py), GPU (torch_cuda.py)
  *   fixtures/reference/     the golden fixtures and the PyTorch statement of the reference
+ *   fixtures/sincut/        SinCUT's fixtures and their PyTorch statement
  *   node_modules/webgpu/    Dawn's Node binding, only the platform(s) asked for
  *   README.txt              how to run it
  *
@@ -37,7 +38,8 @@ PyTorch figures on the same GPU (PATCHWORK_PYTHON=/path/to/python, else python3 
 
   node bench/bench.mjs                 adapters, parity, step, convert and sincut on webgpu
   node bench/bench.mjs adapters        the WebGPU adapters Dawn offers, with limits
-  node bench/bench.mjs parity          golden reference fixtures on webgpu (PASS/FAIL, 1e-4)
+  node bench/bench.mjs parity          golden reference fixtures, CUT's and SinCUT's, on webgpu
+                                       (PASS/FAIL, 1e-4)
   node bench/bench.mjs step --quick    seconds per CUT/FastCUT step and G forward
   node bench/bench.mjs convert         megapixels/s tiled and untiled, tiled-vs-untiled error
   node bench/bench.mjs sincut --quick  seconds per SinCUT training step (SINCUT_BENCH_BATCH=N crops)
@@ -109,6 +111,11 @@ export async function buildBundle(opts: BundleOptions): Promise<{ bytes: number;
   mkdirSync(fixtures, { recursive: true });
   for (const f of ['cut-small.json', 'cut-small.bin', 'cut_reference.py']) {
     cpSync(path.join(ROOT, 'test/fixtures/reference', f), path.join(fixtures, f));
+  }
+  const sincut = path.join(out, 'fixtures/sincut');
+  mkdirSync(sincut, { recursive: true });
+  for (const f of ['sincut-small.json', 'sincut-small.bin', 'sincut_reference.py']) {
+    cpSync(path.join(ROOT, 'test/fixtures/sincut', f), path.join(sincut, f));
   }
   const dawn = path.join(ROOT, 'node_modules/webgpu');
   const dawnOut = path.join(out, 'node_modules/webgpu');

@@ -5,7 +5,8 @@
  *   node bench/bench.mjs [all|adapters|parity|step|convert|sincut] [--backend NAME] [--quick]
  *
  * adapters  every WebGPU adapter Dawn offers, with vendor, architecture and limits
- * parity    the golden reference fixtures on the backend (default webgpu): worst errors
+ * parity    the golden reference fixtures on the backend (default webgpu): worst errors;
+ *           then SinCUT's (parity-sincut.ts)
  * step      the `step` benchmark (test/bench/step.bench.ts), then the same configurations
  *           timed by PyTorch on CUDA (torch_cuda.py) where a python with torch exists
  * convert   megapixels per second tiled and untiled, tiled-vs-untiled difference, and PyTorch
@@ -27,6 +28,7 @@ import { runStepBench } from '../step.bench';
 import { runConvert, type ConvertNet } from './convert';
 import { runSinCutSteps, sincutTable } from './sincut';
 import { PARITY_TOL, runParity } from './parity';
+import { runSinCutParity } from './parity-sincut';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MIB = 2 ** 20;
@@ -134,6 +136,23 @@ async function parity(args: Args): Promise<boolean> {
   console.log(
     `parity: ${ok ? 'PASS' : 'FAIL'} (tolerance ${PARITY_TOL}; ${r.leaked} tensors left by the ` +
       `full steps; ${seconds((performance.now() - start) / 1000)} s)`,
+  );
+  for (const f of r.failures.slice(0, 20)) console.log(`  over: ${f}`);
+  return (await sincutParity()) && ok;
+}
+
+/** The SinCUT fixtures on the current backend: R1's double backward on this GPU, say. */
+async function sincutParity(): Promise<boolean> {
+  const dir = path.join(HERE, '..', 'fixtures', 'sincut');
+  const start = performance.now();
+  const r = await runSinCutParity(dir, (s) => process.stderr.write(`${s}\n`));
+  const rows = Object.entries(r.worst).map(([k, v]) => [k, v.toExponential(2)]);
+  console.log(`\nSinCUT fixtures (StyleGAN2 G and D, R1 by double backward, one step):`);
+  console.log(table(['check', 'worst |a−b|/max(1,|b|)'], rows));
+  const ok = r.failures.length === 0 && r.leaked === 0;
+  console.log(
+    `sincut parity: ${ok ? 'PASS' : 'FAIL'} (tolerance ${PARITY_TOL}; ${r.leaked} tensors ` +
+      `left by the step; ${seconds((performance.now() - start) / 1000)} s)`,
   );
   for (const f of r.failures.slice(0, 20)) console.log(`  over: ${f}`);
   return ok;
