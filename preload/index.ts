@@ -3,7 +3,7 @@
  * the sandboxed page with contextBridge, and nothing else. Requests go to main as the same
  * { channel, input } envelope the serve transport carries; main validates them.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { PatchworkBridge, RequestEnvelope, Reply, StudioEvent } from '../shared/ipc';
 import { APP_ORIGIN, ELECTRON_CHANNELS } from '../shared/ipc-channels';
 
@@ -18,6 +18,8 @@ const bridge: PatchworkBridge = {
   fileUrl: (path: string) => `${APP_ORIGIN}/files?path=${encodeURIComponent(path)}`,
   thumbUrl: (path: string, size: number) =>
     `${APP_ORIGIN}/thumbs?size=${Math.round(size)}&path=${encodeURIComponent(path)}`,
+  // Electron no longer puts a path on a dropped File; it answers for files it handed the page.
+  pathOfFile: (file: object) => webUtils.getPathForFile(file as File),
 };
 
 contextBridge.exposeInMainWorld('patchwork', bridge);

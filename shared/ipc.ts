@@ -475,6 +475,11 @@ export interface PatchworkBridge {
   fileUrl(path: string): string;
   /** A small WebP of an image (long side about `size`, at most 2048), made by the services. */
   thumbUrl(path: string, size: number): string;
+  /**
+   * Where a file dropped on the page lives (a DOM File): the desktop app knows; a browser
+   * never says, so the serve transport has no such function.
+   */
+  pathOfFile?(file: object): string;
 }
 
 /**
@@ -491,6 +496,8 @@ export interface PatchworkApi {
   subscribe(listener: (event: StudioEvent) => void): () => void;
   fileUrl(path: string): string;
   thumbUrl(path: string, size: number): string;
+  /** A dropped file's path, where the transport can know it (the desktop app); else null. */
+  pathOfFile(file: object): string | null;
 }
 
 export function createApi(bridge: PatchworkBridge): PatchworkApi {
@@ -503,5 +510,6 @@ export function createApi(bridge: PatchworkBridge): PatchworkApi {
     subscribe: (listener) => bridge.onEvent(listener),
     fileUrl: (path) => bridge.fileUrl(path),
     thumbUrl: (path, size) => bridge.thumbUrl(path, size),
+    pathOfFile: (file) => bridge.pathOfFile?.(file) || null,
   };
 }

@@ -68,7 +68,11 @@ test.describe('desktop app', () => {
       const g = globalThis as { require?: unknown; process?: unknown; patchwork?: object };
       return [typeof g.require, typeof g.process, Object.keys(g.patchwork ?? {}).sort()];
     });
-    expect(globals).toEqual(['undefined', 'undefined', ['fileUrl', 'invoke', 'onEvent']]);
+    expect(globals).toEqual([
+      'undefined',
+      'undefined',
+      ['fileUrl', 'invoke', 'onEvent', 'pathOfFile', 'thumbUrl'],
+    ]);
     const info = await page.evaluate(() =>
       (
         globalThis as unknown as { patchwork: { invoke(e: unknown): Promise<unknown> } }

@@ -75,6 +75,7 @@ export function fakeApi(answers: Answer = {}) {
     },
     fileUrl: (p) => `files?path=${encodeURIComponent(p)}`,
     thumbUrl: (p, size) => `thumbs?size=${size}&path=${encodeURIComponent(p)}`,
+    pathOfFile: (file) => (file as { fakePath?: string }).fakePath ?? null,
   };
   return { api, requests, push: (e: StudioEvent) => listeners.forEach((l) => l(e)) };
 }

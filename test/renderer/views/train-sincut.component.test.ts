@@ -22,10 +22,10 @@ function choose(preset: string) {
   flushSync();
 }
 
-function dropText(target: Element, text: string) {
+function dropText(target: Element, text: string, files: object[] = []) {
   const event = new Event('drop', { bubbles: true, cancelable: true });
   Object.defineProperty(event, 'dataTransfer', {
-    value: { getData: (kind: string) => (kind === 'text/uri-list' ? text : '') },
+    value: { files, getData: (kind: string) => (kind === 'text/uri-list' ? text : '') },
   });
   target.dispatchEvent(event);
 }
@@ -101,6 +101,15 @@ describe('SinCUT in New style', () => {
     dropText(el('source-image').closest('.image-pick')!, '');
     flushSync();
     expect(document.body.textContent).toMatch(/The browser did not say where that file is/);
+
+    // The desktop app knows where a dropped file lives (the fake gives it a path); a file
+    // with no known path falls back to the drop's text.
+    dropText(el('source-image').closest('.image-pick')!, '', [{ fakePath: '/desk/b.png' }]);
+    await update();
+    expect(el('source-image').value).toBe('/desk/b.png');
+    dropText(el('source-image').closest('.image-pick')!, 'file:///pics/a.png', [{}]);
+    await update();
+    expect(el('source-image').value).toBe('/pics/a.png');
 
     const paper = document.querySelector<HTMLInputElement>('input[value="paper"]')!;
     paper.checked = true;

@@ -95,6 +95,43 @@ describe('new style', () => {
     });
   });
 
+  it('takes folders dropped from a file manager, and says when a drop names none', async () => {
+    const fake = fakeApi({
+      'folder:inspect': ({ path }) => ({
+        path,
+        images: 12,
+        others: 0,
+        bytes: 100,
+        samples: [],
+        warnings: [],
+      }),
+    });
+    await render(fake);
+    const drop = (id: string, text: string, files: object[] = []) => {
+      const event = new Event('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(event, 'dataTransfer', {
+        value: { files, getData: (kind: string) => (kind === 'text/uri-list' ? text : '') },
+      });
+      input(id).closest('.path-field')!.dispatchEvent(event);
+    };
+    drop('source', 'file:///home/me/My%20photos\r\n');
+    drop('target', '', [{ fakePath: '/home/me/paintings' }]); // the desktop app's way
+    await settle();
+    flushSync();
+    expect(input('source').value).toBe('/home/me/My photos');
+    expect(input('target').value).toBe('/home/me/paintings');
+    expect(fake.requests.filter((r) => r.channel === 'folder:inspect').map((r) => r.input)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/home/me/My photos' }),
+        expect.objectContaining({ path: '/home/me/paintings' }),
+      ]),
+    );
+    drop('source', 'https://example.com/cat.jpg');
+    flushSync();
+    expect(input('source').value).toBe('/home/me/My photos');
+    expect(document.getElementById('source-hint')?.textContent).toMatch(/did not say where/);
+  });
+
   it('shows a refusal where it happened: the message, and the field’s own hint', async () => {
     const refusal = new StudioError({
       code: 'forbidden-path',

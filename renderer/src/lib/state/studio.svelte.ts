@@ -157,6 +157,11 @@ export class StudioState {
     return this.api.thumbUrl(path, size);
   }
 
+  /** A dropped file's path (the desktop app knows it; a browser does not say). */
+  pathOfFile(file: File): string | null {
+    return this.api.pathOfFile(file);
+  }
+
   /** Opens the before/after viewer on a converted file (previews made by the services). */
   openCompare(file: { input: string; output: string; relative: string }): void {
     this.compare.open({

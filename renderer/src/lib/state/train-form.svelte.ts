@@ -29,6 +29,7 @@ import {
 } from '../../../../shared/options';
 import { messageOf } from '../errors';
 import { formatDuration } from '../format';
+import { pathFromDropText } from '../drop';
 
 /** What New style offers: the two folder presets and SinCUT (one image pair). */
 export type StylePreset = Preset | 'sincut';
@@ -146,21 +147,8 @@ export class TrainForm {
 
   /** A path dropped on an image's box (a file manager's file:// URI, or a typed path). */
   drop(role: Role, text: string): boolean {
-    const line = text
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .find((l) => l && !l.startsWith('#'));
-    if (!line) return false;
-    let p = line;
-    if (line.startsWith('file://')) {
-      try {
-        // file:///home/a/b%20c.jpg, file://host/…, file:///C:/…
-        p = decodeURIComponent(line.replace(/^file:\/\/[^/]*/, '')).replace(/^\/([A-Za-z]:)/, '$1');
-      } catch {
-        return false;
-      }
-    }
-    if (!p.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(p)) return false;
+    const p = pathFromDropText(text);
+    if (!p) return false;
     if (role === 'source') this.sourceImage = p;
     else this.targetImage = p;
     void this.inspectPair();
