@@ -30,6 +30,7 @@ export interface SinCutFlags {
   backend: TrainBackendChoice;
   resume?: boolean;
   checkpointEvery?: number;
+  previewEvery?: number;
   name?: string;
 }
 
@@ -68,6 +69,7 @@ export async function trainSinCut(flags: SinCutFlags): Promise<number> {
         iterations: flags.iterations ?? null,
         backend: flags.backend,
         ...(flags.checkpointEvery !== undefined ? { checkpointEvery: flags.checkpointEvery } : {}),
+        ...(flags.previewEvery !== undefined ? { previewEvery: flags.previewEvery } : {}),
         ...(flags.name ? { name: flags.name } : {}),
       },
       {
@@ -104,6 +106,9 @@ function printSinCutEvent(e: SinCutEvent, line: ProgressLine): void {
     }
     case 'checkpoint':
       line.log(`checkpoint at step ${e.iteration}: ${e.path}`);
+      break;
+    case 'preview':
+      line.log(`preview at step ${e.iteration}: ${e.paths.join(', ')}`);
       break;
     case 'warning':
       line.log(`warning: ${e.message}`);

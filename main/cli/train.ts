@@ -150,7 +150,7 @@ export function registerTrain(program: Command): void {
     )
     .option(
       '--preview-every <n>',
-      'steps between preview images (500; 0 = only at the end)',
+      'steps between preview images (500; sincut: a tenth of the run, 25–500; 0 = only at the end)',
       int('--preview-every', { min: 0 }),
     )
     .option('--reject-small', 'skip images smaller than the crop instead of scaling them up')
@@ -206,7 +206,6 @@ const FOLDER_ONLY: [keyof TrainFlags, string][] = [
   ['preprocess', '--preprocess'],
   ['untilStopped', '--until-stopped'],
   ['recursive', '--recursive'],
-  ['previewEvery', '--preview-every'],
   ['rejectSmall', '--reject-small'],
   ['fromStyle', '--from-style'],
 ];

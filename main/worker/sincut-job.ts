@@ -2,8 +2,8 @@
  * A SinCUT training job inside the engine's process: the engine's runSinCutTraining, with
  * its events told in the studio's training terms (epoch, time left) so a SinCUT job shows
  * like any other. A cancel (stop or pause) ends the run after the current step with a
- * checkpoint and the style made from it. The engine translates no preview while SinCUT trains;
- * the style's own (the source image translated) is shown once the run ends, stops or pauses.
+ * checkpoint and the style made from it. Live previews (the source translated, small) come as
+ * the loop makes them; the style's own is shown once the run ends, stops or pauses.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

@@ -18,6 +18,7 @@ import {
   SingleImageSampler,
   type SingleImage,
 } from '../data/single-image';
+import { writeImageAtomic } from '../data/image-io';
 import { translateSinCut } from '../infer/sincut-tiled';
 import { NOISE_SEED } from '../model/positional-noise';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
@@ -46,6 +47,11 @@ export interface SinCutJob {
   progressEvery?: number;
   /** Long side of the preview the style keeps (the source, translated). */
   previewSide?: number;
+  /**
+   * Steps between live previews (the source translated, previews/iter-N/output.png, with a
+   * `preview` event); 0: only the style's at the end. Default: a tenth of the run, 25–500.
+   */
+  previewEvery?: number;
   maxTrainPixels?: number;
 }
 
@@ -67,6 +73,8 @@ export type SinCutEvent =
       lr: number;
     }
   | { type: 'checkpoint'; iteration: number; path: string }
+  /** The source translated by the generator as it stands (PNG paths: the translation). */
+  | { type: 'preview'; iteration: number; paths: string[] }
   | { type: 'finished'; status: 'completed' | 'cancelled'; iteration: number; styleDir: string };
 
 export interface SinCutResult {
@@ -146,6 +154,23 @@ export async function runSinCutTraining(
     });
     emit({ type: 'checkpoint', iteration, path: ckptDir });
   };
+  const previewEvery = job.previewEvery ?? Math.min(500, Math.max(25, Math.round(total / 10)));
+  // Small (the long side 256 px at most): it costs a translation of that size each time.
+  const livePreview = async (at: number) => {
+    try {
+      const p = await previewOf(model, a, Math.min(256, job.previewSide ?? 256));
+      if (!p) return;
+      const dir = path.join(out, 'previews', `iter-${at}`);
+      await fs.mkdir(dir, { recursive: true });
+      const file = path.join(dir, 'output.png');
+      await writeImageAtomic(file, p.output.rgb, p.output.width, p.output.height);
+      emit({ type: 'preview', iteration: at, paths: [file] });
+    } catch (err) {
+      // A preview is for watching; the run goes on without it.
+      const why = err instanceof Error ? err.message : String(err);
+      emit({ type: 'warning', message: `Could not make a preview at step ${at}: ${why}` });
+    }
+  };
   let status: 'completed' | 'cancelled' = 'completed';
   let mark = { t: performance.now(), i: iteration };
   try {
@@ -175,6 +200,9 @@ export async function runSinCutTraining(
         emit({ type: 'progress', iteration, totalIterations: total, losses, itPerSec, lr });
       }
       if (iteration % checkpointEvery === 0) await save();
+      if (previewEvery > 0 && iteration % previewEvery === 0 && iteration < total) {
+        await livePreview(iteration);
+      }
       await new Promise((resolve) => setImmediate(resolve)); // let a signal arrive
     }
     if (iteration > 0) await save();

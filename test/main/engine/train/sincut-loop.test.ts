@@ -1,6 +1,7 @@
 // SinCUT training as a job: a run stopped after its checkpoint and resumed ends with exactly
 // the weights of an uninterrupted run (weights, Adam moments and the sampling stream are all
-// in the checkpoint), and it leaves no tensor behind; the style it writes loads back.
+// in the checkpoint, and live previews do not disturb it), and it leaves no tensor behind;
+// the style it writes loads back.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,19 @@ describe('runSinCutTraining', () => {
       previewSide: 16,
     });
     const before = tf.memory().numTensors;
-    await runSinCutTraining(job('whole', 3));
+    // The uninterrupted run also makes a live preview after every step but the last (whose
+    // preview is the style's): previews must not disturb the training.
+    const previews: { iteration: number; paths: string[] }[] = [];
+    await runSinCutTraining(
+      { ...job('whole', 3), previewEvery: 1 },
+      { onEvent: (e) => void (e.type === 'preview' && previews.push(e)) },
+    );
+    expect(previews.map((p) => p.iteration)).toEqual([1, 2]);
+    for (const p of previews) {
+      expect(p.paths).toHaveLength(1);
+      const info = await sharp(p.paths[0]).metadata();
+      expect([info.format, info.width, info.height]).toEqual(['png', 16, 14]);
+    }
     await runSinCutTraining(job('split', 2));
     await expect(runSinCutTraining(job('split', 3))).rejects.toThrow(/already holds a SinCUT/);
     const resumed = await runSinCutTraining(job('split', 3), { resume: true });
