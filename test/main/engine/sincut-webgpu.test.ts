@@ -6,8 +6,8 @@
 // has no synchronous GPU read. Tolerance: the engine's 1e-4 for the fixtures (achieved: 1e-5
 // at worst, a D weight after Adam); the run's losses 1e-4 relative (achieved 2e-7). The worst
 // errors are printed at the end. SwiftShader compiles every shader on first use and runs
-// slowly (the file takes 2–3 minutes on 2 busy cores, the run most of it), so sizes are the
-// fixture's or the smallest the options allow, and the per-test limit is long.
+// slowly (this file: 59 s on 2 cores at load 4, 2–3 minutes at load 8–12, the run half of
+// it), so sizes are the fixture's or the smallest the options allow, and the limit is long.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
