@@ -36,3 +36,36 @@ export function patchNceLoss(
     ) as tf.Tensor1D;
   });
 }
+
+/**
+ * PatchNCE with negatives from the whole minibatch for some of its queries: rows
+ * [offset, offset + m) of the minibatch's queries against all M keys. Each query's loss
+ * depends only on its own row and the (constant) keys, so a minibatch's losses are these over
+ * disjoint row ranges: equal to `patchNceLoss(q, k, tau, 1)` on those rows. It lets the
+ * generator's half of a step run in chunks of images.
+ * @param q [m, d] unit queries (rows offset… of the minibatch)
+ * @param k [M, d] the whole minibatch's unit keys, treated as constants
+ * @returns per-patch losses [m]
+ */
+export function patchNceLossRows(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  tau: number,
+  offset: number,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [m] = q.shape;
+    const total = k.shape[0];
+    const own = tf.slice(k, [offset, 0], [m, -1]);
+    const pos = tf.sum(tf.mul(q, own), 1, true); // [m, 1]
+    const neg = tf.matMul(q, k, false, true); // [m, M]
+    // Row i's positive sits in column offset + i: there the negative is set to −10.
+    const diag = tf.oneHot(tf.range(offset, offset + m, 1, 'int32'), total) as tf.Tensor2D;
+    const masked = tf.add(tf.mul(neg, tf.sub(1, diag)), tf.mul(diag, -10));
+    const logits = tf.div(tf.concat([pos, masked], 1), tau); // [m, 1+M]
+    return tf.sub(
+      tf.logSumExp(logits, 1),
+      tf.reshape(tf.slice(logits, [0, 0], [m, 1]), [m]),
+    ) as tf.Tensor1D;
+  });
+}

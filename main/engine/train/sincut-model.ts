@@ -34,6 +34,8 @@ export class SinCutModel {
   segmentPolicy: 'auto' | SegmentMode = 'auto';
   /** Images per pass of D's half (null: by size, see sincut-step.ts dChunk). */
   dChunk: number | null = null;
+  /** Images per pass of G's half (null: by size, see sincut-step.ts gChunk). */
+  gChunk: number | null = null;
 
   constructor(
     readonly opts: SinCutOptions,

@@ -12,7 +12,7 @@ import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
 import { samplePatchIds } from '../model/patch-sampler';
 import { nonSaturating } from '../losses/nonsaturating';
-import { patchNceLoss } from '../losses/patch-nce';
+import { patchNceLossRows } from '../losses/patch-nce';
 import { r1Penalty } from '../losses/r1';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import type { Rng } from '../rng';
@@ -157,12 +157,23 @@ function discriminatorHalf(
   s: SinCutSampling,
 ): PendingHalf<DLosses> {
   const batch = realA.shape[0];
-  model.fitMemoryTo(batch * (usesB(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
   const noise = noiseTensor(model, realA, s);
-  const fakeB = tf.tidy(() =>
-    window(model, sliceAxis(generate(model, realA, realB, noise), 0, 0, batch), s.windows.fakeD),
-  );
+  // G(A) only (A's noise is the first `batch` of the draw), in G's chunks, without a tape.
+  const step = Math.min(batch, gChunk(model, realA.shape[1]));
+  model.fitMemoryTo(step, realA.shape[1], realA.shape[2]);
+  const pieces: T4[] = [];
+  for (let at = 0; at < batch; at += step) {
+    const n = Math.min(step, batch - at);
+    pieces.push(
+      tf.tidy(() => {
+        const z = noise ? sliceAxis(noise, 0, at, n) : null;
+        return window(model, model.generate(sliceAxis(realA, 0, at, n), z), s.windows.fakeD);
+      }),
+    );
+  }
   noise?.dispose();
+  const fakeB = pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
+  if (pieces.length > 1) tf.dispose(pieces);
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
   const chunk = dChunk(model);
   // fake, real, R1, total: summed over the chunks on the device, read once at the end.
@@ -236,6 +247,20 @@ export function sincutGeneratorGrads(
 }
 
 const G_PARTS = ['G_GAN', 'NCE', 'NCE_Y', 'idt'] as const;
+type GPart = (typeof G_PARTS)[number];
+
+/**
+ * Images per pass of G's half. At the reference setting (16 crops of 64², G on 32 of them with
+ * the identity half, widths 80/160) one pass does not fit the wasm backend's 4 GiB heap; 4
+ * images of 64² at width 80 do. Every term of G's loss is a sum of per-image terms (G and D
+ * see each image on its own; PatchNCE's keys are constants and each query's loss needs only
+ * its own row), so chunks of images with summed gradients equal one pass, up to summation order.
+ */
+export function gChunk(model: SinCutModel, crop: number): number {
+  if (model.gChunk !== null) return model.gChunk;
+  const width = model.G instanceof StyleGan2Generator ? model.G.config.c0 : model.opts.ngf;
+  return Math.max(1, Math.floor((4 * 64 * 64 * 80) / (crop * crop * width)));
+}
 
 function generatorHalf(
   model: SinCutModel,
@@ -243,59 +268,42 @@ function generatorHalf(
   realB: T4,
   s: SinCutSampling,
 ): PendingHalf<GLosses> {
-  const { D, opts } = model;
+  const { opts } = model;
   const batch = realA.shape[0];
-  const withB = usesB(model);
-  model.fitMemoryTo(batch * (withB ? 2 : 1), realA.shape[1], realA.shape[2]);
   const nce = opts.lambdaNCE > 0;
   // Keys from the sources, outside the tape (the reference detaches them).
   const keys = nce ? tf.tidy(() => projectKeys(model, realA, s.ids)) : [];
   const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
-  const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
   const noise = noiseTensor(model, realA, s);
-  const parts: Partial<Record<(typeof G_PARTS)[number], tf.Scalar>> = {};
-  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  const chunk = Math.min(batch, gChunk(model, realA.shape[1]));
+  // The parts and the total, summed over the chunks on the device, read once at the end.
+  let sums: Partial<Record<GPart | 'total', tf.Scalar>> = {};
+  let grads: tf.NamedTensorMap = {};
   try {
-    result = tf.variableGrads(() => {
-      const all = generate(model, realA, realB, noise);
-      const fake = sliceAxis(all, 0, 0, batch);
-      const gan = tf.mul(
-        nonSaturating(D.forward(window(model, fake, s.windows.fakeG)), true),
-        opts.lambdaGAN,
-      ) as tf.Scalar;
-      let total: tf.Scalar = gan;
-      parts.G_GAN = tf.keep(gan);
-      if (nce) {
-        const x = nceLoss(model, fake, keys, s.ids);
-        parts.NCE = tf.keep(x);
-        let both = x;
-        if (keysY && s.idsY) {
-          const y = nceLoss(model, sliceAxis(all, 0, batch, batch), keysY, s.idsY);
-          parts.NCE_Y = tf.keep(y);
-          both = tf.mul(tf.add(x, y), 0.5);
-        }
-        total = tf.add(total, both);
+    for (let at = 0; at < batch; at += chunk) {
+      const n = Math.min(chunk, batch - at);
+      const part = generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n);
+      const next: typeof sums = {};
+      for (const [k, v] of Object.entries(part.parts) as [GPart | 'total', tf.Scalar][]) {
+        const old = sums[k];
+        next[k] = old ? (tf.add(old, v) as tf.Scalar) : v;
+        if (old) tf.dispose([old, v]);
       }
-      if (withB && opts.lambdaIdt > 0) {
-        const idt = sliceAxis(all, 0, batch, batch);
-        const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, realB))), opts.lambdaIdt) as tf.Scalar;
-        parts.idt = tf.keep(l1);
-        total = tf.add(total, l1);
-      }
-      return total;
-    }, varList);
+      sums = next;
+      grads = accumulate(grads, part.grads);
+    }
   } catch (err) {
-    tf.dispose(Object.values(parts));
+    tf.dispose([...Object.values(sums), ...Object.values(grads)]);
     throw err;
   } finally {
     tf.dispose([...keys, ...(keysY ?? [])]);
     noise?.dispose();
   }
-  const present = G_PARTS.filter((k) => parts[k]);
+  const present = G_PARTS.filter((k) => sums[k]);
   return {
-    scalars: [...present.map((k) => parts[k] as tf.Scalar), result.value],
+    scalars: [...present.map((k) => sums[k] as tf.Scalar), sums.total as tf.Scalar],
     losses: (v) => {
-      const at = (k: (typeof G_PARTS)[number]) => {
+      const at = (k: GPart) => {
         const i = present.indexOf(k);
         return i < 0 ? null : v[i];
       };
@@ -307,8 +315,81 @@ function generatorHalf(
         idt: at('idt') ?? 0,
       };
     },
-    grads: result.grads,
+    grads,
   };
+}
+
+interface GInputs {
+  realA: T4;
+  realB: T4;
+  /** [Bg, H, W, 1]: A's images, then B's. */
+  noise: T4 | null;
+  keys: tf.Tensor2D[];
+  keysY: tf.Tensor2D[] | null;
+  s: SinCutSampling;
+}
+
+/**
+ * Images [at, at + n) of G's half: each term weighted by the chunk's share of the batch, so
+ * the chunks' sums are the batch's means. Gradients of G (and H with PatchNCE).
+ */
+function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
+  const { D, opts } = model;
+  const batch = x.realA.shape[0];
+  const share = n / batch;
+  const withB = usesB(model);
+  const nce = opts.lambdaNCE > 0;
+  model.fitMemoryTo(n * (withB ? 2 : 1), x.realA.shape[1], x.realA.shape[2]);
+  const a = tf.tidy(() => sliceAxis(x.realA, 0, at, n));
+  const b = tf.tidy(() => sliceAxis(x.realB, 0, at, n));
+  const noiseAll = x.noise;
+  const noise = noiseAll
+    ? tf.tidy(() =>
+        withB
+          ? tf.concat([sliceAxis(noiseAll, 0, at, n), sliceAxis(noiseAll, 0, batch + at, n)], 0)
+          : sliceAxis(noiseAll, 0, at, n),
+      )
+    : null;
+  const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
+  const parts: Partial<Record<GPart | 'total', tf.Scalar>> = {};
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const all = generate(model, a, b, noise);
+      const fake = sliceAxis(all, 0, 0, n);
+      const gan = tf.mul(
+        nonSaturating(D.forward(window(model, fake, x.s.windows.fakeG)), true),
+        opts.lambdaGAN * share,
+      ) as tf.Scalar;
+      let total: tf.Scalar = gan;
+      parts.G_GAN = tf.keep(gan);
+      if (nce) {
+        const rows = at * opts.numPatches;
+        const q = tf.mul(nceLoss(model, fake, x.keys, x.s.ids, rows), share) as tf.Scalar;
+        parts.NCE = tf.keep(q);
+        let both = q;
+        if (x.keysY && x.s.idsY) {
+          const y = nceLoss(model, sliceAxis(all, 0, n, n), x.keysY, x.s.idsY, rows);
+          parts.NCE_Y = tf.keep(tf.mul(y, share) as tf.Scalar);
+          both = tf.mul(tf.add(q, parts.NCE_Y), 0.5);
+        }
+        total = tf.add(total, both);
+      }
+      if (withB && opts.lambdaIdt > 0) {
+        const idt = sliceAxis(all, 0, n, n);
+        const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, b))), opts.lambdaIdt * share) as tf.Scalar;
+        parts.idt = tf.keep(l1);
+        total = tf.add(total, l1);
+      }
+      return total;
+    }, varList);
+    parts.total = value;
+    return { parts, grads };
+  } catch (err) {
+    tf.dispose(Object.values(parts));
+    throw err;
+  } finally {
+    tf.dispose([a, b, ...(noise ? [noise] : [])]);
+  }
 }
 
 /**
@@ -339,13 +420,22 @@ function projectKeys(model: SinCutModel, src: T4, ids: Int32Array[]): tf.Tensor2
   return feats.map((f, i) => model.H.project(i, f, ids[i]));
 }
 
-/** PatchNCE over the taps (mean), times λ_NCE, negatives from the whole minibatch. */
-function nceLoss(model: SinCutModel, translated: T4, keys: tf.Tensor2D[], ids: Int32Array[]) {
+/**
+ * PatchNCE over the taps (mean), times λ_NCE, negatives from the whole minibatch: the
+ * translated images are rows `rows`… of the minibatch whose keys are `keys` (all of them).
+ */
+function nceLoss(
+  model: SinCutModel,
+  translated: T4,
+  keys: tf.Tensor2D[],
+  ids: Int32Array[],
+  rows: number,
+) {
   const { opts } = model;
   const feats = model.G.encode(translated, model.taps);
   const perTap = feats.map((f, i) => {
     const q = model.H.project(i, f, ids[i]);
-    return tf.mul(tf.mean(patchNceLoss(q, keys[i], opts.nceT, 1)), opts.lambdaNCE);
+    return tf.mul(tf.mean(patchNceLossRows(q, keys[i], opts.nceT, rows)), opts.lambdaNCE);
   });
   return tf.div(tf.addN(perTap), perTap.length) as tf.Scalar;
 }

@@ -101,14 +101,15 @@ describe.each(['cpu', 'wasm'] as BackendName[])('SinCUT parity on %s', (backend)
   });
 
   it.each([
-    [null, 'auto'],
-    [1, 'recomputed'],
+    [null, 'auto', null],
+    [1, 'recomputed', 1],
   ] as const)(
-    'one step (D in chunks of %s, G %s): losses, gradients of D (with R1), G and H, weights after Adam',
-    async (chunk, policy) => {
+    'one step (D in chunks of %s, G %s, G’s half in chunks of %s): losses, gradients of D (with R1), G and H, weights after Adam',
+    async (chunk, policy, gChunk) => {
       const m = buildModel();
       m.segmentPolicy = policy;
       m.dChunk = chunk;
+      m.gChunk = gChunk;
       const a = fx.nhwc('step.real_A');
       const b = fx.nhwc('step.real_B');
       const s = await stepSampling();
