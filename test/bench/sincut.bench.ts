@@ -37,9 +37,9 @@ const DATA = fileURLToPath(
 );
 
 /**
- * Crops per step. The settings' 16 do not fit the wasm backend's 4 GiB heap: G's half of a
- * reference step (G on 32 crops of 64², widths 80/160, with gradient checkpointing) runs out
- * of memory; `SINCUT_BENCH_BATCH` sets it (a native backend can take 16).
+ * Crops per step: the settings' 16 by default (both halves of a step run a few images at a
+ * time, so 16 fit the wasm heap: 2.5 GiB resident for a reference step); `SINCUT_BENCH_BATCH`
+ * sets another (the cpu backend is slow enough to want fewer).
  */
 export function benchBatch(fallback: number): number {
   const n = Number(process.env.SINCUT_BENCH_BATCH ?? fallback);
@@ -134,7 +134,7 @@ async function run(args: BenchArgs): Promise<void> {
   const report = await initBackend(backend);
   const software = /software adapter/.test(report.detail);
   const timed = args.quick ? 1 : 3;
-  const settings = sincutBenchSettings(software, benchBatch(4));
+  const settings = sincutBenchSettings(software, benchBatch(16));
   console.log(
     header('sincut: training steps and the full-resolution translation', [
       ...machineLines(),

@@ -114,18 +114,6 @@ export async function runSinCutTraining(
   }
   const model = resumed?.model ?? SinCutModel.create(job.options);
   const opts = model.opts;
-  if (backend.name === 'wasm' && model.G instanceof StyleGan2Generator) {
-    // Measured: a step of 16 crops of 64² (G on 32 of them, widths 80/160) exceeds the heap.
-    const load = opts.batchSize * 2 * opts.cropSize ** 2 * model.G.config.c0;
-    if (load > 8 * 2 * 64 * 64 * 80) {
-      emit({
-        type: 'warning',
-        message:
-          `${opts.batchSize} crops of ${opts.cropSize}² per step may not fit the wasm backend's ` +
-          `4 GiB heap (16 of 64² do not): --batch-size 4 fits; a native backend takes more.`,
-      });
-    }
-  }
   const rng = resumed ? new Rng(resumed.state.rng) : new Rng((opts.seed ^ 0x51c0) >>> 0);
   const sampler = new SingleImageSampler(a, b, opts);
   const perEpoch = sincutStepsPerEpoch(opts);

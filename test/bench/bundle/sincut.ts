@@ -46,7 +46,7 @@ export async function runSinCutSteps(
   quick: boolean,
   log: (s: string) => void,
 ): Promise<SinCutStepRow[]> {
-  const batch = benchBatch(backend === 'wasm' || backend === 'cpu' ? 4 : 16);
+  const batch = benchBatch(backend === 'cpu' ? 4 : 16);
   const settings = sincutBenchSettings(software, batch);
   const a = synthetic('source (synthetic)', software ? 0.02 : 1.2, 0);
   const b = synthetic('target (synthetic)', software ? 0.02 : 1.2, 0.3);
