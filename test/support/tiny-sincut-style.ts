@@ -12,6 +12,17 @@ import { SinCutModel } from '../../main/engine/train/sincut-model';
 import { saveSinCutStyle, type SinCutStyleMeta } from '../../main/engine/train/sincut-style';
 import { UNTRAINED_SUMMARY } from './tiny-style';
 
+/**
+ * Sets G's noise strengths to 0.5 and its biases to N(0, 0.3²) draws, each bias drawn with the
+ * seed `biasSeed` gives next, so the noise and the zero padding at the edges matter.
+ */
+export function liveNoiseAndBiases(G: StyleGan2Generator, biasSeed: () => number): void {
+  for (const [name, v] of G.params) {
+    if (name.endsWith('noise.weight')) v.assign(tf.tensor1d([0.5]));
+    if (name.endsWith('bias')) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', biasSeed()));
+  }
+}
+
 export async function saveTinySinCutStyle(
   dir: string,
   netG: 'stylegan2' | 'resnet' = 'stylegan2',
@@ -44,10 +55,7 @@ export async function saveTinySinCutStyle(
   try {
     if (model.G instanceof StyleGan2Generator) {
       let k = seed;
-      for (const [name, v] of model.G.params) {
-        if (name.endsWith('noise.weight')) v.assign(tf.tensor1d([0.5]));
-        if (name.endsWith('bias')) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', ++k));
-      }
+      liveNoiseAndBiases(model.G, () => ++k);
     }
     return await saveSinCutStyle(dir, {
       name: `Tiny SinCUT (${netG})`,

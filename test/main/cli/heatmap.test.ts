@@ -3,53 +3,27 @@
 // for an unusable style or image, and a style without a projection head still working, on
 // raw features, with a note saying so. Run in-process on a tiny style and small images.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveTrainOptions, type NceTap } from '../../../shared/options';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
-import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
-import { disposeParams } from '../../../main/engine/model/params';
-import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
-import { Rng } from '../../../main/engine/rng';
-import { saveStyle } from '../../../main/engine/train/style';
 import { decompressionBomb, writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
-import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
+import { useTempDir } from '../../support/temp-dir';
+import { saveTinyCutStyle } from '../../support/tiny-cut-style';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
-const training = UNTRAINED_SUMMARY;
-
-let root: string;
+const tmp = useTempDir('patchwork-cli-heatmap-');
 let style: string;
 let headless: string;
 let image: string;
 
 beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-cli-heatmap-'));
-  style = path.join(root, 'style');
-  headless = path.join(root, 'headless');
-  image = path.join(root, 'photo.png');
+  style = tmp.path('style');
+  headless = tmp.path('headless');
+  image = tmp.path('photo.png');
   await initBackend('wasm');
-  const options = resolveTrainOptions({ preset: 'fastcut', ngf: 2, nBlocks: 1 });
-  const taps = options.nceTaps as NceTap[]; // input, down1, down2, res1
-  const generator = ResnetGenerator.create({ ngf: 2, nBlocks: 1 }, 0.5, new Rng(9));
-  const head = ProjectionHead.create(
-    taps.map((t) => tapChannels(t, 2)),
-    8,
-    0.5,
-    new Rng(10),
-  );
-  const input = { name: 'Tiny', options, generator, training, previews: [] };
-  await saveStyle(style, { ...input, head });
-  await saveStyle(headless, input);
-  disposeParams(generator.params);
-  disposeParams(head.params);
+  await saveTinyCutStyle(style, { seed: 9, headless }); // taps input, down1, down2, res1
   await writeImage(image, 3, 48, 32);
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
 });
 afterEach(() => {
   process.exitCode = undefined;
@@ -58,7 +32,7 @@ afterEach(() => {
 
 let n = 0;
 function outFile(ext = '.png'): string {
-  return path.join(root, `out-${++n}${ext}`);
+  return tmp.path(`out-${++n}${ext}`);
 }
 
 const base = (out: string, ...rest: string[]) => [
@@ -111,7 +85,7 @@ describe('patchwork heatmap', () => {
   });
 
   it('takes a SinCUT style: its StyleGAN2 encoder’s taps, projected by its head', async () => {
-    const sincut = path.join(root, 'sincut');
+    const sincut = tmp.path('sincut');
     await saveTinySinCutStyle(sincut);
     const out = outFile();
     const args = base(out, '--point', '30,10');
@@ -160,7 +134,7 @@ describe('patchwork heatmap', () => {
   });
 
   it('exit 1 for an unreadable or huge image, a missing style, or writing over the image', async () => {
-    const junk = path.join(root, 'junk.png');
+    const junk = tmp.path('junk.png');
     await fs.writeFile(junk, 'not an image');
     const unreadable = await patchwork(
       'heatmap',
@@ -176,7 +150,7 @@ describe('patchwork heatmap', () => {
     expect(unreadable.code).toBe(1);
     expect(unreadable.stderr).toMatch(/error: .*junk\.png/);
 
-    const bomb = path.join(root, 'bomb.png');
+    const bomb = tmp.path('bomb.png');
     await fs.writeFile(bomb, decompressionBomb());
     const huge = await patchwork(
       'heatmap',
@@ -193,12 +167,12 @@ describe('patchwork heatmap', () => {
     expect(huge.stderr).toMatch(/too many pixels/);
 
     const noStyle = await patchwork(
-      ...base(outFile(), '--point', '1,1').map((a) => (a === style ? path.join(root, 'nope') : a)),
+      ...base(outFile(), '--point', '1,1').map((a) => (a === style ? tmp.path('nope') : a)),
     );
     expect(noStyle.code).toBe(1);
     expect(noStyle.stderr).toMatch(/No style folder/);
 
-    const copy = path.join(root, 'copy.png');
+    const copy = tmp.path('copy.png');
     await fs.copyFile(image, copy);
     const over = await patchwork(
       'heatmap',

@@ -2,24 +2,18 @@
 // default), convert a picture with it, export it back for PyTorch; and what a script sees
 // when the file is hostile or wrong (exit 1 and one line saying why). In-process.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readImageInfo } from '../../../main/engine/data/image-io';
 import { readPth } from '../../../main/engine/import/pth';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
 import { manifest, pthPath } from '../engine/import/import-fixtures';
 import { writeImage } from '../services/convert/files';
 import { patchwork } from '../../support/cli-in-process';
+import { useTempDir } from '../../support/temp-dir';
 
-let root: string;
+const tmp = useTempDir('patchwork-cli-import-');
 
-beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-cli-import-'));
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
-});
 afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
@@ -28,7 +22,7 @@ afterEach(() => {
 describe('patchwork import → convert → export', () => {
   for (const model of ['cut_module', 'cyclegan']) {
     it(`${model}: into the library, then converts a 13×11 image to its own size`, async () => {
-      const library = path.join(root, `lib-${model}`);
+      const library = tmp.path(`lib-${model}`);
       const imported = await patchwork(
         'import',
         pthPath(model),
@@ -40,9 +34,9 @@ describe('patchwork import → convert → export', () => {
       expect(imported.code, imported.stderr).toBe(0);
       const style = path.join(library, 'styles', `my-${model.replace('_', '-')}`, 'style');
       expect(imported.stdout).toContain(style);
-      const input = path.join(root, `in-${model}`, 'photo.png');
+      const input = tmp.path(`in-${model}`, 'photo.png');
       await writeImage(input, 3, 13, 11);
-      const output = path.join(root, `out-${model}`);
+      const output = tmp.path(`out-${model}`);
       const converted = await patchwork(
         'convert',
         '--style',
@@ -57,7 +51,7 @@ describe('patchwork import → convert → export', () => {
       expect([img.width, img.height]).toEqual([13, 11]);
       expect(converted.stderr).not.toMatch(/untiled/);
 
-      const file = path.join(root, `${model}-export.pth`);
+      const file = tmp.path(`${model}-export.pth`);
       const exported = await patchwork('export', style, '--format', 'pth', '--out', file);
       expect(exported.code, exported.stderr).toBe(0);
       const again = recognizeGenerator(readPth(await fs.readFile(file)));
@@ -68,13 +62,13 @@ describe('patchwork import → convert → export', () => {
   }
 
   it('a CycleGAN style converts a large image tiled, within a small budget', async () => {
-    const out = path.join(root, 'cyc-tiled');
+    const out = tmp.path('cyc-tiled');
     expect((await patchwork('import', pthPath('cyclegan'), '--name', 'c', '--out', out)).code).toBe(
       0,
     );
-    const input = path.join(root, 'in-tiled', 'wide.png');
+    const input = tmp.path('in-tiled', 'wide.png');
     await writeImage(input, 5, 120, 100);
-    const output = path.join(root, 'out-tiled');
+    const output = tmp.path('out-tiled');
     const r = await patchwork(
       'convert',
       '--style',
@@ -92,7 +86,7 @@ describe('patchwork import → convert → export', () => {
   });
 
   it('--out writes exactly there', async () => {
-    const out = path.join(root, 'explicit');
+    const out = tmp.path('explicit');
     const r = await patchwork('import', pthPath('cut'), '--name', 'Zebra', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(await fs.readFile(path.join(out, 'style.json'), 'utf8')).name).toBe('Zebra');
@@ -107,13 +101,13 @@ describe('refusals', () => {
       '--name',
       'x',
       '--out',
-      path.join(root, 'bad'),
+      tmp.path('bad'),
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^error: malicious-os-system\.pth: refused: the pickle refers to os\.system/m,
     );
-    await expect(fs.stat(path.join(root, 'bad'))).rejects.toThrow();
+    await expect(fs.stat(tmp.path('bad'))).rejects.toThrow();
   });
 
   it('a discriminator, a missing file', async () => {
@@ -123,25 +117,25 @@ describe('refusals', () => {
       '--name',
       'x',
       '--out',
-      path.join(root, 'd'),
+      tmp.path('d'),
     );
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/PatchGAN discriminator/);
     const m = await patchwork(
       'import',
-      path.join(root, 'nope.pth'),
+      tmp.path('nope.pth'),
       '--name',
       'x',
       '--out',
-      path.join(root, 'm'),
+      tmp.path('m'),
     );
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/no such file/);
   });
 
   it('export: onnx writes a model, an unknown format is a usage error', async () => {
-    const style = path.join(root, 'explicit');
-    const file = path.join(root, 'g.onnx');
+    const style = tmp.path('explicit');
+    const file = tmp.path('g.onnx');
     const r = await patchwork('export', style, '--format', 'onnx', '--out', file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ONNX opset 17/);
@@ -154,18 +148,18 @@ describe('refusals', () => {
 
 describe('patchwork train --from-style', () => {
   async function folders(name: string) {
-    const source = path.join(root, `${name}-a`);
-    const target = path.join(root, `${name}-b`);
+    const source = tmp.path(`${name}-a`);
+    const target = tmp.path(`${name}-b`);
     for (let i = 0; i < 2; i++) {
       await writeImage(path.join(source, `s${i}.png`), 20 + i, 40, 36);
       await writeImage(path.join(target, `t${i}.png`), 30 + i, 36, 40);
     }
-    return ['--source', source, '--target', target, '--out', path.join(root, `${name}-run`)];
+    return ['--source', source, '--target', target, '--out', tmp.path(`${name}-run`)];
   }
   const small = ['--crop-size', '32', '--load-size', '36', '--ndf', '4', '--patches', '16'];
 
   it('fine-tunes an imported CUT generator, taking its width and blocks', async () => {
-    const style = path.join(root, 'tune-cut');
+    const style = tmp.path('tune-cut');
     expect((await patchwork('import', pthPath('cut'), '--name', 'c', '--out', style)).code).toBe(0);
     const r = await patchwork(
       'train',
@@ -180,15 +174,13 @@ describe('patchwork train --from-style', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).toContain(`fine-tuning ${style}`);
-    const meta = JSON.parse(
-      await fs.readFile(path.join(root, 'tune-run', 'style', 'style.json'), 'utf8'),
-    );
+    const meta = JSON.parse(await fs.readFile(tmp.path('tune-run', 'style', 'style.json'), 'utf8'));
     const { ngf, nBlocks } = manifest.models.cut;
     expect(meta.generator).toMatchObject({ ngf, nBlocks });
   });
 
   it('refuses a CycleGAN import with exit 1 and the reason', async () => {
-    const style = path.join(root, 'tune-cyclegan');
+    const style = tmp.path('tune-cyclegan');
     expect(
       (await patchwork('import', pthPath('cyclegan'), '--name', 'c', '--out', style)).code,
     ).toBe(0);

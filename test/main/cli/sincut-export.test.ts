@@ -2,9 +2,7 @@
 // generator does; the StyleGAN2 generator, and fine-tuning a CUT run from any SinCUT style,
 // are refused with the reason and what to do instead, before any work.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveTrainJob, type TrainJobSpec } from '../../../shared/jobs';
 import { initBackend } from '../../../main/engine/backend';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
@@ -12,22 +10,19 @@ import { readPth } from '../../../main/engine/import/pth';
 import { adoptStyleShape, InitStyleError } from '../../../main/engine/train/fine-tune';
 import { patchwork } from '../../support/cli-in-process';
 import { failure } from '../../support/failure';
+import { useTempDir } from '../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-sincut-export-');
 let stylegan: string;
 let resnet: string;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-sincut-export-'));
-  stylegan = path.join(root, 'stylegan2');
-  resnet = path.join(root, 'resnet');
+  stylegan = tmp.path('stylegan2');
+  resnet = tmp.path('resnet');
   await saveTinySinCutStyle(stylegan);
   await saveTinySinCutStyle(resnet, 'resnet');
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
 });
 afterEach(() => {
   process.exitCode = undefined;
@@ -36,7 +31,7 @@ afterEach(() => {
 
 describe('a SinCUT style', () => {
   it('exports its ResNet generator as a reference state dict', async () => {
-    const file = path.join(root, 'resnet.pth');
+    const file = tmp.path('resnet.pth');
     const r = await patchwork('export', resnet, '--format', 'pth', '--out', file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
@@ -49,7 +44,7 @@ describe('a SinCUT style', () => {
   });
 
   it('refuses to export the StyleGAN2 generator, saying why (exit 1, no file)', async () => {
-    const file = path.join(root, 'stylegan2.onnx');
+    const file = tmp.path('stylegan2.onnx');
     const r = await patchwork('export', stylegan, '--format', 'onnx', '--out', file);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
@@ -61,9 +56,9 @@ describe('a SinCUT style', () => {
   it('cannot seed a CUT run: refused before any work, pointing to --resume', async () => {
     for (const dir of [stylegan, resnet]) {
       const spec: TrainJobSpec = {
-        source: root,
-        target: root,
-        out: path.join(root, 'run'),
+        source: tmp.dir,
+        target: tmp.dir,
+        out: tmp.path('run'),
         options: { preset: 'cut' },
         initFrom: dir,
         iterations: 1,

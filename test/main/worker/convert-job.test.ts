@@ -3,38 +3,34 @@
 // same pixels; each file's state and the progress are streamed; the watch job opens its
 // style through the same openConversion.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerJobEvent } from '../../../shared/ipc-worker';
 import { initBackend } from '../../../main/engine/backend';
 import { convertFile } from '../../../main/engine/infer/convert-image';
 import { openStyleConversion } from '../../../main/engine/infer/style-conversion';
 import { openConversion, runConversion } from '../../../main/worker/convert-job';
 import { writeImage } from '../services/convert/files';
+import { useTempDir } from '../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-worker-convert-');
 let style: string;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-worker-convert-'));
-  style = path.join(root, 'sincut');
+  style = tmp.path('sincut');
   await saveTinySinCutStyle(style);
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
 });
 
 const pixels = async (file: string) => sharp(file).raw().toBuffer({ resolveWithObject: true });
 
 describe('runConversion with a SinCUT style', () => {
   it('converts a folder, streams each file and the progress, and matches the shared opener', async () => {
-    const input = path.join(root, 'in');
-    const output = path.join(root, 'out');
+    const input = tmp.path('in');
+    const output = tmp.path('out');
     await writeImage(path.join(input, 'a.png'), 1, 40, 30);
     await writeImage(path.join(input, 'b.png'), 2, 23, 17);
     const events: WorkerJobEvent[] = [];
@@ -65,7 +61,7 @@ describe('runConversion with a SinCUT style', () => {
     const conv = await openStyleConversion(style);
     try {
       for (const name of ['a.png', 'b.png']) {
-        const ref = path.join(root, `ref-${name}`);
+        const ref = tmp.path(`ref-${name}`);
         await convertFile(path.join(input, name), ref, {
           translate: conv.translate,
           translateOptions: { tile: 8 },
@@ -85,13 +81,13 @@ describe('runConversion with a SinCUT style', () => {
   });
 
   it('openConversion (the watch job’s too) refuses a damaged SinCUT style with its reason', async () => {
-    const broken = path.join(root, 'broken');
+    const broken = tmp.path('broken');
     await fs.cp(style, broken, { recursive: true });
     await fs.rm(path.join(broken, 'head.bin'));
     const spec = {
       styleDir: broken,
-      input: root,
-      output: path.join(root, 'never'),
+      input: tmp.dir,
+      output: tmp.path('never'),
       recursive: false,
       format: 'png' as const,
       backend: 'wasm' as const,

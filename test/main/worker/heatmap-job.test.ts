@@ -1,42 +1,30 @@
 // The studio's heatmap job (runHeatmap, as the engine process runs it) opens a SinCUT style as
 // `patchwork heatmap` does (openHeatmapStyle): its taps, a point's map written as a PNG over
 // the input, the best match given in the image's pixels.
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
 import { runHeatmap } from '../../../main/worker/heatmap-job';
 import { writeImage } from '../services/convert/files';
+import { openHeatmapSpec } from '../../support/heatmap-spec';
+import { useTempDir } from '../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-worker-heatmap-');
 let style: string;
 let image: string;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-worker-heatmap-'));
-  style = path.join(root, 'sincut');
-  image = path.join(root, 'photo.png');
+  style = tmp.path('sincut');
+  image = tmp.path('photo.png');
   await saveTinySinCutStyle(style);
   await writeImage(image, 4, 40, 28);
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
 });
 
 describe('runHeatmap with a SinCUT style', () => {
   it('opens the style and image, then answers a point with a map over the input', async () => {
-    const spec = {
-      styleDir: style,
-      image,
-      point: null,
-      tap: null,
-      outDir: path.join(root, 'maps'),
-      backend: 'wasm' as const,
-    };
+    const spec = openHeatmapSpec(style, image, tmp.path('maps'));
     const opened = await runHeatmap(spec);
     expect(opened).toMatchObject({
       width: 40,

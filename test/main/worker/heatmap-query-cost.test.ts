@@ -5,68 +5,32 @@
 // PNG; the times are printed, not asserted (they depend on the machine and its load). The
 // style is tiny (ngf 2, H of dimension 8): the dot product grows with the style's H, the
 // blending and the PNG do not (test/bench/README.md gives the dot product for a full style).
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions, type NceTap } from '../../../shared/options';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
-import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
-import { disposeParams } from '../../../main/engine/model/params';
-import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
-import { Rng } from '../../../main/engine/rng';
-import { saveStyle } from '../../../main/engine/train/style';
 import { runHeatmap } from '../../../main/worker/heatmap-job';
 import { writeImage } from '../services/convert/files';
-import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
+import { openHeatmapSpec } from '../../support/heatmap-spec';
+import { useTempDir } from '../../support/temp-dir';
+import { saveTinyCutStyle } from '../../support/tiny-cut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-heatmap-cost-');
 let style: string;
 let image: string;
 
 beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-heatmap-cost-'));
-  style = path.join(root, 'style');
-  image = path.join(root, 'photo.png');
+  style = tmp.path('style');
+  image = tmp.path('photo.png');
   await initBackend('wasm');
-  const options = resolveTrainOptions({ preset: 'fastcut', ngf: 2, nBlocks: 1 });
-  const taps = options.nceTaps as NceTap[];
-  const generator = ResnetGenerator.create({ ngf: 2, nBlocks: 1 }, 0.5, new Rng(3));
-  const head = ProjectionHead.create(
-    taps.map((t) => tapChannels(t, 2)),
-    8,
-    0.5,
-    new Rng(4),
-  );
-  await saveStyle(style, {
-    name: 'Tiny',
-    options,
-    generator,
-    training: UNTRAINED_SUMMARY,
-    previews: [],
-    head,
-  });
-  disposeParams(generator.params);
-  disposeParams(head.params);
+  await saveTinyCutStyle(style);
   await writeImage(image, 5, 1024, 576);
-});
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
 });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describe('a heatmap query in the studio’s heatmap job', () => {
   it('answers points of an open session with a map; prints what a query costs', async () => {
-    const spec = {
-      styleDir: style,
-      image,
-      point: null,
-      tap: null,
-      outDir: path.join(root, 'maps'),
-      backend: 'wasm' as const,
-    };
+    const spec = openHeatmapSpec(style, image, tmp.path('maps'));
     let t = performance.now();
     const opened = await runHeatmap(spec);
     const openMs = performance.now() - t;

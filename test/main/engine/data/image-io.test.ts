@@ -3,11 +3,10 @@
 // failure a user would see if the behaviour broke: a sideways photo, shifted colours, lost
 // bits or alpha, a crash on a bad file, a half-written or overwritten file.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodeImage,
   decodeImagePixels,
@@ -26,16 +25,11 @@ import {
   type PreprocessParams,
 } from '../../../../main/engine/data/image-io';
 import { Rng } from '../../../../main/engine/rng';
+import { worstDiff } from '../../../support/float-images';
+import { useTempDir } from '../../../support/temp-dir';
 
 const PHOTOS = path.resolve('../shared/datasets/photos');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-image-io-'));
-});
-afterAll(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir('patchwork-image-io-');
 
 /** A W×H RGB image whose every pixel differs from its mirror images: (x·6, y·8, 100). */
 function gradient(width: number, height: number): Buffer {
@@ -82,13 +76,6 @@ async function expectReadError(promise: Promise<unknown>, reason: ImageReadReaso
   expect((err as ImageReadError).message).toContain(name);
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
 describe('decodeImage', () => {
   it('reads a real JPEG as [-1, 1] HWC floats with its integer pixels', async () => {
     const img = await decodeImage(path.join(PHOTOS, 'storm.jpg'));
@@ -104,7 +91,7 @@ describe('decodeImage', () => {
 
   it('honours EXIF orientation: a stored 40×30 image tagged "rotate 90° CW" comes out 30×40', async () => {
     const stored = gradient(40, 30);
-    const file = path.join(dir, 'rotated.png');
+    const file = tmp.path('rotated.png');
     await sharp(stored, raw(40, 30, 3))
       .withMetadata({ orientation: 6 })
       .png()
@@ -129,10 +116,10 @@ describe('decodeImage', () => {
   it('converts from an embedded Display P3 profile to sRGB', async () => {
     const p3 = await solid(200, 30, 10).withIccProfile('p3').png().toBuffer();
     const storedValues = await sharp(p3).keepIccProfile().raw().toBuffer();
-    expect(maxDiff(storedValues.subarray(0, 3), [200, 30, 10])).toBeGreaterThan(10);
+    expect(worstDiff(storedValues.subarray(0, 3), [200, 30, 10])).toBeGreaterThan(10);
     const img = await decodeImage(p3);
     expect(img.hasIcc).toBe(true);
-    expect(maxDiff(img.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(1);
+    expect(worstDiff(img.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(1);
   });
 
   it('converts CMYK JPEGs to three sRGB channels', async () => {
@@ -141,7 +128,7 @@ describe('decodeImage', () => {
     const img = await decodeImage(cmyk);
     expect(img.channels).toBe(3);
     // CMYK round trips through a print profile: close, not exact.
-    expect(maxDiff(img.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(16);
+    expect(worstDiff(img.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(16);
   });
 
   it('expands grey, grey+alpha and palette images to RGB', async () => {
@@ -158,7 +145,7 @@ describe('decodeImage', () => {
     expect(Array.from(ga.alpha ?? [])).toEqual([0, 1]);
     const palette = await solid(200, 30, 10).png({ palette: true, colours: 4 }).toBuffer();
     const p = await decodeImage(palette);
-    expect(maxDiff(p.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(2);
+    expect(worstDiff(p.data.subarray(0, 3), [200, 30, 10])).toBeLessThanOrEqual(2);
   });
 
   it('keeps 16 bits: a 16-bit PNG decodes to the exact 16-bit values', async () => {
@@ -170,7 +157,7 @@ describe('decodeImage', () => {
     const img = await decodeImage(png);
     expect(img.bitDepth).toBe(16);
     expect(img.data).toBeInstanceOf(Uint16Array);
-    expect(maxDiff(img.data, values)).toBe(0);
+    expect(worstDiff(img.data, values)).toBe(0);
     expect(img.rgb[7]).toBeCloseTo((values[7] / 65535) * 2 - 1, 6);
   });
 
@@ -188,8 +175,8 @@ describe('decodeImage', () => {
     let sum = 0;
     for (let i = 0; i < values.length; i++) sum += Math.abs(img.data[i] - values[i]);
     expect(sum / values.length).toBeLessThan(0.002 * 65535);
-    expect(maxDiff(img.data, values)).toBeLessThan(0.05 * 65535);
-    expect(maxDiff(img.data, values)).toBeGreaterThan(0);
+    expect(worstDiff(img.data, values)).toBeLessThan(0.05 * 65535);
+    expect(worstDiff(img.data, values)).toBeGreaterThan(0);
   });
 
   it('reads AVIF, WebP and TIFF', async () => {
@@ -220,12 +207,12 @@ describe('bad inputs are reported, never a crash', () => {
       ['truncated.png', png.subarray(0, png.length - 20), 'corrupt'],
     ];
     for (const [name, content, reason] of files) {
-      const file = path.join(dir, name);
+      const file = tmp.path(name);
       if (content) await fs.writeFile(file, content);
       await expectReadError(decodeImage(file), reason, name);
     }
-    await expectReadError(decodeImage(dir), 'unreadable', dir);
-    await expectReadError(readImageInfo(path.join(dir, 'zero.jpg')), 'empty', 'zero.jpg');
+    await expectReadError(decodeImage(tmp.dir), 'unreadable', tmp.dir);
+    await expectReadError(readImageInfo(tmp.path('zero.jpg')), 'empty', 'zero.jpg');
     await expectReadError(decodeImage(Buffer.alloc(0), { name: 'upload' }), 'empty', 'upload');
   });
 
@@ -249,7 +236,7 @@ describe('bad inputs are reported, never a crash', () => {
       chunk('IDAT', deflateSync(Buffer.alloc(16))),
       chunk('IEND', Buffer.alloc(0)),
     ]);
-    const file = path.join(dir, 'bomb.png');
+    const file = tmp.path('bomb.png');
     await fs.writeFile(file, bomb);
     await expectReadError(readImageInfo(file), 'too-large', 'bomb.png');
     await expectReadError(decodeImage(file), 'too-large', '30000×30000');
@@ -266,7 +253,7 @@ describe('encodeImage', () => {
   it('round-trips 8-bit values exactly through PNG, and 16-bit through PNG and TIFF', async () => {
     const img = await decodeImage(path.join(PHOTOS, 'ladybird.jpg'));
     const png = await encodeImage(img.rgb, img.width, img.height, { format: 'png' });
-    expect(maxDiff((await decodeImage(png.data)).data, img.data)).toBe(0);
+    expect(worstDiff((await decodeImage(png.data)).data, img.data)).toBe(0);
 
     const values = u16Ramp(32, 8, 3);
     for (const format of ['png', 'tiff'] as const) {
@@ -285,7 +272,7 @@ describe('encodeImage', () => {
           16,
           icc === 'srgb',
         ]);
-        expect(maxDiff(back.data, values)).toBe(0);
+        expect(worstDiff(back.data, values)).toBe(0);
       }
     }
   });
@@ -303,7 +290,7 @@ describe('encodeImage', () => {
       const out = await encodeImage(src.rgb, 6, 4, { format, alpha: src.alpha, lossless: true });
       const back = await decodeImage(out.data);
       expect(back.channels).toBe(4);
-      expect(maxDiff(back.data, rgba)).toBe(0);
+      expect(worstDiff(back.data, rgba)).toBe(0);
     }
     const sixteen = await encodeImage(src.rgb, 6, 4, {
       format: 'png',
@@ -311,7 +298,7 @@ describe('encodeImage', () => {
       bitDepth: 16,
     });
     const back16 = await decodeImage(sixteen.data);
-    expect(maxDiff(back16.alpha ?? [], src.alpha ?? [])).toBeLessThan(1e-6);
+    expect(worstDiff(back16.alpha ?? [], src.alpha ?? [])).toBeLessThan(1e-6);
   });
 
   it('writes every output format, and says what it could not do', async () => {
@@ -364,7 +351,7 @@ describe('encodeImage', () => {
     // Same stored values as the source, and the same colour once decoded.
     const keptValues = await sharp(kept.data).keepIccProfile().raw().toBuffer();
     const sourceValues = await sharp(p3Png).keepIccProfile().raw().toBuffer();
-    expect(maxDiff(keptValues, sourceValues)).toBeLessThanOrEqual(1);
+    expect(worstDiff(keptValues, sourceValues)).toBeLessThanOrEqual(1);
 
     const cmykSource = { icc: await profileOf('cmyk'), exif: null, xmp: null };
     const fallback = await encodeImage(src.rgb, src.width, src.height, {
@@ -414,7 +401,7 @@ describe('encodeImage', () => {
 
 describe('writeImageAtomic', () => {
   it('writes the file whole and leaves no temporary file', async () => {
-    const out = path.join(dir, 'written', 'out.PNG');
+    const out = tmp.path('written', 'out.PNG');
     await fs.mkdir(path.dirname(out), { recursive: true });
     const rgb = new Float32Array(4 * 3 * 3).fill(0.5);
     const result = await writeImageAtomic(out, rgb, 4, 3);
@@ -424,13 +411,13 @@ describe('writeImageAtomic', () => {
   });
 
   it('refuses to overwrite the input, under any spelling of its path', async () => {
-    const input = path.join(dir, 'input.png');
+    const input = tmp.path('input.png');
     await solid(9, 9, 9).png().toFile(input);
     const before = await fs.readFile(input);
-    const link = path.join(dir, 'input-link.png');
+    const link = tmp.path('input-link.png');
     await fs.symlink(input, link);
     const rgb = new Float32Array(8 * 6 * 3);
-    for (const target of [input, path.join(dir, '.', 'x', '..', 'input.png'), link]) {
+    for (const target of [input, tmp.path('.', 'x', '..', 'input.png'), link]) {
       await expect(writeImageAtomic(target, rgb, 8, 6, { inputPath: input })).rejects.toMatchObject(
         {
           reason: 'same-as-input',
@@ -441,7 +428,7 @@ describe('writeImageAtomic', () => {
   });
 
   it('removes its temporary file when the final rename fails', async () => {
-    const folder = path.join(dir, 'rename-fails');
+    const folder = tmp.path('rename-fails');
     const target = path.join(folder, 'taken.png');
     // A non-empty folder where the file should go: the rename cannot replace it.
     await fs.mkdir(path.join(target, 'inside'), { recursive: true });
@@ -452,7 +439,7 @@ describe('writeImageAtomic', () => {
   });
 
   it('names the output file when the encoder refuses', async () => {
-    const file = path.join(dir, 'wide.webp');
+    const file = tmp.path('wide.webp');
     const rgb = new Float32Array(16384 * 3);
     await expect(writeImageAtomic(file, rgb, 16384, 1)).rejects.toThrow(
       `${file}: webp holds at most 16383 px`,
@@ -462,7 +449,7 @@ describe('writeImageAtomic', () => {
 
   it('rejects an extension it cannot write', async () => {
     await expect(
-      writeImageAtomic(path.join(dir, 'out.bmp'), new Float32Array(3), 1, 1),
+      writeImageAtomic(tmp.path('out.bmp'), new Float32Array(3), 1, 1),
     ).rejects.toMatchObject({
       reason: 'unsupported',
     });
@@ -529,7 +516,7 @@ describe('training preprocessing', () => {
   });
 
   it('crops in upright coordinates and flips the crop', async () => {
-    const file = path.join(dir, 'rotated-for-crop.png');
+    const file = tmp.path('rotated-for-crop.png');
     await sharp(gradient(40, 30), raw(40, 30, 3))
       .withMetadata({ orientation: 6 })
       .png()

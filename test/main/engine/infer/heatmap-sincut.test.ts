@@ -2,9 +2,6 @@
 // residual blocks at stride 2), projected by the style's head exactly as in training, the
 // working image translated as conversion translates it (tiles, position-based noise). The
 // session's tiled encoder must equal the untiled one; its maps a direct computation.
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NceTap } from '../../../../shared/options';
@@ -23,32 +20,25 @@ import { translateSinCut } from '../../../../main/engine/infer/sincut-tiled';
 import { padToMultipleOf4, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
-import { Rng } from '../../../../main/engine/rng';
+import { randomImage } from '../../../support/float-images';
+import { useTempDir } from '../../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-heatmap-sincut-');
 let style: OpenedHeatmapStyle;
 let resnet: OpenedHeatmapStyle;
 const TAPS: NceTap[] = ['input', 'down1', 'res1'];
 
-function noise(width: number, height: number, seed: number): RgbFloatImage {
-  const rng = new Rng(seed);
-  const data = Float32Array.from({ length: width * height * 3 }, () => rng.uniform(-1, 1));
-  return { data, width, height };
-}
-
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-heatmap-sincut-'));
-  await saveTinySinCutStyle(path.join(root, 'stylegan2'));
-  await saveTinySinCutStyle(path.join(root, 'resnet'), 'resnet');
-  style = await openHeatmapStyle(path.join(root, 'stylegan2'));
-  resnet = await openHeatmapStyle(path.join(root, 'resnet'));
+  await saveTinySinCutStyle(tmp.path('stylegan2'));
+  await saveTinySinCutStyle(tmp.path('resnet'), 'resnet');
+  style = await openHeatmapStyle(tmp.path('stylegan2'));
+  resnet = await openHeatmapStyle(tmp.path('resnet'));
 });
-afterAll(async () => {
+afterAll(() => {
   style.dispose();
   resnet.dispose();
-  await fs.rm(root, { recursive: true, force: true });
 });
 
 /** Unit rows [positions][dim] of one tap of one image: the untiled encoder, then H. */
@@ -81,7 +71,7 @@ function worst(actual: Float32Array, expected: number[]): number {
 
 describe('HeatmapSession with a SinCUT style', () => {
   // 30×22: not multiples of 4, so the padding is cropped away on every tap.
-  const image = noise(30, 22, 7);
+  const image = randomImage(30, 22, 7);
 
   it('maps equal a direct computation at every tap; the output is the conversion’s; no tensor left', async () => {
     const before = tf.memory().numTensors;

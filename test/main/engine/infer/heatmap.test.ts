@@ -4,12 +4,10 @@
 // loaded as a user's would be. Coordinates must survive the trip to the working resolution
 // and back, and every bad input must be a clear error rather than a wrong picture.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTrainOptions, type NceTap } from '../../../../shared/options';
+import type { NceTap } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
 import { ImageReadError } from '../../../../main/engine/data/image-io';
 import {
@@ -23,55 +21,38 @@ import {
   type HeatmapSide,
 } from '../../../../main/engine/infer/heatmap';
 import type { RgbFloatImage } from '../../../../main/engine/infer/translate';
-import { ResnetGenerator, tapChannels } from '../../../../main/engine/model/generator';
-import { disposeParams } from '../../../../main/engine/model/params';
-import { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
+import type { ResnetGenerator } from '../../../../main/engine/model/generator';
+import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
-import {
-  disposeStyle,
-  loadStyle,
-  saveStyle,
-  type LoadedStyle,
-} from '../../../../main/engine/train/style';
+import { disposeStyle, loadStyle, type LoadedStyle } from '../../../../main/engine/train/style';
 import { decompressionBomb } from '../../services/convert/files';
-import { UNTRAINED_SUMMARY } from '../../../support/tiny-style';
+import { randomImage } from '../../../support/float-images';
+import { useTempDir } from '../../../support/temp-dir';
+import { saveTinyCutStyle, TINY_HEAD_DIM, tinyCutOptions } from '../../../support/tiny-cut-style';
 
 const NGF = 4;
 const BLOCKS = 2;
-const DIM = 8;
-const options = resolveTrainOptions({ preset: 'fastcut', ngf: NGF, nBlocks: BLOCKS });
-const TAPS = options.nceTaps as NceTap[]; // input, down1, down2, res1, res2
-const training = UNTRAINED_SUMMARY;
+const DIM = TINY_HEAD_DIM;
+const TAPS = tinyCutOptions(NGF, BLOCKS).nceTaps as NceTap[]; // input, down1, down2, res1, res2
 
-let root: string;
+const tmp = useTempDir('patchwork-heatmap-');
 let style: LoadedStyle;
 let headless: LoadedStyle;
 
-function noise(width: number, height: number, seed: number): RgbFloatImage {
-  const rng = new Rng(seed);
-  const data = Float32Array.from({ length: width * height * 3 }, () => rng.uniform(-1, 1));
-  return { data, width, height };
-}
-
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-heatmap-'));
-  // Larger init gain than training's 0.02, so the features differ clearly between positions.
-  const generator = ResnetGenerator.create({ ngf: NGF, nBlocks: BLOCKS }, 0.5, new Rng(3));
-  const widths = TAPS.map((t) => tapChannels(t, NGF));
-  const head = ProjectionHead.create(widths, DIM, 0.5, new Rng(4));
-  const input = { name: 'Tiny', options, generator, training, previews: [] };
-  await saveStyle(path.join(root, 'style'), { ...input, head });
-  await saveStyle(path.join(root, 'headless'), input);
-  disposeParams(generator.params);
-  disposeParams(head.params);
-  style = await loadStyle(path.join(root, 'style'));
-  headless = await loadStyle(path.join(root, 'headless'));
+  await saveTinyCutStyle(tmp.path('style'), {
+    ngf: NGF,
+    nBlocks: BLOCKS,
+    seed: 3,
+    headless: tmp.path('headless'),
+  });
+  style = await loadStyle(tmp.path('style'));
+  headless = await loadStyle(tmp.path('headless'));
 });
 afterAll(async () => {
   disposeStyle(style);
   disposeStyle(headless);
-  await fs.rm(root, { recursive: true, force: true });
 });
 
 // ─── a direct computation, position by position ───────────────────────────────────────────
@@ -159,7 +140,7 @@ function expectClose(actual: Float32Array, expected: number[], tol: number) {
 
 describe('HeatmapSession similarity maps', () => {
   // 30×22: not multiples of 4, so the padding is cropped away on every tap.
-  const image = noise(30, 22, 7);
+  const image = randomImage(30, 22, 7);
 
   it('equal a direct per-position computation with H, at every tap, on either image', async () => {
     const before = tf.memory().numTensors;
@@ -227,7 +208,9 @@ describe('HeatmapSession similarity maps', () => {
   });
 
   it('keeps feature memory within its budget, recomputing what it dropped', async () => {
-    const session = await HeatmapSession.create(style, noise(64, 48, 2), { memoryBudgetMB: 0.05 });
+    const session = await HeatmapSession.create(style, randomImage(64, 48, 2), {
+      memoryBudgetMB: 0.05,
+    });
     const first = session.query({ x: 10, y: 10 }, { taps: ['input'] })[0];
     // input at 64×48, 8 dims, both images: 2 × 3072 × 8 × 4 B = 192 KiB, over 50 KiB.
     expect(session.cacheBytes).toBe(2 * 64 * 48 * DIM * 4);
@@ -272,7 +255,7 @@ describe('working resolution and coordinates', () => {
   });
 
   it('reads an image straight to its working size and answers in full-image pixels', async () => {
-    const file = path.join(root, 'wide.png');
+    const file = tmp.path('wide.png');
     const w = 200;
     const h = 120;
     const rng = new Rng(12);
@@ -295,7 +278,7 @@ describe('working resolution and coordinates', () => {
 
 describe('bad input', () => {
   it('a point outside the image', async () => {
-    const session = await HeatmapSession.create(style, noise(16, 12, 1));
+    const session = await HeatmapSession.create(style, randomImage(16, 12, 1));
     for (const p of [
       { x: 16, y: 0 },
       { x: -1, y: 3 },
@@ -333,16 +316,16 @@ describe('bad input', () => {
   });
 
   it('an image too small, unreadable, or too large to decode safely', async () => {
-    await expect(HeatmapSession.create(style, noise(6, 20, 1))).rejects.toThrow(
+    await expect(HeatmapSession.create(style, randomImage(6, 20, 1))).rejects.toThrow(
       /at least 8×8 is needed/,
     );
-    const junk = path.join(root, 'junk.png');
+    const junk = tmp.path('junk.png');
     await fs.writeFile(junk, 'not an image');
     await expect(readHeatmapImage(junk)).rejects.toBeInstanceOf(ImageReadError);
-    await expect(readHeatmapImage(path.join(root, 'nope.png'))).rejects.toMatchObject({
+    await expect(readHeatmapImage(tmp.path('nope.png'))).rejects.toMatchObject({
       reason: 'not-found',
     });
-    const bomb = path.join(root, 'bomb.png');
+    const bomb = tmp.path('bomb.png');
     await fs.writeFile(bomb, decompressionBomb());
     await expect(readHeatmapImage(bomb)).rejects.toMatchObject({ reason: 'too-large' });
   });

@@ -3,52 +3,35 @@
 // the ResNet variant through CUT's seamless tiled translator, each equal to its untiled
 // result; and a damaged SinCUT style is a StyleError that names the problem.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { openStyleConversion } from '../../../../main/engine/infer/style-conversion';
-import type { RgbFloatImage } from '../../../../main/engine/infer/translate';
-import { Rng } from '../../../../main/engine/rng';
 import { StyleError } from '../../../../main/engine/train/style';
 import { failure } from '../../../support/failure';
+import { randomImage, worstDiff } from '../../../support/float-images';
+import { useTempDir } from '../../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
 
-let root: string;
+const tmp = useTempDir('patchwork-sincut-convert-');
 let stylegan: string;
 let resnet: string;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'patchwork-sincut-convert-'));
-  stylegan = path.join(root, 'stylegan2');
-  resnet = path.join(root, 'resnet');
+  stylegan = tmp.path('stylegan2');
+  resnet = tmp.path('resnet');
   await saveTinySinCutStyle(stylegan, 'stylegan2');
   await saveTinySinCutStyle(resnet, 'resnet');
 });
-afterAll(async () => {
-  await fs.rm(root, { recursive: true, force: true });
-});
-
-function image(w: number, h: number, seed: number): RgbFloatImage {
-  const rng = new Rng(seed);
-  return { data: new Float32Array(w * h * 3).map(() => rng.uniform(-1, 1)), width: w, height: h };
-}
-
-function worstDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 describe('openStyleConversion with a SinCUT style', () => {
   it('StyleGAN2: tiles from the budget equal explicit small tiles; no tensor left', async () => {
     const before = tf.memory().numTensors;
     const conv = await openStyleConversion(stylegan);
     expect(conv.preset).toBe('sincut');
-    const x = image(70, 54, 1);
+    const x = randomImage(70, 54, 1);
     const whole = await conv.translate(x, { memoryBudgetMB: 1024 });
     const small = await conv.translate(x, { tile: 12 });
     expect(worstDiff(small.data, whole.data)).toBeLessThan(1e-5);
@@ -62,7 +45,7 @@ describe('openStyleConversion with a SinCUT style', () => {
     const before = tf.memory().numTensors;
     const tiled = await openStyleConversion(resnet, { alwaysTiled: true });
     const plain = await openStyleConversion(resnet);
-    const x = image(45, 37, 2);
+    const x = randomImage(45, 37, 2);
     const a = await tiled.translate(x, { tile: 16 });
     const b = await plain.translate(x, {}); // small: untiled
     const worst = worstDiff(a.data, b.data);
@@ -75,7 +58,7 @@ describe('openStyleConversion with a SinCUT style', () => {
 
   it('a damaged SinCUT style is a StyleError naming the problem, and leaves no tensor', async () => {
     const before = tf.memory().numTensors;
-    const noWeights = path.join(root, 'no-weights');
+    const noWeights = tmp.path('no-weights');
     await fs.cp(stylegan, noWeights, { recursive: true });
     await fs.rm(path.join(noWeights, 'generator.bin'));
     const missing = await failure(openStyleConversion(noWeights), StyleError);
@@ -84,7 +67,7 @@ describe('openStyleConversion with a SinCUT style', () => {
       expect.stringMatching(/generator weights are unusable/),
     ]);
 
-    const badOptions = path.join(root, 'bad-options');
+    const badOptions = tmp.path('bad-options');
     await fs.cp(stylegan, badOptions, { recursive: true });
     const file = path.join(badOptions, 'style.json');
     const meta = JSON.parse(await fs.readFile(file, 'utf8'));
@@ -95,7 +78,7 @@ describe('openStyleConversion with a SinCUT style', () => {
       expect.stringMatching(/not a usable SinCUT style.*ngf/),
     ]);
 
-    const otherShape = path.join(root, 'other-shape');
+    const otherShape = tmp.path('other-shape');
     await fs.cp(stylegan, otherShape, { recursive: true });
     const f = path.join(otherShape, 'style.json');
     const m = JSON.parse(await fs.readFile(f, 'utf8'));

@@ -13,6 +13,8 @@ import {
 import { NOISE_SEED, positionalNoise } from '../../../../main/engine/model/positional-noise';
 import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
 import { Rng } from '../../../../main/engine/rng';
+import { randomImage, worstDiff } from '../../../support/float-images';
+import { liveNoiseAndBiases } from '../../../support/tiny-sincut-style';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -21,16 +23,8 @@ beforeAll(async () => {
 /** G with non-zero noise strength and biases, so the noise and edges matter. */
 function generator(c0 = 6, c1 = 8, nBlocks = 6): StyleGan2Generator {
   const G = StyleGan2Generator.create({ c0, c1, nBlocks }, new Rng(5));
-  for (const [name, v] of G.params) {
-    if (name.endsWith('noise.weight')) v.assign(tf.tensor1d([0.5]));
-    if (name.endsWith('bias')) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 3));
-  }
+  liveNoiseAndBiases(G, () => 3);
   return G;
-}
-
-function randomImage(w: number, h: number, seed = 9) {
-  const rng = new Rng(seed);
-  return { data: new Float32Array(w * h * 3).map(() => rng.uniform(-1, 1)), width: w, height: h };
 }
 
 /** The untiled forward pass on the whole (even-padded) image, as translateSinCut defines it. */
@@ -55,13 +49,6 @@ function untiled(
   return ref;
 }
 
-function worstDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
 describe('translateSinCut', () => {
   it('equals the untiled forward pass, for even and odd sides, and leaves no tensor', async () => {
     const G = generator();
@@ -69,7 +56,7 @@ describe('translateSinCut', () => {
       [150, 118],
       [97, 61],
     ]) {
-      const image = randomImage(w, h);
+      const image = randomImage(w, h, 9);
       const before = tf.memory().numTensors;
       const tiled = await translateSinCut(G, image, { tile: 32 });
       expect(tf.memory().numTensors).toBe(before);
