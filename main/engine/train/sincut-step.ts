@@ -15,6 +15,7 @@ import { nonSaturating } from '../losses/nonsaturating';
 import { patchNceLossRows } from '../losses/patch-nce';
 import { r1Penalty } from '../losses/r1';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
+import { accumulate, readLater, type PendingHalf, type StepHalf } from './pending-half';
 import type { Rng } from '../rng';
 import type { SinCutModel } from './sincut-model';
 import { tapSize } from './train-step';
@@ -91,41 +92,6 @@ function generate(model: SinCutModel, realA: T4, realB: T4, noise: T4 | null): T
   });
 }
 
-export interface Half<L> {
-  losses: L;
-  grads: tf.NamedTensorMap;
-}
-
-/**
- * A half step whose losses are still scalars on the device. Both halves build one and
- * `read` turns it into numbers with a single `await data()`: the only read there is, so the
- * step runs unchanged on every backend, webgpu included (Node has no synchronous GPU read);
- * on cpu and wasm awaiting a value already in memory costs nothing next to a step.
- */
-interface PendingHalf<L> {
-  scalars: tf.Scalar[];
-  /** The scalars' values, in order, as the losses. */
-  losses: (values: number[]) => L;
-  grads: tf.NamedTensorMap;
-}
-
-async function read<L>(half: PendingHalf<L>): Promise<Half<L>> {
-  try {
-    const packed = tf.stack(half.scalars);
-    try {
-      const values = Array.from(await packed.data());
-      return { losses: half.losses(values), grads: half.grads };
-    } finally {
-      packed.dispose();
-    }
-  } catch (err) {
-    tf.dispose(half.grads);
-    throw err;
-  } finally {
-    tf.dispose(half.scalars);
-  }
-}
-
 /**
  * Images per pass of D's half. R1's double backward keeps a long tape per image (about
  * 450 MiB per 64² window on wasm), so the batch goes through D in chunks whose gradients are
@@ -146,8 +112,8 @@ export function sincutDiscriminatorGrads(
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): Promise<Half<DLosses>> {
-  return read(discriminatorHalf(model, realA, realB, s));
+): Promise<StepHalf<DLosses>> {
+  return readLater(discriminatorHalf(model, realA, realB, s));
 }
 
 function discriminatorHalf(
@@ -225,25 +191,14 @@ function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
   return { values: [...parts, value], grads };
 }
 
-/** a + b per variable name; disposes both inputs' tensors that it replaces. */
-function accumulate(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTensorMap {
-  if (Object.keys(a).length === 0) return b;
-  const out: tf.NamedTensorMap = {};
-  for (const [name, g] of Object.entries(b)) {
-    out[name] = a[name] ? tf.add(a[name], g) : g;
-    if (a[name]) tf.dispose([a[name], g]);
-  }
-  return out;
-}
-
 /** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
 export function sincutGeneratorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): Promise<Half<GLosses>> {
-  return read(generatorHalf(model, realA, realB, s));
+): Promise<StepHalf<GLosses>> {
+  return readLater(generatorHalf(model, realA, realB, s));
 }
 
 const G_PARTS = ['G_GAN', 'NCE', 'NCE_Y', 'idt'] as const;

@@ -12,6 +12,7 @@ import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
+import { readLater, readNow, type PendingHalf, type StepHalf } from './pending-half';
 
 /** One step's losses: the contract's type, so events carry them unchanged. */
 export type StepLosses = TrainLosses;
@@ -42,11 +43,7 @@ export function drawSampling(model: CutModel, h: number, w: number, rng: Rng): S
   return { flipped, ids, idsY };
 }
 
-export interface StepHalf<L> {
-  losses: L;
-  /** Gradients keyed by TF.js variable name; the caller disposes them. */
-  grads: tf.NamedTensorMap;
-}
+export type { StepHalf } from './pending-half';
 
 /**
  * G's input: A (and B for the identity term), flipped along width for flip equivariance.
@@ -61,35 +58,6 @@ function generatorInput(model: CutModel, realA: T4, realB: T4, flipped: boolean)
 
 function useIdentity(model: CutModel): boolean {
   return model.opts.nceIdt && model.opts.lambdaNCE > 0;
-}
-
-/** A half step whose losses are still tensors: read them with readNow or readLater. */
-interface PendingHalf<L> {
-  /** Turns the scalars' values, in order, into the losses. */
-  losses: (values: number[]) => L;
-  scalars: tf.Scalar[];
-  grads: tf.NamedTensorMap;
-  /** Disposes the scalars and anything else the half kept for reading. */
-  dispose: () => void;
-}
-
-function readNow<L>(half: PendingHalf<L>): StepHalf<L> {
-  const values = half.scalars.map((t) => t.dataSync()[0]);
-  half.dispose();
-  return { losses: half.losses(values), grads: half.grads };
-}
-
-/** The same, reading the way every backend supports (webgpu in Node has no synchronous read). */
-async function readLater<L>(half: PendingHalf<L>): Promise<StepHalf<L>> {
-  try {
-    const values = await Promise.all(half.scalars.map(async (t) => (await t.data())[0]));
-    return { losses: half.losses(values), grads: half.grads };
-  } catch (err) {
-    tf.dispose(half.grads);
-    throw err;
-  } finally {
-    half.dispose();
-  }
 }
 
 type DLosses = Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>;
