@@ -1,6 +1,7 @@
 // The webgpu tests run on SwiftShader (Chromium's CPU Vulkan driver), so they need no GPU;
 // where it or Dawn's binding is missing they are skipped with the reason printed.
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
 import { initBackend } from '../../main/engine/backend';
 import { listGpuAdapters, useSwiftShader } from '../../main/engine/webgpu';
 
@@ -50,4 +51,30 @@ export async function relErrorAsync(
       return tf.div(tf.abs(tf.sub(actual, expected)), tf.maximum(denom, 1));
     }),
   );
+}
+
+/**
+ * The webgpu parity tests' checks: each records its worst error per kind (printed at the end)
+ * and expects it under `tol`. `near` compares two tensors and disposes both; `scalar` two
+ * numbers, relative to max(1, |expected|).
+ */
+export function parityChecks(tol: number) {
+  const worst: Record<string, number> = {};
+  const check = (what: string, err: number, limit = tol, label = what) => {
+    worst[what] = Math.max(worst[what] ?? 0, err);
+    expect(err, label).toBeLessThan(limit);
+  };
+  const near = async (
+    what: string,
+    actual: tf.Tensor,
+    expected: tf.Tensor,
+    label = what,
+    scale: 'element' | 'tensor' = 'element',
+  ) => {
+    check(what, await relErrorAsync(actual, expected, scale), tol, label);
+    tf.dispose([actual, expected]);
+  };
+  const scalar = (what: string, actual: number, expected: number) =>
+    check(what, Math.abs(actual - expected) / Math.max(1, Math.abs(expected)));
+  return { worst, check, near, scalar };
 }

@@ -30,13 +30,18 @@ import {
 } from '../../../main/engine/train/sincut-step';
 import { loadSinCutStyle } from '../../../main/engine/train/sincut-style';
 import { buildD, buildG, buildModel, cfg, fx, stepSampling } from '../../support/reference-sincut';
-import { maxOf, relErrorAsync, swiftShaderUnavailable } from '../../support/swiftshader';
+import {
+  maxOf,
+  parityChecks,
+  relErrorAsync,
+  swiftShaderUnavailable,
+} from '../../support/swiftshader';
 
 const unavailable = await swiftShaderUnavailable();
 if (unavailable) console.warn(`SinCUT on webgpu skipped: ${unavailable}`);
 
 const TOL = 1e-4;
-const worst: Record<string, number> = {};
+const { worst, check, near, scalar } = parityChecks(TOL);
 const figures: string[] = [];
 
 /** max|a − b| / max|b| (b's own scale): R1's gradients are small, so compare at their size. */
@@ -49,23 +54,6 @@ describe.skipIf(unavailable !== null)(
   'SinCUT on webgpu (SwiftShader)',
   { timeout: 300_000 },
   () => {
-    const check = (what: string, err: number, tol = TOL, label = what) => {
-      worst[what] = Math.max(worst[what] ?? 0, err);
-      expect(err, label).toBeLessThan(tol);
-    };
-    const near = async (
-      what: string,
-      actual: tf.Tensor,
-      expected: tf.Tensor,
-      label = what,
-      scale: 'element' | 'tensor' = 'element',
-    ) => {
-      check(what, await relErrorAsync(actual, expected, scale), TOL, label);
-      tf.dispose([actual, expected]);
-    };
-    const scalar = (what: string, actual: number, expected: number) =>
-      check(what, Math.abs(actual - expected) / Math.max(1, Math.abs(expected)));
-
     beforeAll(async () => {
       const report = await initBackend('webgpu');
       expect(report.detail).toMatch(/software adapter/);

@@ -15,7 +15,7 @@ import {
   gradsByName,
 } from '../../../main/engine/train/train-step';
 import { buildModel, cfg, fx, lr, sampling, stepErrorRatio } from '../../support/reference-cut';
-import { maxOf, relErrorAsync, swiftShaderUnavailable } from '../../support/swiftshader';
+import { maxOf, parityChecks, swiftShaderUnavailable } from '../../support/swiftshader';
 
 const unavailable = await swiftShaderUnavailable();
 if (unavailable) console.warn(`webgpu parity skipped: ${unavailable}`);
@@ -26,29 +26,12 @@ async function stepError(actual: tf.Tensor, expected: tf.Tensor, gradRef: tf.Ten
   return (await maxOf(stepErrorRatio(actual, expected, gradRef, TOL))) * TOL;
 }
 
-const worst: Record<string, number> = {};
+const { worst, check, near, scalar } = parityChecks(TOL);
 
 describe.skipIf(unavailable !== null)(
   'parity with the reference on webgpu (SwiftShader)',
   { timeout: 300_000 },
   () => {
-    const check = (what: string, err: number, tol = TOL, label = what) => {
-      worst[what] = Math.max(worst[what] ?? 0, err);
-      expect(err, label).toBeLessThan(tol);
-    };
-    const near = async (
-      what: string,
-      actual: tf.Tensor,
-      expected: tf.Tensor,
-      label = what,
-      scale: 'element' | 'tensor' = 'element',
-    ) => {
-      check(what, await relErrorAsync(actual, expected, scale), TOL, label);
-      tf.dispose([actual, expected]);
-    };
-    const scalar = (what: string, actual: number, expected: number) =>
-      check(what, Math.abs(actual - expected) / Math.max(1, Math.abs(expected)));
-
     let model: CutModel;
     beforeAll(async () => {
       const report = await initBackend('webgpu');
