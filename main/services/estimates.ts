@@ -4,9 +4,8 @@
  * changes a step's cost (networks, crop, batch, patches, backend), not the seed or the
  * learning rate. A file that cannot be read is started afresh; writes are atomic.
  */
-import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { CoalescedJsonWriter, readJsonFile } from './convert/atomic-json';
 
 export const ESTIMATES_FILE = 'estimates.json';
 const FORMAT = 'patchwork-estimates-1';
@@ -36,9 +35,17 @@ export function estimateKey(
 
 export class EstimateCache {
   private entries: Record<string, StoredEstimate> | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  /** The one read of the file, shared by calls made before it finishes. */
+  private loading: Promise<Record<string, StoredEstimate>> | null = null;
+  private readonly writer: CoalescedJsonWriter;
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string) {
+    this.writer = new CoalescedJsonWriter(
+      file,
+      () => ({ format: FORMAT, entries: this.entries ?? {} }),
+      { indent: 2, makeFolder: true },
+    );
+  }
 
   static fileIn(libraryDir: string): string {
     return path.join(libraryDir, ESTIMATES_FILE);
@@ -51,29 +58,19 @@ export class EstimateCache {
   async set(key: string, value: StoredEstimate): Promise<void> {
     const entries = await this.load();
     entries[key] = value;
-    const body = `${JSON.stringify({ format: FORMAT, entries }, null, 2)}\n`;
-    const file = this.file;
-    const write = this.writing
-      .catch(() => undefined)
-      .then(async () => {
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
-        await fs.writeFile(temp, body);
-        await fs.rename(temp, file);
-      });
-    this.writing = write;
-    await write;
+    await this.writer.save();
   }
 
-  private async load(): Promise<Record<string, StoredEstimate>> {
-    if (this.entries) return this.entries;
+  private load(): Promise<Record<string, StoredEstimate>> {
+    this.loading ??= this.read().then((entries) => (this.entries = entries));
+    return this.loading;
+  }
+
+  private async read(): Promise<Record<string, StoredEstimate>> {
     let entries: Record<string, StoredEstimate> = {};
     try {
-      const raw = JSON.parse(await fs.readFile(this.file, 'utf8')) as {
-        format?: unknown;
-        entries?: unknown;
-      };
-      if (raw.format === FORMAT && raw.entries && typeof raw.entries === 'object') {
+      const raw = (await readJsonFile(this.file)) as { format?: unknown; entries?: unknown } | null;
+      if (raw?.format === FORMAT && raw.entries && typeof raw.entries === 'object') {
         entries = Object.fromEntries(
           Object.entries(raw.entries as Record<string, StoredEstimate>).filter(
             ([, v]) => typeof v?.secondsPerStep === 'number' && v.secondsPerStep > 0,
@@ -83,7 +80,6 @@ export class EstimateCache {
     } catch {
       // no file yet, or not one we can read: measure afresh
     }
-    this.entries = entries;
     return entries;
   }
 }

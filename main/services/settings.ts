@@ -5,31 +5,32 @@
  * and is reported once); writes go to a temporary file and a rename, so a crash never leaves
  * half a file.
  */
-import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { settingsFrom, type SettingsPatch, type StudioSettings } from '../../shared/ipc-settings';
+import { CoalescedJsonWriter, readJsonFile } from './convert/atomic-json';
 
 export const SETTINGS_FILE = 'settings.json';
 
 export class SettingsStore {
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writer: CoalescedJsonWriter;
 
   private constructor(
     readonly file: string,
     private current: StudioSettings,
-  ) {}
+  ) {
+    this.writer = new CoalescedJsonWriter(file, () => this.current, {
+      indent: 2,
+      makeFolder: true,
+    });
+  }
 
   /** The stored settings over the defaults; a warning names what was unreadable. */
   static async open(file: string): Promise<{ store: SettingsStore; warning: string | null }> {
     let raw: unknown = null;
     let warning: string | null = null;
     try {
-      raw = JSON.parse(await fs.readFile(file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        warning = `the settings in ${file} could not be read; the defaults are used`;
-      }
+      raw = await readJsonFile(file);
+    } catch {
+      warning = `the settings in ${file} could not be read; the defaults are used`;
     }
     const { settings, dropped } = settingsFrom(raw);
     if (dropped.length) {
@@ -45,18 +46,7 @@ export class SettingsStore {
   /** Applies a validated change and saves it. */
   async update(patch: SettingsPatch): Promise<StudioSettings> {
     this.current = { ...this.current, ...patch };
-    const body = `${JSON.stringify(this.current, null, 2)}\n`;
-    const file = this.file;
-    const write = this.writing
-      .catch(() => undefined)
-      .then(async () => {
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
-        await fs.writeFile(temp, body);
-        await fs.rename(temp, file);
-      });
-    this.writing = write;
-    await write;
+    await this.writer.save();
     return this.get();
   }
 }
