@@ -6,11 +6,12 @@
  * made once. Sizes are rounded up to a few steps so the cache holds few variants; at most
  * two are made at once, and the cache is trimmed to its newest MAX_FILES files.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { cacheKey, trimNewest, WorkLimit, writeThroughTemp } from './file-cache';
 
 export const THUMB_SIZES = [128, 256, 512, 1024, 2048] as const;
 export const MAX_THUMB_SIZE = THUMB_SIZES[THUMB_SIZES.length - 1];
@@ -41,8 +42,7 @@ export class ThumbnailError extends Error {
 
 export class Thumbnails {
   private readonly inFlight = new Map<string, Promise<string>>();
-  private readonly waiting: (() => void)[] = [];
-  private active = 0;
+  private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
   constructor(readonly dir: string) {}
@@ -52,17 +52,14 @@ export class Thumbnails {
     const px = thumbSizeFor(size);
     const stat = await fs.stat(file).catch(() => null);
     if (!stat?.isFile()) throw new ThumbnailError(`${file} is not a file`);
-    const key = createHash('sha256')
-      .update(`${path.resolve(file)}\0${px}\0${stat.size}\0${stat.mtimeMs}`)
-      .digest('hex')
-      .slice(0, 32);
+    const key = cacheKey([path.resolve(file), px, stat.size, stat.mtimeMs]);
     const target = path.join(this.dir, `${key}.webp`);
     if (await fs.stat(target).catch(() => null)) return target;
     let job = this.inFlight.get(key);
     if (!job) {
-      job = this.limited(() => this.make(file, px, target)).finally(() =>
-        this.inFlight.delete(key),
-      );
+      job = this.limit
+        .run(() => this.make(file, px, target))
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, job);
     }
     return job;
@@ -70,49 +67,23 @@ export class Thumbnails {
 
   private async make(file: string, px: number, target: string): Promise<string> {
     await fs.mkdir(this.dir, { recursive: true });
-    const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
-    try {
-      await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
-        .rotate()
-        .resize(px, px, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 82 })
-        .toFile(temp);
-      await fs.rename(temp, target);
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      const why = err instanceof Error ? err.message : String(err);
-      throw new ThumbnailError(`no preview of ${path.basename(file)}: ${why}`);
-    }
+    await writeThroughTemp(
+      target,
+      '.tmp',
+      (temp) =>
+        sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+          .rotate()
+          .resize(px, px, { fit: 'inside', withoutEnlargement: true })
+          .webp({ quality: 82 })
+          .toFile(temp),
+      (why) => new ThumbnailError(`no preview of ${path.basename(file)}: ${why}`),
+    );
     if (++this.made % 50 === 0) void this.trim().catch(() => undefined);
     return target;
   }
 
-  private async limited<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= PARALLEL) await new Promise<void>((r) => this.waiting.push(r));
-    this.active += 1;
-    try {
-      return await work();
-    } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
-    }
-  }
-
   /** Keeps the newest MAX_FILES thumbnails. */
   async trim(max = MAX_FILES): Promise<void> {
-    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
-    const files = await Promise.all(
-      names
-        .filter((n) => n.endsWith('.webp'))
-        .map(async (n) => {
-          const p = path.join(this.dir, n);
-          return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
-        }),
-    );
-    files.sort((a, b) => b.t - a.t);
-    // A file still open elsewhere (Windows) stays until the next trim.
-    await Promise.all(
-      files.slice(max).map((f) => fs.rm(f.p, { force: true }).catch(() => undefined)),
-    );
+    await trimNewest(this.dir, '.webp', max);
   }
 }

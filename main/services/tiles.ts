@@ -8,11 +8,11 @@
  * milliseconds; tiles and level files are cached on disk under a key of the file's path,
  * size and modification time, as thumbnails are (thumbnails.ts), and trimmed to the newest.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { TileInfo } from '../../shared/ipc';
+import { cacheKey, trimNewest, WorkLimit, writeThroughTemp } from './file-cache';
 
 export type { TileInfo };
 
@@ -78,8 +78,7 @@ export function tileGrid(info: TileInfo, level: number) {
 export class Tiles {
   private readonly infos = new Map<string, Promise<TileInfo>>();
   private readonly inFlight = new Map<string, Promise<string>>();
-  private readonly waiting: (() => void)[] = [];
-  private active = 0;
+  private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
   constructor(readonly dir: string) {}
@@ -116,7 +115,7 @@ export class Tiles {
     if (!job) {
       job = (async () => {
         const source = await this.levelFile(file, key, level, info);
-        return this.limited(() => this.cut(source, info, level, x, y, target));
+        return this.limit.run(() => this.cut(source, info, level, x, y, target));
       })().finally(() => this.inFlight.delete(name));
       this.inFlight.set(name, job);
     }
@@ -126,10 +125,7 @@ export class Tiles {
   private async keyOf(file: string): Promise<string> {
     const stat = await fs.stat(file).catch(() => null);
     if (!stat?.isFile()) throw new TileImageError(`${file} is not a file`);
-    return createHash('sha256')
-      .update(`${path.resolve(file)}\0${stat.size}\0${stat.mtimeMs}`)
-      .digest('hex')
-      .slice(0, 32);
+    return cacheKey([path.resolve(file), stat.size, stat.mtimeMs]);
   }
 
   /** The level as an uncompressed libvips file (made once, shared by concurrent requests). */
@@ -147,20 +143,19 @@ export class Tiles {
         return target;
       }
       await fs.mkdir(this.dir, { recursive: true });
-      const temp = path.join(this.dir, `.${randomUUID()}.v`);
-      try {
-        let image = sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).rotate();
-        if (level > 0) {
-          const s = levelSize(info.width, info.height, level);
-          image = image.resize(s.width, s.height, { fit: 'fill' });
-        }
-        await image.toFile(temp);
-        await fs.rename(temp, target);
-      } catch (err) {
-        await fs.rm(temp, { force: true });
-        const why = err instanceof Error ? err.message : String(err);
-        throw new TileImageError(`no tiles of ${path.basename(file)}: ${why}`);
-      }
+      await writeThroughTemp(
+        target,
+        '.v',
+        (temp) => {
+          let image = sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).rotate();
+          if (level > 0) {
+            const s = levelSize(info.width, info.height, level);
+            image = image.resize(s.width, s.height, { fit: 'fill' });
+          }
+          return image.toFile(temp);
+        },
+        (why) => new TileImageError(`no tiles of ${path.basename(file)}: ${why}`),
+      );
       void this.trim('.v', MAX_LEVEL_FILES).catch(() => undefined);
       return target;
     })().finally(() => this.inFlight.delete(name));
@@ -178,54 +173,28 @@ export class Tiles {
   ): Promise<string> {
     const s = levelSize(info.width, info.height, level);
     const t = info.tileSize;
-    const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
-    try {
-      await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS })
-        .extract({
-          left: x * t,
-          top: y * t,
-          width: Math.min(t, s.width - x * t),
-          height: Math.min(t, s.height - y * t),
-        })
-        .webp({ quality: 85 })
-        .toFile(temp);
-      await fs.rename(temp, target);
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      const why = err instanceof Error ? err.message : String(err);
-      throw new TileImageError(`no tile of the image: ${why}`);
-    }
+    await writeThroughTemp(
+      target,
+      '.tmp',
+      (temp) =>
+        sharp(source, { limitInputPixels: MAX_INPUT_PIXELS })
+          .extract({
+            left: x * t,
+            top: y * t,
+            width: Math.min(t, s.width - x * t),
+            height: Math.min(t, s.height - y * t),
+          })
+          .webp({ quality: 85 })
+          .toFile(temp),
+      (why) => new TileImageError(`no tile of the image: ${why}`),
+    );
     if (++this.made % 200 === 0) void this.trim('.webp', MAX_TILE_FILES).catch(() => undefined);
     return target;
   }
 
-  private async limited<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= PARALLEL) await new Promise<void>((r) => this.waiting.push(r));
-    this.active += 1;
-    try {
-      return await work();
-    } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
-    }
-  }
-
   /** Keeps the newest `max` files ending in `ext`. */
   async trim(ext: '.v' | '.webp', max: number): Promise<void> {
-    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
-    const files = await Promise.all(
-      names
-        .filter((n) => n.endsWith(ext) && !n.startsWith('.'))
-        .map(async (n) => {
-          const p = path.join(this.dir, n);
-          return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
-        }),
-    );
-    files.sort((a, b) => b.t - a.t);
-    // A file still open elsewhere (Windows) stays until the next trim.
-    await Promise.all(
-      files.slice(max).map((f) => fs.rm(f.p, { force: true }).catch(() => undefined)),
-    );
+    await trimNewest(this.dir, ext, max);
   }
 }
 

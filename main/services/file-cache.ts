@@ -1,0 +1,70 @@
+/**
+ * What the on-disk image caches (thumbnails.ts, tiles.ts) share: a key of a file's path, size
+ * and modification time (plus what else picks the variant), a cap on the images made at once,
+ * a write through a hidden temporary renamed over the target, and trimming to the newest files.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** 32 hex digits naming a cached file; the parts are joined with NUL so none run together. */
+export function cacheKey(parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
+}
+
+/** Runs at most `parallel` pieces of work at once; the rest wait in call order. */
+export class WorkLimit {
+  private readonly waiting: (() => void)[] = [];
+  private active = 0;
+
+  constructor(private readonly parallel: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.parallel) await new Promise<void>((r) => this.waiting.push(r));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * Has `write` make a hidden temporary (ending in `tempExt`) in `target`'s folder, then renames
+ * it over `target`; on any failure the temporary is removed and `fail(reason)` is thrown.
+ */
+export async function writeThroughTemp(
+  target: string,
+  tempExt: string,
+  write: (temp: string) => Promise<unknown>,
+  fail: (reason: string) => Error,
+): Promise<void> {
+  const temp = path.join(path.dirname(target), `.${randomUUID()}${tempExt}`);
+  try {
+    await write(temp);
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Keeps the newest `max` files of `dir` ending in `ext` (hidden temporaries aside). */
+export async function trimNewest(dir: string, ext: string, max: number): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const files = await Promise.all(
+    names
+      .filter((n) => n.endsWith(ext) && !n.startsWith('.'))
+      .map(async (n) => {
+        const p = path.join(dir, n);
+        return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
+      }),
+  );
+  files.sort((a, b) => b.t - a.t);
+  // A file still open elsewhere (Windows) stays until the next trim.
+  await Promise.all(
+    files.slice(max).map((f) => fs.rm(f.p, { force: true }).catch(() => undefined)),
+  );
+}
