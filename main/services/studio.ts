@@ -851,23 +851,24 @@ export class Studio {
     return abs;
   }
 
-  private async folder(p: string, field: string): Promise<string> {
-    const abs = await this.allowed(p, field);
-    const stat = await fs.stat(abs).catch(() => null);
-    if (!stat?.isDirectory()) {
-      const what = stat ? 'is not a folder' : 'does not exist';
-      throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
-        { path: field, message: what },
-      ]);
-    }
-    return abs;
+  private folder(p: string, field: string): Promise<string> {
+    return this.existing(p, field, 'folder');
   }
 
-  private async imageFile(p: string, field: string): Promise<string> {
+  private imageFile(p: string, field: string): Promise<string> {
+    return this.existing(p, field, 'image');
+  }
+
+  /** An allowed path that is there and is a folder, or a file (one image, for SinCUT). */
+  private async existing(p: string, field: string, kind: 'folder' | 'image'): Promise<string> {
     const abs = await this.allowed(p, field);
     const stat = await fs.stat(abs).catch(() => null);
-    if (!stat?.isFile()) {
-      const what = stat ? 'is a folder; SinCUT takes one image' : 'does not exist';
+    if (!(kind === 'folder' ? stat?.isDirectory() : stat?.isFile())) {
+      const what = !stat
+        ? 'does not exist'
+        : kind === 'folder'
+          ? 'is not a folder'
+          : 'is a folder; SinCUT takes one image';
       throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
         { path: field, message: what },
       ]);

@@ -4,7 +4,13 @@
  * (the app). It owns TF.js, runs one job at a time and speaks shared/ipc-worker.ts over
  * whichever parent port it was given. If it dies, the host fails the job and starts another.
  */
-import { parseToWorker, type FromWorker, type ToWorker } from '../../shared/ipc-worker';
+import {
+  parseToWorker,
+  type FromWorker,
+  type ToWorker,
+  type WorkerJobEvent,
+  type WorkerJobResult,
+} from '../../shared/ipc-worker';
 import { runTraining } from '../engine/train/train-loop';
 import { runConversion } from './convert-job';
 import { describeError } from './errors';
@@ -66,56 +72,52 @@ port.onMessage((raw) => {
   void run(message);
 });
 
-async function run(message: Exclude<ToWorker, { type: 'cancel' }>): Promise<void> {
+type JobMessage = Exclude<ToWorker, { type: 'cancel' }>;
+
+async function run(message: JobMessage): Promise<void> {
   const controller = new AbortController();
   const { jobId } = message;
   current = { jobId, controller };
   try {
-    if (message.type === 'train') {
-      const result = await runTraining(message.spec, {
-        signal: controller.signal,
-        resume: message.resume,
-        onEvent: (event) => port.post({ type: 'event', jobId, event: { kind: 'train', event } }),
-      });
-      port.post({
-        type: 'done',
-        jobId,
-        result: { status: result.status, styleDir: result.styleDir },
-      });
-    } else if (message.type === 'train-sincut') {
-      const result = await runSinCutJob(message.spec, {
-        signal: controller.signal,
-        resume: message.resume,
-        emit: (event) => port.post({ type: 'event', jobId, event }),
-      });
-      port.post({ type: 'done', jobId, result });
-    } else if (message.type === 'check-pair') {
-      const pair = await runPairCheck(message.spec);
-      port.post({ type: 'done', jobId, result: { status: 'completed', pair } });
-    } else if (message.type === 'estimate') {
-      const estimate = await runEstimate(message.spec);
-      port.post({ type: 'done', jobId, result: { status: 'completed', estimate } });
-    } else if (message.type === 'probe') {
-      const probe = await runProbe(message.spec);
-      port.post({ type: 'done', jobId, result: { status: 'completed', probe } });
-    } else if (message.type === 'heatmap') {
-      const heatmap = await runHeatmap(message.spec);
-      port.post({ type: 'done', jobId, result: { status: 'completed', heatmap } });
-    } else if (message.type === 'watch') {
-      const result = await runWatch(message.spec, controller.signal, (event) =>
-        port.post({ type: 'event', jobId, event }),
-      );
-      port.post({ type: 'done', jobId, result });
-    } else {
-      const result = await runConversion(message.spec, controller.signal, (event) =>
-        port.post({ type: 'event', jobId, event }),
-      );
-      port.post({ type: 'done', jobId, result });
-    }
+    const emit = (event: WorkerJobEvent) => port.post({ type: 'event', jobId, event });
+    const result = await perform(message, controller.signal, emit);
+    port.post({ type: 'done', jobId, result });
   } catch (err) {
     port.post({ type: 'failed', jobId, error: describeError(err) });
   } finally {
     current = null;
+  }
+}
+
+/** Runs one job to its result; what it reports on the way goes to `emit`. */
+async function perform(
+  message: JobMessage,
+  signal: AbortSignal,
+  emit: (event: WorkerJobEvent) => void,
+): Promise<WorkerJobResult> {
+  switch (message.type) {
+    case 'train': {
+      const result = await runTraining(message.spec, {
+        signal,
+        resume: message.resume,
+        onEvent: (event) => emit({ kind: 'train', event }),
+      });
+      return { status: result.status, styleDir: result.styleDir };
+    }
+    case 'train-sincut':
+      return runSinCutJob(message.spec, { signal, resume: message.resume, emit });
+    case 'check-pair':
+      return { status: 'completed', pair: await runPairCheck(message.spec) };
+    case 'estimate':
+      return { status: 'completed', estimate: await runEstimate(message.spec) };
+    case 'probe':
+      return { status: 'completed', probe: await runProbe(message.spec) };
+    case 'heatmap':
+      return { status: 'completed', heatmap: await runHeatmap(message.spec) };
+    case 'watch':
+      return runWatch(message.spec, signal, emit);
+    case 'convert':
+      return runConversion(message.spec, signal, emit);
   }
 }
 
