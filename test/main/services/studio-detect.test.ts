@@ -4,15 +4,13 @@
  * that setting to engine processes as PATCHWORK_GPU_ADAPTER. A stand-in engine for the
  * bookkeeping; one real engine process for the worker protocol end to end.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackendDetection, SettingsView } from '../../../shared/ipc-settings';
 import type { WorkerJobResult } from '../../../shared/ipc-worker';
-import { Studio } from '../../../main/services/studio';
 import { WorkerHost, WorkerJobError, type WorkerJob } from '../../../main/services/worker-host';
 import { nodeWorkerSpawner } from '../../../main/services/worker-host-node';
+import { ask, openStudio } from '../../support/studio';
+import { useTempDir } from '../../support/temp-dir';
 
 const found = (adapter: string | null): BackendDetection => ({
   auto: { name: 'wasm', detail: 'wasm (SIMD, 1 thread)' },
@@ -49,44 +47,34 @@ class StandIn {
   }
 }
 
-let library: string;
+const tmp = useTempDir('pw-detect-', { each: true });
 const envBefore = process.env.PATCHWORK_GPU_ADAPTER;
-beforeEach(async () => {
-  library = await mkdtemp(path.join(os.tmpdir(), 'pw-detect-'));
+beforeEach(() => {
   delete process.env.PATCHWORK_GPU_ADAPTER;
 });
-afterEach(async () => {
+afterEach(() => {
   if (envBefore === undefined) delete process.env.PATCHWORK_GPU_ADAPTER;
   else process.env.PATCHWORK_GPU_ADAPTER = envBefore;
-  await rm(library, { recursive: true, force: true });
 });
 
 async function open(main: StandIn | WorkerHost, spawnHost?: () => StandIn | WorkerHost) {
-  return Studio.open({
-    libraryDir: library,
-    host: main as unknown as WorkerHost,
-    transport: 'serve',
-    version: 'test',
-    samplesDir: null,
-    allowedRoots: [library],
-    ...(spawnHost ? { spawnHost: spawnHost as () => WorkerHost } : {}),
-  });
+  return openStudio(tmp.dir, main, spawnHost ? { spawnHost: spawnHost as () => WorkerHost } : {});
 }
 
-async function ask<T>(studio: Studio, channel: string, input: unknown) {
-  return studio.handle({ channel, input }) as Promise<
-    { ok: true; value: T } | { ok: false; error: { code: string; message: string } }
-  >;
+/** A studio whose engine processes are stand-ins, kept in `spawned` as they are made. */
+async function openSpawning() {
+  const spawned: StandIn[] = [];
+  const main = new StandIn();
+  const studio = await open(main, () => {
+    spawned.push(new StandIn());
+    return spawned.at(-1)!;
+  });
+  return { studio, main, spawned };
 }
 
 describe('what the engine detected', () => {
   it('asks a fresh engine process once, keeps the answer, and asks again on refresh', async () => {
-    const spawned: StandIn[] = [];
-    const main = new StandIn();
-    const studio = await open(main, () => {
-      spawned.push(new StandIn());
-      return spawned.at(-1)!;
-    });
+    const { studio, main, spawned } = await openSpawning();
     const first = await ask<BackendDetection>(studio, 'settings:detect', {});
     expect(first).toMatchObject({ ok: true, value: { auto: { name: 'wasm' } } });
     expect(spawned).toHaveLength(1);
@@ -102,12 +90,7 @@ describe('what the engine detected', () => {
   });
 
   it('a new GPU adapter reaches engine processes, closes the idle ones and is probed anew', async () => {
-    const spawned: StandIn[] = [];
-    const main = new StandIn();
-    const studio = await open(main, () => {
-      spawned.push(new StandIn());
-      return spawned.at(-1)!;
-    });
+    const { studio, main, spawned } = await openSpawning();
     await ask(studio, 'settings:detect', {});
     const set = await ask<SettingsView>(studio, 'settings:set', { gpuAdapter: 'GPU B' });
     expect(set).toMatchObject({ ok: true, value: { settings: { gpuAdapter: 'GPU B' } } });

@@ -3,15 +3,15 @@
  * ones come back interrupted, and Resume runs them again with their spec), and requests are
  * answered with the contract's errors. Real jobs run in test/main/serve/server.test.ts.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
 import type { WorkerJobResult } from '../../../shared/ipc-worker';
 import { INTERRUPTED, JOBS_FILE } from '../../../main/services/job-store';
-import { Studio } from '../../../main/services/studio';
-import type { WorkerHost, WorkerJob } from '../../../main/services/worker-host';
+import type { WorkerJob } from '../../../main/services/worker-host';
+import { openStudio, value } from '../../support/studio';
+import { useTempDir } from '../../support/temp-dir';
 
 const SAMPLES = path.resolve('resources/samples');
 
@@ -37,22 +37,8 @@ class StandInHost {
   }
 }
 
-let library: string;
-beforeEach(async () => {
-  library = await mkdtemp(path.join(os.tmpdir(), 'pw-studio-'));
-});
-afterEach(() => rm(library, { recursive: true, force: true }));
-
-async function open(host: StandInHost) {
-  return Studio.open({
-    libraryDir: library,
-    host: host as unknown as WorkerHost,
-    transport: 'serve',
-    version: 'test',
-    samplesDir: SAMPLES,
-    allowedRoots: [library],
-  });
-}
+const tmp = useTempDir('pw-studio-', { each: true });
+const open = (host: StandInHost) => openStudio(tmp.dir, host, { samplesDir: SAMPLES });
 
 const train = {
   name: 'Kept',
@@ -62,12 +48,6 @@ const train = {
   iterations: 50,
 };
 
-async function value<T>(studio: Studio, channel: string, input: unknown): Promise<T> {
-  const reply = await studio.handle({ channel, input });
-  if (!reply.ok) throw new Error(reply.error.message);
-  return reply.value as T;
-}
-
 describe('Studio', () => {
   it('brings back an interrupted training job after a restart, and resumes it', async () => {
     const first = new StandInHost();
@@ -76,8 +56,8 @@ describe('Studio', () => {
     expect(first.runs[0]).toMatchObject({ type: 'train', resume: false });
     await studio.dispose();
 
-    const stored = JSON.parse(await readFile(path.join(library, JOBS_FILE), 'utf8'));
-    expect(stored.jobs[0].spec.out).toBe(path.join(library, 'styles', 'kept'));
+    const stored = JSON.parse(await readFile(tmp.path(JOBS_FILE), 'utf8'));
+    expect(stored.jobs[0].spec.out).toBe(tmp.path('styles', 'kept'));
 
     const second = new StandInHost();
     const again = await open(second);
@@ -171,7 +151,7 @@ describe('Studio', () => {
     expect(job.finishedAt).not.toBeNull();
     const b = await value<{ job: JobSnapshot }>(studio, 'train:start', { ...train, name: 'B' });
     await studio.stopAll();
-    const stored = JSON.parse(await readFile(path.join(library, JOBS_FILE), 'utf8'));
+    const stored = JSON.parse(await readFile(tmp.path(JOBS_FILE), 'utf8'));
     const statuses = stored.jobs.map((j: { snapshot: JobSnapshot }) => j.snapshot.status);
     expect(statuses).toEqual(['cancelled', 'paused']);
     expect(stored.jobs[1].snapshot.id).toBe(b.job.id);
@@ -208,7 +188,7 @@ describe('Studio', () => {
       resume: false,
       spec: {
         source: pair.source,
-        out: path.join(library, 'styles', 'pair'),
+        out: tmp.path('styles', 'pair'),
         options: { variant: 'paper', batchSize: 4 },
         iterations: 30,
         backend: 'auto',

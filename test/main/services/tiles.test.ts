@@ -143,29 +143,26 @@ describe('tiles', () => {
     const [w, h] = [7744, 5184];
     const seed = Buffer.alloc(121 * 81 * 3);
     for (let i = 0; i < seed.length; i++) seed[i] = (i * 2654435761) >>> 24;
-    let t = performance.now();
-    await sharp(seed, { raw: { width: 121, height: 81, channels: 3 } })
-      .resize(w, h, { kernel: 'cubic' })
-      .jpeg({ quality: 90 })
-      .toFile(big);
-    const makeMs = performance.now() - t;
+    /** How long `work` takes, in ms. */
+    const timed = async (work: () => Promise<unknown>) => {
+      const t = performance.now();
+      await work();
+      return performance.now() - t;
+    };
+    const makeMs = await timed(() =>
+      sharp(seed, { raw: { width: 121, height: 81, channels: 3 } })
+        .resize(w, h, { kernel: 'cubic' })
+        .jpeg({ quality: 90 })
+        .toFile(big),
+    );
     const own = new Tiles(path.join(dir, 'big-cache'));
-    t = performance.now();
-    const info = await own.info(big);
-    const infoMs = performance.now() - t;
+    let info: unknown;
+    const infoMs = await timed(async () => (info = await own.info(big)));
     expect(info).toEqual({ width: w, height: h, tileSize: 512, levels: 5 });
-    t = performance.now();
-    await own.tile(big, 0, 7, 5);
-    const firstMs = performance.now() - t;
-    t = performance.now();
-    await own.tile(big, 0, 8, 5);
-    const nextMs = performance.now() - t;
-    t = performance.now();
-    await own.tile(big, 1, 3, 2);
-    const level1Ms = performance.now() - t;
-    t = performance.now();
-    await own.tile(big, 0, 7, 5);
-    const cachedMs = performance.now() - t;
+    const firstMs = await timed(() => own.tile(big, 0, 7, 5));
+    const nextMs = await timed(() => own.tile(big, 0, 8, 5));
+    const level1Ms = await timed(() => own.tile(big, 1, 3, 2));
+    const cachedMs = await timed(() => own.tile(big, 0, 7, 5));
     process.stdout.write(
       `tiles of a ${w}×${h} JPEG (${((w * h) / 1e6).toFixed(1)} Mpx; made in ${makeMs.toFixed(0)} ms): ` +
         `info ${infoMs.toFixed(0)} ms, first tile (level 0) ${firstMs.toFixed(0)} ms, ` +

@@ -48,6 +48,27 @@ async function openHeatmaps(fake: ReturnType<typeof fakeApi>) {
   return studio;
 }
 
+/**
+ * The Heatmaps view open on a ready style, each query held (and recorded in the fake's
+ * requests) until its `answer` is called.
+ */
+async function openHeld() {
+  const pending: { input: { x: number; y: number }; answer: () => void }[] = [];
+  const fake = fakeApi({
+    'styles:list': () => ({ styles: [readyStyle()] }),
+    'heatmap:open': () => opened,
+  });
+  const studio = await openHeatmaps(fake);
+  const request = fake.api.request;
+  fake.api.request = (async (channel: string, input: { x: number; y: number }) => {
+    if (channel !== 'heatmap:query') return request(channel as 'app:info', {});
+    fake.requests.push({ channel, input });
+    await new Promise<void>((answer) => pending.push({ input, answer }));
+    return answer(input.x, input.y);
+  }) as typeof fake.api.request;
+  return { fake, studio, pending };
+}
+
 describe('heatmaps', () => {
   it('opens, then answers a click on the output with the map over the input', async () => {
     const fake = fakeApi({
@@ -112,23 +133,12 @@ describe('heatmaps', () => {
   });
 
   it('keeps only the latest click’s answer', async () => {
-    const resolvers: (() => void)[] = [];
-    const fake = fakeApi({
-      'styles:list': () => ({ styles: [readyStyle()] }),
-      'heatmap:open': () => opened,
-    });
-    const studio = await openHeatmaps(fake);
-    const request = fake.api.request;
-    fake.api.request = (async (channel: string, input: { x: number; y: number }) => {
-      if (channel !== 'heatmap:query') return request(channel as 'app:info', {});
-      await new Promise<void>((r) => resolvers.push(r));
-      return answer(input.x, input.y);
-    }) as typeof fake.api.request;
+    const { studio, pending } = await openHeld();
     const first = studio.heatmap.query(100, 100);
     const second = studio.heatmap.query(200, 200);
-    resolvers[1]();
+    pending[1].answer();
     await second;
-    resolvers[0]();
+    pending[0].answer();
     await first;
     expect(studio.heatmap.view?.map?.query).toEqual({ x: 200, y: 200 });
   });
@@ -137,19 +147,7 @@ describe('heatmaps', () => {
 describe('heatmaps on hover', () => {
   /** The output's image at 400×200 on the page, for a 2000×1000 image: 5 image px per px. */
   async function hoverable() {
-    const pending: { input: { x: number; y: number }; answer: () => void }[] = [];
-    const fake = fakeApi({
-      'styles:list': () => ({ styles: [readyStyle()] }),
-      'heatmap:open': () => opened,
-    });
-    const studio = await openHeatmaps(fake);
-    const request = fake.api.request;
-    fake.api.request = (async (channel: string, input: { x: number; y: number }) => {
-      if (channel !== 'heatmap:query') return request(channel as 'app:info', {});
-      fake.requests.push({ channel, input });
-      await new Promise<void>((answer) => pending.push({ input, answer }));
-      return answer(input.x, input.y);
-    }) as typeof fake.api.request;
+    const { fake, studio, pending } = await openHeld();
     const output = document.querySelector<HTMLButtonElement>('button.pick')!;
     output.querySelector('img')!.getBoundingClientRect = () =>
       ({ left: 0, top: 0, width: 400, height: 200 }) as DOMRect;

@@ -1,0 +1,33 @@
+/** The Studio as the services tests open it: over a stand-in engine, on a library folder. */
+import type { Reply } from '../../shared/ipc';
+import { Studio, type StudioOptions } from '../../main/services/studio';
+import type { WorkerHost } from '../../main/services/worker-host';
+
+/** Serves `library` only, with `host` (any object standing in for an engine process). */
+export function openStudio(
+  library: string,
+  host: object,
+  more: Partial<StudioOptions> = {},
+): Promise<Studio> {
+  return Studio.open({
+    libraryDir: library,
+    host: host as WorkerHost,
+    transport: 'serve',
+    version: 'test',
+    samplesDir: null,
+    allowedRoots: [library],
+    ...more,
+  });
+}
+
+/** The reply to one request. */
+export function ask<T>(studio: Studio, channel: string, input: unknown): Promise<Reply<T>> {
+  return studio.handle({ channel, input }) as Promise<Reply<T>>;
+}
+
+/** The value of one request's reply; a refusal is thrown as an error with its message. */
+export async function value<T>(studio: Studio, channel: string, input: unknown): Promise<T> {
+  const reply = await ask<T>(studio, channel, input);
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.value;
+}
