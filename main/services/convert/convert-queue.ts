@@ -304,7 +304,8 @@ export class ConvertQueue {
     );
     if (outcome === FAILED) return;
     this.opts.manifest.recordOutput(item.state.relative, want, this.opts.settings);
-    void this.saveManifest();
+    // On disk before the file is reported done: a process killed after that redoes nothing.
+    await this.saveManifest();
     const notes = outcome?.notes?.length ? { notes: outcome.notes } : {};
     const seconds = (this.now() - started) / 1000;
     this.update(item, { status: 'done', stage: undefined, seconds, ...notes });

@@ -4,9 +4,10 @@
  * browser: token and origin rules, the contract's validation errors, a job to completion,
  * a cancelled job, a conversion, and the events on the WebSocket.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Reply, StudioEvent, TrainStartInput } from '../../../shared/ipc';
@@ -276,6 +277,55 @@ describe('jobs', () => {
     const nextJob = (next.reply.ok ? next.reply.value.job : null) as JobSnapshot;
     expect((await finished(nextJob.id)).status).toBe('completed');
     expect(served.studio.enginePid).not.toBe(pid);
+  });
+
+  it('survives the engine process dying mid-conversion: finished files stay, a rerun does the rest', async () => {
+    // Six 640-px copies of a held-out photo, so a file takes long enough to kill between.
+    const input = path.join(work, 'crash-in');
+    const out = path.join(work, 'crash-out');
+    await mkdir(input, { recursive: true });
+    const photo = path.join(SAMPLES_DIR, 'held-out', 'twowings.jpg');
+    for (let i = 0; i < 6; i++) {
+      await sharp(photo)
+        .resize(640)
+        .jpeg()
+        .toFile(path.join(input, `p${i}.jpg`));
+    }
+    const request = { styleId: 'sepia-test', input, output: out, format: 'png' };
+    const first = await call('convert:start', request);
+    const job = (first.reply.ok ? first.reply.value.job : null) as JobSnapshot;
+    await new Promise<void>((resolve) => {
+      const check = () =>
+        events.some(
+          (e) => e.type === 'convert-file' && e.jobId === job.id && e.file.status === 'done',
+        )
+          ? resolve()
+          : setTimeout(check, 20);
+      check();
+    });
+    process.kill(served.studio.enginePid!, 'SIGKILL');
+    const failed = await finished(job.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.message).toMatch(/engine process stopped unexpectedly/);
+    // What was finished is there, whole (written under a temporary name, then renamed).
+    const kept = (await readdir(out)).filter((f) => f.endsWith('.png'));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(6);
+    for (const f of kept) {
+      const meta = await sharp(path.join(out, f)).metadata();
+      expect([meta.format, meta.width]).toEqual(['png', 640]);
+    }
+    // The same conversion again skips those and converts only the rest.
+    const again = await call('convert:start', request);
+    const rerun = (again.reply.ok ? again.reply.value.job : null) as JobSnapshot;
+    expect((await finished(rerun.id)).status).toBe('completed');
+    const jobs = await call('jobs:list', {});
+    const listed = (jobs.reply.ok ? jobs.reply.value.jobs : []) as JobSnapshot[];
+    const files = listed.find((j) => j.id === rerun.id)?.convert?.files ?? [];
+    const skipped = files.filter((f) => f.status === 'skipped').map((f) => path.basename(f.output));
+    expect(skipped.sort()).toEqual([...kept].sort());
+    expect(files.filter((f) => f.status === 'done')).toHaveLength(6 - kept.length);
+    expect((await readdir(out)).filter((f) => f.endsWith('.png'))).toHaveLength(6);
   });
 
   it('resumes a stopped job from its checkpoint to the end', async () => {

@@ -264,7 +264,10 @@ describe('FolderWatcher', () => {
     const w = await FolderWatcher.start(
       options({ input, output }, counted.engine, events, { stableMs: 100 }),
     );
-    await waitFor('a.png', () => counted.encoded.has('a.png'));
+    // Done means its manifest record is on disk too: nothing is writing into the folder.
+    await waitFor('a.png', () =>
+      w.queue.files().some((f) => f.input.endsWith('a.png') && f.status === 'done'),
+    );
     await fs.rm(output, { recursive: true });
     await writeImage(path.join(input, 'b.png'), 2);
     await waitFor('the watcher to stop', () => events.some((e) => e.type === 'stopped'));
