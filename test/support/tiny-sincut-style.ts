@@ -6,10 +6,13 @@
  * both at zero).
  */
 import * as tf from '@tensorflow/tfjs';
+import { beforeAll } from 'vitest';
 import { resolveSinCutOptions } from '../../shared/options';
+import { initBackend } from '../../main/engine/backend';
 import { StyleGan2Generator } from '../../main/engine/model/stylegan2-generator';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
 import { saveSinCutStyle, type SinCutStyleMeta } from '../../main/engine/train/sincut-style';
+import { useTempDir, type TempDir } from './temp-dir';
 import { UNTRAINED_SUMMARY } from './tiny-style';
 
 /**
@@ -67,4 +70,24 @@ export async function saveTinySinCutStyle(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Both tiny SinCUT styles (the StyleGAN2 generator and the ResNet variant), written on wasm
+ * into a temporary folder for the test file before its own hooks run.
+ */
+export function useTinySinCutStyles(prefix: string): {
+  tmp: TempDir;
+  stylegan2: string;
+  resnet: string;
+} {
+  const styles = { tmp: useTempDir(prefix), stylegan2: '', resnet: '' };
+  beforeAll(async () => {
+    await initBackend('wasm');
+    styles.stylegan2 = styles.tmp.path('stylegan2');
+    styles.resnet = styles.tmp.path('resnet');
+    await saveTinySinCutStyle(styles.stylegan2, 'stylegan2');
+    await saveTinySinCutStyle(styles.resnet, 'resnet');
+  });
+  return styles;
 }

@@ -2,28 +2,16 @@
 // generator does; the StyleGAN2 generator, and fine-tuning a CUT run from any SinCUT style,
 // are refused with the reason and what to do instead, before any work.
 import { promises as fs } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveTrainJob, type TrainJobSpec } from '../../../shared/jobs';
-import { initBackend } from '../../../main/engine/backend';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
 import { readPth } from '../../../main/engine/import/pth';
 import { adoptStyleShape, InitStyleError } from '../../../main/engine/train/fine-tune';
 import { patchwork } from '../../support/cli-in-process';
 import { failure } from '../../support/failure';
-import { useTempDir } from '../../support/temp-dir';
-import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+import { useTinySinCutStyles } from '../../support/tiny-sincut-style';
 
-const tmp = useTempDir('patchwork-sincut-export-');
-let stylegan: string;
-let resnet: string;
-
-beforeAll(async () => {
-  await initBackend('wasm');
-  stylegan = tmp.path('stylegan2');
-  resnet = tmp.path('resnet');
-  await saveTinySinCutStyle(stylegan);
-  await saveTinySinCutStyle(resnet, 'resnet');
-});
+const styles = useTinySinCutStyles('patchwork-sincut-export-');
 afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
@@ -31,8 +19,8 @@ afterEach(() => {
 
 describe('a SinCUT style', () => {
   it('exports its ResNet generator as a reference state dict', async () => {
-    const file = tmp.path('resnet.pth');
-    const r = await patchwork('export', resnet, '--format', 'pth', '--out', file);
+    const file = styles.tmp.path('resnet.pth');
+    const r = await patchwork('export', styles.resnet, '--format', 'pth', '--out', file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /exported Tiny SinCUT \(resnet\) \(sincut, cut-resnet, ngf 2, 1 blocks\)/,
@@ -44,8 +32,8 @@ describe('a SinCUT style', () => {
   });
 
   it('refuses to export the StyleGAN2 generator, saying why (exit 1, no file)', async () => {
-    const file = tmp.path('stylegan2.onnx');
-    const r = await patchwork('export', stylegan, '--format', 'onnx', '--out', file);
+    const file = styles.tmp.path('stylegan2.onnx');
+    const r = await patchwork('export', styles.stylegan2, '--format', 'onnx', '--out', file);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^error: .* is a SinCUT style with the StyleGAN2 generator, which export does not cover/m,
@@ -54,11 +42,11 @@ describe('a SinCUT style', () => {
   });
 
   it('cannot seed a CUT run: refused before any work, pointing to --resume', async () => {
-    for (const dir of [stylegan, resnet]) {
+    for (const dir of [styles.stylegan2, styles.resnet]) {
       const spec: TrainJobSpec = {
-        source: tmp.dir,
-        target: tmp.dir,
-        out: tmp.path('run'),
+        source: styles.tmp.dir,
+        target: styles.tmp.dir,
+        out: styles.tmp.path('run'),
         options: { preset: 'cut' },
         initFrom: dir,
         iterations: 1,

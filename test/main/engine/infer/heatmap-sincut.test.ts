@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NceTap } from '../../../../shared/options';
-import { initBackend } from '../../../../main/engine/backend';
 import {
   HeatmapError,
   HeatmapSession,
@@ -21,20 +20,16 @@ import { padToMultipleOf4, type RgbFloatImage } from '../../../../main/engine/in
 import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
 import { randomImage } from '../../../support/float-images';
-import { useTempDir } from '../../../support/temp-dir';
-import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
+import { useTinySinCutStyles } from '../../../support/tiny-sincut-style';
 
-const tmp = useTempDir('patchwork-heatmap-sincut-');
+const saved = useTinySinCutStyles('patchwork-heatmap-sincut-');
 let style: OpenedHeatmapStyle;
 let resnet: OpenedHeatmapStyle;
 const TAPS: NceTap[] = ['input', 'down1', 'res1'];
 
 beforeAll(async () => {
-  await initBackend('wasm');
-  await saveTinySinCutStyle(tmp.path('stylegan2'));
-  await saveTinySinCutStyle(tmp.path('resnet'), 'resnet');
-  style = await openHeatmapStyle(tmp.path('stylegan2'));
-  resnet = await openHeatmapStyle(tmp.path('resnet'));
+  style = await openHeatmapStyle(saved.stylegan2);
+  resnet = await openHeatmapStyle(saved.resnet);
 });
 afterAll(() => {
   style.dispose();

@@ -5,31 +5,19 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../../main/engine/backend';
+import { describe, expect, it } from 'vitest';
 import { openStyleConversion } from '../../../../main/engine/infer/style-conversion';
 import { StyleError } from '../../../../main/engine/train/style';
 import { failure } from '../../../support/failure';
 import { randomImage, worstDiff } from '../../../support/float-images';
-import { useTempDir } from '../../../support/temp-dir';
-import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
+import { useTinySinCutStyles } from '../../../support/tiny-sincut-style';
 
-const tmp = useTempDir('patchwork-sincut-convert-');
-let stylegan: string;
-let resnet: string;
-
-beforeAll(async () => {
-  await initBackend('wasm');
-  stylegan = tmp.path('stylegan2');
-  resnet = tmp.path('resnet');
-  await saveTinySinCutStyle(stylegan, 'stylegan2');
-  await saveTinySinCutStyle(resnet, 'resnet');
-});
+const styles = useTinySinCutStyles('patchwork-sincut-convert-');
 
 describe('openStyleConversion with a SinCUT style', () => {
   it('StyleGAN2: tiles from the budget equal explicit small tiles; no tensor left', async () => {
     const before = tf.memory().numTensors;
-    const conv = await openStyleConversion(stylegan);
+    const conv = await openStyleConversion(styles.stylegan2);
     expect(conv.preset).toBe('sincut');
     const x = randomImage(70, 54, 1);
     const whole = await conv.translate(x, { memoryBudgetMB: 1024 });
@@ -43,8 +31,8 @@ describe('openStyleConversion with a SinCUT style', () => {
 
   it('ResNet variant: tiled through CUT’s seamless translator, equal to untiled', async () => {
     const before = tf.memory().numTensors;
-    const tiled = await openStyleConversion(resnet, { alwaysTiled: true });
-    const plain = await openStyleConversion(resnet);
+    const tiled = await openStyleConversion(styles.resnet, { alwaysTiled: true });
+    const plain = await openStyleConversion(styles.resnet);
     const x = randomImage(45, 37, 2);
     const a = await tiled.translate(x, { tile: 16 });
     const b = await plain.translate(x, {}); // small: untiled
@@ -58,8 +46,8 @@ describe('openStyleConversion with a SinCUT style', () => {
 
   it('a damaged SinCUT style is a StyleError naming the problem, and leaves no tensor', async () => {
     const before = tf.memory().numTensors;
-    const noWeights = tmp.path('no-weights');
-    await fs.cp(stylegan, noWeights, { recursive: true });
+    const noWeights = styles.tmp.path('no-weights');
+    await fs.cp(styles.stylegan2, noWeights, { recursive: true });
     await fs.rm(path.join(noWeights, 'generator.bin'));
     const missing = await failure(openStyleConversion(noWeights), StyleError);
     expect([missing.code, missing.message]).toEqual([
@@ -67,8 +55,8 @@ describe('openStyleConversion with a SinCUT style', () => {
       expect.stringMatching(/generator weights are unusable/),
     ]);
 
-    const badOptions = tmp.path('bad-options');
-    await fs.cp(stylegan, badOptions, { recursive: true });
+    const badOptions = styles.tmp.path('bad-options');
+    await fs.cp(styles.stylegan2, badOptions, { recursive: true });
     const file = path.join(badOptions, 'style.json');
     const meta = JSON.parse(await fs.readFile(file, 'utf8'));
     await fs.writeFile(file, JSON.stringify({ ...meta, options: { ...meta.options, ngf: -1 } }));
@@ -78,8 +66,8 @@ describe('openStyleConversion with a SinCUT style', () => {
       expect.stringMatching(/not a usable SinCUT style.*ngf/),
     ]);
 
-    const otherShape = tmp.path('other-shape');
-    await fs.cp(stylegan, otherShape, { recursive: true });
+    const otherShape = styles.tmp.path('other-shape');
+    await fs.cp(styles.stylegan2, otherShape, { recursive: true });
     const f = path.join(otherShape, 'style.json');
     const m = JSON.parse(await fs.readFile(f, 'utf8'));
     await fs.writeFile(f, JSON.stringify({ ...m, options: { ...m.options, ngf: 16 } }));
