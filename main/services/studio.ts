@@ -124,7 +124,7 @@ export class Studio {
    * queue so New style never waits behind a training job; one request at a time.
    */
   private lookHost: WorkerHost | null = null;
-  private lookChain: Promise<unknown> = Promise.resolve();
+  private readonly lookChain = new OneAtATime();
   private readonly estimates: EstimateCache;
   private readonly store: JobStore;
   private readonly queue: Queued[] = [];
@@ -137,7 +137,7 @@ export class Studio {
   private settingsStore: SettingsStore | null = null;
   /** The engine process kept for heatmaps (made on first use), and its request chain. */
   private heatmapHost: WorkerHost | null = null;
-  private heatmapChain: Promise<unknown> = Promise.resolve();
+  private readonly heatmapChain = new OneAtATime();
   /** What the engine found on this machine (Settings), for the GPU adapter it was asked with. */
   private detection: { adapter: string | null; found: Promise<BackendDetection> } | null = null;
   /** PATCHWORK_GPU_ADAPTER as the studio was started: in force while the setting is null. */
@@ -578,16 +578,7 @@ export class Studio {
       this.lookHost ??= spawn();
       return this.lookHost.run(work, () => undefined);
     };
-    const next = this.lookChain.then(run, run);
-    this.lookChain = next.catch(() => undefined);
-    try {
-      return await next;
-    } catch (err) {
-      if (err instanceof WorkerJobError) {
-        throw new RequestError(err.crashed ? 'internal' : 'rejected', err.message);
-      }
-      throw err;
-    }
+    return this.lookChain.run(run);
   }
 
   private async startConversion(
@@ -676,16 +667,7 @@ export class Studio {
       if (!result.heatmap) throw new RequestError('internal', 'the engine sent no heatmap');
       return result.heatmap;
     };
-    const next = this.heatmapChain.then(run, run);
-    this.heatmapChain = next.catch(() => undefined);
-    try {
-      return await next;
-    } catch (err) {
-      if (err instanceof WorkerJobError) {
-        throw new RequestError(err.crashed ? 'internal' : 'rejected', err.message);
-      }
-      throw err;
-    }
+    return this.heatmapChain.run(run);
   }
 
   private settingsView(): SettingsView {
@@ -1048,6 +1030,25 @@ export class Studio {
       } catch {
         // One broken listener (a closed socket) must not stop the others.
       }
+    }
+  }
+}
+
+/** Engine requests one at a time: each starts once the one before has settled. */
+class OneAtATime {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** `work`'s result; an engine job's failure answers the request (internal if it crashed). */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    try {
+      return await next;
+    } catch (err) {
+      if (err instanceof WorkerJobError) {
+        throw new RequestError(err.crashed ? 'internal' : 'rejected', err.message);
+      }
+      throw err;
     }
   }
 }
