@@ -147,6 +147,25 @@ describe('SinCUT in New style', () => {
       'is a folder; SinCUT takes one image',
     );
   });
+
+  it('shows a refused option under its field, in place of the hint, and marks the field', async () => {
+    const refusal = new StudioError({
+      code: 'rejected',
+      message: 'options.cropSize: must be even',
+      issues: [{ path: 'options.cropSize', message: 'must be even' }],
+    });
+    await render(fakeApi({ 'train:sincut': () => refusal, 'sincut:inspect': pairAnswer }));
+    choose('sincut');
+    const hint = () => document.getElementById('sincut-crop-hint');
+    expect(hint()?.textContent).toBe('Training patch, an even number.');
+    expect(el('sincut-crop').getAttribute('aria-invalid')).toBeNull();
+    byText('button', 'Start training')!.click();
+    await update();
+    expect(hint()?.textContent).toBe('must be even');
+    expect(hint()?.className).toBe('error');
+    expect(el('sincut-crop').getAttribute('aria-invalid')).toBe('true');
+    expect(el('sincut-crop').getAttribute('aria-describedby')).toBe('sincut-crop-hint');
+  });
 });
 
 describe('the measured duration', () => {
