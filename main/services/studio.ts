@@ -443,10 +443,7 @@ export class Studio {
   private async startTraining(input: Extract<ParsedRequest, { channel: 'train:start' }>['input']) {
     const source = await this.folder(input.source, 'source');
     const target = await this.folder(input.target, 'target');
-    const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
-    await fs.mkdir(stylesRoot(this.opts.libraryDir), { recursive: true });
-    const styleId = await freeStyleId(this.opts.libraryDir, input.name, taken);
-    const out = styleOutDir(this.opts.libraryDir, styleId);
+    const { styleId, out } = await this.newStyleFolder(input.name);
     const spec: TrainJobSpec = {
       source,
       target,
@@ -473,15 +470,20 @@ export class Studio {
     return job;
   }
 
+  /** A style id no job or folder uses yet, from the style's name, and its output folder. */
+  private async newStyleFolder(name: string): Promise<{ styleId: string; out: string }> {
+    const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
+    await fs.mkdir(stylesRoot(this.opts.libraryDir), { recursive: true });
+    const styleId = await freeStyleId(this.opts.libraryDir, name, taken);
+    return { styleId, out: styleOutDir(this.opts.libraryDir, styleId) };
+  }
+
   private async startSinCut(input: Extract<ParsedRequest, { channel: 'train:sincut' }>['input']) {
     const source = await this.imageFile(input.source, 'source');
     const target = await this.imageFile(input.target, 'target');
     const options = { variant: input.setting ?? 'reference', ...input.options } as const;
     resolveSinCutJobOptions(options); // options errors answer the request
-    const taken = new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));
-    await fs.mkdir(stylesRoot(this.opts.libraryDir), { recursive: true });
-    const styleId = await freeStyleId(this.opts.libraryDir, input.name, taken);
-    const out = styleOutDir(this.opts.libraryDir, styleId);
+    const { styleId, out } = await this.newStyleFolder(input.name);
     const spec: SinCutJobSpec = {
       source,
       target,
