@@ -101,7 +101,7 @@ test('train a style from the samples, see it listed, convert with it', async ({ 
   await page.screenshot({ path: path.join(SHOTS, 'styles.png'), fullPage: true });
 
   await style.getByRole('button', { name: 'Convert with it' }).click();
-  await expect(page.getByLabel('Style')).toHaveValue('e2e-sepia');
+  await expect(page.getByLabel('Style', { exact: true })).toHaveValue('e2e-sepia');
   await page.getByRole('button', { name: 'Use the held-out sample images' }).click();
   await page.getByLabel('Output folder').fill(path.join(work, 'converted'));
   await page.getByRole('button', { name: 'Convert images' }).click();
@@ -274,7 +274,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await mkdir(drop, { recursive: true });
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Convert', exact: true }).click();
-    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
     await page.getByRole('switch', { name: /Watch this folder/ }).check();
     await page.getByLabel('Folder to watch').fill(drop);
     await page.getByLabel('Output folder').fill(out);
@@ -332,7 +332,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
       .toFile(path.join(large, 'large.jpg'));
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Convert', exact: true }).click();
-    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
     await page.getByLabel('Images to convert (a file or a folder)').fill(large);
     await page.getByLabel('Output folder').fill(path.join(work, 'large-out'));
     await page.getByRole('button', { name: 'Convert images' }).click();
@@ -380,7 +380,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await writeFile(path.join(batch, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 1]));
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Convert', exact: true }).click();
-    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
     await page.getByLabel('Images to convert (a file or a folder)').fill(batch);
     await page.getByLabel('Output folder').fill(path.join(work, 'batch-out'));
     await page.getByRole('button', { name: 'Convert images' }).click();
@@ -400,7 +400,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     const problems = watchConsole(page);
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
-    await page.getByLabel('Style').selectOption('feature-style');
+    await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
     await page.getByLabel('Image').fill(path.join(SAMPLES, 'held-out', 'twowings.jpg'));
     await page.getByRole('button', { name: 'Open' }).click();
     const output = page.getByRole('button', { name: /^Output: hover or click a point/ });
