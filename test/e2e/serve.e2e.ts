@@ -11,6 +11,7 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeTexturePng } from '../support/texture-png';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { REPO, startServe, type ServeProcess } from './serve-process';
@@ -139,15 +140,8 @@ test('SinCUT from an image pair: measured duration, pause, resume, stop, a ready
   const problems = watchConsole(page);
   const pairDir = path.join(work, 'pair');
   await mkdir(pairDir, { recursive: true });
-  const texture = async (name: string, w: number, h: number, seed: number) => {
-    const px = Buffer.alloc(w * h * 3);
-    for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71 + ((i / 97) | 0)) % 256;
-    const file = path.join(pairDir, name);
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-      .png()
-      .toFile(file);
-    return file;
-  };
+  const texture = (name: string, w: number, h: number, seed: number) =>
+    writeTexturePng(path.join(pairDir, name), w, h, seed);
   const source = await texture('source.png', 48, 40, 1);
   const target = await texture('target.png', 40, 48, 2);
   await page.goto(serve.url);

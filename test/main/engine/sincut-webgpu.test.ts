@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import { writeTexturePng } from '../../support/texture-png';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSinCutOptions } from '../../../shared/options';
@@ -186,15 +186,8 @@ describe.skipIf(unavailable !== null)(
     it('a short run (loop, checkpoint, preview) as on wasm: losses and weights close', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'sincut-webgpu-'));
       try {
-        const png = async (name: string, w: number, h: number, seed: number) => {
-          const px = Buffer.alloc(w * h * 3);
-          for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71 + ((i / 97) | 0)) % 256;
-          const file = path.join(dir, name);
-          await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-            .png()
-            .toFile(file);
-          return file;
-        };
+        const png = (name: string, w: number, h: number, seed: number) =>
+          writeTexturePng(path.join(dir, name), w, h, seed);
         const source = await png('a.png', 24, 20, 1);
         const target = await png('b.png', 20, 24, 2);
         // The smallest SinCUT the options allow at 16² crops (G widths 32/64, no residual block).

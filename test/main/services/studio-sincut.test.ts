@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import { writeTexturePng } from '../../support/texture-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PairSummary, StepEstimate, StudioEvent, StyleInfo } from '../../../shared/ipc';
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
@@ -22,15 +22,8 @@ let studio: Studio;
 const events: StudioEvent[] = [];
 
 /** A textured RGB (or one-channel) PNG. */
-async function png(name: string, w: number, h: number, seed: number, gray = false) {
-  const channels = gray ? 1 : 3;
-  const px = Buffer.alloc(w * h * channels);
-  for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71 + ((i / 97) | 0)) % 256;
-  const file = path.join(images, name);
-  const img = sharp(px, { raw: { width: w, height: h, channels } });
-  await (gray ? img.toColourspace('b-w') : img).png().toFile(file);
-  return file;
-}
+const png = (name: string, w: number, h: number, seed: number, gray = false) =>
+  writeTexturePng(path.join(images, name), w, h, seed, gray);
 
 const newHost = () => new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: 30_000 });
 

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeTexturePng } from '../../../support/texture-png';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,15 +17,8 @@ import { loadSinCutStyle } from '../../../../main/engine/train/sincut-style';
 
 let dir: string;
 
-async function png(name: string, w: number, h: number, seed: number): Promise<string> {
-  const px = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71 + ((i / 97) | 0)) % 256;
-  const file = path.join(dir, name);
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-    .png()
-    .toFile(file);
-  return file;
-}
+const png = (name: string, w: number, h: number, seed: number) =>
+  writeTexturePng(path.join(dir, name), w, h, seed);
 
 beforeAll(async () => {
   await initBackend('wasm');
