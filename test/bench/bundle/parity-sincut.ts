@@ -15,6 +15,7 @@ import {
   sincutGeneratorGrads,
 } from '../../../main/engine/train/sincut-step';
 import { Fixture } from '../../support/fixture';
+import { failureLine, maxOf, ownScaleError, parityChecks } from '../../support/parity-checks';
 import {
   buildReferenceD,
   buildReferenceG,
@@ -24,49 +25,16 @@ import {
 } from '../../support/reference-sincut-model';
 import { PARITY_TOL, type ParityResult } from './parity';
 
-async function maxOf(t: tf.Tensor): Promise<number> {
-  const m = tf.max(t);
-  const v = (await m.data())[0];
-  tf.dispose([m, t]);
-  return v;
-}
-
-/** max|a − b| / max(1, |b|) per element, or / max(1, max|b|) (`tensor`), or / max|b| (`own`). */
-async function errorOf(a: tf.Tensor, b: tf.Tensor, scale: 'element' | 'tensor' | 'own') {
-  const diff = await maxOf(tf.tidy(() => tf.abs(tf.sub(a, b))));
-  if (scale === 'element') {
-    return maxOf(tf.tidy(() => tf.div(tf.abs(tf.sub(a, b)), tf.maximum(tf.abs(b), 1))));
-  }
-  const top = await maxOf(tf.abs(b));
-  return diff / (scale === 'own' ? Math.max(top, 1e-12) : Math.max(top, 1));
-}
-
 export async function runSinCutParity(
   fixtureDir: string,
   log: (s: string) => void = () => undefined,
 ): Promise<ParityResult> {
   const fx = Fixture.fromDir(fixtureDir, 'sincut-small');
   const cfg = sincutReferenceConfig(fx);
-  const worst: Record<string, number> = {};
   const failures: string[] = [];
-  const check = (what: string, err: number, label = what) => {
-    worst[what] = Math.max(worst[what] ?? 0, err);
-    if (!(err < PARITY_TOL)) {
-      failures.push(`${label}: ${err.toExponential(2)} (tolerance ${PARITY_TOL})`);
-    }
-  };
-  const near = async (
-    what: string,
-    a: tf.Tensor,
-    b: tf.Tensor,
-    label = what,
-    scale: 'element' | 'tensor' | 'own' = 'element',
-  ) => {
-    check(what, await errorOf(a, b, scale), label);
-    tf.dispose([a, b]);
-  };
-  const scalar = (what: string, a: number, b: number) =>
-    check(what, Math.abs(a - b) / Math.max(1, Math.abs(b)));
+  const { worst, check, near, scalar } = parityChecks(PARITY_TOL, (...f) =>
+    failures.push(failureLine(...f)),
+  );
 
   log('  sincut: generator, discriminator, R1');
   const G = buildReferenceG(fx);
@@ -101,7 +69,7 @@ export async function runSinCutParity(
     const want = fx.param(`r1.grad.D.${name}`);
     const got = r1.grads[v.name] ?? tf.zerosLike(want);
     if ((await maxOf(tf.abs(want))) === 0) check('R1 gradient (zero)', await maxOf(tf.abs(got)));
-    else check('R1 gradient / its max', await errorOf(got, want, 'own'), name);
+    else check('R1 gradient / its max', await ownScaleError(got, want), PARITY_TOL, name);
     tf.dispose([want, got]);
   }
   tf.dispose([r1.value, ...Object.values(r1.grads), xd]);

@@ -14,6 +14,7 @@ import {
   gradsByName,
 } from '../../../main/engine/train/train-step';
 import { Fixture } from '../../support/fixture';
+import { failureLine, maxOf, parityChecks } from '../../support/parity-checks';
 import {
   buildReferenceModel,
   REFERENCE_LR,
@@ -23,13 +24,6 @@ import {
 } from '../../support/reference-model';
 
 export const PARITY_TOL = 1e-4;
-
-async function maxOf(t: tf.Tensor): Promise<number> {
-  const m = tf.max(t);
-  const v = (await m.data())[0];
-  tf.dispose([m, t]);
-  return v;
-}
 
 export interface ParityResult {
   /** Worst error per check, relative as the tests define it. */
@@ -48,30 +42,10 @@ export async function runParity(
   const fx = Fixture.fromDir(fixtureDir, 'cut-small');
   const cfg = referenceConfig(fx);
   const lr = REFERENCE_LR;
-  const worst: Record<string, number> = {};
   const failures: string[] = [];
-  const check = (what: string, err: number, tol = PARITY_TOL, label = what) => {
-    worst[what] = Math.max(worst[what] ?? 0, err);
-    if (!(err < tol)) failures.push(`${label}: ${err.toExponential(2)} (tolerance ${tol})`);
-  };
-  const near = async (
-    what: string,
-    actual: tf.Tensor,
-    expected: tf.Tensor,
-    label = what,
-    scale: 'element' | 'tensor' = 'element',
-  ) => {
-    const err = await maxOf(
-      tf.tidy(() => {
-        const denom = scale === 'element' ? tf.abs(expected) : tf.max(tf.abs(expected));
-        return tf.div(tf.abs(tf.sub(actual, expected)), tf.maximum(denom, 1));
-      }),
-    );
-    check(what, err, PARITY_TOL, label);
-    tf.dispose([actual, expected]);
-  };
-  const scalar = (what: string, actual: number, expected: number) =>
-    check(what, Math.abs(actual - expected) / Math.max(1, Math.abs(expected)));
+  const { worst, check, near, scalar } = parityChecks(PARITY_TOL, (...f) =>
+    failures.push(failureLine(...f)),
+  );
 
   const build = (preset: Preset) => buildReferenceModel(fx, preset);
 

@@ -32,7 +32,8 @@ import { loadSinCutStyle } from '../../../main/engine/train/sincut-style';
 import { buildD, buildG, buildModel, cfg, fx, stepSampling } from '../../support/reference-sincut';
 import {
   maxOf,
-  parityChecks,
+  expectParity,
+  ownScaleError,
   relErrorAsync,
   swiftShaderUnavailable,
 } from '../../support/swiftshader';
@@ -41,14 +42,8 @@ const unavailable = await swiftShaderUnavailable();
 if (unavailable) console.warn(`SinCUT on webgpu skipped: ${unavailable}`);
 
 const TOL = 1e-4;
-const { worst, check, near, scalar } = parityChecks(TOL);
+const { worst, check, near, scalar } = expectParity(TOL);
 const figures: string[] = [];
-
-/** max|a − b| / max|b| (b's own scale): R1's gradients are small, so compare at their size. */
-async function ownScaleError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
-  const diff = await maxOf(tf.tidy(() => tf.abs(tf.sub(actual, expected))));
-  return diff / Math.max(await maxOf(tf.abs(expected)), 1e-12);
-}
 
 describe.skipIf(unavailable !== null)(
   'SinCUT on webgpu (SwiftShader)',

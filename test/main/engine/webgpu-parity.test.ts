@@ -15,7 +15,7 @@ import {
   gradsByName,
 } from '../../../main/engine/train/train-step';
 import { buildModel, cfg, fx, lr, sampling, stepErrorRatio } from '../../support/reference-cut';
-import { maxOf, parityChecks, swiftShaderUnavailable } from '../../support/swiftshader';
+import { expectParity, maxOf, swiftShaderUnavailable } from '../../support/swiftshader';
 
 const unavailable = await swiftShaderUnavailable();
 if (unavailable) console.warn(`webgpu parity skipped: ${unavailable}`);
@@ -26,7 +26,7 @@ async function stepError(actual: tf.Tensor, expected: tf.Tensor, gradRef: tf.Ten
   return (await maxOf(stepErrorRatio(actual, expected, gradRef, TOL))) * TOL;
 }
 
-const { worst, check, near, scalar } = parityChecks(TOL);
+const { worst, check, near, scalar } = expectParity(TOL);
 
 describe.skipIf(unavailable !== null)(
   'parity with the reference on webgpu (SwiftShader)',
