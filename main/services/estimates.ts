@@ -5,7 +5,7 @@
  * learning rate. A file that cannot be read is started afresh; writes are atomic.
  */
 import path from 'node:path';
-import { CoalescedJsonWriter, readJsonFile } from './convert/atomic-json';
+import { CoalescedJsonWriter, readJsonFile } from '../files/atomic-file';
 
 export const ESTIMATES_FILE = 'estimates.json';
 const FORMAT = 'patchwork-estimates-1';

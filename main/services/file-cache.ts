@@ -3,9 +3,10 @@
  * and modification time (plus what else picks the variant), a cap on the images made at once,
  * a write through a hidden temporary renamed over the target, and trimming to the newest files.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeThroughTemp } from '../files/atomic-file';
 
 /** 32 hex digits naming a cached file; the parts are joined with NUL so none run together. */
 export function cacheKey(parts: (string | number)[]): string {
@@ -32,23 +33,18 @@ export class WorkLimit {
 }
 
 /**
- * Has `write` make a hidden temporary (ending in `tempExt`) in `target`'s folder, then renames
- * it over `target`; on any failure the temporary is removed and `fail(reason)` is thrown.
+ * files/atomic-file's write through a hidden temporary ending in `suffix` (sharp picks the
+ * format by it), with a failure reported as `fail(reason)`.
  */
-export async function writeThroughTemp(
+export async function writeCached(
   target: string,
-  tempExt: string,
+  suffix: string,
   write: (temp: string) => Promise<unknown>,
   fail: (reason: string) => Error,
 ): Promise<void> {
-  const temp = path.join(path.dirname(target), `.${randomUUID()}${tempExt}`);
-  try {
-    await write(temp);
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
+  await writeThroughTemp(target, write, { suffix }).catch((err: unknown) => {
     throw fail(err instanceof Error ? err.message : String(err));
-  }
+  });
 }
 
 /** Keeps the newest `max` files of `dir` ending in `ext` (hidden temporaries aside). */

@@ -6,9 +6,9 @@
  * Written to a temporary file and renamed, coalescing
  * saves asked for while one is being written.
  */
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { CoalescedJsonWriter } from '../files/atomic-file';
 import { isFinished, type JobSnapshot } from '../../shared/ipc-jobs';
 import type { SinCutJobSpec } from '../../shared/ipc-worker';
 import type { TrainJobSpec } from '../../shared/jobs';
@@ -28,13 +28,17 @@ export const INTERRUPTED =
   'Interrupted when Patchwork closed. Resume continues from the last checkpoint.';
 
 export class JobStore {
-  private dirty = false;
-  private writing: Promise<void> | null = null;
+  private readonly writer: CoalescedJsonWriter;
 
   constructor(
     readonly file: string,
-    private readonly snapshot: () => StoredJob[],
-  ) {}
+    snapshot: () => StoredJob[],
+  ) {
+    this.writer = new CoalescedJsonWriter(file, () => ({ format: JOBS_FORMAT, jobs: snapshot() }), {
+      indent: 0,
+      makeFolder: true,
+    });
+  }
 
   static fileIn(libraryDir: string): string {
     return path.join(libraryDir, JOBS_FILE);
@@ -66,19 +70,6 @@ export class JobStore {
   }
 
   save(): Promise<void> {
-    this.dirty = true;
-    this.writing ??= this.drain().finally(() => (this.writing = null));
-    return this.writing;
-  }
-
-  private async drain(): Promise<void> {
-    while (this.dirty) {
-      this.dirty = false;
-      const body = `${JSON.stringify({ format: JOBS_FORMAT, jobs: this.snapshot() })}\n`;
-      const temp = path.join(path.dirname(this.file), `.${JOBS_FILE}.${randomUUID()}.tmp`);
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await fs.writeFile(temp, body);
-      await fs.rename(temp, this.file);
-    }
+    return this.writer.save();
   }
 }

@@ -6,7 +6,7 @@
  * half a file.
  */
 import { settingsFrom, type SettingsPatch, type StudioSettings } from '../../shared/ipc-settings';
-import { CoalescedJsonWriter, readJsonFile } from './convert/atomic-json';
+import { CoalescedJsonWriter, readJsonFile } from '../files/atomic-file';
 
 export const SETTINGS_FILE = 'settings.json';
 

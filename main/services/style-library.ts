@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { StyleInfo } from '../../shared/ipc';
+import { writeJsonAtomic } from '../files/atomic-file';
 
 export const STYLES_FOLDER = 'styles';
 
@@ -166,10 +167,7 @@ async function readMeta(dir: string): Promise<Record<string, unknown>> {
 
 /** Writes style.json through a temporary file and a rename: never half a file. */
 async function writeMeta(dir: string, meta: Record<string, unknown>): Promise<void> {
-  const file = path.join(dir, 'style.json');
-  const temp = path.join(dir, `.style.json.${process.pid}.${Date.now()}.tmp`);
-  await fs.writeFile(temp, `${JSON.stringify(meta, null, 2)}\n`);
-  await fs.rename(temp, file);
+  await writeJsonAtomic(path.join(dir, 'style.json'), meta, { indent: 2 });
 }
 
 /** Gives a trained style a new display name; its id (folder) stays, so nothing else moves. */

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { cacheKey, trimNewest, WorkLimit, writeThroughTemp } from './file-cache';
+import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 export const THUMB_SIZES = [128, 256, 512, 1024, 2048] as const;
 export const MAX_THUMB_SIZE = THUMB_SIZES[THUMB_SIZES.length - 1];
@@ -67,7 +67,7 @@ export class Thumbnails {
 
   private async make(file: string, px: number, target: string): Promise<string> {
     await fs.mkdir(this.dir, { recursive: true });
-    await writeThroughTemp(
+    await writeCached(
       target,
       '.tmp',
       (temp) =>

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { TileInfo } from '../../shared/ipc';
-import { cacheKey, trimNewest, WorkLimit, writeThroughTemp } from './file-cache';
+import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 export type { TileInfo };
 
@@ -143,7 +143,7 @@ export class Tiles {
         return target;
       }
       await fs.mkdir(this.dir, { recursive: true });
-      await writeThroughTemp(
+      await writeCached(
         target,
         '.v',
         (temp) => {
@@ -173,7 +173,7 @@ export class Tiles {
   ): Promise<string> {
     const s = levelSize(info.width, info.height, level);
     const t = info.tileSize;
-    await writeThroughTemp(
+    await writeCached(
       target,
       '.tmp',
       (temp) =>

@@ -20,6 +20,7 @@ import {
 } from '../../shared/ipc-watch';
 import type { WatchJobSpec, WorkerJobEvent } from '../../shared/ipc-worker';
 import { WorkerJobError, type WorkerHost } from './worker-host';
+import { writeFileAtomic } from '../files/atomic-file';
 
 export const WATCHES_FILE = 'watches.json';
 export const WATCHES_FORMAT = 'patchwork-watches-1';
@@ -264,10 +265,7 @@ export class Watches {
     })}\n`;
     this.saving = this.saving.then(async () => {
       try {
-        await fs.mkdir(path.dirname(this.file), { recursive: true });
-        const temp = `${this.file}.${randomUUID()}.tmp`;
-        await fs.writeFile(temp, body);
-        await fs.rename(temp, this.file);
+        await writeFileAtomic(this.file, body, { makeFolder: true });
       } catch (err) {
         this.log(`warning: could not save the watch list: ${String(err)}`);
       }

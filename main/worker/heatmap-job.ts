@@ -18,6 +18,7 @@ import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
 import { overlay, renderGrid } from '../engine/infer/heatmap-render';
 import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/infer/heatmap-style';
 import type { RgbFloatImage } from '../engine/infer/translate';
+import { writeFileAtomic, writeThroughTemp } from '../files/atomic-file';
 
 interface Open {
   key: string;
@@ -55,9 +56,7 @@ export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult
       spec.outDir,
       `${session.name}-grid${spec.grid}-${tap}-${Math.round(opacity * 100)}.png`,
     );
-    const temp = `${file}.${process.pid}.tmp`;
-    await fs.writeFile(temp, png);
-    await fs.rename(temp, file);
+    await writeFileAtomic(file, png);
     return { ...result, grid: { n: spec.grid, tap, file } };
   }
   if (!spec.point) return result;
@@ -125,11 +124,11 @@ function toBytes(image: RgbFloatImage): Uint8Array {
 }
 
 async function writePng(file: string, pixels: Uint8Array, width: number, height: number) {
-  const temp = `${file}.${process.pid}.tmp`;
-  await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
-    raw: { width, height, channels: 3 },
-  })
-    .png()
-    .toFile(temp);
-  await fs.rename(temp, file);
+  await writeThroughTemp(file, (temp) =>
+    sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+      raw: { width, height, channels: 3 },
+    })
+      .png()
+      .toFile(temp),
+  );
 }

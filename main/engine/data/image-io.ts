@@ -22,6 +22,7 @@ import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { PreprocessMode } from '../../../shared/options';
+import { writeFileAtomic as writeBytesAtomic } from '../../files/atomic-file';
 import type { Rng } from '../rng';
 
 // ─── errors ────────────────────────────────────────────────────────────────────────────────
@@ -902,9 +903,8 @@ export async function writeImageAtomic(
 }
 
 /**
- * Writes to a hidden temporary name in the target's folder, syncs, then renames over the
- * target, so a reader (or the folder watcher) sees either the old file or the whole new one.
- * The temporary file is removed on any failure.
+ * files/atomic-file's write (a hidden temporary beside the target, synced, renamed over it),
+ * refusing to replace any of `protect` (the inputs) and naming the file in its error.
  */
 export async function writeFileAtomic(
   file: string,
@@ -912,20 +912,9 @@ export async function writeFileAtomic(
   opts: { protect?: string[] } = {},
 ): Promise<void> {
   await refuseInputs(file, opts.protect ?? []);
-  const target = path.resolve(file);
-  // Dot-prefixed so folder scans and watchers skip it; random so parallel writers never share.
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
   try {
-    const handle = await fs.open(temp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, target);
+    await writeBytesAtomic(file, data);
   } catch (err) {
-    await fs.rm(temp, { force: true });
     const reason = err instanceof Error ? err.message : String(err);
     throw new ImageWriteError('io', file, `could not write: ${reason}`);
   }

@@ -30,6 +30,7 @@ import { prefetchForSyncRead } from '../webgpu';
 import type { Adam } from './adam';
 import { CutModel } from './cut-model';
 import type { StepLosses } from './train-step';
+import { writeThroughTemp } from '../../files/atomic-file';
 
 export const CHECKPOINT_FORMAT = 'patchwork-checkpoint-1';
 const POINTER_FORMAT = 'patchwork-checkpoint-pointer-1';
@@ -178,16 +179,9 @@ export async function readTensorFile(
   return out;
 }
 
-/** Writes a small text file atomically: a hidden temporary beside it, then a rename. */
+/** Writes a small text file atomically through `writer` (files/atomic-file's temp and rename). */
 export async function writeTextAtomic(writer: FileWriter, file: string, text: string) {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
-  try {
-    await writer.writeFile(temp, [Buffer.from(text, 'utf8')]);
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
+  await writeThroughTemp(file, (temp) => writer.writeFile(temp, [Buffer.from(text, 'utf8')]));
 }
 
 /**

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CoalescedJsonWriter, readJsonFile } from './atomic-json';
+import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
 import type { ConvertSettings } from './engine';
 
 export const MANIFEST_FILE = '.patchwork-convert.json';

@@ -25,7 +25,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { CoalescedJsonWriter, readJsonFile } from './atomic-json';
+import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
 import { ConvertQueue, type QueueEvent } from './convert-queue';
 import type { ConvertEngine, ConvertSettings, FormatChoice } from './engine';
 import { ConvertManifest } from './manifest';
