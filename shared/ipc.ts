@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES, type TrainEvent } from './jobs';
-import { PRESETS, SINCUT_GENERATORS, SINCUT_PRESETS } from './options';
+import { PRESETS, SINCUT_PRESETS, sincutOptionsFields, trainOptionsFields } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult, PairCheckResult } from './ipc-worker';
@@ -30,54 +30,59 @@ const styleId = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}$/, 'not a 
 const styleName = z.string().trim().min(1, 'a style name is required').max(120);
 
 /** Options the studio exposes for training; everything else keeps its preset's value. */
-export const studioTrainOptionsSchema = z
-  .object({
-    ngf: z.number().int().positive().max(512),
-    ndf: z.number().int().positive().max(512),
-    nBlocks: z.number().int().positive().max(64),
-    loadSize: z.number().int().positive().max(8192),
-    cropSize: z.number().int().positive().max(8192),
-    numPatches: z.number().int().positive().max(65536),
-    lambdaNCE: z.number().min(0),
-    lambdaGAN: z.number().min(0),
-    lr: z.number().positive().max(1),
-    epochs: z.number().int().min(0),
-    decayEpochs: z.number().int().min(0),
-    seed: z.number().int().min(0).max(0xffffffff),
+export const studioTrainOptionsSchema = trainOptionsFields
+  .pick({
+    ngf: true,
+    ndf: true,
+    nBlocks: true,
+    loadSize: true,
+    cropSize: true,
+    numPatches: true,
+    lambdaNCE: true,
+    lambdaGAN: true,
+    lr: true,
+    epochs: true,
+    decayEpochs: true,
+    seed: true,
   })
   .partial()
   .strict();
 export type StudioTrainOptions = z.infer<typeof studioTrainOptionsSchema>;
 
+/** What every training request names: the style, its two inputs, the length, the cadence. */
+const trainingRequestFields = {
+  name: styleName,
+  source: folder,
+  target: folder,
+  /** Steps to train; absent or null: the preset's (or setting's) epoch schedule. */
+  iterations: z.number().int().positive().max(10_000_000).nullable().optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
+  progressEvery: z.number().int().positive().optional(),
+  checkpointEvery: z.number().int().positive().optional(),
+};
+
 export const trainStartSchema = z
   .object({
-    name: styleName,
-    source: folder,
-    target: folder,
+    ...trainingRequestFields,
     preset: z.enum(PRESETS),
     options: studioTrainOptionsSchema.optional(),
-    /** Steps to train; absent or null: the preset's epoch schedule. */
-    iterations: z.number().int().positive().max(10_000_000).nullable().optional(),
     recursive: z.boolean().optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
     previewEvery: z.number().int().min(0).optional(),
-    progressEvery: z.number().int().positive().optional(),
-    checkpointEvery: z.number().int().positive().optional(),
   })
   .strict();
 export type TrainStartInput = z.infer<typeof trainStartSchema>;
 
 /** Options the studio exposes for SinCUT; everything else keeps its setting's value. */
-export const studioSinCutOptionsSchema = z
-  .object({
-    netG: z.enum(SINCUT_GENERATORS),
-    ngf: z.number().int().positive().max(256),
-    ndf: z.number().int().positive().max(256),
-    nBlocks: z.number().int().positive().max(32),
-    cropSize: z.number().int().positive().max(1024),
-    batchSize: z.number().int().positive().max(256),
-    lr: z.number().positive().max(1),
-    seed: z.number().int().min(0).max(0xffffffff),
+export const studioSinCutOptionsSchema = sincutOptionsFields
+  .pick({
+    netG: true,
+    ngf: true,
+    ndf: true,
+    nBlocks: true,
+    cropSize: true,
+    batchSize: true,
+    lr: true,
+    seed: true,
   })
   .partial()
   .strict();
@@ -86,18 +91,11 @@ export type StudioSinCutOptions = z.infer<typeof studioSinCutOptionsSchema>;
 /** A SinCUT style from one source image and one target image. */
 export const sincutStartSchema = z
   .object({
-    name: styleName,
-    /** The image to change (a file, not a folder). */
-    source: folder,
-    /** The image with the look. */
-    target: folder,
+    // source: the image to change (a file, not a folder); target: the image with the look.
+    ...trainingRequestFields,
     /** The reference's settings (64² crops) or the paper's (128² crops); default reference. */
     setting: z.enum(SINCUT_PRESETS).optional(),
     options: studioSinCutOptionsSchema.optional(),
-    iterations: z.number().int().positive().max(10_000_000).nullable().optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
-    progressEvery: z.number().int().positive().optional(),
-    checkpointEvery: z.number().int().positive().optional(),
   })
   .strict();
 export type SinCutStartInput = z.infer<typeof sincutStartSchema>;

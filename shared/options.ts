@@ -31,83 +31,85 @@ const tapName = z
   .regex(/^(input|down1|down2|res[1-9][0-9]*)$/, 'expected input, down1, down2 or resN');
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
+/** A 32-bit unsigned seed. */
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
 
-export const trainOptionsSchema = z
-  .object({
-    preset: z.enum(PRESETS),
-    // networks
-    ngf: positiveInt.max(512),
-    ndf: positiveInt.max(512),
-    nBlocks: positiveInt.max(64),
-    nLayersD: positiveInt.max(6),
-    initGain: z.number().positive().max(10),
-    // losses
-    lambdaGAN: z.number().min(0),
-    lambdaNCE: z.number().min(0),
-    nceIdt: z.boolean(),
-    flipEquivariance: z.boolean(),
-    nceTaps: z.array(tapName).min(1),
-    numPatches: positiveInt.max(65536),
-    nceT: z.number().positive(),
-    projectionDim: positiveInt.max(4096),
-    minibatchNegatives: z.boolean(),
-    // optimisation
-    lr: z.number().positive().max(1),
-    beta1: z.number().min(0).lt(1),
-    beta2: z.number().min(0).lt(1),
-    epochs: z.number().int().min(0),
-    decayEpochs: z.number().int().min(0),
-    batchSize: positiveInt.max(256),
-    // data
-    loadSize: positiveInt.max(8192),
-    cropSize: positiveInt.max(8192),
-    preprocess: z.enum(PREPROCESS_MODES),
-    flip: z.boolean(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.cropSize % 4 !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cropSize'],
-        message: `must be a multiple of 4 (the generator downsamples twice), got ${o.cropSize}`,
-      });
-    }
-    const minSide = minDiscriminatorSide(o.nLayersD);
-    if (o.preprocess.endsWith('crop') && o.cropSize < minSide) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cropSize'],
-        message: `must be at least ${minSide} for the ${o.nLayersD}-layer discriminator, got ${o.cropSize}`,
-      });
-    }
-    const usesLoad = o.preprocess !== 'crop' && o.preprocess !== 'none';
-    if (usesLoad && o.preprocess.endsWith('crop') && o.loadSize < o.cropSize) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['loadSize'],
-        message: `must be at least cropSize (${o.cropSize}) for ${o.preprocess}, got ${o.loadSize}`,
-      });
-    }
-    o.nceTaps.forEach((tap, i) => {
-      const m = /^res(\d+)$/.exec(tap);
-      if (m && Number(m[1]) > o.nBlocks) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['nceTaps', i],
-          message: `tap "${tap}" does not exist: the generator has ${o.nBlocks} residual blocks`,
-        });
-      }
+/** The fields of TrainOptions; trainOptionsSchema adds strictness and cross-field checks. */
+export const trainOptionsFields = z.object({
+  preset: z.enum(PRESETS),
+  // networks
+  ngf: positiveInt.max(512),
+  ndf: positiveInt.max(512),
+  nBlocks: positiveInt.max(64),
+  nLayersD: positiveInt.max(6),
+  initGain: z.number().positive().max(10),
+  // losses
+  lambdaGAN: z.number().min(0),
+  lambdaNCE: z.number().min(0),
+  nceIdt: z.boolean(),
+  flipEquivariance: z.boolean(),
+  nceTaps: z.array(tapName).min(1),
+  numPatches: positiveInt.max(65536),
+  nceT: z.number().positive(),
+  projectionDim: positiveInt.max(4096),
+  minibatchNegatives: z.boolean(),
+  // optimisation
+  lr: z.number().positive().max(1),
+  beta1: z.number().min(0).lt(1),
+  beta2: z.number().min(0).lt(1),
+  epochs: z.number().int().min(0),
+  decayEpochs: z.number().int().min(0),
+  batchSize: positiveInt.max(256),
+  // data
+  loadSize: positiveInt.max(8192),
+  cropSize: positiveInt.max(8192),
+  preprocess: z.enum(PREPROCESS_MODES),
+  flip: z.boolean(),
+  seed,
+});
+
+export const trainOptionsSchema = trainOptionsFields.strict().superRefine((o, ctx) => {
+  if (o.cropSize % 4 !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cropSize'],
+      message: `must be a multiple of 4 (the generator downsamples twice), got ${o.cropSize}`,
     });
-    if (new Set(o.nceTaps).size !== o.nceTaps.length) {
-      ctx.addIssue({ code: 'custom', path: ['nceTaps'], message: 'taps must not repeat' });
+  }
+  const minSide = minDiscriminatorSide(o.nLayersD);
+  if (o.preprocess.endsWith('crop') && o.cropSize < minSide) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cropSize'],
+      message: `must be at least ${minSide} for the ${o.nLayersD}-layer discriminator, got ${o.cropSize}`,
+    });
+  }
+  const usesLoad = o.preprocess !== 'crop' && o.preprocess !== 'none';
+  if (usesLoad && o.preprocess.endsWith('crop') && o.loadSize < o.cropSize) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['loadSize'],
+      message: `must be at least cropSize (${o.cropSize}) for ${o.preprocess}, got ${o.loadSize}`,
+    });
+  }
+  o.nceTaps.forEach((tap, i) => {
+    const m = /^res(\d+)$/.exec(tap);
+    if (m && Number(m[1]) > o.nBlocks) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nceTaps', i],
+        message: `tap "${tap}" does not exist: the generator has ${o.nBlocks} residual blocks`,
+      });
     }
   });
+  if (new Set(o.nceTaps).size !== o.nceTaps.length) {
+    ctx.addIssue({ code: 'custom', path: ['nceTaps'], message: 'taps must not repeat' });
+  }
+});
 
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 
@@ -228,72 +230,68 @@ export const SINCUT_PRESETS = ['reference', 'paper'] as const;
 export type SinCutPreset = (typeof SINCUT_PRESETS)[number];
 export const SINCUT_GENERATORS = ['stylegan2', 'resnet'] as const;
 
-export const sincutOptionsSchema = z
-  .object({
-    preset: z.literal('sincut'),
-    variant: z.enum(SINCUT_PRESETS),
-    netG: z.enum(SINCUT_GENERATORS),
-    ngf: positiveInt.max(256),
-    ndf: positiveInt.max(256),
-    nBlocks: positiveInt.max(32),
-    lambdaGAN: z.number().min(0),
-    lambdaNCE: z.number().min(0),
-    lambdaIdt: z.number().min(0),
-    lambdaR1: z.number().min(0),
-    nceIdt: z.boolean(),
-    nceTaps: z.array(tapName).min(1),
-    numPatches: positiveInt.max(4096),
-    nceT: z.number().positive(),
-    projectionDim: positiveInt.max(4096),
-    lr: z.number().positive().max(1),
-    beta1: z.number().min(0).lt(1),
-    beta2: z.number().min(0).lt(1),
-    epochs: z.number().int().min(0),
-    decayEpochs: z.number().int().min(0),
-    /** The reference pretends one image holds 100,000 crops: an epoch is that over batchSize. */
-    cropsPerEpoch: positiveInt,
-    batchSize: positiveInt.max(256),
-    cropSize: positiveInt.max(1024),
-    /** The side D judges: a power of 2 no larger than cropSize (a random window of each crop). */
-    dPatch: positiveInt.max(1024),
-    zoomMin: z.number().gt(0).max(1),
-    flip: z.boolean(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    const issue = (path: string, message: string) =>
-      ctx.addIssue({ code: 'custom', path: [path], message });
-    const unit = o.netG === 'resnet' ? 4 : 2;
-    if (o.cropSize % unit !== 0) {
-      issue(
-        'cropSize',
-        `must be a multiple of ${unit} for the ${o.netG} generator, got ${o.cropSize}`,
-      );
+/** The fields of SinCutOptions; sincutOptionsSchema adds strictness and cross-field checks. */
+export const sincutOptionsFields = z.object({
+  preset: z.literal('sincut'),
+  variant: z.enum(SINCUT_PRESETS),
+  netG: z.enum(SINCUT_GENERATORS),
+  ngf: positiveInt.max(256),
+  ndf: positiveInt.max(256),
+  nBlocks: positiveInt.max(32),
+  lambdaGAN: z.number().min(0),
+  lambdaNCE: z.number().min(0),
+  lambdaIdt: z.number().min(0),
+  lambdaR1: z.number().min(0),
+  nceIdt: z.boolean(),
+  nceTaps: z.array(tapName).min(1),
+  numPatches: positiveInt.max(4096),
+  nceT: z.number().positive(),
+  projectionDim: positiveInt.max(4096),
+  lr: z.number().positive().max(1),
+  beta1: z.number().min(0).lt(1),
+  beta2: z.number().min(0).lt(1),
+  epochs: z.number().int().min(0),
+  decayEpochs: z.number().int().min(0),
+  /** The reference pretends one image holds 100,000 crops: an epoch is that over batchSize. */
+  cropsPerEpoch: positiveInt,
+  batchSize: positiveInt.max(256),
+  cropSize: positiveInt.max(1024),
+  /** The side D judges: a power of 2 no larger than cropSize (a random window of each crop). */
+  dPatch: positiveInt.max(1024),
+  zoomMin: z.number().gt(0).max(1),
+  flip: z.boolean(),
+  seed,
+});
+
+export const sincutOptionsSchema = sincutOptionsFields.strict().superRefine((o, ctx) => {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [path], message });
+  const unit = o.netG === 'resnet' ? 4 : 2;
+  if (o.cropSize % unit !== 0) {
+    issue(
+      'cropSize',
+      `must be a multiple of ${unit} for the ${o.netG} generator, got ${o.cropSize}`,
+    );
+  }
+  const log = Math.log2(o.dPatch);
+  if (!Number.isInteger(log) || log < 3) {
+    issue('dPatch', `must be a power of 2, at least 8, got ${o.dPatch}`);
+  }
+  if (o.dPatch > o.cropSize) {
+    issue('dPatch', `must not exceed cropSize (${o.cropSize}), got ${o.dPatch}`);
+  }
+  o.nceTaps.forEach((tap, i) => {
+    const m = /^res(\d+)$/.exec(tap);
+    const blocks = o.netG === 'stylegan2' ? Math.floor(o.nBlocks / 2) : o.nBlocks;
+    if ((m && Number(m[1]) > blocks) || (o.netG === 'stylegan2' && tap === 'down2')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nceTaps', i],
+        message: `tap "${tap}" does not exist in the ${o.netG} generator`,
+      });
     }
-    const log = Math.log2(o.dPatch);
-    if (!Number.isInteger(log) || log < 3) {
-      issue('dPatch', `must be a power of 2, at least 8, got ${o.dPatch}`);
-    }
-    if (o.dPatch > o.cropSize) {
-      issue('dPatch', `must not exceed cropSize (${o.cropSize}), got ${o.dPatch}`);
-    }
-    o.nceTaps.forEach((tap, i) => {
-      const m = /^res(\d+)$/.exec(tap);
-      const blocks = o.netG === 'stylegan2' ? Math.floor(o.nBlocks / 2) : o.nBlocks;
-      if ((m && Number(m[1]) > blocks) || (o.netG === 'stylegan2' && tap === 'down2')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['nceTaps', i],
-          message: `tap "${tap}" does not exist in the ${o.netG} generator`,
-        });
-      }
-    });
   });
+});
 
 export type SinCutOptions = z.infer<typeof sincutOptionsSchema>;
 
