@@ -159,7 +159,7 @@ async function readHead(root: string, h: HeadMeta): Promise<ProjectionHead> {
       `Style ${root}: style.json names a projection head, but ${h.weights.config} is missing`,
     );
   }
-  const m = parse(text, file, 'corrupt-weights') as Partial<HeadManifest> | null;
+  const m = parseIndex(text, file) as Partial<HeadManifest> | null;
   if (m?.format !== WEIGHTS_FORMAT || m.network !== 'projection-head' || !m.blob) {
     throw new StyleError('unsupported-format', `${file}: not a ${WEIGHTS_FORMAT} head index`);
   }
@@ -226,7 +226,7 @@ async function readWeightsManifest(root: string, meta: CutStyleMeta): Promise<We
       `Style ${root} has no generator weights (${STYLE_FILES.weightsConfig})`,
     );
   }
-  const w = parse(text, file, 'corrupt-weights') as Partial<WeightsManifest> | null;
+  const w = parseIndex(text, file) as Partial<WeightsManifest> | null;
   if (w?.format !== WEIGHTS_FORMAT || !w.blob || !Array.isArray(w.tensors)) {
     throw new StyleError('unsupported-format', `${file}: not a ${WEIGHTS_FORMAT} index`);
   }
@@ -288,10 +288,11 @@ function toParams(specs: ParamSpec[], tensors: Map<string, StoredTensor>): Param
   return params;
 }
 
-function parse(text: string, file: string, code: 'corrupt-weights'): unknown {
+/** A weights index (generator.json, head.json) that is not JSON is damaged weights. */
+function parseIndex(text: string, file: string): unknown {
   try {
     return readJson(text, file);
   } catch (err) {
-    throw new StyleError(code, (err as Error).message);
+    throw new StyleError('corrupt-weights', (err as Error).message);
   }
 }
