@@ -65,9 +65,10 @@ export async function readStyleMeta(dir: string): Promise<StyleMeta> {
  * so a style from a newer Patchwork says so rather than listing fields it does not know.
  */
 export function parseStyleMeta(raw: unknown, file: string): StyleMeta {
-  const format = isRecord(raw) ? raw.format : undefined;
-  if (format !== STYLE_FORMAT) throw formatError(format, file);
-  const kind = (raw as Record<string, unknown>).kind;
+  if (!isRecord(raw) || raw.format !== STYLE_FORMAT) {
+    throw formatError(isRecord(raw) ? raw.format : undefined, file);
+  }
+  const kind = raw.kind;
   if (kind === 'sincut') return check(sincutStyleMetaSchema, raw, file, 'SinCUT');
   if (kind !== 'cut') {
     throw new StyleError(
@@ -75,8 +76,7 @@ export function parseStyleMeta(raw: unknown, file: string): StyleMeta {
       `${file}: style kind ${JSON.stringify(kind)} is unknown`,
     );
   }
-  const generator = (raw as Record<string, unknown>).generator;
-  const architecture = isRecord(generator) ? generator.architecture : undefined;
+  const architecture = isRecord(raw.generator) ? raw.generator.architecture : undefined;
   if (architecture !== undefined && !CUT_ARCHITECTURES.some((a) => a === architecture)) {
     throw new StyleError(
       'unsupported-format',

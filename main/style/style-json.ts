@@ -37,7 +37,8 @@ const positiveInt = z.number().int().positive();
 const fileNames = z.object({ config: z.string(), data: z.string() });
 const preview = z.object({ source: z.string(), output: z.string() });
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
+/** A JSON object (not null, not a list). */
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // A CUT style's options and every style's training summary are history: read back as they
@@ -131,5 +132,3 @@ export const styleSummarySchema = z.object({
 export function styleJsonText(meta: StyleMeta | Record<string, unknown>): string {
   return `${JSON.stringify(meta, null, 1)}\n`;
 }
-
-export { isRecord };
