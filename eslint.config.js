@@ -90,6 +90,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [tfjs, engine] }] },
   },
   {
+    // The style folder's owner serves the studio as well as the engine: no TF.js, no engine.
+    files: ['main/style/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, engine] }],
+    },
+  },
+  {
     // A sandboxed preload can require only electron; everything else is bundled in.
     files: ['preload/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [tfjs, engine, nodeBuiltins] }] },

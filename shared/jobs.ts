@@ -205,9 +205,7 @@ export type TrainEvent =
 
 export type TrainEventType = TrainEvent['type'];
 
-// ─── the finished style ────────────────────────────────────────────────────────────────────
-
-export const STYLE_FORMAT = 'patchwork-style-1';
+// ─── the finished style (style.json's schema: main/style/style-json.ts) ────────────────────
 
 /** How the style was trained, for the library's detail view. */
 export interface TrainingSummary {
@@ -220,22 +218,4 @@ export interface TrainingSummary {
   backend: string;
   status: 'completed' | 'cancelled';
   datasetSizes: { source: number; target: number };
-}
-
-/** style.json: a style folder describes itself, so conversion and the library need nothing else. */
-export interface StyleMeta {
-  format: typeof STYLE_FORMAT;
-  kind: 'cut';
-  name: string;
-  preset: Preset;
-  /** The resolved training options. */
-  options: TrainOptions;
-  generator: { ngf: number; nBlocks: number };
-  training: TrainingSummary;
-  /** ISO 8601. */
-  created: string;
-  /** File names relative to the style folder. */
-  weights: { config: string; data: string };
-  thumbnail: string | null;
-  previews: { source: string; output: string }[];
 }

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { BACKEND_CHOICES } from '../../shared/jobs';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { createImageConverter } from '../engine/infer/convert-image';
-import { openStyleConversion } from '../engine/infer/style-conversion';
+import { openStyleConversion } from '../engine/style/open-conversion';
 import {
   ConvertQueue,
   type FileState,

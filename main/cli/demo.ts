@@ -11,7 +11,7 @@ import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import { decodeImage, writeImageAtomic } from '../engine/data/image-io';
 import { psnr } from '../engine/data/metrics';
 import { translateImageAsync } from '../engine/infer/translate';
-import { loadStyle } from '../engine/train/style';
+import { loadStyle } from '../engine/style/load-style';
 import { runTraining } from '../engine/train/train-loop';
 import { int, oneOf } from './args';
 import { EXIT } from './errors';

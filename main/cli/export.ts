@@ -16,8 +16,10 @@ import { exportPth } from '../engine/export/pth-export';
 import type { StyleGenerator } from '../engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
-import { isSinCutStyle, loadSinCutStyle } from '../engine/train/sincut-style';
-import { loadStyleGenerator, StyleError } from '../engine/train/style';
+import { loadStyleGenerator } from '../engine/style/load-style';
+import { loadSinCutStyle } from '../engine/style/sincut-style';
+import { StyleError } from '../style/style-error';
+import { readStyleMeta } from '../style/style-folder';
 import { oneOf } from './args';
 import { EXIT } from './errors';
 
@@ -50,7 +52,7 @@ async function loadForExport(style: string): Promise<{
   architecture: string;
   generator: StyleGenerator;
 }> {
-  if (!(await isSinCutStyle(style))) {
+  if ((await readStyleMeta(style)).kind === 'cut') {
     const loaded = await loadStyleGenerator(style);
     return { name: loaded.meta.name, ...loaded };
   }

@@ -25,7 +25,7 @@ import {
   type SimilarityMap,
 } from '../engine/infer/heatmap';
 import { renderGrid, renderHeatmaps } from '../engine/infer/heatmap-render';
-import { openHeatmapStyle } from '../engine/infer/heatmap-style';
+import { openHeatmapStyle } from '../engine/style/open-heatmap';
 import { int, num, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { StyleInfo } from '../../shared/ipc';
-import { writeJsonAtomic } from '../files/atomic-file';
+import { changeStyleJson, readStyleSummary, type StyleSummary } from '../style/style-folder';
 
 export const STYLES_FOLDER = 'styles';
 
@@ -55,15 +55,6 @@ export async function freeStyleId(
   }
 }
 
-interface StyleJson {
-  name?: unknown;
-  preset?: unknown;
-  thumbnail?: unknown;
-  previews?: unknown;
-  created?: unknown;
-  training?: { iterations?: unknown };
-}
-
 /** Every style folder with what its style.json says (training jobs are merged by the caller). */
 export async function listStyles(libraryDir: string): Promise<StyleInfo[]> {
   const root = stylesRoot(libraryDir);
@@ -90,29 +81,18 @@ async function readStyle(libraryDir: string, id: string): Promise<StyleInfo> {
     iterations: null,
     jobId: null,
   };
-  let meta: StyleJson;
-  try {
-    meta = JSON.parse(await fs.readFile(path.join(dir, 'style.json'), 'utf8')) as StyleJson;
-  } catch {
-    return info; // no finished style (yet): the caller knows whether it is training
-  }
-  const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  const inDir = (file: string | null) => (file ? path.join(dir, file) : null);
-  const previews = Array.isArray(meta.previews) ? meta.previews : [];
+  const meta = await readStyleSummary(dir).catch(() => null);
+  // No finished style (yet), or an unreadable one: the caller knows whether it is training.
+  if (meta === null) return info;
   return {
     ...info,
     status: 'ready',
-    name: str(meta.name) ?? id,
-    preset: str(meta.preset),
-    thumbnail: inDir(str(meta.thumbnail)),
-    previews: previews
-      .map((p: { source?: unknown; output?: unknown }) => ({
-        source: inDir(str(p?.source)),
-        output: inDir(str(p?.output)),
-      }))
-      .filter((p): p is { source: string; output: string } => !!p.source && !!p.output),
-    created: str(meta.created),
-    iterations: typeof meta.training?.iterations === 'number' ? meta.training.iterations : null,
+    name: meta.name ?? id,
+    preset: meta.preset,
+    thumbnail: meta.thumbnail,
+    previews: meta.previews,
+    created: meta.created,
+    iterations: meta.iterations,
   };
 }
 
@@ -152,30 +132,21 @@ export async function ownedStyleFolder(libraryDir: string, id: string): Promise<
   return dir;
 }
 
-async function readMeta(dir: string): Promise<Record<string, unknown>> {
-  const file = path.join(dir, 'style.json');
-  try {
-    const meta = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
-    if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
-      return meta as Record<string, unknown>;
-    }
-  } catch {
-    // fall through
-  }
-  throw new StyleLibraryError('rejected', 'only a trained style can be renamed or duplicated');
+/** A trained style's summary; only those can be renamed or duplicated. */
+async function trainedStyle(dir: string): Promise<StyleSummary> {
+  const summary = await readStyleSummary(dir).catch(() => null);
+  if (summary) return summary;
+  throw notTrained();
 }
 
-/** Writes style.json through a temporary file and a rename: never half a file. */
-async function writeMeta(dir: string, meta: Record<string, unknown>): Promise<void> {
-  await writeJsonAtomic(path.join(dir, 'style.json'), meta, { indent: 2 });
+function notTrained(): StyleLibraryError {
+  return new StyleLibraryError('rejected', 'only a trained style can be renamed or duplicated');
 }
 
 /** Gives a trained style a new display name; its id (folder) stays, so nothing else moves. */
 export async function renameStyle(libraryDir: string, id: string, name: string): Promise<void> {
   await ownedStyleFolder(libraryDir, id);
-  const dir = styleDir(libraryDir, id);
-  const meta = await readMeta(dir);
-  await writeMeta(dir, { ...meta, name });
+  if (!(await changeStyleJson(styleDir(libraryDir, id), { name }))) throw notTrained();
 }
 
 /** Removes a style's whole folder (checkpoints, previews, the style), inside the library only. */
@@ -195,14 +166,14 @@ export async function duplicateStyle(
 ): Promise<string> {
   await ownedStyleFolder(libraryDir, id);
   const from = styleDir(libraryDir, id);
-  const meta = await readMeta(from);
-  const name = `${typeof meta.name === 'string' ? meta.name : id} copy`;
+  const name = `${(await trainedStyle(from)).name ?? id} copy`;
   const copyId = await freeStyleId(libraryDir, name, taken);
   const to = styleDir(libraryDir, copyId);
   await fs.mkdir(styleOutDir(libraryDir, copyId), { recursive: true });
   try {
     await fs.cp(from, to, { recursive: true, errorOnExist: true, force: false });
-    await writeMeta(to, { ...meta, name, created: new Date().toISOString() });
+    const changed = await changeStyleJson(to, { name, created: new Date().toISOString() });
+    if (!changed) throw notTrained();
   } catch (err) {
     await fs.rm(styleOutDir(libraryDir, copyId), { recursive: true, force: true });
     throw err;

@@ -9,7 +9,7 @@ import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import type { ConvertJobSpec, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { initBackend } from '../engine/backend';
 import { createImageConverter, type ImageConverter } from '../engine/infer/convert-image';
-import { openStyleConversion } from '../engine/infer/style-conversion';
+import { openStyleConversion } from '../engine/style/open-conversion';
 import { ConvertQueue, type FileState } from '../services/convert/convert-queue';
 import type { ConvertSettings } from '../services/convert/engine';
 import { ConvertManifest, styleIdOf } from '../services/convert/manifest';

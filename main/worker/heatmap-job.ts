@@ -16,9 +16,10 @@ import type { NceTap } from '../../shared/options';
 import { initBackend } from '../engine/backend';
 import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
 import { overlay, renderGrid } from '../engine/infer/heatmap-render';
-import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/infer/heatmap-style';
+import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/style/open-heatmap';
 import type { RgbFloatImage } from '../engine/infer/translate';
 import { writeFileAtomic, writeThroughTemp } from '../files/atomic-file';
+import { styleJsonPath } from '../style/style-folder';
 
 interface Open {
   key: string;
@@ -85,7 +86,7 @@ export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult
 /** The open session for this style and image (the file's version included), or a new one. */
 async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
   const [styleStat, imageStat] = await Promise.all([
-    fs.stat(path.join(spec.styleDir, 'style.json')),
+    fs.stat(styleJsonPath(spec.styleDir)),
     fs.stat(spec.image),
   ]);
   const key = [spec.styleDir, styleStat.mtimeMs, spec.image, imageStat.mtimeMs, imageStat.size]

@@ -5,8 +5,6 @@
  * checkpoint and the style made from it. Live previews (the source translated, small) come as
  * the loop makes them; the style's own is shown once the run ends, stops or pauses.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import {
   resolveSinCutJobOptions,
   type SinCutJobSpec,
@@ -16,6 +14,7 @@ import {
 import type { StudioTrainEvent } from '../../shared/ipc-jobs';
 import { sincutStepsPerEpoch } from '../../shared/options';
 import { runSinCutTraining, type SinCutEvent } from '../engine/train/sincut-loop';
+import { readStyleSummary } from '../style/style-folder';
 
 export async function runSinCutJob(
   spec: SinCutJobSpec,
@@ -85,13 +84,8 @@ export async function runSinCutJob(
 /** The translated previews a style folder lists in its style.json (absolute paths). */
 async function stylePreviews(styleDir: string): Promise<string[]> {
   try {
-    const meta = JSON.parse(await fs.readFile(path.join(styleDir, 'style.json'), 'utf8')) as {
-      previews?: { output?: unknown }[];
-    };
-    return (meta.previews ?? [])
-      .map((p) => p.output)
-      .filter((f): f is string => typeof f === 'string')
-      .map((f) => path.join(styleDir, f));
+    const summary = await readStyleSummary(styleDir);
+    return (summary?.previews ?? []).map((p) => p.output);
   } catch {
     return []; // a style without previews still trained
   }

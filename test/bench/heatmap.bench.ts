@@ -42,7 +42,7 @@ import { ResnetGenerator, tapChannels } from '../../main/engine/model/generator'
 import { ProjectionHead } from '../../main/engine/model/patch-sampler';
 import { Rng } from '../../main/engine/rng';
 import { CutModel } from '../../main/engine/train/cut-model';
-import { disposeStyle, loadStyle } from '../../main/engine/train/style';
+import { disposeStyle, loadStyle } from '../../main/engine/style/load-style';
 import { runTraining } from '../../main/engine/train/train-loop';
 import { ELEPHANTS, sizeFor } from './convert.bench';
 import type { BenchArgs } from './index';

@@ -29,7 +29,7 @@ import type { TrainJobSpec } from '../../shared/jobs';
 import { pixelsToFloat } from '../../main/engine/data/image-io';
 import { psnr } from '../../main/engine/data/metrics';
 import { translateImage } from '../../main/engine/infer/translate';
-import { loadStyle } from '../../main/engine/train/style';
+import { loadStyle } from '../../main/engine/style/load-style';
 import { runTraining } from '../../main/engine/train/train-loop';
 import { gradeImage, normalisedPhoto } from '../support/known-answer';
 import type { BenchArgs } from './index';

@@ -27,7 +27,7 @@ import { disposeParams } from '../../main/engine/model/params';
 import { StyleGan2Generator } from '../../main/engine/model/stylegan2-generator';
 import { runSinCutTraining } from '../../main/engine/train/sincut-loop';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
-import { loadSinCutStyle } from '../../main/engine/train/sincut-style';
+import { loadSinCutStyle } from '../../main/engine/style/sincut-style';
 import {
   edgeCorrelations,
   formatEdges,

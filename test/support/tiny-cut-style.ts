@@ -9,7 +9,7 @@ import { ResnetGenerator, tapChannels } from '../../main/engine/model/generator'
 import { disposeParams } from '../../main/engine/model/params';
 import { ProjectionHead } from '../../main/engine/model/patch-sampler';
 import { Rng } from '../../main/engine/rng';
-import { saveStyle } from '../../main/engine/train/style';
+import { saveStyle } from '../../main/engine/style/save-style';
 import { UNTRAINED_SUMMARY } from './tiny-style';
 
 /** The projection head's output dimension. */

@@ -11,7 +11,8 @@ import { resolveSinCutOptions } from '../../shared/options';
 import { initBackend } from '../../main/engine/backend';
 import { StyleGan2Generator } from '../../main/engine/model/stylegan2-generator';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
-import { saveSinCutStyle, type SinCutStyleMeta } from '../../main/engine/train/sincut-style';
+import { saveSinCutStyle } from '../../main/engine/style/sincut-style';
+import type { SinCutStyleMeta } from '../../main/style/style-json';
 import { useTempDir, type TempDir } from './temp-dir';
 import { UNTRAINED_SUMMARY } from './tiny-style';
 

@@ -6,11 +6,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { StyleMeta } from '../../../shared/jobs';
+import type { CutStyleMeta } from '../../style/style-json';
 import { resolveTrainOptions, type Preset } from '../../../shared/options';
 import { makeGenerator, specsFor, type StyleGenerator } from '../model/cyclegan-generator';
 import { disposeParams, type ParamSet } from '../model/params';
-import { saveStyle } from '../train/style';
+import { saveStyle } from '../style/save-style';
 import { PthError, readPth } from './pth';
 import { recognizeGenerator, type RecognizedGenerator } from './recognize';
 
@@ -23,7 +23,7 @@ export interface ImportOptions {
 }
 
 export interface ImportResult {
-  meta: StyleMeta;
+  meta: CutStyleMeta;
   dir: string;
   recognized: Omit<RecognizedGenerator, 'tensors'>;
 }

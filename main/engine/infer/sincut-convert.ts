@@ -7,7 +7,8 @@
  */
 import { disposeParams } from '../model/params';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
-import { loadSinCutStyle, type SinCutStyleMeta } from '../train/sincut-style';
+import type { SinCutStyleMeta } from '../../style/style-json';
+import { loadSinCutStyle } from '../style/sincut-style';
 import type { Translator } from './convert-image';
 import { translateSinCut } from './sincut-tiled';
 import { conversionTranslator } from './tiled-generator';

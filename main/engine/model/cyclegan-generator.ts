@@ -12,6 +12,7 @@
  *   pad3 → conv7 → tanh                                        [B, H, W, 3]
  */
 import * as tf from '@tensorflow/tfjs';
+import type { CutArchitecture } from '../../style/style-json';
 import { generatorSpecs, ResnetGenerator, type GeneratorConfig } from './generator';
 import { conv2d, instanceNorm, reflectPad, type T4 } from './layers';
 import { conv, getParam, type ParamSet, type ParamSpec } from './params';
@@ -56,8 +57,7 @@ export function cycleganSpecs(cfg: GeneratorConfig): ParamSpec[] {
 }
 
 /** The generator networks a style can hold (style.json `generator.architecture`). */
-export type Architecture = 'cut-resnet' | 'cyclegan-resnet';
-export const ARCHITECTURES: readonly Architecture[] = ['cut-resnet', 'cyclegan-resnet'];
+export type Architecture = CutArchitecture;
 
 /** A generator that translates: CUT's (which also encodes, for training and heatmaps) or CycleGAN's. */
 export type StyleGenerator = ResnetGenerator | CycleGanGenerator;

@@ -10,15 +10,11 @@ import path from 'node:path';
 import type { ResolvedTrainJob, TrainJobSpec } from '../../../shared/jobs';
 import { resolveTrainOptions } from '../../../shared/options';
 import type { ParamSet } from '../model/params';
+import { StyleError } from '../../style/style-error';
+import { classify, readStyleMeta } from '../../style/style-folder';
+import type { CutStyleMeta } from '../../style/style-json';
+import { disposeStyle, loadStyle } from '../style/load-style';
 import type { CutModel } from './cut-model';
-import { isSinCutStyle } from './sincut-style';
-import {
-  disposeStyle,
-  loadStyle,
-  readStyleMeta,
-  StyleError,
-  type StyleMetaWithHead,
-} from './style';
 
 /** Why a style cannot seed a run; the message names the style folder. */
 export class InitStyleError extends Error {
@@ -38,11 +34,8 @@ export async function adoptStyleShape(
 ): Promise<ResolvedTrainJob> {
   if (job.initFrom === null) return job;
   const dir = path.resolve(job.initFrom);
-  await refuseSinCut(dir);
-  const meta = await readStyleMeta(dir).catch((err: unknown) => {
-    throw asInitError(dir, err);
-  });
-  const architecture = (meta as StyleMetaWithHead).generator.architecture ?? 'cut-resnet';
+  const meta = await readCutMeta(dir);
+  const { architecture } = classify(meta);
   if (architecture !== 'cut-resnet') {
     throw new InitStyleError(
       `Cannot fine-tune from ${dir}: it holds a ${architecture} generator (imported), which ` +
@@ -71,7 +64,7 @@ export async function adoptStyleShape(
  */
 export async function seedFromStyle(model: CutModel, styleDir: string): Promise<string[]> {
   const dir = path.resolve(styleDir);
-  await refuseSinCut(dir);
+  await readCutMeta(dir);
   const style = await loadStyle(dir).catch((err: unknown) => {
     throw asInitError(dir, err);
   });
@@ -98,12 +91,16 @@ export async function seedFromStyle(model: CutModel, styleDir: string): Promise<
 }
 
 /**
- * A SinCUT style cannot seed a CUT or FastCUT run: its generator was trained on one image
- * pair, usually with another architecture (StyleGAN2), and its run continues with
- * `--resume` on its own output folder (checkpoints/latest) instead.
+ * style.json of the style to start from. A SinCUT style cannot seed a CUT or FastCUT run:
+ * its generator was trained on one image pair, usually with another architecture
+ * (StyleGAN2), and its run continues with `--resume` on its own output folder
+ * (checkpoints/latest) instead.
  */
-async function refuseSinCut(dir: string): Promise<void> {
-  if (!(await isSinCutStyle(dir))) return;
+async function readCutMeta(dir: string): Promise<CutStyleMeta> {
+  const meta = await readStyleMeta(dir).catch((err: unknown) => {
+    throw asInitError(dir, err);
+  });
+  if (meta.kind === 'cut') return meta;
   throw new InitStyleError(
     `Cannot fine-tune from ${dir}: it is a SinCUT style (trained on one image pair). ` +
       'Fine-tuning starts a CUT or FastCUT run from a CUT style; SinCUT styles do not seed ' +

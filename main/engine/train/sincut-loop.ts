@@ -26,12 +26,8 @@ import { Rng } from '../rng';
 import { lrFactor } from './adam';
 import { SinCutModel } from './sincut-model';
 import { TrainJobError } from './train-loop';
-import {
-  loadSinCutCheckpoint,
-  saveSinCutCheckpoint,
-  saveSinCutStyle,
-  type SinCutPreviewImage,
-} from './sincut-style';
+import { saveSinCutStyle, type SinCutPreviewImage } from '../style/sincut-style';
+import { loadSinCutCheckpoint, saveSinCutCheckpoint } from './sincut-checkpoint';
 import { drawSinCutSampling, sincutTrainStep, type SinCutLosses } from './sincut-step';
 
 export interface SinCutJob {

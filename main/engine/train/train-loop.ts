@@ -39,7 +39,7 @@ import { lrFactor } from './adam';
 import { CheckpointStore, type LossRecord, type TrainState } from './checkpoint';
 import { CutModel } from './cut-model';
 import { adoptStyleShape, seedFromStyle } from './fine-tune';
-import { saveStyle, type RgbImage, type StylePreview } from './style';
+import { saveStyle, type RgbImage, type StylePreview } from '../style/save-style';
 import { drawSampling, trainStepAsync, type StepLosses } from './train-step';
 
 export interface RunOptions {

@@ -22,6 +22,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
+import { readStyleSummary } from '../../style/style-folder';
+import { STYLE_FILES } from '../../style/style-json';
 import type { ConvertSettings } from './engine';
 
 export const MANIFEST_FILE = '.patchwork-convert.json';
@@ -215,10 +217,7 @@ export function settingsKey(settings: ConvertSettings): string {
  */
 export async function styleIdOf(styleDir: string): Promise<string> {
   const root = path.resolve(styleDir);
-  const meta = (await readJsonFile(path.join(root, 'style.json'))) as {
-    weights?: { config?: unknown };
-  } | null;
-  const index = typeof meta?.weights?.config === 'string' ? meta.weights.config : 'generator.json';
+  const index = (await readStyleSummary(root))?.weightsConfig ?? STYLE_FILES.weightsConfig;
   const bytes = await fs.readFile(path.join(root, index));
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }

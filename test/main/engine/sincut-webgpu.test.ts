@@ -28,7 +28,7 @@ import {
   sincutDiscriminatorGrads,
   sincutGeneratorGrads,
 } from '../../../main/engine/train/sincut-step';
-import { loadSinCutStyle } from '../../../main/engine/train/sincut-style';
+import { loadSinCutStyle } from '../../../main/engine/style/sincut-style';
 import { buildD, buildG, buildModel, cfg, fx, stepSampling } from '../../support/reference-sincut';
 import {
   maxOf,

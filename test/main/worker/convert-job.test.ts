@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerJobEvent } from '../../../shared/ipc-worker';
 import { initBackend } from '../../../main/engine/backend';
 import { convertFile } from '../../../main/engine/infer/convert-image';
-import { openStyleConversion } from '../../../main/engine/infer/style-conversion';
+import { openStyleConversion } from '../../../main/engine/style/open-conversion';
 import { openConversion, runConversion } from '../../../main/worker/convert-job';
 import { writeImage } from '../services/convert/files';
 import { useTempDir } from '../../support/temp-dir';

@@ -15,7 +15,7 @@ import {
 } from '../../../../main/engine/import/import-style';
 import { translateImage } from '../../../../main/engine/infer/translate';
 import { disposeParams } from '../../../../main/engine/model/params';
-import { loadStyle, loadStyleGenerator } from '../../../../main/engine/train/style';
+import { loadStyle, loadStyleGenerator } from '../../../../main/engine/style/load-style';
 import { image, INPUTS, manifest, maxAbsDiff, MODELS, pthPath } from './import-fixtures';
 
 const TOL = 1e-4;

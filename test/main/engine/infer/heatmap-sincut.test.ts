@@ -14,7 +14,7 @@ import {
 import {
   openHeatmapStyle,
   type OpenedHeatmapStyle,
-} from '../../../../main/engine/infer/heatmap-style';
+} from '../../../../main/engine/style/open-heatmap';
 import { translateSinCut } from '../../../../main/engine/infer/sincut-tiled';
 import { padToMultipleOf4, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';

@@ -24,7 +24,11 @@ import type { RgbFloatImage } from '../../../../main/engine/infer/translate';
 import type { ResnetGenerator } from '../../../../main/engine/model/generator';
 import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
-import { disposeStyle, loadStyle, type LoadedStyle } from '../../../../main/engine/train/style';
+import {
+  disposeStyle,
+  loadStyle,
+  type LoadedStyle,
+} from '../../../../main/engine/style/load-style';
 import { decompressionBomb } from '../../services/convert/files';
 import { randomImage } from '../../../support/float-images';
 import { useTempDir } from '../../../support/temp-dir';

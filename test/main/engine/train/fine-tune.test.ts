@@ -21,7 +21,7 @@ import {
   InitStyleError,
   seedFromStyle,
 } from '../../../../main/engine/train/fine-tune';
-import { disposeStyle, loadStyle } from '../../../../main/engine/train/style';
+import { disposeStyle, loadStyle } from '../../../../main/engine/style/load-style';
 import { runTraining } from '../../../../main/engine/train/train-loop';
 import { manifest, pthPath } from '../import/import-fixtures';
 import { failure } from '../../../support/failure';

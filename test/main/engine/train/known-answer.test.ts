@@ -15,7 +15,7 @@ import { initBackend } from '../../../../main/engine/backend';
 import { pixelsToFloat } from '../../../../main/engine/data/image-io';
 import { psnr } from '../../../../main/engine/data/metrics';
 import { translateImage } from '../../../../main/engine/infer/translate';
-import { disposeStyle, loadStyle } from '../../../../main/engine/train/style';
+import { disposeStyle, loadStyle } from '../../../../main/engine/style/load-style';
 import { runTraining } from '../../../../main/engine/train/train-loop';
 import { gradeImage, normalisedPhoto } from '../../../support/known-answer';
 

@@ -13,7 +13,7 @@ import { resolveSinCutOptions } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { runSinCutTraining, type SinCutJob } from '../../../../main/engine/train/sincut-loop';
-import { loadSinCutStyle } from '../../../../main/engine/train/sincut-style';
+import { loadSinCutStyle } from '../../../../main/engine/style/sincut-style';
 
 let dir: string;
 

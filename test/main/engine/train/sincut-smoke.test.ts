@@ -19,7 +19,7 @@ import { translateSinCut } from '../../../../main/engine/infer/sincut-tiled';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
 import { runSinCutTraining } from '../../../../main/engine/train/sincut-loop';
-import { loadSinCutStyle } from '../../../../main/engine/train/sincut-style';
+import { loadSinCutStyle } from '../../../../main/engine/style/sincut-style';
 import { SinCutModel } from '../../../../main/engine/train/sincut-model';
 import {
   edgeCorrelations,

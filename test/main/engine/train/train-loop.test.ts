@@ -15,7 +15,7 @@ import { initBackend } from '../../../../main/engine/backend';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
 import { CheckpointError } from '../../../../main/engine/train/checkpoint';
-import { loadStyle } from '../../../../main/engine/train/style';
+import { loadStyle } from '../../../../main/engine/style/load-style';
 import {
   runTraining,
   scheduledLr,

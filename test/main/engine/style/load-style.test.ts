@@ -16,14 +16,13 @@ import { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
 import { CheckpointStore, type FileWriter } from '../../../../main/engine/train/checkpoint';
 import { runTraining } from '../../../../main/engine/train/train-loop';
+import { disposeStyle, loadStyle } from '../../../../main/engine/style/load-style';
 import {
-  disposeStyle,
-  loadStyle,
   saveStyle,
-  StyleError,
   type RgbImage,
   type SaveStyleInput,
-} from '../../../../main/engine/train/style';
+} from '../../../../main/engine/style/save-style';
+import { StyleError } from '../../../../main/style/style-error';
 
 const options = resolveTrainOptions({ preset: 'fastcut', ngf: 4, nBlocks: 2, cropSize: 32 });
 const training: TrainingSummary = {

@@ -5,12 +5,12 @@
  * above a megapixel, or always when `alwaysTiled`). A SinCUT style: sincut-convert.ts (its
  * StyleGAN2 generator tiled within the memory budget, with position-based noise).
  */
+import { readStyleMeta } from '../../style/style-folder';
+import type { Translator } from '../infer/convert-image';
+import { sincutConversion } from '../infer/sincut-convert';
+import { conversionTranslator } from '../infer/tiled-generator';
 import { disposeParams } from '../model/params';
-import { isSinCutStyle } from '../train/sincut-style';
-import { loadStyleGenerator } from '../train/style';
-import type { Translator } from './convert-image';
-import { sincutConversion } from './sincut-convert';
-import { conversionTranslator } from './tiled-generator';
+import { loadStyleGenerator } from './load-style';
 
 export interface StyleConversion {
   name: string;
@@ -26,13 +26,13 @@ export interface OpenStyleOptions {
   alwaysTiled?: boolean;
 }
 
-/** Loads only what conversion needs (the generator); errors are the style loaders' own. */
+/** Loads only what conversion needs (the generator); errors are StyleErrors. */
 export async function openStyleConversion(
   styleDir: string,
   opts: OpenStyleOptions = {},
 ): Promise<StyleConversion> {
   const alwaysTiled = opts.alwaysTiled === true;
-  if (await isSinCutStyle(styleDir)) {
+  if ((await readStyleMeta(styleDir)).kind === 'sincut') {
     const sincut = await sincutConversion(styleDir, alwaysTiled);
     return {
       name: sincut.meta.name,

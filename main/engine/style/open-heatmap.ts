@@ -4,10 +4,11 @@
  * one), a SinCUT style with loadSinCutStyle (its StyleGAN2 or ResNet generator, its head and
  * the seed of its inference noise). Loading errors are the loaders' StyleErrors.
  */
-import { isSinCutStyle, loadSinCutStyle } from '../train/sincut-style';
-import { disposeStyle, loadStyle } from '../train/style';
+import { readStyleMeta } from '../../style/style-folder';
+import type { HeatmapStyle } from '../infer/heatmap';
 import { disposeParams } from '../model/params';
-import type { HeatmapStyle } from './heatmap';
+import { disposeStyle, loadStyle } from './load-style';
+import { loadSinCutStyle } from './sincut-style';
 
 export interface OpenedHeatmapStyle extends HeatmapStyle {
   name: string;
@@ -18,7 +19,7 @@ export interface OpenedHeatmapStyle extends HeatmapStyle {
 }
 
 export async function openHeatmapStyle(dir: string): Promise<OpenedHeatmapStyle> {
-  if (await isSinCutStyle(dir)) {
+  if ((await readStyleMeta(dir)).kind === 'sincut') {
     const s = await loadSinCutStyle(dir);
     return {
       name: s.meta.name,
