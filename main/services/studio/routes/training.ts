@@ -53,13 +53,12 @@ async function startTraining(ctx: StudioContext, input: ParsedInput<'train:start
     ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
   };
   resolveTrainJob(spec); // options errors answer the request instead of failing the job
-  await fs.mkdir(out, { recursive: true });
-  const id = newJobId();
-  const snapshot = newJob(id, 'train', input.name);
-  snapshot.train = emptyTrainView(styleId, out);
-  const job = ctx.jobs.enqueue(snapshot, { type: 'train', jobId: id, spec, resume: false });
-  ctx.emit({ type: 'styles-changed' });
-  return job;
+  return queueTraining(ctx, { styleId, out }, input.name, (jobId) => ({
+    type: 'train',
+    jobId,
+    spec,
+    resume: false,
+  }));
 }
 
 async function startSinCut(ctx: StudioContext, input: ParsedInput<'train:sincut'>) {
@@ -79,11 +78,26 @@ async function startSinCut(ctx: StudioContext, input: ParsedInput<'train:sincut'
     ...(input.progressEvery !== undefined ? { progressEvery: input.progressEvery } : {}),
     ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
   };
-  await fs.mkdir(out, { recursive: true });
+  return queueTraining(ctx, { styleId, out }, input.name, (jobId) => ({
+    type: 'train-sincut',
+    jobId,
+    spec,
+    resume: false,
+  }));
+}
+
+/** Makes the style's folder and queues its training job (the style shows as training). */
+async function queueTraining(
+  ctx: StudioContext,
+  style: { styleId: string; out: string },
+  title: string,
+  work: (jobId: string) => WorkerJob,
+) {
+  await fs.mkdir(style.out, { recursive: true });
   const id = newJobId();
-  const snapshot = newJob(id, 'train', input.name);
-  snapshot.train = emptyTrainView(styleId, out);
-  const job = ctx.jobs.enqueue(snapshot, { type: 'train-sincut', jobId: id, spec, resume: false });
+  const snapshot = newJob(id, 'train', title);
+  snapshot.train = emptyTrainView(style.styleId, style.out);
+  const job = ctx.jobs.enqueue(snapshot, work(id));
   ctx.emit({ type: 'styles-changed' });
   return job;
 }
