@@ -6,6 +6,7 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { PatchworkBridge, RequestEnvelope, Reply, StudioEvent } from '../shared/ipc';
 import { APP_ORIGIN, ELECTRON_CHANNELS } from '../shared/ipc-channels';
+import { resourceUrl } from '../shared/resource-urls';
 
 const bridge: PatchworkBridge = {
   invoke: (envelope: RequestEnvelope) =>
@@ -15,9 +16,9 @@ const bridge: PatchworkBridge = {
     ipcRenderer.on(ELECTRON_CHANNELS.event, wrapped);
     return () => void ipcRenderer.off(ELECTRON_CHANNELS.event, wrapped);
   },
-  fileUrl: (path: string) => `${APP_ORIGIN}/files?path=${encodeURIComponent(path)}`,
+  fileUrl: (path: string) => resourceUrl(`${APP_ORIGIN}/`, { route: 'files', path }),
   thumbUrl: (path: string, size: number) =>
-    `${APP_ORIGIN}/thumbs?size=${Math.round(size)}&path=${encodeURIComponent(path)}`,
+    resourceUrl(`${APP_ORIGIN}/`, { route: 'thumbs', path, size }),
   // Electron no longer puts a path on a dropped File; it answers for files it handed the page.
   pathOfFile: (file: object) => webUtils.getPathForFile(file as File),
 };

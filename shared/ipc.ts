@@ -335,7 +335,7 @@ export interface RequestOutputs {
   'watch:stop': { watch: WatchInfo };
   'watch:remove': { watchId: string };
   'settings:get': SettingsView;
-  'image:tiles': TileInfo;
+  'image:tiles': PyramidInfo;
   'settings:set': SettingsView;
   'settings:detect': BackendDetection;
   'heatmap:open': HeatmapView;
@@ -347,8 +347,8 @@ export interface RequestOutputs {
 export type HeatmapView = HeatmapJobResult;
 export type RequestOutput<C extends Channel> = RequestOutputs[C];
 
-/** An image as the viewer's zoom sees it (main/services/tiles.ts): tiles of a pyramid. */
-export interface TileInfo {
+/** An image as the viewer's zoom sees it (main/services/image-pyramid.ts): tiles of a pyramid. */
+export interface PyramidInfo {
   width: number;
   height: number;
   tileSize: number;
@@ -403,8 +403,11 @@ export class StudioError extends Error {
 
 const envelopeSchema = z.object({ channel: z.string(), input: z.unknown() }).strict();
 
+/** A channel's input as validated (defaults applied): what the studio's handlers take. */
+export type ParsedInput<C extends Channel> = z.output<(typeof requestSchemas)[C]>;
+
 export type ParsedRequest = {
-  [C in Channel]: { channel: C; input: z.output<(typeof requestSchemas)[C]> };
+  [C in Channel]: { channel: C; input: ParsedInput<C> };
 }[Channel];
 
 /** Validates a raw message: a ParsedRequest, or the error to answer with. */
@@ -478,14 +481,6 @@ export interface PatchworkBridge {
    * never says, so the serve transport has no such function.
    */
   pathOfFile?(file: object): string;
-}
-
-/**
- * One full-resolution tile of an image (main/services/tiles.ts): both transports serve
- * /tiles beside /files, so its address is the file's with the route and the tile's place.
- */
-export function tileUrlOf(fileUrl: string, level: number, x: number, y: number): string {
-  return `${fileUrl.replace(/(^|\/)files\?/, '$1tiles?')}&level=${level}&x=${x}&y=${y}`;
 }
 
 /** The typed api the renderer uses, over either bridge: errors become StudioError. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, shell } from 'electron';
 import { APP_ORIGIN, APP_SCHEME } from '../../shared/ipc-channels';
 import { SETTINGS_FILE, SettingsStore } from '../services/settings';
-import { Studio } from '../services/studio';
+import { Studio } from '../services/studio/studio';
 import { WorkerHost } from '../services/worker-host';
 import { bindIpc } from './ipc';
 import { jobFeedback } from './job-feedback';

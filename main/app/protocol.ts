@@ -1,13 +1,14 @@
 /**
  * The app's own scheme, patchwork://app/: the built renderer, /files?path=… for
  * previews, thumbnails and outputs the studio allows (/thumbs small ones, /tiles the tiles of
- * the before/after viewer's zoom) (never file://, never webSecurity off).
+ * the before/after viewer's zoom; addresses read by shared/resource-urls.ts) (never file://,
+ * never webSecurity off).
  * Written against the web's Request and Response, so tests call it without Electron.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { contentTypeOf } from '../../shared/content-types';
-import { tileQuery } from '../services/tiles';
+import { parseResourceUrl } from '../../shared/resource-urls';
 import { APP_CSP } from './security';
 
 export interface FileGate {
@@ -24,9 +25,6 @@ export interface FileGate {
   ): Promise<{ file: string } | { status: 400 | 404; message: string }>;
 }
 
-/** The largest thumbnail the page may ask for (main/services/thumbnails.ts's biggest step). */
-const MAX_THUMB = 2048;
-
 export function appProtocolHandler(
   rendererDir: string,
   files: FileGate,
@@ -37,24 +35,21 @@ export function appProtocolHandler(
     if (url.host !== 'app' || request.method !== 'GET') {
       return new Response('not found', { status: 404 });
     }
-    if (url.pathname === '/files') {
-      const real = await files.readableFile(url.searchParams.get('path') ?? '');
+    const resource = parseResourceUrl(url);
+    if (resource && 'error' in resource) return new Response(resource.error, { status: 400 });
+    if (resource?.route === 'files') {
+      const real = await files.readableFile(resource.path);
       if (!real) return new Response('not found', { status: 404 });
       return respond(real, await fs.readFile(real));
     }
-    if (url.pathname === '/thumbs') {
-      const size = Number(url.searchParams.get('size') ?? '256');
-      if (!Number.isInteger(size) || size < 16 || size > MAX_THUMB) {
-        return new Response('bad size', { status: 400 });
-      }
-      const made = await files.thumbnail(url.searchParams.get('path') ?? '', size);
+    if (resource?.route === 'thumbs') {
+      const made = await files.thumbnail(resource.path, resource.size);
       if (!made) return new Response('not found', { status: 404 });
       return respond(made, await fs.readFile(made));
     }
-    if (url.pathname === '/tiles') {
-      const q = tileQuery(url.searchParams);
-      if ('error' in q) return new Response(q.error, { status: 400 });
-      const made = await files.tile(q.path, q.level, q.x, q.y);
+    if (resource?.route === 'tiles') {
+      const { path: p, level, x, y } = resource;
+      const made = await files.tile(p, level, x, y);
       if ('status' in made) return new Response(made.message, { status: made.status });
       return respond(made.file, await fs.readFile(made.file));
     }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Studio } from '../services/studio';
+import { Studio } from '../services/studio/studio';
 import { WorkerHost } from '../services/worker-host';
 import { nodeWorkerSpawner } from '../services/worker-host-node';
 import { startServer, type RunningServer } from './server';

@@ -3,7 +3,9 @@
  * WebSocket, serving the built renderer to a browser. POST /api carries the same
  * { channel, input } envelope the preload sends over Electron's IPC and answers with the
  * same Reply; /events pushes the same events; /files serves previews and outputs the studio
- * allows, /thumbs small WebPs of them and /tiles their full-resolution tiles. Bound to loopback unless asked otherwise; every request needs the token (the
+ * allows, /thumbs small WebPs of them and /tiles their full-resolution tiles (addresses read
+ * by shared/resource-urls.ts). Bound to loopback unless asked otherwise; every request needs
+ * the token (the
  * URL's ?token=, then a SameSite cookie, or an Authorization: Bearer header), and the Host
  * and Origin headers must name this server, which keeps other sites and DNS rebinding out.
  */
@@ -15,9 +17,8 @@ import path from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode, Reply } from '../../shared/ipc';
-import type { Studio } from '../services/studio';
-import { MAX_THUMB_SIZE } from '../services/thumbnails';
-import { tileQuery } from '../services/tiles';
+import { parseResourceUrl } from '../../shared/resource-urls';
+import type { Studio } from '../services/studio/studio';
 
 export interface ServeOptions {
   studio: Studio;
@@ -102,12 +103,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       );
     }
     if (url.pathname === '/api') return api(req, res);
-    if (url.pathname === '/files') return file(res, url.searchParams.get('path') ?? '');
-    if (url.pathname === '/thumbs') {
-      const size = Number(url.searchParams.get('size') ?? '256');
-      return thumb(res, url.searchParams.get('path') ?? '', size);
+    const resource = parseResourceUrl(url);
+    if (resource) {
+      if ('error' in resource) return send(res, 400, 'text/plain', resource.error);
+      if (resource.route === 'files') return file(res, resource.path);
+      if (resource.route === 'thumbs') return thumb(res, resource.path, resource.size);
+      return tile(res, resource.path, resource.level, resource.x, resource.y);
     }
-    if (url.pathname === '/tiles') return tile(res, url.searchParams);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
     if (url.searchParams.has('token')) {
       // First visit with the token: a cookie carries it from here on, and the address bar
@@ -156,14 +158,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   async function thumb(res: ServerResponse, p: string, size: number): Promise<void> {
-    if (!Number.isInteger(size) || size < 16 || size > MAX_THUMB_SIZE) {
-      return send(
-        res,
-        400,
-        'text/plain',
-        `size must be a whole number from 16 to ${MAX_THUMB_SIZE}`,
-      );
-    }
     const made = await studio.thumbnail(p, size);
     if (!made) return send(res, 404, 'text/plain', 'no preview of that file here');
     res.writeHead(200, {
@@ -174,10 +168,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     createReadStream(made).pipe(res);
   }
 
-  async function tile(res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const q = tileQuery(params);
-    if ('error' in q) return send(res, 400, 'text/plain', q.error);
-    const made = await studio.tile(q.path, q.level, q.x, q.y);
+  async function tile(
+    res: ServerResponse,
+    p: string,
+    level: number,
+    x: number,
+    y: number,
+  ): Promise<void> {
+    const made = await studio.tile(p, level, x, y);
     if ('status' in made) return send(res, made.status, 'text/plain', made.message);
     res.writeHead(200, {
       'Content-Type': 'image/webp',

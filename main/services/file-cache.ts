@@ -1,5 +1,5 @@
 /**
- * What the on-disk image caches (thumbnails.ts, tiles.ts) share: a key of a file's path, size
+ * What the on-disk image caches (thumbnails.ts, image-pyramid.ts) share: a key of a file's path, size
  * and modification time (plus what else picks the variant), a cap on the images made at once,
  * a write through a hidden temporary renamed over the target, and trimming to the newest files.
  */

@@ -11,10 +11,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { MAX_THUMB_SIZE } from '../../shared/resource-urls';
 import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
-export const THUMB_SIZES = [128, 256, 512, 1024, 2048] as const;
-export const MAX_THUMB_SIZE = THUMB_SIZES[THUMB_SIZES.length - 1];
+/** The largest step is the largest size a /thumbs address may ask for. */
+export const THUMB_SIZES = [128, 256, 512, 1024, MAX_THUMB_SIZE] as const;
 /** Files the cache keeps before the oldest are removed. */
 const MAX_FILES = 2000;
 /** Beyond this many pixels an input is refused (sharp's decompression-bomb guard). */

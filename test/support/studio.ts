@@ -1,6 +1,6 @@
 /** The Studio as the services tests open it: over a stand-in engine, on a library folder. */
 import type { Reply } from '../../shared/ipc';
-import { Studio, type StudioOptions } from '../../main/services/studio';
+import { Studio, type StudioOptions } from '../../main/services/studio/studio';
 import type { WorkerHost } from '../../main/services/worker-host';
 
 /** Serves `library` only, with `host` (any object standing in for an engine process). */

@@ -4,6 +4,7 @@
  * the cookie the server set on the first visit.
  */
 import type { PatchworkBridge, Reply, StudioEvent } from '../../../shared/ipc';
+import { resourceUrl } from '../../../shared/resource-urls';
 
 export function serveBridge(location: Location): PatchworkBridge {
   const listeners = new Set<(event: StudioEvent) => void>();
@@ -50,8 +51,7 @@ export function serveBridge(location: Location): PatchworkBridge {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    fileUrl: (path) => new URL(`files?path=${encodeURIComponent(path)}`, base).href,
-    thumbUrl: (path, size) =>
-      new URL(`thumbs?size=${Math.round(size)}&path=${encodeURIComponent(path)}`, base).href,
+    fileUrl: (path) => resourceUrl(base.href, { route: 'files', path }),
+    thumbUrl: (path, size) => resourceUrl(base.href, { route: 'thumbs', path, size }),
   };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../../shared/ipc-settings';
 import { SETTINGS_FILE } from '../../../main/services/settings';
-import { Studio, type StudioOptions } from '../../../main/services/studio';
+import { Studio, type StudioOptions } from '../../../main/services/studio/studio';
 import type { WorkerHost, WorkerJob } from '../../../main/services/worker-host';
 
 let library: string;

@@ -12,7 +12,7 @@ import type { PairSummary, StepEstimate, StudioEvent, StyleInfo } from '../../..
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
 import { ESTIMATES_FILE } from '../../../main/services/estimates';
 import { JOBS_FILE } from '../../../main/services/job-store';
-import { Studio } from '../../../main/services/studio';
+import { Studio } from '../../../main/services/studio/studio';
 import { WorkerHost } from '../../../main/services/worker-host';
 import { nodeWorkerSpawner } from '../../../main/services/worker-host-node';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StyleInfo } from '../../../shared/ipc';
-import { Studio, type StudioOptions } from '../../../main/services/studio';
+import { Studio, type StudioOptions } from '../../../main/services/studio/studio';
 import type { WorkerHost } from '../../../main/services/worker-host';
 
 let library: string;

@@ -4,15 +4,16 @@
  * the stage). Zooming keeps the point under the pointer where it is; panning never lets the
  * picture leave the stage. Both images are drawn first as the services' previews (2048 px
  * long side), moved by CSS transforms; once zoomed past what a preview holds, the
- * full-resolution tiles in view (lib/tiles.ts chooses them) are drawn over it: a few asked
+ * full-resolution tiles in view (lib/viewer-tiles.ts chooses them) are drawn over it: a few asked
  * for at a time, the middle first, a request whose tile left the view cancelled, the ones
  * seen last kept for panning back.
  */
 import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
-import { tileUrlOf, type PatchworkApi, type TileInfo } from '../../../../shared/ipc';
+import type { PatchworkApi, PyramidInfo } from '../../../../shared/ipc';
+import { tileUrlOf } from '../../../../shared/resource-urls';
 import { messageOf } from '../errors';
-import { chooseTiles, placeTile, type PlacedTile, type Viewport } from '../tiles';
+import { chooseTiles, placeTile, type PlacedTile, type Viewport } from '../viewer-tiles';
 
 export interface ComparePair {
   title: string;
@@ -41,7 +42,7 @@ export const fetchTile: TileLoader = async (url, signal) => {
 };
 
 interface TileSource {
-  info: TileInfo;
+  info: PyramidInfo;
   url: (level: number, x: number, y: number) => string;
 }
 
@@ -82,7 +83,7 @@ export class CompareState {
     },
   ) {}
 
-  /** What the viewer looks at now, for lib/tiles.ts. */
+  /** What the viewer looks at now, for lib/viewer-tiles.ts. */
   get viewport(): Viewport {
     return {
       stageWidth: this.width,

@@ -17,10 +17,10 @@ import { COMPARE_SIZE, CompareState } from './compare.svelte';
 import { ConvertForm } from './convert-form.svelte';
 import { HeatmapState } from './heatmap.svelte';
 import { applyTheme, SettingsForm } from './settings.svelte';
-import { StyleActions } from './style-actions.svelte';
 import { TrainForm } from './train-form.svelte';
+import type { View } from '../../views/views';
 
-export type View = 'train' | 'styles' | 'convert' | 'heatmaps' | 'settings';
+export type { View };
 
 export class StudioState {
   info = $state<AppInfo | null>(null);
@@ -34,7 +34,6 @@ export class StudioState {
   problem = $state<string | null>(null);
   readonly train: TrainForm;
   readonly convert: ConvertForm;
-  readonly styleActions: StyleActions;
   readonly compare = new CompareState();
   readonly heatmap: HeatmapState;
   readonly settings: SettingsForm;
@@ -44,7 +43,6 @@ export class StudioState {
   constructor(readonly api: PatchworkApi) {
     this.train = new TrainForm(api, () => this.info);
     this.convert = new ConvertForm(api, () => this.info);
-    this.styleActions = new StyleActions(api, () => this.refreshStyles());
     this.heatmap = new HeatmapState(api);
     this.settings = new SettingsForm(api, (s) => {
       applyTheme(s.theme, document.documentElement);

@@ -5,6 +5,7 @@
  */
 import type { PatchworkApi } from '../../../../shared/ipc';
 import { messageOf } from '../errors';
+import { panelState } from './panel-state';
 
 export class StyleActions {
   /** The style whose name is being edited, and the draft. */
@@ -86,3 +87,8 @@ export class StyleActions {
     }
   }
 }
+
+/** The Styles view's actions, one per studio (they refresh its style list). */
+export const styleActionsOf = panelState(
+  (studio) => new StyleActions(studio.api, () => studio.refreshStyles()),
+);

@@ -1,8 +1,9 @@
 /**
- * Full-resolution tiles of the artist's images for the before/after viewer's zoom, made with
+ * The before/after viewer's image pyramid: full-resolution tiles of the artist's images for
+ * its zoom (not the engine's inference tiles, main/engine/infer/), made with
  * sharp so the page never holds a 40-megapixel image. An image is a pyramid of levels: level 0
  * is the full resolution, each level above halves it, and the top level fits in one tile.
- * Every level is cut into TILE_SIZE-pixel squares (the last row and column smaller), each a
+ * Every level is cut into PYRAMID_TILE_SIZE-pixel squares (the last row and column smaller), each a
  * WebP. The first tile of a level decodes the image once (EXIF orientation applied) and keeps
  * that level as an uncompressed libvips file, from which each tile is cut in tens of
  * milliseconds; tiles and level files are cached on disk under a key of the file's path,
@@ -11,12 +12,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { TileInfo } from '../../shared/ipc';
+import type { PyramidInfo } from '../../shared/ipc';
 import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
-export type { TileInfo };
+export type { PyramidInfo };
 
-export const TILE_SIZE = 512;
+export const PYRAMID_TILE_SIZE = 512;
 /** Beyond this many pixels an input is refused (sharp's decompression-bomb guard). */
 const MAX_INPUT_PIXELS = 400_000_000;
 /** Level files (up to 3 bytes a pixel) kept on disk; the oldest beyond this are removed. */
@@ -26,39 +27,23 @@ const MAX_TILE_FILES = 4000;
 const PARALLEL = 2;
 
 /** A request the viewer should not have made (a level or tile outside the image): HTTP 400. */
-export class TileRangeError extends Error {
+export class PyramidRangeError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'TileRangeError';
+    this.name = 'PyramidRangeError';
   }
 }
 
 /** The image cannot be read: HTTP 404 with the reason. */
-export class TileImageError extends Error {
+export class PyramidImageError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'TileImageError';
+    this.name = 'PyramidImageError';
   }
-}
-
-/** A /tiles request's query: the image and the tile, or what is wrong with it (HTTP 400). */
-export function tileQuery(
-  params: URLSearchParams,
-): { path: string; level: number; x: number; y: number } | { error: string } {
-  const p = params.get('path');
-  if (!p) return { error: 'path is required' };
-  const n: Record<'level' | 'x' | 'y', number> = { level: 0, x: 0, y: 0 };
-  for (const k of ['level', 'x', 'y'] as const) {
-    const raw = params.get(k);
-    const v = raw !== null && /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isInteger(v)) return { error: `${k} must be a whole number from 0` };
-    n[k] = v;
-  }
-  return { path: p, ...n };
 }
 
 /** How many levels an image of this size has: halved until its long side fits one tile. */
-export function tileLevels(width: number, height: number, tileSize = TILE_SIZE): number {
+export function pyramidLevels(width: number, height: number, tileSize = PYRAMID_TILE_SIZE): number {
   let levels = 1;
   while (Math.max(width, height) / 2 ** (levels - 1) > tileSize) levels += 1;
   return levels;
@@ -70,13 +55,13 @@ export function levelSize(width: number, height: number, level: number) {
 }
 
 /** Columns and rows of tiles at a level. */
-export function tileGrid(info: TileInfo, level: number) {
+export function levelGrid(info: PyramidInfo, level: number) {
   const s = levelSize(info.width, info.height, level);
   return { cols: Math.ceil(s.width / info.tileSize), rows: Math.ceil(s.height / info.tileSize) };
 }
 
-export class Tiles {
-  private readonly infos = new Map<string, Promise<TileInfo>>();
+export class ImagePyramid {
+  private readonly infos = new Map<string, Promise<PyramidInfo>>();
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
@@ -84,7 +69,7 @@ export class Tiles {
   constructor(readonly dir: string) {}
 
   /** The size and pyramid of `file` (absolute, already allowed). */
-  async info(file: string): Promise<TileInfo> {
+  async info(file: string): Promise<PyramidInfo> {
     const key = await this.keyOf(file);
     let known = this.infos.get(key);
     if (!known) {
@@ -95,15 +80,15 @@ export class Tiles {
     return known;
   }
 
-  /** The cached WebP of one tile; throws TileRangeError or TileImageError. */
+  /** The cached WebP of one tile; throws PyramidRangeError or PyramidImageError. */
   async tile(file: string, level: number, x: number, y: number): Promise<string> {
     const info = await this.info(file);
     if (!Number.isInteger(level) || level < 0 || level >= info.levels) {
-      throw new TileRangeError(`level must be a whole number from 0 to ${info.levels - 1}`);
+      throw new PyramidRangeError(`level must be a whole number from 0 to ${info.levels - 1}`);
     }
-    const { cols, rows } = tileGrid(info, level);
+    const { cols, rows } = levelGrid(info, level);
     if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= cols || y >= rows) {
-      throw new TileRangeError(
+      throw new PyramidRangeError(
         `level ${level} has ${cols}×${rows} tiles: x from 0 to ${cols - 1}, y from 0 to ${rows - 1}`,
       );
     }
@@ -124,12 +109,12 @@ export class Tiles {
 
   private async keyOf(file: string): Promise<string> {
     const stat = await fs.stat(file).catch(() => null);
-    if (!stat?.isFile()) throw new TileImageError(`${file} is not a file`);
+    if (!stat?.isFile()) throw new PyramidImageError(`${file} is not a file`);
     return cacheKey([path.resolve(file), stat.size, stat.mtimeMs]);
   }
 
   /** The level as an uncompressed libvips file (made once, shared by concurrent requests). */
-  private levelFile(file: string, key: string, level: number, info: TileInfo): Promise<string> {
+  private levelFile(file: string, key: string, level: number, info: PyramidInfo): Promise<string> {
     const target = path.join(this.dir, `${key}-${level}.v`);
     const name = `${key}-${level}`;
     let job = this.inFlight.get(name);
@@ -154,7 +139,7 @@ export class Tiles {
           }
           return image.toFile(temp);
         },
-        (why) => new TileImageError(`no tiles of ${path.basename(file)}: ${why}`),
+        (why) => new PyramidImageError(`no tiles of ${path.basename(file)}: ${why}`),
       );
       void this.trim('.v', MAX_LEVEL_FILES).catch(() => undefined);
       return target;
@@ -165,7 +150,7 @@ export class Tiles {
 
   private async cut(
     source: string,
-    info: TileInfo,
+    info: PyramidInfo,
     level: number,
     x: number,
     y: number,
@@ -186,7 +171,7 @@ export class Tiles {
           })
           .webp({ quality: 85 })
           .toFile(temp),
-      (why) => new TileImageError(`no tile of the image: ${why}`),
+      (why) => new PyramidImageError(`no tile of the image: ${why}`),
     );
     if (++this.made % 200 === 0) void this.trim('.webp', MAX_TILE_FILES).catch(() => undefined);
     return target;
@@ -198,20 +183,20 @@ export class Tiles {
   }
 }
 
-async function readInfo(file: string): Promise<TileInfo> {
+async function readInfo(file: string): Promise<PyramidInfo> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new TileImageError(`${path.basename(file)} cannot be read as an image: ${why}`);
+    throw new PyramidImageError(`${path.basename(file)} cannot be read as an image: ${why}`);
   }
   if (!meta.width || !meta.height) {
-    throw new TileImageError(`${path.basename(file)} has no size sharp can read`);
+    throw new PyramidImageError(`${path.basename(file)} has no size sharp can read`);
   }
   // EXIF orientations 5–8 turn the picture a quarter: its shown width is the stored height.
   const turned = (meta.orientation ?? 1) >= 5;
   const width = turned ? meta.height : meta.width;
   const height = turned ? meta.width : meta.height;
-  return { width, height, tileSize: TILE_SIZE, levels: tileLevels(width, height) };
+  return { width, height, tileSize: PYRAMID_TILE_SIZE, levels: pyramidLevels(width, height) };
 }

@@ -11,17 +11,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   levelSize,
-  tileGrid,
-  tileLevels,
-  tileQuery,
-  TileImageError,
-  TileRangeError,
-  Tiles,
-  TILE_SIZE,
-} from '../../../main/services/tiles';
+  levelGrid,
+  pyramidLevels,
+  PyramidImageError,
+  PyramidRangeError,
+  ImagePyramid,
+  PYRAMID_TILE_SIZE,
+} from '../../../main/services/image-pyramid';
 
 let dir: string;
-let tiles: Tiles;
+let tiles: ImagePyramid;
 let image: string;
 /** 1300×700, each pixel's red and green its x and y modulo 256: a tile says where it is from. */
 const W = 1300;
@@ -29,7 +28,7 @@ const H = 700;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pw-tiles-'));
-  tiles = new Tiles(path.join(dir, 'cache'));
+  tiles = new ImagePyramid(path.join(dir, 'cache'));
   image = path.join(dir, 'coords.png');
   const px = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) {
@@ -54,24 +53,15 @@ async function pixels(file: string) {
 
 describe('the pyramid', () => {
   it('halves until the long side fits one tile', () => {
-    expect(tileLevels(512, 300)).toBe(1);
-    expect(tileLevels(513, 300)).toBe(2);
-    expect(tileLevels(W, H)).toBe(3); // 1300 → 650 → 325
-    expect(tileLevels(7744, 5184)).toBe(5); // 7744 → … → 484
+    expect(pyramidLevels(512, 300)).toBe(1);
+    expect(pyramidLevels(513, 300)).toBe(2);
+    expect(pyramidLevels(W, H)).toBe(3); // 1300 → 650 → 325
+    expect(pyramidLevels(7744, 5184)).toBe(5); // 7744 → … → 484
     expect(levelSize(W, H, 1)).toEqual({ width: 650, height: 350 });
     expect(levelSize(W, H, 2)).toEqual({ width: 325, height: 175 });
-    const info = { width: W, height: H, tileSize: TILE_SIZE, levels: 3 };
-    expect(tileGrid(info, 0)).toEqual({ cols: 3, rows: 2 });
-    expect(tileGrid(info, 2)).toEqual({ cols: 1, rows: 1 });
-  });
-
-  it('reads a /tiles query, refusing anything but whole numbers', () => {
-    const q = (s: string) => tileQuery(new URLSearchParams(s));
-    expect(q('path=%2Fa.png&level=1&x=2&y=0')).toEqual({ path: '/a.png', level: 1, x: 2, y: 0 });
-    expect(q('level=1&x=2&y=0')).toEqual({ error: 'path is required' });
-    for (const bad of ['level=-1&x=0&y=0', 'level=1.5&x=0&y=0', 'level=1&x=a&y=0', 'level=1&x=0']) {
-      expect(q(`path=%2Fa.png&${bad}`)).toHaveProperty('error');
-    }
+    const info = { width: W, height: H, tileSize: PYRAMID_TILE_SIZE, levels: 3 };
+    expect(levelGrid(info, 0)).toEqual({ cols: 3, rows: 2 });
+    expect(levelGrid(info, 2)).toEqual({ cols: 1, rows: 1 });
   });
 });
 
@@ -104,7 +94,7 @@ describe('tiles', () => {
   });
 
   it('trims its cache to the newest files of a kind', async () => {
-    const own = new Tiles(path.join(dir, 'trimmed'));
+    const own = new ImagePyramid(path.join(dir, 'trimmed'));
     for (const x of [0, 1, 2]) {
       await own.tile(image, 0, x, 0);
       await new Promise((r) => setTimeout(r, 15));
@@ -116,13 +106,13 @@ describe('tiles', () => {
   });
 
   it('refuses levels and tiles outside the image, and files that are not images', async () => {
-    await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(TileRangeError);
+    await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(PyramidRangeError);
     await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(/level must be .* from 0 to 2/);
     await expect(tiles.tile(image, 0, 3, 0)).rejects.toThrow(/level 0 has 3×2 tiles/);
-    await expect(tiles.tile(image, 1, 0, 1)).rejects.toThrow(TileRangeError);
+    await expect(tiles.tile(image, 1, 0, 1)).rejects.toThrow(PyramidRangeError);
     const text = path.join(dir, 'notes.png');
     await fs.writeFile(text, 'not an image');
-    await expect(tiles.tile(text, 0, 0, 0)).rejects.toThrow(TileImageError);
+    await expect(tiles.tile(text, 0, 0, 0)).rejects.toThrow(PyramidImageError);
     await expect(tiles.info(text)).rejects.toThrow(/notes\.png cannot be read as an image/);
     await expect(tiles.info(path.join(dir, 'gone.png'))).rejects.toThrow(/is not a file/);
   });
@@ -155,7 +145,7 @@ describe('tiles', () => {
         .jpeg({ quality: 90 })
         .toFile(big),
     );
-    const own = new Tiles(path.join(dir, 'big-cache'));
+    const own = new ImagePyramid(path.join(dir, 'big-cache'));
     let info: unknown;
     const infoMs = await timed(async () => (info = await own.info(big)));
     expect(info).toEqual({ width: w, height: h, tileSize: 512, levels: 5 });

@@ -1,12 +1,12 @@
 /**
- * Which full-resolution tiles the before/after viewer draws (main/services/tiles.ts makes
- * them): none while the preview has enough pixels for the zoom, else the pyramid level whose
+ * Which full-resolution tiles the before/after viewer draws (main/services/image-pyramid.ts
+ * makes them): none while the preview has enough pixels for the zoom, else the pyramid level whose
  * pixels are at least as fine as the screen's, and of it only the tiles that cover the part of
  * the stage being looked at, nearest the middle first. Positions are in stage pixels: tiles
  * are drawn untransformed over the (transformed) preview, so the browser never scales a
  * rasterised layer up and they stay sharp.
  */
-import type { TileInfo } from '../../../shared/ipc';
+import type { PyramidInfo } from '../../../shared/ipc';
 
 /** The viewer as it is now: stage size, zoom and pan (CSS pixels), device pixel ratio. */
 export interface Viewport {
@@ -43,7 +43,7 @@ export const MAX_TILES = 48;
  * Where the image sits on the stage at zoom 1: fitted inside it, centred (the preview's
  * object-fit: contain), as stage pixels per image pixel and the offset.
  */
-export function fitOf(v: Viewport, info: TileInfo) {
+export function fitOf(v: Viewport, info: PyramidInfo) {
   const scale = Math.min(v.stageWidth / info.width, v.stageHeight / info.height);
   return {
     scale,
@@ -55,7 +55,7 @@ export function fitOf(v: Viewport, info: TileInfo) {
 /** Where tile (level, x, y) of `info` is drawn in this viewport, in stage pixels. */
 export function placeTile(
   v: Viewport,
-  info: TileInfo,
+  info: PyramidInfo,
   level: number,
   x: number,
   y: number,
@@ -84,7 +84,7 @@ export function placeTile(
  */
 export function chooseTiles(
   v: Viewport,
-  info: TileInfo,
+  info: PyramidInfo,
   previewLong: number,
   from = 0,
   to = v.stageWidth,

@@ -3,7 +3,7 @@
 // in view (or in the split's half), placed where the preview's pixels are, nearest the
 // middle first.
 import { describe, expect, it } from 'vitest';
-import { chooseTiles, MAX_TILES, type Viewport } from '../../renderer/src/lib/tiles';
+import { chooseTiles, MAX_TILES, type Viewport } from '../../renderer/src/lib/viewer-tiles';
 
 /** A 40-Mpx image (7744×5184): 16×11 tiles of 512 at level 0, 5 levels. */
 const info = { width: 7744, height: 5184, tileSize: 512, levels: 5 };

@@ -1,0 +1,41 @@
+/**
+ * How a request the studio cannot do is answered: RequestError carries the reply's code, and
+ * toIpcError turns whatever a handler threw (the library's, the watches', an options error)
+ * into the IpcError the reply carries.
+ */
+import type { IpcError } from '../../../shared/ipc';
+import { OptionsError } from '../../../shared/options';
+import { StyleLibraryError } from '../style-library';
+import { WatchesError } from '../watches';
+
+/** A request that cannot be done, with the code the reply carries. */
+export class RequestError extends Error {
+  constructor(
+    readonly code: IpcError['code'],
+    message: string,
+    readonly issues?: IpcError['issues'],
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+export function toIpcError(err: unknown): IpcError {
+  if (
+    err instanceof RequestError ||
+    err instanceof StyleLibraryError ||
+    err instanceof WatchesError
+  ) {
+    const issues = err instanceof RequestError ? err.issues : undefined;
+    return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
+  }
+  if (err instanceof OptionsError) {
+    return {
+      code: 'rejected',
+      message: err.message,
+      issues: err.issues.map((i) => ({ path: i.option, message: i.message })),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message };
+}

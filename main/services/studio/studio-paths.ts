@@ -1,0 +1,71 @@
+/**
+ * The paths a request names, checked against the transport's PathPolicy (../path-policy.ts)
+ * before anything touches them: full paths only, inside the allowed folders, and there as
+ * the kind of thing the request needs (a folder, an image file). Each refusal names the
+ * request's field, so the form can mark it.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PathPolicy } from '../path-policy';
+import { RequestError } from './request-error';
+
+export class StudioPaths {
+  constructor(
+    readonly policy: PathPolicy,
+    /** The studio's own heatmap pictures, readable wherever the allowed folders are. */
+    private readonly heatmapDir: string,
+  ) {}
+
+  /** A file the interface may show (a preview, a thumbnail, an output): its path, or null. */
+  async readableFile(p: string): Promise<string | null> {
+    // Heatmap pictures are the studio's own files, outside any folder the user chose.
+    const own = path.isAbsolute(p) && path.dirname(path.resolve(p)) === this.heatmapDir;
+    const abs = own ? path.resolve(p) : await this.policy.resolve(p);
+    if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
+    const stat = await fs.stat(abs).catch(() => null);
+    return stat?.isFile() ? abs : null;
+  }
+
+  /** A full path inside the allowed folders (it need not exist yet: an output). */
+  async allowed(p: string, field: string): Promise<string> {
+    if (!path.isAbsolute(p)) {
+      throw new RequestError('invalid-input', `${field}: give a full path (${p} is relative)`, [
+        { path: field, message: 'must be a full path' },
+      ]);
+    }
+    const abs = await this.policy.resolve(p);
+    if (!abs) {
+      throw new RequestError(
+        'forbidden-path',
+        `${field}: ${p} is outside the folders this studio may use`,
+        [{ path: field, message: 'outside the allowed folders' }],
+      );
+    }
+    return abs;
+  }
+
+  folder(p: string, field: string): Promise<string> {
+    return this.existing(p, field, 'folder');
+  }
+
+  imageFile(p: string, field: string): Promise<string> {
+    return this.existing(p, field, 'image');
+  }
+
+  /** An allowed path that is there and is a folder, or a file (one image, for SinCUT). */
+  private async existing(p: string, field: string, kind: 'folder' | 'image'): Promise<string> {
+    const abs = await this.allowed(p, field);
+    const stat = await fs.stat(abs).catch(() => null);
+    if (!(kind === 'folder' ? stat?.isDirectory() : stat?.isFile())) {
+      const what = !stat
+        ? 'does not exist'
+        : kind === 'folder'
+          ? 'is not a folder'
+          : 'is a folder; SinCUT takes one image';
+      throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
+        { path: field, message: what },
+      ]);
+    }
+    return abs;
+  }
+}
