@@ -132,6 +132,23 @@ export async function ownedStyleFolder(libraryDir: string, id: string): Promise<
   return dir;
 }
 
+/**
+ * The trained style `id` (its style.json says so): its folder and the name the artist sees.
+ * A style that is not there, or not trained yet, is not found; a damaged one says what is wrong.
+ */
+export async function findTrainedStyle(
+  libraryDir: string,
+  id: string,
+): Promise<{ dir: string; name: string }> {
+  const dir = styleDir(libraryDir, id);
+  const summary = await readStyleSummary(dir).catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StyleLibraryError('rejected', `the style "${id}" cannot be read: ${why}`);
+  });
+  if (!summary) throw new StyleLibraryError('not-found', `there is no trained style "${id}"`);
+  return { dir, name: summary.name ?? id };
+}
+
 /** A trained style's summary; only those can be renamed or duplicated. */
 async function trainedStyle(dir: string): Promise<StyleSummary> {
   const summary = await readStyleSummary(dir).catch(() => null);

@@ -1,12 +1,12 @@
 /**
  * Converting with a trained style: a one-off conversion job (queued), and the watched
  * folders that convert as images arrive (each in an engine process of its own: ../../watches.ts).
- * Both need the style's style.json and an allowed input and output.
+ * Both need a trained style and an allowed input and output.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ParsedInput } from '../../../../shared/ipc';
-import { styleDir } from '../../style-library';
+import { findTrainedStyle } from '../../style-library';
 import type { Watches } from '../../watches';
 import type { Handlers, StudioContext } from '../context';
 import { newJob, newJobId } from '../job-queue';
@@ -36,11 +36,7 @@ export function conversionRoutes(ctx: StudioContext): Handlers<ConversionChannel
 }
 
 async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:start'>) {
-  const dir = styleDir(ctx.opts.libraryDir, input.styleId);
-  const meta = await fs.readFile(path.join(dir, 'style.json'), 'utf8').catch(() => null);
-  if (meta === null) {
-    throw new RequestError('not-found', `there is no trained style "${input.styleId}"`);
-  }
+  const { dir, name } = await findTrainedStyle(ctx.opts.libraryDir, input.styleId);
   const from = await ctx.paths.allowed(input.input, 'input');
   if (!(await fs.stat(from).catch(() => null))) {
     throw new RequestError('rejected', `the input ${from} does not exist`, [
@@ -49,7 +45,6 @@ async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:s
   }
   const output = await ctx.paths.allowed(input.output, 'output');
   const id = newJobId();
-  const name = (JSON.parse(meta) as { name?: string }).name ?? input.styleId;
   const snapshot = newJob(id, 'convert', `Convert with ${name}`);
   snapshot.convert = { styleId: input.styleId, input: from, output, files: [], progress: null };
   const settings = ctx.settings();
@@ -70,11 +65,7 @@ async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:s
 }
 
 async function startWatch(ctx: StudioContext, watches: Watches, input: ParsedInput<'watch:start'>) {
-  const dir = styleDir(ctx.opts.libraryDir, input.styleId);
-  const meta = await fs.readFile(path.join(dir, 'style.json'), 'utf8').catch(() => null);
-  if (meta === null) {
-    throw new RequestError('not-found', `there is no trained style "${input.styleId}"`);
-  }
+  const { dir, name } = await findTrainedStyle(ctx.opts.libraryDir, input.styleId);
   const from = await ctx.paths.folder(input.input, 'input');
   const output = await ctx.paths.allowed(input.output, 'output');
   if (path.resolve(output) === path.resolve(from)) {
@@ -82,7 +73,6 @@ async function startWatch(ctx: StudioContext, watches: Watches, input: ParsedInp
       { path: 'output', message: 'must differ from the watched folder' },
     ]);
   }
-  const name = (JSON.parse(meta) as { name?: string }).name ?? input.styleId;
   const settings = ctx.settings();
   return watches.start({
     styleId: input.styleId,

@@ -5,9 +5,8 @@
  * requests, and writes its pictures to the studio's own heatmap folder.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { HeatmapJobResult } from '../../../../shared/ipc-worker';
-import { styleDir } from '../../style-library';
+import { findTrainedStyle } from '../../style-library';
 import type { Handlers, StudioContext } from '../context';
 import { newJobId } from '../job-queue';
 import { RequestError } from '../request-error';
@@ -43,10 +42,7 @@ async function heatmap(
   if (!engine) {
     throw new RequestError('unsupported', 'heatmaps are not available here');
   }
-  const dir = styleDir(ctx.opts.libraryDir, styleId);
-  if (!(await fs.stat(path.join(dir, 'style.json')).catch(() => null))) {
-    throw new RequestError('not-found', `there is no trained style "${styleId}"`);
-  }
+  const { dir } = await findTrainedStyle(ctx.opts.libraryDir, styleId);
   const file = await ctx.paths.allowed(image, 'image');
   if (!(await fs.stat(file).catch(() => null))?.isFile()) {
     throw new RequestError('rejected', `image: ${file} is not an image file`, [
