@@ -12,6 +12,7 @@ import { PRESETS, SINCUT_GENERATORS, SINCUT_PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult, PairCheckResult } from './ipc-worker';
+import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, refineEncoding } from './convert-options';
 import {
   settingsPatchSchema,
   type BackendDetection,
@@ -128,20 +129,21 @@ export const estimateSchema = z.discriminatedUnion('preset', [
 ]);
 export type EstimateInput = z.infer<typeof estimateSchema>;
 
-export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+export { CONVERT_FORMAT_CHOICES };
 
-export const convertStartSchema = z
-  .object({
-    styleId,
-    /** An image or a folder of images. */
-    input: folder,
-    output: folder,
-    recursive: z.boolean().optional(),
-    format: z.enum(CONVERT_FORMAT_CHOICES).optional(),
-    quality: z.number().int().min(1).max(100).optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
-  })
-  .strict();
+/** A conversion, with the same encoding choices as `patchwork convert` (convert-options.ts). */
+export const convertStartSchema = refineEncoding(
+  convertEncodingSchema
+    .extend({
+      styleId,
+      /** An image or a folder of images. */
+      input: folder,
+      output: folder,
+      recursive: z.boolean().optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+    })
+    .strict(),
+);
 export type ConvertStartInput = z.infer<typeof convertStartSchema>;
 
 export const watchStartSchema = z

@@ -17,17 +17,17 @@ import {
   type FileState,
   type QueueEvent,
   type QueueProgress,
-} from '../services/convert/convert-queue';
+} from '../jobs/convert/convert-queue';
 import {
   CONVERT_FORMATS,
   FAILURE_TEXT,
   type ConvertEngine,
   type ConvertSettings,
   type FormatChoice,
-} from '../services/convert/engine';
-import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
-import { planConversion, PlanError } from '../services/convert/plan';
-import { FolderWatcher, type WatchEvent } from '../services/convert/watcher';
+} from '../jobs/convert/convert-settings';
+import { ConvertManifest, styleIdOf } from '../jobs/convert/manifest';
+import { planConversion, PlanError } from '../jobs/convert/plan';
+import { FolderWatcher, type WatchEvent } from '../jobs/convert/watcher';
 import { int, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';

@@ -571,7 +571,7 @@ export class Studio {
   }
 
   /** Runs a short job in the look-up engine process, one at a time; its errors answer the request. */
-  private async look(work: WorkerJob): Promise<WorkerJobResult> {
+  private async look<J extends WorkerJob>(work: J): Promise<WorkerJobResult<J['type']>> {
     if (!this.opts.spawnHost) {
       throw new RequestError('unsupported', 'the engine cannot be asked for this here');
     }

@@ -25,7 +25,7 @@ import type { ResnetGenerator } from '../../../../main/engine/model/generator';
 import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
 import { Rng } from '../../../../main/engine/rng';
 import { disposeStyle, loadStyle, type LoadedStyle } from '../../../../main/engine/train/style';
-import { decompressionBomb } from '../../services/convert/files';
+import { decompressionBomb } from '../../jobs/convert/files';
 import { randomImage } from '../../../support/float-images';
 import { useTempDir } from '../../../support/temp-dir';
 import { saveTinyCutStyle, TINY_HEAD_DIM, tinyCutOptions } from '../../../support/tiny-cut-style';

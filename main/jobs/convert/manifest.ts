@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
-import type { ConvertSettings } from './engine';
+import type { ConvertSettings } from './convert-settings';
 
 export const MANIFEST_FILE = '.patchwork-convert.json';
 export const MANIFEST_FORMAT = 'patchwork-convert-1';

@@ -1,4 +1,4 @@
-// The studio's conversion job (runConversion, as the engine process runs it) converts with a
+// The studio's conversion job (runJob, as the engine process runs it) converts with a
 // SinCUT style as `patchwork convert` does: the same opener (openStyleConversion), so the
 // same pixels; each file's state and the progress are streamed; the watch job opens its
 // style through the same openConversion.
@@ -7,14 +7,15 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerJobEvent } from '../../../shared/ipc-worker';
-import { initBackend } from '../../../main/engine/backend';
-import { convertFile } from '../../../main/engine/infer/convert-image';
-import { openStyleConversion } from '../../../main/engine/infer/style-conversion';
-import { openConversion, runConversion } from '../../../main/worker/convert-job';
-import { writeImage } from '../services/convert/files';
-import { useTempDir } from '../../support/temp-dir';
-import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+import type { WorkerJobEvent } from '../../../../shared/ipc-worker';
+import { initBackend } from '../../../../main/engine/backend';
+import { convertFile } from '../../../../main/engine/infer/convert-image';
+import { openStyleConversion } from '../../../../main/engine/infer/style-conversion';
+import { openConversion } from '../../../../main/jobs/convert/convert-job';
+import { runJob } from '../../../../main/worker/run-job';
+import { writeImage } from './files';
+import { useTempDir } from '../../../support/temp-dir';
+import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
 
 const tmp = useTempDir('patchwork-worker-convert-');
 let style: string;
@@ -35,15 +36,19 @@ describe('runConversion with a SinCUT style', () => {
     await writeImage(path.join(input, 'b.png'), 2, 23, 17);
     const events: WorkerJobEvent[] = [];
     const before = tf.memory().numTensors;
-    const result = await runConversion(
+    const result = await runJob(
       {
-        styleDir: style,
-        input,
-        output,
-        recursive: false,
-        format: 'png',
-        backend: 'wasm',
-        memoryBudgetMB: 64,
+        type: 'convert',
+        jobId: 'c1',
+        spec: {
+          styleDir: style,
+          input,
+          output,
+          recursive: false,
+          format: 'png',
+          backend: 'wasm',
+          memoryBudgetMB: 64,
+        },
       },
       new AbortController().signal,
       (e) => events.push(e),
