@@ -24,7 +24,10 @@ export interface TrainContext<E> {
   resume?: boolean;
 }
 
-export function runTrainJob(spec: TrainJobSpec, run: TrainContext<TrainEvent> = {}): Promise<TrainResult> {
+export function runTrainJob(
+  spec: TrainJobSpec,
+  run: TrainContext<TrainEvent> = {},
+): Promise<TrainResult> {
   return runTraining(spec, run);
 }
 

@@ -96,7 +96,8 @@ export class WorkerHost {
       const settle = (raw: unknown) => {
         const result = parseWorkerResult(job.type, raw);
         if (result) resolve(result);
-        else reject(new WorkerJobError(`the engine answered a ${job.type} job with another result`));
+        else
+          reject(new WorkerJobError(`the engine answered a ${job.type} job with another result`));
       };
       this.running = { job, onEvent, resolve: settle, reject, cancelTimer: null, cancelled: false };
       try {

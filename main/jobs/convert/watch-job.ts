@@ -8,7 +8,12 @@
  */
 import path from 'node:path';
 import type { WatchJobSpec } from '../../../shared/ipc-worker';
-import { openConversion, type ConvertJobOutcome, type JobContext, type OpenEvent } from './convert-job';
+import {
+  openConversion,
+  type ConvertJobOutcome,
+  type JobContext,
+  type OpenEvent,
+} from './convert-job';
 import { FolderWatcher, type WatchEvent } from './watcher';
 
 export type WatchJobEvent =
