@@ -64,8 +64,8 @@ export function settingsOf(spec: ConvertJobSpec): ConvertSettings {
 
 /**
  * The backend, the style's generator and a converter that translates as the spec asks:
- * tiled above a megapixel, or always when the spec says so (a tile or a budget given to the
- * CLI), whatever the architecture.
+ * tiled above a megapixel, or always when the spec gives a tile or says so (a budget given to
+ * the CLI), whatever the architecture.
  */
 export async function openConversion(
   spec: ConvertJobSpec,
@@ -74,7 +74,9 @@ export async function openConversion(
   const settings = settingsOf(spec);
   const backend = await initBackend(spec.backend);
   onEvent({ type: 'backend', detail: backend.detail });
-  const style = await openStyleConversion(spec.styleDir, { alwaysTiled: spec.alwaysTiled });
+  // A tile size asks for tiles whatever the image's size.
+  const alwaysTiled = spec.alwaysTiled === true || spec.tile !== undefined;
+  const style = await openStyleConversion(spec.styleDir, { alwaysTiled });
   try {
     const styleId = await styleIdOf(spec.styleDir);
     onEvent({ type: 'style', name: style.name, preset: style.preset, styleId });
