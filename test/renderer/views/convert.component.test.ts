@@ -139,7 +139,20 @@ describe('converting with the CLI’s encoding options', () => {
   it('sends today’s defaults (8-bit, sRGB, stripped) unless changed, then what was chosen', async () => {
     const fake = fakeApi({
       'styles:list': () => ({ styles: [readyStyle()] }),
-      'convert:start': () => ({ job: { id: 'j1' } }),
+      'convert:start': () => ({
+        job: {
+          id: 'j1',
+          kind: 'convert',
+          title: 'Convert with Sepia',
+          status: 'queued',
+          createdAt: '2026-01-01T00:00:00Z',
+          startedAt: null,
+          finishedAt: null,
+          error: null,
+          train: null,
+          convert: null,
+        },
+      }),
     });
     const studio = await openConvert(fake);
     choose(document.getElementById('convert-style') as HTMLSelectElement, 'sepia');
