@@ -71,8 +71,6 @@ export default tseslint.config(
   {
     // The studio's services and its transport run beside the engine, never with it.
     files: ['main/services/**/*.ts', 'main/serve/**/*.ts'],
-    // TEMPORARY until services/convert moves (to main/jobs/convert/, which runs in the engine).
-    ignores: ['main/services/convert/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [electron], patterns: [tfjs, engine] }],
     },

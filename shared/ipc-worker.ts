@@ -2,11 +2,14 @@
  * The protocol between the services and the engine's process (a Node child process under
  * `patchwork serve`, Electron's utilityProcess in the app: the same messages either way).
  * One job at a time; the host validates every message it receives with workerMessageSchema.
+ * Every message type is z.infer of its schema; each job kind has its own spec and result
+ * type (WorkerJobSpecs, WorkerJobResults), run by main/jobs/ and dispatched by main/worker/.
  */
 import { z } from 'zod';
 import { BACKEND_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
+import { CONVERT_FORMAT_CHOICES, convertEncodingSchema } from './convert-options';
 import {
   PRESETS,
   resolveSinCutOptions,
@@ -15,40 +18,70 @@ import {
   type SinCutOptions,
 } from './options';
 
-export interface ConvertJobSpec {
-  styleDir: string;
-  input: string;
-  output: string;
-  recursive: boolean;
-  format: 'same' | 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif';
-  quality?: number;
-  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
+const id = z.string().min(1).max(64);
+const file = z.string().min(1).max(4096);
+const count = (max: number) => z.number().int().positive().max(max);
+const backend = z.enum(BACKEND_CHOICES);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+/**
+ * A value checked for its shape (an object) and typed as T: the engine and the services are
+ * ours and share these types, but a corrupt message must not crash main.
+ */
+const shaped = <T>(check: (v: Record<string, unknown>) => boolean = () => true) =>
+  z.custom<T>((v) => isRecord(v) && check(v));
+
+// ─── job specs ───────────────────────────────────────────────────────────────────────────
+
+/**
+ * A conversion (main/jobs/convert/convert-job.ts): the studio's and `patchwork convert`'s,
+ * the encoding options (shared/convert-options.ts) included.
+ */
+export const convertJobSpecSchema = convertEncodingSchema.extend({
+  styleDir: file,
+  input: file,
+  output: file,
+  recursive: z.boolean(),
+  format: z.enum(CONVERT_FORMAT_CHOICES),
+  backend,
   /** Memory one image's tiled translation may use, MiB (the studio's setting). */
-  memoryBudgetMB?: number;
-}
+  memoryBudgetMB: count(1_000_000).optional(),
+  /** Tile every image, whatever its size (the CLI, given --tile or --memory-budget). */
+  alwaysTiled: z.boolean().optional(),
+  /** Convert again what the output folder says is up to date. */
+  force: z.boolean().optional(),
+  /** Also compare file contents, so a touched but unchanged file is skipped. */
+  checksum: z.boolean().optional(),
+});
+export type ConvertJobSpec = z.infer<typeof convertJobSpecSchema>;
 
 /** A watched folder: converted as images arrive, until cancelled. */
-export interface WatchJobSpec extends ConvertJobSpec {
+export const watchJobSpecSchema = convertJobSpecSchema.extend({
   /** How long a file's size must hold still before it is converted (default 2000 ms). */
-  stableMs?: number;
-}
+  stableMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+export type WatchJobSpec = z.infer<typeof watchJobSpecSchema>;
+
+const point = z.object({ x: z.number(), y: z.number() });
 
 /** A correspondence heatmap: open a style and an image, and optionally query a point. */
-export interface HeatmapJobSpec {
-  styleDir: string;
-  image: string;
+export const heatmapJobSpecSchema = z.object({
+  styleDir: file,
+  image: file,
   /** A point on the output, in the full image's pixels; null: only open the session. */
-  point: { x: number; y: number } | null;
+  point: point.nullable(),
   /** The encoder tap (default: the deepest the style has). */
-  tap: string | null;
+  tap: z.string().nullable(),
   /** Grid mode: N×N points of the output at once, one small map each (instead of `point`). */
-  grid?: number;
+  grid: count(64).optional(),
   /** Of the colour map over the input, 0–1 (default 0.65). */
-  opacity?: number;
+  opacity: z.number().min(0).max(1).optional(),
   /** Where the PNGs for the page are written. */
-  outDir: string;
-  backend: ConvertJobSpec['backend'];
-}
+  outDir: file,
+  backend,
+});
+export type HeatmapJobSpec = z.infer<typeof heatmapJobSpecSchema>;
 
 export interface HeatmapJobResult {
   /** The input and its translation at the working resolution (PNG files). */
@@ -74,35 +107,42 @@ export interface HeatmapJobResult {
   grid?: { n: number; tap: string; file: string };
 }
 
-/**
- * A SinCUT style from one source image and one target image (main/worker/sincut-job.ts): the
- * options are resolved over their setting by the engine (resolveSinCutOptions).
- */
-export interface SinCutJobSpec {
-  source: string;
-  target: string;
-  /** Output folder: checkpoints/ and, at the end (or on a stop or pause), style/. */
-  out: string;
-  options: SinCutJobOptions;
-  /** Steps in all, counted from the first (also when resuming); null: the setting's schedule. */
-  iterations: number | null;
-  name?: string;
-  backend: ConvertJobSpec['backend'];
-  checkpointEvery?: number;
-  progressEvery?: number;
-}
+const sincutJobOptionsSchema = z
+  .object({
+    variant: z.enum(SINCUT_PRESETS),
+    netG: z.enum(SINCUT_GENERATORS).optional(),
+    ngf: count(256).optional(),
+    ndf: count(256).optional(),
+    nBlocks: count(32).optional(),
+    cropSize: count(1024).optional(),
+    batchSize: count(256).optional(),
+    lr: z.number().positive().max(1).optional(),
+    seed: z.number().int().min(0).max(0xffffffff).optional(),
+  })
+  .strict();
+export type SinCutJobOptions = z.infer<typeof sincutJobOptionsSchema>;
 
-export interface SinCutJobOptions {
-  variant: (typeof SINCUT_PRESETS)[number];
-  netG?: (typeof SINCUT_GENERATORS)[number];
-  ngf?: number;
-  ndf?: number;
-  nBlocks?: number;
-  cropSize?: number;
-  batchSize?: number;
-  lr?: number;
-  seed?: number;
-}
+/**
+ * A SinCUT style from one source image and one target image (main/jobs/sincut-job.ts),
+ * checked field by field; the options are resolved over their setting by the engine
+ * (resolveSinCutJobOptions).
+ */
+export const sincutJobSpecSchema = z
+  .object({
+    source: file,
+    target: file,
+    /** Output folder: checkpoints/ and, at the end (or on a stop or pause), style/. */
+    out: file,
+    options: sincutJobOptionsSchema,
+    /** Steps in all, counted from the first (also when resuming); null: the setting's schedule. */
+    iterations: count(10_000_000).nullable(),
+    name: z.string().min(1).max(200).optional(),
+    backend,
+    checkpointEvery: count(10_000_000).optional(),
+    progressEvery: count(10_000_000).optional(),
+  })
+  .strict();
+export type SinCutJobSpec = z.infer<typeof sincutJobSpecSchema>;
 
 /**
  * The full SinCUT options of a job (throws OptionsError naming the option): over its setting,
@@ -117,12 +157,15 @@ export function resolveSinCutJobOptions(o: SinCutJobOptions): SinCutOptions {
 }
 
 /** A first look at a SinCUT image pair (either may be missing): sizes and the engine's words. */
-export interface PairCheckSpec {
-  source: string | null;
-  target: string | null;
-  /** The training crop the warnings compare against. */
-  cropSize: number;
-}
+export const pairCheckSpecSchema = z
+  .object({
+    source: file.nullable(),
+    target: file.nullable(),
+    /** The training crop the warnings compare against. */
+    cropSize: count(1024),
+  })
+  .strict();
+export type PairCheckSpec = z.infer<typeof pairCheckSpecSchema>;
 
 export interface ImageFacts {
   path: string;
@@ -143,14 +186,17 @@ export interface PairCheckResult {
 }
 
 /** Measure a training step of a configuration on this machine's backend. */
-export interface EstimateJobSpec {
-  preset: (typeof PRESETS)[number] | 'sincut';
-  /** CUT/FastCUT: options over the preset; SinCUT: SinCutJobOptions. */
-  options: Record<string, unknown>;
-  backend: ConvertJobSpec['backend'];
-  /** Timed steps after the warm-up one (default 2). */
-  steps?: number;
-}
+export const estimateJobSpecSchema = z
+  .object({
+    preset: z.enum([...PRESETS, 'sincut']),
+    /** CUT/FastCUT: options over the preset; SinCUT: SinCutJobOptions. */
+    options: z.record(z.string(), z.unknown()),
+    backend,
+    /** Timed steps after the warm-up one (default 2). */
+    steps: count(10).optional(),
+  })
+  .strict();
+export type EstimateJobSpec = z.infer<typeof estimateJobSpecSchema>;
 
 export interface EstimateJobResult {
   secondsPerStep: number;
@@ -161,74 +207,136 @@ export interface EstimateJobResult {
   backendDetail: string;
 }
 
-/** What the engine finds on this machine (main/worker/probe-job.ts), for Settings. */
-export interface ProbeJobSpec {
-  /** The GPU adapter in force (the setting); null: the system's choice. */
-  gpuAdapter: string | null;
-  /** List the GPU adapters (default true). */
-  adapters?: boolean;
-}
+/** What the engine finds on this machine (main/jobs/probe-job.ts), for Settings. */
+export const probeJobSpecSchema = z
+  .object({
+    /** The GPU adapter in force (the setting); null: the system's choice. */
+    gpuAdapter: z.string().min(1).max(200).nullable(),
+    /** List the GPU adapters (default true). */
+    adapters: z.boolean().optional(),
+  })
+  .strict();
+export type ProbeJobSpec = z.infer<typeof probeJobSpecSchema>;
+
+// ─── services → worker ───────────────────────────────────────────────────────────────────
+
+/**
+ * The specs as the worker checks them on arrival: field by field where the services build
+ * them from a request (SinCUT, a pair, an estimate, a probe); by shape where they come from
+ * settings and the library (training, conversion, heatmaps).
+ */
+const wireSpecs = {
+  train: shaped<TrainJobSpec>(),
+  'train-sincut': sincutJobSpecSchema,
+  'check-pair': pairCheckSpecSchema,
+  estimate: estimateJobSpecSchema,
+  convert: shaped<ConvertJobSpec>(),
+  watch: shaped<WatchJobSpec>(),
+  heatmap: shaped<HeatmapJobSpec>(),
+  probe: probeJobSpecSchema,
+};
+export type WorkerJobKind = keyof typeof wireSpecs;
+export type WorkerJobSpecs = { [K in WorkerJobKind]: z.infer<(typeof wireSpecs)[K]> };
+
+/** Jobs that continue from their output folder's checkpoint when asked to. */
+const resumable = { resume: z.boolean() };
+
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('train'), jobId: id, spec: wireSpecs.train, ...resumable }),
+  z.object({
+    type: z.literal('train-sincut'),
+    jobId: id,
+    spec: wireSpecs['train-sincut'],
+    ...resumable,
+  }),
+  z.object({ type: z.literal('check-pair'), jobId: id, spec: wireSpecs['check-pair'] }),
+  z.object({ type: z.literal('estimate'), jobId: id, spec: wireSpecs.estimate }),
+  z.object({ type: z.literal('convert'), jobId: id, spec: wireSpecs.convert }),
+  z.object({ type: z.literal('watch'), jobId: id, spec: wireSpecs.watch }),
+  z.object({ type: z.literal('heatmap'), jobId: id, spec: wireSpecs.heatmap }),
+  z.object({ type: z.literal('probe'), jobId: id, spec: wireSpecs.probe }),
+  z.object({ type: z.literal('cancel'), jobId: id }),
+]);
 
 /** Services → worker. */
-export type ToWorker =
-  | { type: 'train'; jobId: string; spec: TrainJobSpec; resume: boolean }
-  | { type: 'train-sincut'; jobId: string; spec: SinCutJobSpec; resume: boolean }
-  | { type: 'check-pair'; jobId: string; spec: PairCheckSpec }
-  | { type: 'estimate'; jobId: string; spec: EstimateJobSpec }
-  | { type: 'convert'; jobId: string; spec: ConvertJobSpec }
-  | { type: 'watch'; jobId: string; spec: WatchJobSpec }
-  | { type: 'heatmap'; jobId: string; spec: HeatmapJobSpec }
-  | { type: 'probe'; jobId: string; spec: ProbeJobSpec }
-  | { type: 'cancel'; jobId: string };
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+/** A job to run (every message but cancel). */
+export type WorkerJob = Exclude<ToWorker, { type: 'cancel' }>;
 
-/** What a watched folder says besides its files: found what was there, a problem, a removal. */
-export type WatchWorkerEvent =
-  { type: 'ready' } | { type: 'warning'; message: string } | { type: 'removed'; input: string };
-
-export type WorkerJobEvent =
-  | { kind: 'train'; event: StudioTrainEvent }
-  | { kind: 'convert-file'; file: ConvertFileInfo }
-  | { kind: 'convert-progress'; progress: ConvertProgressInfo }
-  | { kind: 'watch'; event: WatchWorkerEvent };
-
-export interface WorkerJobResult {
-  status: 'completed' | 'cancelled';
-  /** Training: the style folder. */
-  styleDir?: string;
-  /** Conversion: files that failed. */
-  failed?: number;
-  heatmap?: HeatmapJobResult;
-  probe?: BackendDetection;
-  pair?: PairCheckResult;
-  estimate?: EstimateJobResult;
+export function parseToWorker(raw: unknown): ToWorker | null {
+  const r = toWorkerSchema.safeParse(raw);
+  return r.success ? r.data : null;
 }
 
-/** Worker → services. */
-export type FromWorker =
-  | { type: 'ready'; pid: number }
-  | { type: 'event'; jobId: string; event: WorkerJobEvent }
-  | { type: 'done'; jobId: string; result: WorkerJobResult }
-  | { type: 'failed'; jobId: string; error: { name: string; message: string; detail?: string } };
+// ─── worker → services ───────────────────────────────────────────────────────────────────
 
-const id = z.string().min(1).max(64);
-const record = z.record(z.string(), z.unknown());
+const watchWorkerEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('warning'), message: z.string() }),
+  z.object({ type: z.literal('removed'), input: z.string() }),
+]);
+/** What a watched folder says besides its files: found what was there, a problem, a removal. */
+export type WatchWorkerEvent = z.infer<typeof watchWorkerEventSchema>;
 
 const workerEventSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('train'), event: record.and(z.object({ type: z.string() })) }),
+  z.object({
+    kind: z.literal('train'),
+    event: shaped<StudioTrainEvent>((v) => typeof v.type === 'string'),
+  }),
   z.object({
     kind: z.literal('convert-file'),
-    file: record.and(z.object({ input: z.string(), status: z.string() })),
+    file: shaped<ConvertFileInfo>(
+      (v) => typeof v.input === 'string' && typeof v.status === 'string',
+    ),
   }),
-  z.object({ kind: z.literal('convert-progress'), progress: record }),
-  z.object({
-    kind: z.literal('watch'),
-    event: z.discriminatedUnion('type', [
-      z.object({ type: z.literal('ready') }),
-      z.object({ type: z.literal('warning'), message: z.string() }),
-      z.object({ type: z.literal('removed'), input: z.string() }),
-    ]),
-  }),
+  z.object({ kind: z.literal('convert-progress'), progress: shaped<ConvertProgressInfo>() }),
+  z.object({ kind: z.literal('watch'), event: watchWorkerEventSchema }),
 ]);
+export type WorkerJobEvent = z.infer<typeof workerEventSchema>;
+
+const ended = z.enum(['completed', 'cancelled']);
+/**
+ * Each kind's result. Its payload is absent only when the job was cancelled and its process
+ * killed before it answered (the host then answers `{ status: 'cancelled' }` itself).
+ */
+const trained = z.object({ status: ended, styleDir: z.string().optional() }).strict();
+const converted = z.object({ status: ended, failed: z.number().int().min(0).optional() }).strict();
+const heatmapped = z
+  .object({ status: ended, heatmap: shaped<HeatmapJobResult>().optional() })
+  .strict();
+const probed = z.object({ status: ended, probe: shaped<BackendDetection>().optional() }).strict();
+const paired = z.object({ status: ended, pair: shaped<PairCheckResult>().optional() }).strict();
+const estimated = z
+  .object({ status: ended, estimate: shaped<EstimateJobResult>().optional() })
+  .strict();
+
+const workerResultSchemas = {
+  train: trained,
+  'train-sincut': trained,
+  convert: converted,
+  watch: converted,
+  heatmap: heatmapped,
+  probe: probed,
+  'check-pair': paired,
+  estimate: estimated,
+} satisfies Record<WorkerJobKind, z.ZodType>;
+
+/** Each job kind's result type. */
+export type WorkerJobResults = {
+  [K in WorkerJobKind]: z.infer<(typeof workerResultSchemas)[K]>;
+};
+/** The result of a job of kind K (of any kind by default). */
+export type WorkerJobResult<K extends WorkerJobKind = WorkerJobKind> = WorkerJobResults[K];
+
+/** A job's result read as its kind's, or null when it is not one. */
+export function parseWorkerResult<K extends WorkerJobKind>(
+  kind: K,
+  raw: unknown,
+): WorkerJobResults[K] | null {
+  const schema: z.ZodType<WorkerJobResults[K]> = workerResultSchemas[kind];
+  const r = schema.safeParse(raw);
+  return r.success ? r.data : null;
+}
 
 /** Shapes, not every field: the worker is ours, but a corrupt message must not crash main. */
 export const workerMessageSchema = z.discriminatedUnion('type', [
@@ -237,15 +345,7 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('done'),
     jobId: id,
-    result: z.object({
-      status: z.enum(['completed', 'cancelled']),
-      styleDir: z.string().optional(),
-      failed: z.number().int().min(0).optional(),
-      heatmap: record.optional(),
-      probe: record.optional(),
-      pair: record.optional(),
-      estimate: record.optional(),
-    }),
+    result: z.union([trained, converted, heatmapped, probed, paired, estimated]),
   }),
   z.object({
     type: z.literal('failed'),
@@ -254,85 +354,10 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Worker → services. */
+export type FromWorker = z.infer<typeof workerMessageSchema>;
+
 export function parseWorkerMessage(raw: unknown): FromWorker | null {
   const r = workerMessageSchema.safeParse(raw);
-  return r.success ? (r.data as FromWorker) : null;
-}
-
-const file = z.string().min(1).max(4096);
-const count = (max: number) => z.number().int().positive().max(max);
-
-/** A SinCUT job's spec, checked field by field (the engine validates the options fully). */
-export const sincutJobSpecSchema = z
-  .object({
-    source: file,
-    target: file,
-    out: file,
-    options: z
-      .object({
-        variant: z.enum(SINCUT_PRESETS),
-        netG: z.enum(SINCUT_GENERATORS).optional(),
-        ngf: count(256).optional(),
-        ndf: count(256).optional(),
-        nBlocks: count(32).optional(),
-        cropSize: count(1024).optional(),
-        batchSize: count(256).optional(),
-        lr: z.number().positive().max(1).optional(),
-        seed: z.number().int().min(0).max(0xffffffff).optional(),
-      })
-      .strict(),
-    iterations: count(10_000_000).nullable(),
-    name: z.string().min(1).max(200).optional(),
-    backend: z.enum(BACKEND_CHOICES),
-    checkpointEvery: count(10_000_000).optional(),
-    progressEvery: count(10_000_000).optional(),
-  })
-  .strict();
-
-export const toWorkerSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('train'), jobId: id, spec: record, resume: z.boolean() }),
-  z.object({
-    type: z.literal('train-sincut'),
-    jobId: id,
-    spec: sincutJobSpecSchema,
-    resume: z.boolean(),
-  }),
-  z.object({
-    type: z.literal('check-pair'),
-    jobId: id,
-    spec: z
-      .object({ source: file.nullable(), target: file.nullable(), cropSize: count(1024) })
-      .strict(),
-  }),
-  z.object({
-    type: z.literal('estimate'),
-    jobId: id,
-    spec: z
-      .object({
-        preset: z.enum([...PRESETS, 'sincut']),
-        options: record,
-        backend: z.enum(BACKEND_CHOICES),
-        steps: count(10).optional(),
-      })
-      .strict(),
-  }),
-  z.object({ type: z.literal('convert'), jobId: id, spec: record }),
-  z.object({ type: z.literal('watch'), jobId: id, spec: record }),
-  z.object({ type: z.literal('heatmap'), jobId: id, spec: record }),
-  z.object({
-    type: z.literal('probe'),
-    jobId: id,
-    spec: z
-      .object({
-        gpuAdapter: z.string().min(1).max(200).nullable(),
-        adapters: z.boolean().optional(),
-      })
-      .strict(),
-  }),
-  z.object({ type: z.literal('cancel'), jobId: id }),
-]);
-
-export function parseToWorker(raw: unknown): ToWorker | null {
-  const r = toWorkerSchema.safeParse(raw);
-  return r.success ? (r.data as unknown as ToWorker) : null;
+  return r.success ? r.data : null;
 }

@@ -12,6 +12,7 @@ import { PRESETS, SINCUT_PRESETS, sincutOptionsFields, trainOptionsFields } from
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult, PairCheckResult } from './ipc-worker';
+import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, refineEncoding } from './convert-options';
 import {
   settingsPatchSchema,
   type BackendDetection,
@@ -126,33 +127,28 @@ export const estimateSchema = z.discriminatedUnion('preset', [
 ]);
 export type EstimateInput = z.infer<typeof estimateSchema>;
 
-export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+export { CONVERT_FORMAT_CHOICES };
 
-export const convertStartSchema = z
-  .object({
-    styleId,
-    /** An image or a folder of images. */
-    input: folder,
-    output: folder,
-    recursive: z.boolean().optional(),
-    format: z.enum(CONVERT_FORMAT_CHOICES).optional(),
-    quality: z.number().int().min(1).max(100).optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
-  })
-  .strict();
+/** A conversion, with the same encoding choices as `patchwork convert` (convert-options.ts). */
+/**
+ * A conversion, once or watched: a style, an image or folder in (the watched folder), a folder
+ * out, and the encoding choices `patchwork convert` and `watch` offer (absent: the defaults).
+ */
+const conversionRequestSchema = refineEncoding(
+  convertEncodingSchema
+    .extend({
+      styleId,
+      /** An image or a folder of images; for a watch, the folder to watch. */
+      input: folder,
+      output: folder,
+      recursive: z.boolean().optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+    })
+    .strict(),
+);
+export const convertStartSchema = conversionRequestSchema;
 export type ConvertStartInput = z.infer<typeof convertStartSchema>;
-
-export const watchStartSchema = z
-  .object({
-    styleId,
-    /** The folder to watch. */
-    input: folder,
-    output: folder,
-    recursive: z.boolean().optional(),
-    format: z.enum(CONVERT_FORMAT_CHOICES).optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
-  })
-  .strict();
+export const watchStartSchema = conversionRequestSchema;
 
 const empty = z.object({}).strict();
 const watchId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a watch id');

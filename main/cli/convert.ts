@@ -5,29 +5,22 @@
  * what is new or changed. Exit codes: 0 all converted (or already up to date), 3 some files
  * failed (each is listed with the reason), 1 the style, input or output folder is unusable.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { holdsSixteenBits, ICC_CHOICES } from '../../shared/convert-options';
+import type { ConvertJobSpec } from '../../shared/ipc-worker';
 import { BACKEND_CHOICES } from '../../shared/jobs';
-import { initBackend, type BackendPreference } from '../engine/backend';
-import { createImageConverter } from '../engine/infer/convert-image';
-import { openStyleConversion } from '../engine/style/open-conversion';
-import {
-  ConvertQueue,
-  type FileState,
-  type QueueEvent,
-  type QueueProgress,
-} from '../services/convert/convert-queue';
+import { runConvertJob } from '../jobs/convert/convert-job';
+import type { FileState, QueueEvent, QueueProgress } from '../jobs/convert/convert-queue';
 import {
   CONVERT_FORMATS,
   FAILURE_TEXT,
-  type ConvertEngine,
   type ConvertSettings,
   type FormatChoice,
-} from '../services/convert/engine';
-import { ConvertManifest, styleIdOf } from '../services/convert/manifest';
-import { planConversion, PlanError } from '../services/convert/plan';
-import { FolderWatcher, type WatchEvent } from '../services/convert/watcher';
+} from '../jobs/convert/convert-settings';
+import { PlanError } from '../jobs/convert/plan';
+import { runWatchJob } from '../jobs/convert/watch-job';
+import type { WatchEvent } from '../jobs/convert/watcher';
 import { int, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
@@ -46,7 +39,7 @@ export interface ConvertFlags {
   tile?: number;
   keepMetadata?: boolean;
   icc: ConvertSettings['icc'];
-  backend: BackendPreference;
+  backend: ConvertJobSpec['backend'];
   force?: boolean;
   checksum?: boolean;
 }
@@ -116,7 +109,7 @@ function withConvertOptions(cmd: Command): Command {
     .option(
       '--icc <mode>',
       'colour profile of the output: srgb (embed sRGB), source (the input’s), none',
-      oneOf('--icc', ['srgb', 'source', 'none'] as const),
+      oneOf('--icc', ICC_CHOICES),
       'srgb',
     )
     .option('--checksum', 'also compare file contents, so a touched but unchanged file is skipped')
@@ -148,165 +141,139 @@ async function userErrors(run: () => Promise<number>): Promise<number> {
   }
 }
 
-// ─── the engine side, wired once ─────────────────────────────────────────────────────────
+// ─── flags → the job's spec ──────────────────────────────────────────────────────────────
 
-interface Prepared {
-  engine: ConvertEngine;
-  styleId: string;
-  settings: ConvertSettings;
-  dispose(): void;
-}
-
-export function settingsFromFlags(flags: ConvertFlags): ConvertSettings {
+export function specFromFlags(flags: ConvertFlags): ConvertJobSpec {
   const bitDepth = flags.bitDepth === '16' ? 16 : 8;
-  if (bitDepth === 16 && flags.format !== 'png' && flags.format !== 'tiff') {
+  if (bitDepth === 16 && (flags.format === 'same' || !holdsSixteenBits(flags.format))) {
     throw new UsageError('--bit-depth 16 needs --format png or --format tiff');
   }
   return {
+    styleDir: flags.style,
+    input: flags.input,
+    output: flags.output,
+    recursive: Boolean(flags.recursive),
     format: flags.format,
     ...(flags.quality !== undefined ? { quality: flags.quality } : {}),
     bitDepth,
     icc: flags.icc,
     metadata: flags.keepMetadata ? 'copy' : 'strip',
+    ...(flags.memoryBudget !== undefined ? { memoryBudgetMB: flags.memoryBudget } : {}),
+    ...(flags.tile !== undefined ? { tile: flags.tile } : {}),
+    // Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
+    alwaysTiled: flags.tile !== undefined || flags.memoryBudget !== undefined,
+    backend: flags.backend,
+    force: Boolean(flags.force),
+    checksum: Boolean(flags.checksum),
   };
 }
 
-async function prepare(flags: ConvertFlags, line: ProgressLine): Promise<Prepared> {
-  const settings = settingsFromFlags(flags);
-  const backend = await initBackend(flags.backend);
-  line.log(`backend: ${backend.detail}`);
-  // Conversion needs only G. Tiled when asked for (a tile or a budget) or when the image is
-  // large; untiled otherwise. A SinCUT style's StyleGAN2 generator is always tiled.
-  const style = await openStyleConversion(flags.style, {
-    alwaysTiled: flags.tile !== undefined || flags.memoryBudget !== undefined,
-  });
-  try {
-    const styleId = await styleIdOf(flags.style);
-    line.log(`style: ${style.name} (${style.preset}, ${styleId})`);
-    const engine = createImageConverter({
-      translate: style.translate,
-      translateOptions: { memoryBudgetMB: flags.memoryBudget, tile: flags.tile },
-      quality: settings.quality,
-      bitDepth: settings.bitDepth,
-      icc: settings.icc,
-      metadata: settings.metadata,
-    });
-    return { engine, styleId, settings, dispose: () => style.dispose() };
-  } catch (err) {
-    style.dispose();
-    throw err;
-  }
+/** The job's opening lines: the backend, then the style. */
+function opened(
+  e:
+    | { type: 'backend'; detail: string }
+    | { type: 'style'; name: string; preset: string; styleId: string },
+  line: ProgressLine,
+): void {
+  if (e.type === 'backend') line.log(`backend: ${e.detail}`);
+  else line.log(`style: ${e.name} (${e.preset}, ${e.styleId})`);
 }
 
 // ─── convert ─────────────────────────────────────────────────────────────────────────────
 
 async function convert(flags: ConvertFlags): Promise<number> {
+  const spec = specFromFlags(flags);
   const line = progressLine();
   const started = Date.now();
-  const setup = await prepare(flags, line);
+  const controller = new AbortController();
+  let printer: EventPrinter | null = null;
+  const interrupt = interruption(line, () => controller.abort());
   try {
-    const manifest = await ConvertManifest.open(flags.output);
-    if (manifest.warning) line.log(`warning: ${manifest.warning}`);
-    const plan = await planConversion(
-      {
-        input: flags.input,
-        output: flags.output,
-        recursive: flags.recursive,
-        format: flags.format,
+    const outcome = await runConvertJob(spec, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'backend' || e.type === 'style') return opened(e, line);
+        if (e.type === 'planned') {
+          printer = new EventPrinter(line, e.inputRoot, false);
+          interrupt.listen();
+          return;
+        }
+        if (e.type === 'warning') return line.log(`warning: ${e.message}`);
+        printer?.queue(e);
       },
-      manifest.claims(),
-    );
-    await fs.mkdir(plan.outputRoot, { recursive: true });
-    const printer = new EventPrinter(line, plan.inputRoot, false);
-    const queue = new ConvertQueue(setup.engine, {
-      outputRoot: plan.outputRoot,
-      manifest,
-      styleId: setup.styleId,
-      settings: setup.settings,
-      force: flags.force,
-      checksum: flags.checksum,
-      onEvent: (e) => printer.queue(e),
     });
-    const interrupted = onInterrupt(line, () => void queue.stop());
-    try {
-      queue.add(plan.files);
-      await queue.whenIdle();
-      await queue.stop();
-    } finally {
-      interrupted.off();
-    }
+    interrupt.off();
     line.done();
-    const files = queue.files();
-    printSummary(files, plan.inputRoot, plan.outputRoot, (Date.now() - started) / 1000);
-    if (interrupted.fired) {
+    const files = outcome.files;
+    printSummary(files, outcome.inputRoot, outcome.outputRoot, (Date.now() - started) / 1000);
+    if (interrupt.fired) {
       const left = files.filter((f) => f.status === 'queued').length;
       process.stdout.write(`interrupted: ${left} files not converted (run again to go on)\n`);
       return EXIT.interrupted;
     }
     return finalStates(files).some((f) => f.status === 'failed') ? EXIT.partial : EXIT.ok;
   } finally {
+    interrupt.off();
     line.done();
-    setup.dispose();
   }
 }
 
 // ─── watch ───────────────────────────────────────────────────────────────────────────────
 
 async function watchFolder(flags: WatchFlags): Promise<number> {
+  const spec = { ...specFromFlags(flags), stableMs: flags.stableMs };
   const line = progressLine();
   const started = Date.now();
-  const setup = await prepare(flags, line);
+  const controller = new AbortController();
+  const printer = new EventPrinter(line, path.resolve(flags.input), true);
+  const interrupt = interruption(line, () => controller.abort());
   try {
-    const inputRoot = path.resolve(flags.input);
-    const printer = new EventPrinter(line, inputRoot, true);
-    let resolveStopped: (reason: string | null) => void = () => undefined;
-    const stopped = new Promise<string | null>((resolve) => (resolveStopped = resolve));
-    const watcher = await FolderWatcher.start({
-      input: flags.input,
-      output: flags.output,
-      recursive: flags.recursive,
-      format: flags.format,
-      engine: setup.engine,
-      styleId: setup.styleId,
-      settings: setup.settings,
-      stableMs: flags.stableMs,
-      checksum: flags.checksum,
+    const outcome = await runWatchJob(spec, {
+      signal: controller.signal,
       onEvent: (e) => {
-        if (e.type === 'stopped') resolveStopped(e.reason);
-        else printer.watch(e);
+        if (e.type === 'backend' || e.type === 'style') return opened(e, line);
+        if (e.type === 'watching') {
+          line.log(`watching ${e.inputRoot} → ${e.outputRoot} (Ctrl-C to stop)`);
+          interrupt.listen();
+          return;
+        }
+        printer.watch(e);
       },
     });
-    line.log(`watching ${inputRoot} → ${path.resolve(flags.output)} (Ctrl-C to stop)`);
-    const interrupted = onInterrupt(line, () => void watcher.stop());
-    const reason = await stopped;
-    interrupted.off();
+    interrupt.off();
     line.done();
-    if (reason) process.stdout.write(`stopped: ${reason}\n`);
-    const files = watcher.queue.files();
-    printSummary(files, inputRoot, path.resolve(flags.output), (Date.now() - started) / 1000);
+    if (outcome.stoppedBecause) process.stdout.write(`stopped: ${outcome.stoppedBecause}\n`);
+    const files = outcome.files;
+    printSummary(files, outcome.inputRoot, outcome.outputRoot, (Date.now() - started) / 1000);
     return finalStates(files).some((f) => f.status === 'failed') ? EXIT.partial : EXIT.ok;
   } finally {
+    interrupt.off();
     line.done();
-    setup.dispose();
   }
 }
 
 // ─── output ──────────────────────────────────────────────────────────────────────────────
 
-function onInterrupt(line: ProgressLine, stop: () => void) {
-  const state = { fired: false, off: () => undefined as void };
-  const handler = () => {
+/**
+ * Ctrl-C (or SIGTERM), once listening: the first stops after the files in progress, a second
+ * quits at once.
+ */
+function interruption(line: ProgressLine, stop: () => void) {
+  const state = { fired: false, listen, off };
+  function handler() {
     if (state.fired) process.exit(EXIT.interrupted);
     state.fired = true;
     line.log('stopping after the files in progress (Ctrl-C again to quit now)…');
     stop();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  state.off = () => {
+  }
+  function listen() {
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  }
+  function off() {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
-  };
+  }
   return state;
 }
 

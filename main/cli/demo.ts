@@ -8,11 +8,8 @@ import { promises as fs } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
-import { decodeImage, writeImageAtomic } from '../engine/data/image-io';
-import { psnr } from '../engine/data/metrics';
-import { translateImageAsync } from '../engine/infer/translate';
-import { loadStyle } from '../engine/style/load-style';
-import { runTraining } from '../engine/train/train-loop';
+import { translateHeldOut } from '../jobs/demo-job';
+import { runTrainJob } from '../jobs/train-job';
 import { int, oneOf } from './args';
 import { EXIT } from './errors';
 import { progressLine } from './progress';
@@ -49,7 +46,7 @@ async function demo(flags: DemoFlags): Promise<number> {
   process.stdout.write(
     `Training a small CUT style: ${SAMPLES}source → ${SAMPLES}target (${flags.iterations} steps)\n`,
   );
-  const result = await runTraining(
+  const result = await runTrainJob(
     {
       source: path.join(SAMPLES, 'source'),
       target: path.join(SAMPLES, 'target'),
@@ -76,26 +73,20 @@ async function demo(flags: DemoFlags): Promise<number> {
     { onEvent: (e) => printEvent(e, line), resume: await hasCheckpoint(out) },
   );
   line.done();
-  const { generator } = await loadStyle(result.styleDir, { head: false });
   const translatedDir = path.join(out, 'translated');
-  await fs.mkdir(translatedDir, { recursive: true });
   process.stdout.write(`\nTranslating held-out photos into ${translatedDir}\n`);
-  for (const file of (await fs.readdir(path.join(SAMPLES, 'held-out'))).sort()) {
-    const input = await decodeImage(path.join(SAMPLES, 'held-out', file));
-    const truth = await decodeImage(path.join(SAMPLES, 'held-out-truth', file));
-    const output = await translateImageAsync(generator, {
-      data: input.rgb,
-      width: input.width,
-      height: input.height,
-    });
-    const target = path.join(translatedDir, file.replace(/\.\w+$/, '.png'));
-    await writeImageAtomic(target, output.data, output.width, output.height, { format: 'png' });
-    const before = psnr(input.rgb, truth.rgb);
-    const after = psnr(output.data, truth.rgb);
-    process.stdout.write(
-      `  ${file}: PSNR to the graded truth ${before.toFixed(2)} dB as given → ${after.toFixed(2)} dB translated (${target})\n`,
-    );
-  }
+  await translateHeldOut(
+    {
+      styleDir: result.styleDir,
+      heldOut: path.join(SAMPLES, 'held-out'),
+      truth: path.join(SAMPLES, 'held-out-truth'),
+      outDir: translatedDir,
+    },
+    ({ file, before, after, target }) =>
+      process.stdout.write(
+        `  ${file}: PSNR to the graded truth ${before.toFixed(2)} dB as given → ${after.toFixed(2)} dB translated (${target})\n`,
+      ),
+  );
   process.stdout.write(
     `\nThe style is in ${result.styleDir}; previews in ${path.join(out, 'training', 'previews')}\n`,
   );

@@ -10,22 +10,15 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_CHOICES } from '../../shared/jobs';
-import { initBackend, type BackendPreference } from '../engine/backend';
-import { writeFileAtomic } from '../engine/data/image-io';
+import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import {
-  checkPoint,
   DEFAULT_WORKING_SIZE,
-  HeatmapError,
-  HeatmapSession,
-  readHeatmapImage,
-  resolveTaps,
+  HeatmapSpecError,
+  runHeatmapPictureJob,
   type HeatmapSide,
   type Point,
   type SimilarityMap,
-} from '../engine/infer/heatmap';
-import { renderGrid, renderHeatmaps } from '../engine/infer/heatmap-render';
-import { openHeatmapStyle } from '../engine/style/open-heatmap';
+} from '../jobs/heatmap-picture-job';
 import { int, num, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 
@@ -40,7 +33,7 @@ interface HeatmapFlags {
   workingSize: number;
   opacity: number;
   panelSize: number;
-  backend: BackendPreference;
+  backend: TrainBackendChoice;
   out: string;
 }
 
@@ -114,66 +107,56 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
     throw new UsageError(`--out must name a .png file, got "${flags.out}"`);
   }
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const backend = await initBackend(flags.backend);
-  log(`backend: ${backend.detail}`);
-  const style = await openHeatmapStyle(flags.style);
+  const other = flags.queryOn === 'output' ? 'input' : 'output';
+  const p = flags.point;
   try {
-    let raw = flags.raw === true;
-    if (!raw && style.head === null) {
-      log(
-        'note: this style has no projection head (H) — older styles and imported generators ' +
-          'have none; using raw encoder features, L2-normalised, instead.',
-      );
-      raw = true;
-    }
-    const taps = usage(() => resolveTaps(style, raw, flags.tap ?? []));
-    const image = await readHeatmapImage(flags.image, flags.workingSize).catch((err) => {
-      // Too small to translate: the image is unusable, not the flags.
-      if (err instanceof HeatmapError)
-        throw Object.assign(new Error(err.message), { name: 'ImageReadError' });
-      throw err;
-    });
-    if (flags.point) {
-      const p = flags.point;
-      usage(() => checkPoint(p, image.width, image.height));
-    }
-    const { width, height } = image.working;
-    const scaled = width !== image.width ? ` (analysed at ${width}×${height})` : '';
-    log(`image: ${image.width}×${image.height}${scaled}; translating and encoding…`);
-    const session = await HeatmapSession.create(style, image, { raw });
-    log(`features: ${session.mode === 'raw' ? 'raw, L2-normalised' : 'projected by H'}`);
-    const on = flags.queryOn;
-    const other = on === 'output' ? 'input' : 'output';
-    const opts = { opacity: flags.opacity, panelSize: flags.panelSize };
-    let png: Buffer;
-    if (flags.grid !== undefined) {
-      png = await renderGrid(session, { ...opts, n: flags.grid, on, taps });
-      process.stdout.write(
-        `grid of ${flags.grid}×${flags.grid} query points on the ${on}, taps ${taps.join(', ')}\n`,
-      );
-    } else {
-      const p = flags.point as Point;
-      // One tap at a time: the session then holds one tap's features at once, not all.
-      const maps = taps.map((tap) => session.query(p, { on, taps: [tap] })[0]);
-      for (const m of maps) process.stdout.write(`${describe(m, p, other)}\n`);
-      png = await renderHeatmaps(session, maps, on, opts);
-    }
-    await writeFileAtomic(flags.out, png, { protect: [flags.image] });
-    process.stdout.write(`wrote ${path.resolve(flags.out)}\n`);
-    return EXIT.ok;
-  } finally {
-    style.dispose();
-  }
-}
-
-/** A point or tap the user named that does not exist is a usage error (exit 2). */
-function usage<T>(fn: () => T): T {
-  try {
-    return fn();
+    await runHeatmapPictureJob(
+      {
+        styleDir: flags.style,
+        image: flags.image,
+        ...(p ? { point: p } : {}),
+        ...(flags.grid !== undefined ? { grid: flags.grid } : {}),
+        taps: flags.tap ?? [],
+        queryOn: flags.queryOn,
+        raw: flags.raw === true,
+        workingSize: flags.workingSize,
+        opacity: flags.opacity,
+        panelSize: flags.panelSize,
+        backend: flags.backend,
+        out: flags.out,
+      },
+      (e) => {
+        switch (e.type) {
+          case 'backend':
+            return log(`backend: ${e.detail}`);
+          case 'no-head':
+            return log(
+              'note: this style has no projection head (H) — older styles and imported ' +
+                'generators have none; using raw encoder features, L2-normalised, instead.',
+            );
+          case 'image': {
+            const { width, height } = e.working;
+            const scaled = width !== e.width ? ` (analysed at ${width}×${height})` : '';
+            return log(`image: ${e.width}×${e.height}${scaled}; translating and encoding…`);
+          }
+          case 'features':
+            return log(`features: ${e.mode === 'raw' ? 'raw, L2-normalised' : 'projected by H'}`);
+          case 'grid':
+            return void process.stdout.write(
+              `grid of ${e.n}×${e.n} query points on the ${flags.queryOn}, taps ${e.taps.join(', ')}\n`,
+            );
+          case 'match':
+            return void process.stdout.write(`${describe(e.map, p as Point, other)}\n`);
+        }
+      },
+    );
   } catch (err) {
-    if (err instanceof HeatmapError) throw new UsageError(err.message);
+    // A point or tap the user named that does not exist is a usage error (exit 2).
+    if (err instanceof HeatmapSpecError) throw new UsageError(err.message);
     throw err;
   }
+  process.stdout.write(`wrote ${path.resolve(flags.out)}\n`);
+  return EXIT.ok;
 }
 
 function describe(m: SimilarityMap, p: Point, other: string): string {

@@ -10,9 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { PRESETS, type Preset } from '../../shared/options';
-import { initBackend } from '../engine/backend';
-import { importCheckpoint } from '../engine/import/import-style';
-import { PthError } from '../engine/import/pth';
+import { PthError, runImportJob } from '../jobs/import-job';
 import { freeStyleId, styleDir } from '../services/style-library';
 import { oneOf } from './args';
 import { EXIT } from './errors';
@@ -46,12 +44,11 @@ export function registerImport(program: Command): void {
 }
 
 async function runImport(file: string, flags: ImportFlags): Promise<number> {
-  await initBackend('cpu'); // only holds the weights while the folder is written
   const out =
     flags.out ??
     styleDir(flags.library, await freeStyleId(flags.library, flags.name, new Set<string>()));
   try {
-    const r = await importCheckpoint(file, { name: flags.name, out, preset: flags.preset });
+    const r = await runImportJob({ file, name: flags.name, out, preset: flags.preset });
     const { architecture, config, notes } = r.recognized;
     for (const note of notes) process.stderr.write(`note: ${note}\n`);
     if (architecture === 'cyclegan-resnet') {

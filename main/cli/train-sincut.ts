@@ -4,7 +4,7 @@
  */
 import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
 import type { TrainBackendChoice } from '../../shared/jobs';
-import { runSinCutTraining, type SinCutEvent } from '../engine/train/sincut-loop';
+import { runSinCutTrainJob, type SinCutEvent } from '../jobs/train-job';
 import { formatDuration, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
 
@@ -60,7 +60,7 @@ export function sincutOptionsFromFlags(f: SinCutFlags): SinCutOptions {
 export async function trainSinCut(flags: SinCutFlags): Promise<number> {
   const options = sincutOptionsFromFlags(flags);
   return runStoppable((signal, line) =>
-    runSinCutTraining(
+    runSinCutTrainJob(
       {
         source: flags.source,
         target: flags.target,

@@ -10,7 +10,7 @@ import {
   type TrainJobSpec,
 } from '../../shared/jobs';
 import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../../shared/options';
-import { runTraining } from '../engine/train/train-loop';
+import { runTrainJob } from '../jobs/train-job';
 import { SINCUT_GENERATORS, SINCUT_PRESETS } from '../../shared/options';
 import { trainSinCut, type SinCutFlags } from './train-sincut';
 import { int, num, oneOf } from './args';
@@ -236,7 +236,7 @@ async function train(flags: TrainFlags): Promise<number> {
   if (flags.preset === 'sincut') return trainSinCut({ ...flags, backend: flags.backend });
   const spec = specFromFlags(flags);
   return runStoppable((signal, line) =>
-    runTraining(spec, {
+    runTrainJob(spec, {
       signal,
       resume: Boolean(flags.resume),
       onEvent: (e) => printEvent(e, line),

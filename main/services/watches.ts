@@ -18,6 +18,7 @@ import {
   type WatchFormat,
   type WatchInfo,
 } from '../../shared/ipc-watch';
+import type { ConvertEncoding } from '../../shared/convert-options';
 import type { WatchJobSpec, WorkerJobEvent } from '../../shared/ipc-worker';
 import { WorkerJobError, type WorkerHost } from './worker-host';
 import { writeFileAtomic } from '../files/atomic-file';
@@ -37,6 +38,8 @@ export interface WatchSetup {
   format: WatchFormat;
   backend: WatchJobSpec['backend'];
   memoryBudgetMB?: number;
+  /** Bit depth, profile, metadata, quality and tile as asked (absent: the defaults). */
+  encoding?: Omit<ConvertEncoding, 'format'>;
   /** Switched on: started again when the studio starts. */
   active: boolean;
 }
@@ -159,8 +162,10 @@ export class Watches {
     entry.runId = runId;
     entry.info = { ...infoOf(entry.setup), state: 'starting', since: new Date().toISOString() };
     this.changed(entry);
-    const { styleDir, input, output, recursive, format, backend, memoryBudgetMB } = entry.setup;
+    const { styleDir, input, output, recursive, format, backend, memoryBudgetMB, encoding } =
+      entry.setup;
     const spec: WatchJobSpec = {
+      ...encoding,
       styleDir,
       input,
       output,

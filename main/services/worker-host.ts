@@ -9,10 +9,14 @@
  */
 import {
   parseWorkerMessage,
+  parseWorkerResult,
   type ToWorker,
+  type WorkerJob,
   type WorkerJobEvent,
   type WorkerJobResult,
 } from '../../shared/ipc-worker';
+
+export type { WorkerJob };
 
 export interface WorkerExit {
   code: number | null;
@@ -27,8 +31,6 @@ export interface WorkerProcess {
 }
 
 export type SpawnWorker = () => WorkerProcess;
-
-export type WorkerJob = Exclude<ToWorker, { type: 'cancel' }>;
 
 /** A job that failed: the worker's own error, or the process dying under it. */
 export class WorkerJobError extends Error {
@@ -52,7 +54,8 @@ export interface WorkerHostOptions {
 interface Running {
   job: WorkerJob;
   onEvent: (event: WorkerJobEvent) => void;
-  resolve: (result: WorkerJobResult) => void;
+  /** Settles with the job's result, read as its kind's (a result of another kind fails it). */
+  resolve: (raw: unknown) => void;
   reject: (err: Error) => void;
   cancelTimer: NodeJS.Timeout | null;
   cancelled: boolean;
@@ -80,11 +83,23 @@ export class WorkerHost {
     return this.running !== null;
   }
 
-  /** Runs a job to its end; rejects with WorkerJobError when it fails or the process dies. */
-  run(job: WorkerJob, onEvent: (event: WorkerJobEvent) => void): Promise<WorkerJobResult> {
+  /**
+   * Runs a job to its end, answering its kind's result; rejects with WorkerJobError when it
+   * fails or the process dies.
+   */
+  run<J extends WorkerJob>(
+    job: J,
+    onEvent: (event: WorkerJobEvent) => void,
+  ): Promise<WorkerJobResult<J['type']>> {
     if (this.running) return Promise.reject(new Error('the worker is already running a job'));
-    return new Promise<WorkerJobResult>((resolve, reject) => {
-      this.running = { job, onEvent, resolve, reject, cancelTimer: null, cancelled: false };
+    return new Promise<WorkerJobResult<J['type']>>((resolve, reject) => {
+      const settle = (raw: unknown) => {
+        const result = parseWorkerResult(job.type, raw);
+        if (result) resolve(result);
+        else
+          reject(new WorkerJobError(`the engine answered a ${job.type} job with another result`));
+      };
+      this.running = { job, onEvent, resolve: settle, reject, cancelTimer: null, cancelled: false };
       try {
         this.process().send(job);
       } catch (err) {

@@ -15,7 +15,7 @@ export class SideEngine {
   constructor(private readonly spawn: () => WorkerHost) {}
 
   /** Runs `work` after the requests before it; its errors answer the request. */
-  async run(work: WorkerJob): Promise<WorkerJobResult> {
+  async run<J extends WorkerJob>(work: J): Promise<WorkerJobResult<J['type']>> {
     const start = () => {
       this.host ??= this.spawn();
       return this.host.run(work, () => undefined);

@@ -14,7 +14,7 @@ import { ResnetGenerator } from '../../../main/engine/model/generator';
 import { disposeParams } from '../../../main/engine/model/params';
 import { Rng } from '../../../main/engine/rng';
 import { saveStyle } from '../../../main/engine/style/save-style';
-import { listTree, writeBad, writeImage } from '../services/convert/files';
+import { listTree, writeBad, writeImage } from '../jobs/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
-import { decompressionBomb, writeImage } from '../services/convert/files';
+import { decompressionBomb, writeImage } from '../jobs/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { useTempDir } from '../../support/temp-dir';
 import { saveTinyCutStyle } from '../../support/tiny-cut-style';

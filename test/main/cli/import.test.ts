@@ -8,7 +8,7 @@ import { readImageInfo } from '../../../main/engine/data/image-io';
 import { readPth } from '../../../main/engine/import/pth';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
 import { manifest, pthPath } from '../engine/import/import-fixtures';
-import { writeImage } from '../services/convert/files';
+import { writeImage } from '../jobs/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { useTempDir } from '../../support/temp-dir';
 

@@ -134,4 +134,18 @@ describe('Watches', () => {
     expect(watches.list()).toEqual([]);
     await watches.dispose();
   });
+
+  it('runs a watch with the encoding it was started with, also after a restart', async () => {
+    const hosts: StandIn[] = [];
+    const encoding = { bitDepth: 16 as const, icc: 'none' as const, metadata: 'copy' as const };
+    const first = await open(hosts);
+    await first.start({ ...setup, encoding: { ...encoding, tile: 256 } });
+    const wanted = { type: 'watch', spec: { format: 'png', ...encoding, tile: 256 } };
+    expect(hosts[0].job).toMatchObject(wanted);
+    await first.dispose();
+    const again: StandIn[] = [];
+    const second = await open(again);
+    expect(again[0].job).toMatchObject(wanted);
+    await second.dispose();
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { convertEncodingSchema } from '../../../../shared/convert-options';
 import type { ParsedInput } from '../../../../shared/ipc';
 import { findTrainedStyle } from '../../style-library';
 import type { Watches } from '../../watches';
@@ -56,8 +57,8 @@ async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:s
       input: from,
       output,
       recursive: input.recursive ?? false,
+      ...encodingBeyondFormat(input),
       format: input.format ?? 'same',
-      ...(input.quality !== undefined ? { quality: input.quality } : {}),
       backend: input.backend ?? settings.backend,
       memoryBudgetMB: settings.memoryBudgetMB,
     },
@@ -84,5 +85,11 @@ async function startWatch(ctx: StudioContext, watches: Watches, input: ParsedInp
     format: input.format ?? 'same',
     backend: input.backend ?? settings.backend,
     memoryBudgetMB: settings.memoryBudgetMB,
+    encoding: encodingBeyondFormat(input),
   });
+}
+
+/** The request's encoding choices besides the format (quality, bit depth, profile, ...). */
+function encodingBeyondFormat(input: ParsedInput<'convert:start'>) {
+  return convertEncodingSchema.omit({ format: true }).parse(input);
 }

@@ -168,7 +168,10 @@ async function estimate(
 }
 
 /** Runs a short job in its own engine process, one at a time; its errors answer the request. */
-async function runShortJob(ctx: StudioContext, work: WorkerJob): Promise<WorkerJobResult> {
+async function runShortJob<J extends WorkerJob>(
+  ctx: StudioContext,
+  work: J,
+): Promise<WorkerJobResult<J['type']>> {
   if (!ctx.shortJobs) {
     throw new RequestError('unsupported', 'the engine cannot be asked for this here');
   }

@@ -29,7 +29,7 @@ import {
   loadStyle,
   type LoadedStyle,
 } from '../../../../main/engine/style/load-style';
-import { decompressionBomb } from '../../services/convert/files';
+import { decompressionBomb } from '../../jobs/convert/files';
 import { randomImage } from '../../../support/float-images';
 import { useTempDir } from '../../../support/temp-dir';
 import { saveTinyCutStyle, TINY_HEAD_DIM, tinyCutOptions } from '../../../support/tiny-cut-style';

@@ -4,8 +4,8 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
-import { runHeatmap } from '../../../main/worker/heatmap-job';
-import { writeImage } from '../services/convert/files';
+import { runHeatmap } from '../../../main/jobs/heatmap-job';
+import { writeImage } from './convert/files';
 import { openHeatmapSpec } from '../../support/heatmap-spec';
 import { useTempDir } from '../../support/temp-dir';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';

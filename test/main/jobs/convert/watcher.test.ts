@@ -9,13 +9,13 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecodedInput } from '../../../../main/engine/infer/convert-image';
 import { Rng } from '../../../../main/engine/rng';
-import type { ConvertEngine } from '../../../../main/services/convert/engine';
+import type { ConvertEngine } from '../../../../main/jobs/convert/convert-settings';
 import {
   FolderWatcher,
   PENDING_FILE,
   type WatchEvent,
   type WatchOptions,
-} from '../../../../main/services/convert/watcher';
+} from '../../../../main/jobs/convert/watcher';
 import {
   imageBytes,
   invert,

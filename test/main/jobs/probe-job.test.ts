@@ -3,7 +3,7 @@
 // missing with its reason, and webgpu has no adapter (SwiftShader is not asked for, which
 // keeps this test fast; with PATCHWORK_SWIFTSHADER=1 it lists SwiftShader as software).
 import { afterEach, describe, expect, it } from 'vitest';
-import { runProbe } from '../../../main/worker/probe-job';
+import { runProbe } from '../../../main/jobs/probe-job';
 
 const before = process.env.PATCHWORK_GPU_ADAPTER;
 afterEach(() => {

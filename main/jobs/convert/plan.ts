@@ -19,7 +19,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DatasetError, scanImageFolder } from '../../engine/data/dataset';
 import { formatForPath } from '../../engine/data/image-io';
-import type { ConvertFormat, FormatChoice } from './engine';
+import type { ConvertFormat, FormatChoice } from './convert-settings';
 
 export type PlanErrorCode =
   | 'missing-input'

@@ -9,7 +9,7 @@ import {
   planConversion,
   PlanError,
   type ConversionPlan,
-} from '../../../../main/services/convert/plan';
+} from '../../../../main/jobs/convert/plan';
 
 let root: string;
 let n = 0;

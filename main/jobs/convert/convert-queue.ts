@@ -20,7 +20,7 @@ import {
   type ConvertSettings,
   type Failure,
   type Stage,
-} from './engine';
+} from './convert-settings';
 import { settingsKey, stampOf, type ConvertManifest, type Wanted } from './manifest';
 import type { PlannedFile } from './plan';
 

@@ -1,5 +1,5 @@
 /**
- * A SinCUT training job inside the engine's process: the engine's runSinCutTraining, with
+ * A SinCUT training job as the engine's process runs it for the studio: runSinCutTrainJob, with
  * its events told in the studio's training terms (epoch, time left) so a SinCUT job shows
  * like any other. A cancel (stop or pause) ends the run after the current step with a
  * checkpoint and the style made from it. Live previews (the source translated, small) come as
@@ -9,17 +9,17 @@ import {
   resolveSinCutJobOptions,
   type SinCutJobSpec,
   type WorkerJobEvent,
-  type WorkerJobResult,
+  type WorkerJobResults,
 } from '../../shared/ipc-worker';
 import type { StudioTrainEvent } from '../../shared/ipc-jobs';
 import { sincutStepsPerEpoch } from '../../shared/options';
-import { runSinCutTraining, type SinCutEvent } from '../engine/train/sincut-loop';
 import { readStyleSummary } from '../style/style-folder';
+import { runSinCutTrainJob, type SinCutEvent } from './train-job';
 
 export async function runSinCutJob(
   spec: SinCutJobSpec,
   run: { signal: AbortSignal; resume: boolean; emit: (event: WorkerJobEvent) => void },
-): Promise<WorkerJobResult> {
+): Promise<WorkerJobResults['train-sincut']> {
   const options = resolveSinCutJobOptions(spec.options);
   const perEpoch = sincutStepsPerEpoch(options);
   const tell = (e: SinCutEvent): StudioTrainEvent => {
@@ -53,7 +53,7 @@ export async function runSinCutJob(
         return e;
     }
   };
-  const result = await runSinCutTraining(
+  const result = await runSinCutTrainJob(
     {
       source: spec.source,
       target: spec.target,

@@ -11,10 +11,10 @@ import {
   ConvertQueue,
   type ConvertQueueOptions,
   type QueueEvent,
-} from '../../../../main/services/convert/convert-queue';
-import type { ConvertEngine } from '../../../../main/services/convert/engine';
-import { ConvertManifest } from '../../../../main/services/convert/manifest';
-import { planConversion, type PlannedFile } from '../../../../main/services/convert/plan';
+} from '../../../../main/jobs/convert/convert-queue';
+import type { ConvertEngine } from '../../../../main/jobs/convert/convert-settings';
+import { ConvertManifest } from '../../../../main/jobs/convert/manifest';
+import { planConversion, type PlannedFile } from '../../../../main/jobs/convert/plan';
 import { invert, listTree, settings, writeBad, writeImage, type BadKind } from './files';
 
 let root: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { createImageConverter } from '../../../../main/engine/infer/convert-image';
-import type { ConvertSettings } from '../../../../main/services/convert/engine';
+import type { ConvertSettings } from '../../../../main/jobs/convert/convert-settings';
 
 /** A converter whose "translation" inverts the image: only the plumbing is under test. */
 export const invert = createImageConverter({

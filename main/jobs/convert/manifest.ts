@@ -24,7 +24,7 @@ import path from 'node:path';
 import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
 import { readStyleSummary } from '../../style/style-folder';
 import { STYLE_FILES } from '../../style/style-json';
-import type { ConvertSettings } from './engine';
+import type { ConvertSettings } from './convert-settings';
 
 export const MANIFEST_FILE = '.patchwork-convert.json';
 export const MANIFEST_FORMAT = 'patchwork-convert-1';

@@ -1,4 +1,4 @@
-// The studio's conversion job (runConversion, as the engine process runs it) converts with a
+// The studio's conversion job (runJob, as the engine process runs it) converts with a
 // SinCUT style as `patchwork convert` does: the same opener (openStyleConversion), so the
 // same pixels; each file's state and the progress are streamed; the watch job opens its
 // style through the same openConversion.
@@ -7,14 +7,15 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerJobEvent } from '../../../shared/ipc-worker';
-import { initBackend } from '../../../main/engine/backend';
-import { convertFile } from '../../../main/engine/infer/convert-image';
-import { openStyleConversion } from '../../../main/engine/style/open-conversion';
-import { openConversion, runConversion } from '../../../main/worker/convert-job';
-import { writeImage } from '../services/convert/files';
-import { useTempDir } from '../../support/temp-dir';
-import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+import type { ConvertJobSpec, WorkerJobEvent } from '../../../../shared/ipc-worker';
+import { initBackend } from '../../../../main/engine/backend';
+import { convertFile } from '../../../../main/engine/infer/convert-image';
+import { openStyleConversion } from '../../../../main/engine/style/open-conversion';
+import { openConversion } from '../../../../main/jobs/convert/convert-job';
+import { runJob } from '../../../../main/worker/run-job';
+import { writeImage } from './files';
+import { useTempDir } from '../../../support/temp-dir';
+import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
 
 const tmp = useTempDir('patchwork-worker-convert-');
 let style: string;
@@ -35,15 +36,19 @@ describe('runConversion with a SinCUT style', () => {
     await writeImage(path.join(input, 'b.png'), 2, 23, 17);
     const events: WorkerJobEvent[] = [];
     const before = tf.memory().numTensors;
-    const result = await runConversion(
+    const result = await runJob(
       {
-        styleDir: style,
-        input,
-        output,
-        recursive: false,
-        format: 'png',
-        backend: 'wasm',
-        memoryBudgetMB: 64,
+        type: 'convert',
+        jobId: 'c1',
+        spec: {
+          styleDir: style,
+          input,
+          output,
+          recursive: false,
+          format: 'png',
+          backend: 'wasm',
+          memoryBudgetMB: 64,
+        },
       },
       new AbortController().signal,
       (e) => events.push(e),
@@ -78,6 +83,56 @@ describe('runConversion with a SinCUT style', () => {
     } finally {
       conv.dispose();
     }
+  });
+
+  it('honours the encoding options the CLI has: 16 bits, ICC profile, metadata', async () => {
+    // The studio's conversion once hard-coded 8 bits, sRGB and stripped metadata; the spec's
+    // options now reach the encoder exactly as `patchwork convert --bit-depth …` does.
+    const input = tmp.path('enc-in');
+    await fs.mkdir(input, { recursive: true });
+    const ramp = Buffer.from(Array.from({ length: 32 * 24 * 3 }, (_, i) => (i * 7) % 256));
+    const image = sharp(ramp, { raw: { width: 32, height: 24, channels: 3 } });
+    await image.clone().withIccProfile('p3').png().toFile(path.join(input, 'p3.png'));
+    await image
+      .clone()
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(path.join(input, 'shot.jpg'));
+    const convert = async (name: string, over: Partial<ConvertJobSpec>) => {
+      const output = tmp.path(name);
+      const spec: ConvertJobSpec = {
+        styleDir: style,
+        input,
+        output,
+        recursive: false,
+        format: 'same',
+        backend: 'wasm',
+        memoryBudgetMB: 64,
+        ...over,
+      };
+      const result = await runJob(
+        { type: 'convert', jobId: name, spec },
+        new AbortController().signal,
+        () => undefined,
+      );
+      expect(result).toEqual({ status: 'completed', failed: 0 });
+      return output;
+    };
+    const meta = (file: string) => sharp(file).metadata();
+
+    const plain = await convert('enc-default', {});
+    const asToday = await meta(path.join(plain, 'p3.png'));
+    expect([asToday.depth, asToday.hasProfile]).toEqual(['uchar', true]);
+    expect((await meta(path.join(plain, 'shot.jpg'))).exif).toBeUndefined();
+
+    const deep = await convert('enc-16', { format: 'tiff', bitDepth: 16, icc: 'none' });
+    const tiff = await meta(path.join(deep, 'p3.tif'));
+    expect([tiff.format, tiff.depth, tiff.hasProfile]).toEqual(['tiff', 'ushort', false]);
+
+    const kept = await convert('enc-meta', { metadata: 'copy', icc: 'source' });
+    const shot = await meta(path.join(kept, 'shot.jpg'));
+    expect(shot.exif).toBeDefined();
+    expect(shot.orientation ?? 1).toBe(1);
   });
 
   it('openConversion (the watch job’s too) refuses a damaged SinCUT style with its reason', async () => {

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
 import { ConvertQueue, type QueueEvent } from './convert-queue';
-import type { ConvertEngine, ConvertSettings, FormatChoice } from './engine';
+import type { ConvertEngine, ConvertSettings, FormatChoice } from './convert-settings';
 import { ConvertManifest } from './manifest';
 import { inOutputTree, isImagePath, isInside, OutputNamer, PlanError, resolveRoots } from './plan';
 import type { Roots } from './plan';

@@ -1,0 +1,143 @@
+/**
+ * The conversion job, assembled once from its ConvertJobSpec and run by the engine process
+ * (main/worker) and `patchwork convert` alike: the backend, the style's generator (conversion
+ * needs only G), an image converter with the spec's encoding (bit depth, ICC profile,
+ * metadata, tiles), the output folder's manifest, the plan and the ConvertQueue driving
+ * decode / translate / encode. Any style converts (CUT, CycleGAN, SinCUT); images over a
+ * megapixel are translated tile by tile (seamless), a SinCUT style's StyleGAN2 generator
+ * always, its tiles sized from the memory budget.
+ */
+import { promises as fs } from 'node:fs';
+import { DEFAULT_ENCODING } from '../../../shared/convert-options';
+import type { ConvertJobSpec } from '../../../shared/ipc-worker';
+import { initBackend } from '../../engine/backend';
+import { createImageConverter, type ImageConverter } from '../../engine/infer/convert-image';
+import { openStyleConversion } from '../../engine/style/open-conversion';
+import { ConvertQueue, type FileState, type QueueEvent } from './convert-queue';
+import type { ConvertSettings } from './convert-settings';
+import { ConvertManifest, styleIdOf } from './manifest';
+import { planConversion } from './plan';
+
+/** What opening a conversion says before any file: the backend, then the style. */
+export type OpenEvent =
+  | { type: 'backend'; detail: string }
+  | { type: 'style'; name: string; preset: string; styleId: string };
+
+export type ConvertJobEvent =
+  | OpenEvent
+  /** The input and output folders, known before the first file. */
+  | { type: 'planned'; inputRoot: string; outputRoot: string }
+  | QueueEvent;
+
+/** A job's context: cancelled by `signal`; what it reports on the way goes to `onEvent`. */
+export interface JobContext<E> {
+  signal: AbortSignal;
+  onEvent?: (event: E) => void;
+}
+
+export interface ConvertJobOutcome {
+  status: 'completed' | 'cancelled';
+  /** Every file's last reported state, in the order they were taken. */
+  files: FileState[];
+  inputRoot: string;
+  outputRoot: string;
+}
+
+/** What a conversion or a watch job runs with; `dispose` frees the style's weights. */
+export interface OpenedConversion {
+  settings: ConvertSettings;
+  engine: ImageConverter;
+  styleId: string;
+  dispose(): void;
+}
+
+/** The bytes-changing settings of a spec, absent options at today's defaults. */
+export function settingsOf(spec: ConvertJobSpec): ConvertSettings {
+  return {
+    format: spec.format,
+    ...(spec.quality !== undefined ? { quality: spec.quality } : {}),
+    bitDepth: spec.bitDepth ?? DEFAULT_ENCODING.bitDepth,
+    icc: spec.icc ?? DEFAULT_ENCODING.icc,
+    metadata: spec.metadata ?? DEFAULT_ENCODING.metadata,
+  };
+}
+
+/**
+ * The backend, the style's generator and a converter that translates as the spec asks:
+ * tiled above a megapixel, or always when the spec gives a tile or says so (a budget given to
+ * the CLI), whatever the architecture.
+ */
+export async function openConversion(
+  spec: ConvertJobSpec,
+  onEvent: (event: OpenEvent) => void = () => undefined,
+): Promise<OpenedConversion> {
+  const settings = settingsOf(spec);
+  const backend = await initBackend(spec.backend);
+  onEvent({ type: 'backend', detail: backend.detail });
+  // A tile size asks for tiles whatever the image's size.
+  const alwaysTiled = spec.alwaysTiled === true || spec.tile !== undefined;
+  const style = await openStyleConversion(spec.styleDir, { alwaysTiled });
+  try {
+    const styleId = await styleIdOf(spec.styleDir);
+    onEvent({ type: 'style', name: style.name, preset: style.preset, styleId });
+    const { memoryBudgetMB, tile } = spec;
+    const engine = createImageConverter({
+      translate: style.translate,
+      ...(memoryBudgetMB !== undefined || tile !== undefined
+        ? { translateOptions: { memoryBudgetMB, tile } }
+        : {}),
+      quality: settings.quality,
+      bitDepth: settings.bitDepth,
+      icc: settings.icc,
+      metadata: settings.metadata,
+    });
+    return { settings, engine, styleId, dispose: () => style.dispose() };
+  } catch (err) {
+    style.dispose();
+    throw err;
+  }
+}
+
+/** Converts what the spec names; a cancel lets the files in flight finish. */
+export async function runConvertJob(
+  spec: ConvertJobSpec,
+  { signal, onEvent = () => undefined }: JobContext<ConvertJobEvent>,
+): Promise<ConvertJobOutcome> {
+  const { settings, engine, styleId, dispose } = await openConversion(spec, onEvent);
+  try {
+    const manifest = await ConvertManifest.open(spec.output);
+    if (manifest.warning) onEvent({ type: 'warning', message: manifest.warning });
+    const plan = await planConversion(
+      { input: spec.input, output: spec.output, recursive: spec.recursive, format: spec.format },
+      manifest.claims(),
+    );
+    await fs.mkdir(plan.outputRoot, { recursive: true });
+    onEvent({ type: 'planned', inputRoot: plan.inputRoot, outputRoot: plan.outputRoot });
+    const queue = new ConvertQueue(engine, {
+      outputRoot: plan.outputRoot,
+      manifest,
+      styleId,
+      settings,
+      force: spec.force,
+      checksum: spec.checksum,
+      onEvent,
+    });
+    const onAbort = () => void queue.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      queue.add(plan.files);
+      await queue.whenIdle();
+      await queue.stop();
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return {
+      status: signal.aborted ? 'cancelled' : 'completed',
+      files: queue.files(),
+      inputRoot: plan.inputRoot,
+      outputRoot: plan.outputRoot,
+    };
+  } finally {
+    dispose();
+  }
+}
