@@ -10,13 +10,8 @@ import { BACKEND_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema } from './convert-options';
-import {
-  PRESETS,
-  resolveSinCutOptions,
-  SINCUT_GENERATORS,
-  SINCUT_PRESETS,
-  type SinCutOptions,
-} from './options';
+import { studioSinCutOptionsSchema } from './ipc';
+import { PRESETS, resolveSinCutOptions, SINCUT_PRESETS, type SinCutOptions } from './options';
 
 const id = z.string().min(1).max(64);
 const file = z.string().min(1).max(4096);
@@ -107,18 +102,9 @@ export interface HeatmapJobResult {
   grid?: { n: number; tap: string; file: string };
 }
 
-const sincutJobOptionsSchema = z
-  .object({
-    variant: z.enum(SINCUT_PRESETS),
-    netG: z.enum(SINCUT_GENERATORS).optional(),
-    ngf: count(256).optional(),
-    ndf: count(256).optional(),
-    nBlocks: count(32).optional(),
-    cropSize: count(1024).optional(),
-    batchSize: count(256).optional(),
-    lr: z.number().positive().max(1).optional(),
-    seed: z.number().int().min(0).max(0xffffffff).optional(),
-  })
+/** The studio's SinCUT options (shared/ipc.ts) with the setting they are resolved over. */
+const sincutJobOptionsSchema = studioSinCutOptionsSchema
+  .extend({ variant: z.enum(SINCUT_PRESETS) })
   .strict();
 export type SinCutJobOptions = z.infer<typeof sincutJobOptionsSchema>;
 

@@ -151,6 +151,16 @@ export type ConvertStartInput = z.infer<typeof convertStartSchema>;
 export const watchStartSchema = conversionRequestSchema;
 
 const empty = z.object({}).strict();
+/** What every heatmap request names: the style, the image, the encoder tap, the overlay. */
+const heatmapFields = {
+  styleId,
+  image: folder,
+  tap: z
+    .string()
+    .regex(/^[a-z0-9]{1,16}$/, 'not a tap name')
+    .optional(),
+  opacity: z.number().min(0).max(1).optional(),
+};
 const watchId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a watch id');
 
 /** Every request channel: its input schema. Outputs are typed in RequestOutputs. */
@@ -214,30 +224,13 @@ export const requestSchemas = {
   /** The heatmap over the input for a point of the output (full-image pixels) and a tap. */
   'heatmap:query': z
     .object({
-      styleId,
-      image: folder,
+      ...heatmapFields,
       x: z.number().min(0).max(1_000_000),
       y: z.number().min(0).max(1_000_000),
-      tap: z
-        .string()
-        .regex(/^[a-z0-9]{1,16}$/, 'not a tap name')
-        .optional(),
-      opacity: z.number().min(0).max(1).optional(),
     })
     .strict(),
   /** Grid mode: N×N points of the output at once, one small map over the input each. */
-  'heatmap:grid': z
-    .object({
-      styleId,
-      image: folder,
-      n: z.number().int().min(2).max(8),
-      tap: z
-        .string()
-        .regex(/^[a-z0-9]{1,16}$/, 'not a tap name')
-        .optional(),
-      opacity: z.number().min(0).max(1).optional(),
-    })
-    .strict(),
+  'heatmap:grid': z.object({ ...heatmapFields, n: z.number().int().min(2).max(8) }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
