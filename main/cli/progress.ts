@@ -54,3 +54,14 @@ export function formatDuration(seconds: number | null): string {
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
+
+/** What both kinds of training report alike: a checkpoint written, a warning, the end. */
+export type SharedTrainEvent =
+  | { type: 'checkpoint'; iteration: number; path: string }
+  | { type: 'warning'; message: string }
+  | { type: 'finished' };
+
+export function printSharedTrainEvent(e: SharedTrainEvent, line: ProgressLine): void {
+  if (e.type === 'checkpoint') line.log(`checkpoint at step ${e.iteration}: ${e.path}`);
+  if (e.type === 'warning') line.log(`warning: ${e.message}`);
+}

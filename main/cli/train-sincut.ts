@@ -5,7 +5,7 @@
 import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
 import type { TrainBackendChoice } from '../../shared/jobs';
 import { runSinCutTrainJob, type SinCutEvent } from '../jobs/train-job';
-import { formatDuration, type ProgressLine } from './progress';
+import { formatDuration, printSharedTrainEvent, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
 
 export interface SinCutFlags {
@@ -104,16 +104,10 @@ function printSinCutEvent(e: SinCutEvent, line: ProgressLine): void {
       );
       break;
     }
-    case 'checkpoint':
-      line.log(`checkpoint at step ${e.iteration}: ${e.path}`);
-      break;
     case 'preview':
       line.log(`preview at step ${e.iteration}: ${e.paths.join(', ')}`);
       break;
-    case 'warning':
-      line.log(`warning: ${e.message}`);
-      break;
-    case 'finished':
-      break;
+    default:
+      printSharedTrainEvent(e, line);
   }
 }

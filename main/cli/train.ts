@@ -3,52 +3,24 @@
  * exit codes and Ctrl-C that checkpoints before it stops (`--resume` continues).
  */
 import type { Command } from 'commander';
-import {
-  BACKEND_CHOICES,
-  type TrainBackendChoice,
-  type TrainEvent,
-  type TrainJobSpec,
-} from '../../shared/jobs';
+import { BACKEND_CHOICES, type TrainEvent, type TrainJobSpec } from '../../shared/jobs';
 import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../../shared/options';
 import { runTrainJob } from '../jobs/train-job';
 import { SINCUT_GENERATORS, SINCUT_PRESETS } from '../../shared/options';
 import { trainSinCut, type SinCutFlags } from './train-sincut';
 import { int, num, oneOf } from './args';
-import { formatDuration, type ProgressLine } from './progress';
+import { formatDuration, printSharedTrainEvent, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
 import { UsageError } from './errors';
 
-interface TrainFlags {
-  source: string;
-  target: string;
-  out: string;
+/** `patchwork train`'s flags: SinCUT's (--preset sincut), plus those of training on folders. */
+interface TrainFlags extends SinCutFlags {
   preset: Preset | 'sincut';
-  /** SinCUT only (--preset sincut): */
-  setting?: SinCutFlags['setting'];
-  generator?: SinCutFlags['generator'];
-  batchSize?: number;
-  ngf?: number;
-  ndf?: number;
-  blocks?: number;
   loadSize?: number;
-  cropSize?: number;
   preprocess?: TrainOptions['preprocess'];
-  epochs?: number;
-  decayEpochs?: number;
-  iterations?: number;
   untilStopped?: boolean;
-  lr?: number;
-  lambdaNce?: number;
-  lambdaGan?: number;
-  patches?: number;
-  seed?: number;
-  backend: TrainBackendChoice;
   recursive?: boolean;
-  resume?: boolean;
-  checkpointEvery?: number;
-  previewEvery?: number;
   rejectSmall?: boolean;
-  name?: string;
   fromStyle?: string;
 }
 
@@ -270,9 +242,6 @@ export function printEvent(e: TrainEvent, line: ProgressLine): void {
       );
       break;
     }
-    case 'checkpoint':
-      line.log(`checkpoint at step ${e.iteration}: ${e.path}`);
-      break;
     case 'preview':
       line.log(
         `previews at step ${e.iteration}: ${e.paths[0] ?? ''}${e.paths.length > 1 ? ' …' : ''}`,
@@ -281,10 +250,7 @@ export function printEvent(e: TrainEvent, line: ProgressLine): void {
     case 'skipped-file':
       line.log(`skipped ${e.path}: ${e.message}`);
       break;
-    case 'warning':
-      line.log(`warning: ${e.message}`);
-      break;
-    case 'finished':
-      break;
+    default:
+      printSharedTrainEvent(e, line);
   }
 }
