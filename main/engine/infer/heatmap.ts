@@ -16,7 +16,7 @@
  * centred on working pixel s·j (the blur-downsample's 3×3 window is centred there). The
  * `input` tap is the reflect-padded image: its 3-pixel border is left out, so its positions
  * are exactly the image's pixels. Padding to multiples of 4 (bottom and right, reflected, as
- * translateImage does) is left out the same way.
+ * translateImageAsync does) is left out the same way.
  *
  * SinCUT's StyleGAN2 generator. Its taps are input (stride 1, the image itself, no border),
  * down1 and res1 … res(nBlocks/2) (stride 2: one downsampling). The working image is
@@ -99,7 +99,7 @@ export interface HeatmapOptions {
   /** Cache of feature rows, MiB (default 2048); a soft bound, see the module comment. */
   memoryBudgetMB?: number;
   /**
-   * How the working image is translated (default: translateImage, or translateTiled above
+   * How the working image is translated (default: translateImageAsync, or translateTiled above
    * 512×512; the StyleGAN2 generator with translateSinCut, tiled within the memory budget); it
    * must return an image of the same size.
    */

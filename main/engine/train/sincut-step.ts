@@ -142,8 +142,8 @@ function discriminatorHalf(
   if (pieces.length > 1) tf.dispose(pieces);
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
   const chunk = dChunk(model);
-  // fake, real, R1, total: summed over the chunks on the device, read once at the end.
-  let sums: tf.Scalar[] = [];
+  // Each term, summed over the chunks on the device, read once at the end.
+  let sums: Partial<Record<DTerm, tf.Scalar>> = {};
   let grads: tf.NamedTensorMap = {};
   try {
     for (let at = 0; at < batch; at += chunk) {
@@ -151,44 +151,60 @@ function discriminatorHalf(
       const part = tf.tidy(() => [sliceAxis(fakeB, 0, at, n), sliceAxis(realWin, 0, at, n)]);
       const half = dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
       tf.dispose(part);
-      const next = sums.length ? half.values.map((v, i) => tf.add(sums[i], v)) : half.values;
-      if (sums.length) tf.dispose([...sums, ...half.values]);
-      sums = next as tf.Scalar[];
+      sums = addTerms(sums, half.terms);
       grads = accumulate(grads, half.grads);
     }
   } catch (err) {
-    tf.dispose([...sums, ...Object.values(grads)]);
+    tf.dispose([...Object.values(sums), ...Object.values(grads)]);
     throw err;
   } finally {
     tf.dispose([fakeB, realWin]);
   }
-  return {
-    scalars: sums,
-    losses: ([fake, real, r1, total]) => ({ D: total, D_real: real, D_fake: fake, D_R1: r1 }),
-    grads,
-  };
+  const { D, D_real, D_fake, D_R1 } = sums;
+  if (!D || !D_real || !D_fake || !D_R1) throw new RangeError('an empty batch has no D step');
+  return { losses: { D, D_real, D_fake, D_R1 }, grads };
+}
+
+type DTerm = keyof DLosses;
+
+/**
+ * a + b per term, disposing both; a term missing from `a` (the first chunk) is b's. Both
+ * sides have the same terms: every chunk computes the same ones.
+ */
+function addTerms<K extends string>(
+  a: Partial<Record<K, tf.Scalar>>,
+  b: Partial<Record<K, tf.Scalar>>,
+): Partial<Record<K, tf.Scalar>> {
+  const out: Partial<Record<K, tf.Scalar>> = {};
+  for (const [k, v] of Object.entries(b) as [K, tf.Scalar][]) {
+    const old = a[k];
+    out[k] = old ? (tf.add(old, v) as tf.Scalar) : v;
+    if (old) tf.dispose([old, v]);
+  }
+  return out;
 }
 
 /** D's loss terms on a chunk, each weighted by the chunk's share of the batch. */
 function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
   const { D, opts } = model;
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let f!: tf.Scalar;
+  let r!: tf.Scalar;
+  let r1!: tf.Scalar;
   const { value, grads } = tf.variableGrads(() => {
-    const f = tf.mul(nonSaturating(D.forward(fake), false), share) as tf.Scalar;
-    let r1: tf.Scalar;
-    let r: tf.Scalar;
+    f = tf.keep(tf.mul(nonSaturating(D.forward(fake), false), share) as tf.Scalar);
     if (opts.lambdaR1 > 0) {
       const { penalty, logits } = r1Penalty((x) => D.forward(x), real, opts.lambdaR1);
-      r = tf.mul(nonSaturating(logits, true), share) as tf.Scalar;
-      r1 = tf.mul(penalty, share) as tf.Scalar;
+      r = tf.keep(tf.mul(nonSaturating(logits, true), share) as tf.Scalar);
+      r1 = tf.keep(tf.mul(penalty, share) as tf.Scalar);
     } else {
-      r = tf.mul(nonSaturating(D.forward(real), true), share) as tf.Scalar;
-      r1 = tf.scalar(0);
+      r = tf.keep(tf.mul(nonSaturating(D.forward(real), true), share) as tf.Scalar);
+      r1 = tf.keep(tf.scalar(0));
     }
-    parts.push(tf.keep(f), tf.keep(r), tf.keep(r1));
     return tf.add(tf.mul(tf.add(f, r), 0.5), r1) as tf.Scalar;
   }, model.optD.variables());
-  return { values: [...parts, value], grads };
+  const terms: Record<DTerm, tf.Scalar> = { D: value, D_real: r, D_fake: f, D_R1: r1 };
+  return { terms, grads };
 }
 
 /** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
@@ -201,8 +217,8 @@ export function sincutGeneratorGrads(
   return readLater(generatorHalf(model, realA, realB, s));
 }
 
-const G_PARTS = ['G_GAN', 'NCE', 'NCE_Y', 'idt'] as const;
-type GPart = (typeof G_PARTS)[number];
+/** G's terms by loss name; G is the total. */
+type GTerm = keyof GLosses;
 
 /**
  * Images per pass of G's half. At the reference setting (16 crops of 64², G on 32 of them with
@@ -232,19 +248,13 @@ function generatorHalf(
   const noise = noiseTensor(model, realA, s);
   const chunk = Math.min(batch, gChunk(model, realA.shape[1]));
   // The parts and the total, summed over the chunks on the device, read once at the end.
-  let sums: Partial<Record<GPart | 'total', tf.Scalar>> = {};
+  let sums: Partial<Record<GTerm, tf.Scalar>> = {};
   let grads: tf.NamedTensorMap = {};
   try {
     for (let at = 0; at < batch; at += chunk) {
       const n = Math.min(chunk, batch - at);
       const part = generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n);
-      const next: typeof sums = {};
-      for (const [k, v] of Object.entries(part.parts) as [GPart | 'total', tf.Scalar][]) {
-        const old = sums[k];
-        next[k] = old ? (tf.add(old, v) as tf.Scalar) : v;
-        if (old) tf.dispose([old, v]);
-      }
-      sums = next;
+      sums = addTerms(sums, part.parts);
       grads = accumulate(grads, part.grads);
     }
   } catch (err) {
@@ -254,24 +264,11 @@ function generatorHalf(
     tf.dispose([...keys, ...(keysY ?? [])]);
     noise?.dispose();
   }
-  const present = G_PARTS.filter((k) => sums[k]);
-  return {
-    scalars: [...present.map((k) => sums[k] as tf.Scalar), sums.total as tf.Scalar],
-    losses: (v) => {
-      const at = (k: GPart) => {
-        const i = present.indexOf(k);
-        return i < 0 ? null : v[i];
-      };
-      return {
-        G: v[v.length - 1],
-        G_GAN: at('G_GAN') ?? 0,
-        NCE: at('NCE') ?? 0,
-        NCE_Y: at('NCE_Y'),
-        idt: at('idt') ?? 0,
-      };
-    },
-    grads,
-  };
+  const { G, G_GAN, NCE, NCE_Y, idt } = sums;
+  if (!G) throw new RangeError('an empty batch has no G step');
+  // A term that is off this run reads as 0, except NCE_Y: null says "not computed".
+  const losses = { G, G_GAN: G_GAN ?? 0, NCE: NCE ?? 0, NCE_Y: NCE_Y ?? null, idt: idt ?? 0 };
+  return { losses, grads };
 }
 
 interface GInputs {
@@ -306,7 +303,7 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
       )
     : null;
   const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
-  const parts: Partial<Record<GPart | 'total', tf.Scalar>> = {};
+  const parts: Partial<Record<GTerm, tf.Scalar>> = {};
   try {
     const { value, grads } = tf.variableGrads(() => {
       const all = generate(model, a, b, noise);
@@ -337,7 +334,7 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
       }
       return total;
     }, varList);
-    parts.total = value;
+    parts.G = value;
     return { parts, grads };
   } catch (err) {
     tf.dispose(Object.values(parts));

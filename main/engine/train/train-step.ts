@@ -12,7 +12,7 @@ import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
-import { readLater, readNow, type PendingHalf, type StepHalf } from './pending-half';
+import { readLater, type PendingHalf, type StepHalf } from './pending-half';
 
 /** One step's losses: the contract's type, so events carry them unchanged. */
 export type StepLosses = TrainLosses;
@@ -64,15 +64,6 @@ type DLosses = Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>;
 type GLosses = Pick<StepLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y'>;
 
 /** D's half: ½(MSE(D(fake), 0) + MSE(D(real B), 1)) on the detached fake, and its gradients. */
-export function discriminatorGrads(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepHalf<DLosses> {
-  return readNow(discriminatorHalf(model, realA, realB, sampling));
-}
-
 export function discriminatorGradsAsync(
   model: CutModel,
   realA: T4,
@@ -95,35 +86,22 @@ function discriminatorHalf(
     const realG = generatorInput(model, realA, realB, sampling.flipped);
     return sliceAxis(G.forward(realG), 0, 0, batch);
   });
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let fake!: tf.Scalar;
+  let real!: tf.Scalar;
   const { value, grads } = tf.variableGrads(() => {
-    const fake = lsgan(D.forward(fakeB), false);
-    const real = lsgan(D.forward(realB), true);
-    parts.push(tf.keep(fake), tf.keep(real));
+    fake = tf.keep(lsgan(D.forward(fakeB), false));
+    real = tf.keep(lsgan(D.forward(realB), true));
     return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
   }, model.optD.variables());
   tf.dispose(fakeB);
-  return {
-    scalars: [...parts, value],
-    losses: ([fake, real, total]) => ({ D: total, D_real: real, D_fake: fake }),
-    grads,
-    dispose: () => tf.dispose([value, ...parts]),
-  };
+  return { losses: { D: value, D_real: real, D_fake: fake }, grads };
 }
 
 /**
  * G and H's half: λ_GAN·MSE(D(G(A)), 1) + PatchNCE (averaged with the identity term for CUT),
  * with D frozen; gradients for G and, when PatchNCE is on, H.
  */
-export function generatorGrads(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepHalf<GLosses> {
-  return readNow(generatorHalf(model, realA, realB, sampling));
-}
-
 export function generatorGradsAsync(
   model: CutModel,
   realA: T4,
@@ -151,58 +129,34 @@ function generatorHalf(
     ...model.optG.variables(),
     ...(opts.lambdaNCE > 0 ? model.optH.variables() : []),
   ];
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let gan!: tf.Scalar;
+  let nce!: tf.Scalar;
+  let nceY: tf.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
     const fakeAll = G.forward(realG);
     const fake = sliceAxis(fakeAll, 0, 0, batch);
-    const gan = tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar;
-    let nce: tf.Scalar = tf.scalar(0);
+    gan = tf.keep(tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar);
+    const withNce = opts.lambdaNCE > 0;
+    nce = tf.keep(
+      withNce ? nceLoss(model, fake, keys, sampling.ids, sampling.flipped) : tf.scalar(0),
+    );
     let nceTotal = nce;
-    if (opts.lambdaNCE > 0) {
-      nce = nceLoss(model, fake, keys, sampling.ids, sampling.flipped);
-      nceTotal = nce;
-      if (keysY && sampling.idsY) {
-        const identity = sliceAxis(fakeAll, 0, batch, batch);
-        const nceY = nceLoss(model, identity, keysY, sampling.idsY, sampling.flipped);
-        nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
-        parts.push(tf.keep(nceY));
-      }
+    if (withNce && keysY && sampling.idsY) {
+      const identity = sliceAxis(fakeAll, 0, batch, batch);
+      nceY = tf.keep(nceLoss(model, identity, keysY, sampling.idsY, sampling.flipped));
+      nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
     }
-    parts.unshift(tf.keep(gan), tf.keep(nce));
     return tf.add(gan, nceTotal) as tf.Scalar;
   }, varList);
   tf.dispose([realG, keys]);
   if (keysY) tf.dispose(keysY);
-  return {
-    scalars: [...parts, value],
-    losses: (v) => ({
-      G: v[v.length - 1],
-      G_GAN: v[0],
-      NCE: v[1],
-      NCE_Y: v.length > 3 ? v[2] : null,
-    }),
-    grads,
-    dispose: () => tf.dispose([value, ...parts]),
-  };
-}
-
-/** One full step: D update, then G and H update against the updated D. */
-export function trainStep(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepLosses {
-  const d = discriminatorGrads(model, realA, realB, sampling);
-  applyD(model, d.grads);
-  const g = generatorGrads(model, realA, realB, sampling);
-  applyGH(model, g.grads);
-  return { ...d.losses, ...g.losses };
+  return { losses: { G: value, G_GAN: gan, NCE: nce, NCE_Y: nceY }, grads };
 }
 
 /**
- * trainStep, reading the losses with `await tensor.data()`: the same updates in the same
- * order, on every backend including webgpu (which has no synchronous read in Node).
+ * One full step: D update, then G and H update against the updated D. The losses are read
+ * with `await tensor.data()`, which every backend has (webgpu has no synchronous read in Node).
  */
 export async function trainStepAsync(
   model: CutModel,
