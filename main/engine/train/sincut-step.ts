@@ -10,7 +10,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainLosses } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
-import { samplePatchIds } from '../model/patch-sampler';
 import { nonSaturating } from '../losses/nonsaturating';
 import { patchNceLossRows } from '../losses/patch-nce';
 import { r1Penalty } from '../losses/r1';
@@ -18,7 +17,7 @@ import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { accumulate, readLater, type PendingHalf, type StepHalf } from './pending-half';
 import type { Rng } from '../rng';
 import type { SinCutModel } from './sincut-model';
-import { tapSize } from './train-step';
+import { samplePatchIds, tapSize } from './train-step';
 
 export interface SinCutLosses extends TrainLosses {
   D_R1: number;
@@ -243,8 +242,8 @@ function generatorHalf(
   const batch = realA.shape[0];
   const nce = opts.lambdaNCE > 0;
   // Keys from the sources, outside the tape (the reference detaches them).
-  const keys = nce ? tf.tidy(() => projectKeys(model, realA, s.ids)) : [];
-  const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
+  const keys = nce ? tf.tidy(() => model.projectKeys(realA, s.ids)) : [];
+  const keysY = nce && s.idsY ? tf.tidy(() => model.projectKeys(realB, s.idsY ?? [])) : null;
   const noise = noiseTensor(model, realA, s);
   const chunk = Math.min(batch, gChunk(model, realA.shape[1]));
   // The parts and the total, summed over the chunks on the device, read once at the end.
@@ -355,21 +354,10 @@ export async function sincutTrainStep(
   s: SinCutSampling,
 ): Promise<SinCutLosses> {
   const d = await sincutDiscriminatorGrads(model, realA, realB, s);
-  model.optD.apply(d.grads);
-  tf.dispose(d.grads);
+  model.applyD(d.grads);
   const g = await sincutGeneratorGrads(model, realA, realB, s);
-  const gNames = new Set(model.optG.variables().map((v) => v.name));
-  const byNet: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
-  for (const [name, t] of Object.entries(g.grads)) byNet[gNames.has(name) ? 'G' : 'H'][name] = t;
-  model.optG.apply(byNet.G);
-  if (model.opts.lambdaNCE > 0) model.optH.apply(byNet.H);
-  tf.dispose(g.grads);
+  model.applyGH(g.grads);
   return { ...d.losses, ...g.losses };
-}
-
-function projectKeys(model: SinCutModel, src: T4, ids: Int32Array[]): tf.Tensor2D[] {
-  const feats = model.G.encode(src, model.taps);
-  return feats.map((f, i) => model.H.project(i, f, ids[i]));
 }
 
 /**

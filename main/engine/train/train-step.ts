@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainLosses } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
-import { samplePatchIds } from '../model/patch-sampler';
 import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
@@ -32,6 +31,19 @@ export function tapSize(tap: NceTap, h: number, w: number): [number, number] {
   if (tap === 'down1') return [h, w];
   if (tap === 'down2') return [h / 2, w / 2];
   return [h / 4, w / 4];
+}
+
+/**
+ * Positions for one tap (reference: PatchSampleF's patch_id): `numPatches` of H·W uniformly
+ * without replacement, NHWC raster order (all of them if fewer).
+ */
+export function samplePatchIds(
+  rng: Rng,
+  height: number,
+  width: number,
+  numPatches: number,
+): Int32Array {
+  return rng.sampleWithoutReplacement(height * width, numPatches);
 }
 
 export function drawSampling(model: CutModel, h: number, w: number, rng: Rng): StepSampling {
@@ -123,8 +135,8 @@ function generatorHalf(
   model.fitMemoryTo(batch * (idt ? 2 : 1), realA.shape[1], realA.shape[2]);
   const realG = generatorInput(model, realA, realB, sampling.flipped);
   // Keys: source features through H, outside the tape (the reference detaches them).
-  const keys = tf.tidy(() => projectKeys(model, realA, sampling.ids));
-  const keysY = idt ? tf.tidy(() => projectKeys(model, realB, sampling.idsY ?? [])) : null;
+  const keys = tf.tidy(() => model.projectKeys(realA, sampling.ids));
+  const keysY = idt ? tf.tidy(() => model.projectKeys(realB, sampling.idsY ?? [])) : null;
   const varList = [
     ...model.optG.variables(),
     ...(opts.lambdaNCE > 0 ? model.optH.variables() : []),
@@ -165,22 +177,10 @@ export async function trainStepAsync(
   sampling: StepSampling,
 ): Promise<StepLosses> {
   const d = await discriminatorGradsAsync(model, realA, realB, sampling);
-  applyD(model, d.grads);
+  model.applyD(d.grads);
   const g = await generatorGradsAsync(model, realA, realB, sampling);
-  applyGH(model, g.grads);
+  model.applyGH(g.grads);
   return { ...d.losses, ...g.losses };
-}
-
-function applyD(model: CutModel, grads: tf.NamedTensorMap): void {
-  model.optD.apply(grads);
-  tf.dispose(grads);
-}
-
-function applyGH(model: CutModel, grads: tf.NamedTensorMap): void {
-  const { G: gradsG, H: gradsH } = splitGrads(model, grads);
-  model.optG.apply(gradsG);
-  if (model.opts.lambdaNCE > 0) model.optH.apply(gradsH);
-  tf.dispose(grads);
 }
 
 /** Gradients of the G+H half split by network, keyed by reference parameter name. */
@@ -203,22 +203,6 @@ export function gradsByName(
     }
   }
   return out;
-}
-
-function splitGrads(
-  model: CutModel,
-  grads: tf.NamedTensorMap,
-): Record<'G' | 'H', tf.NamedTensorMap> {
-  const gNames = new Set(model.optG.variables().map((v) => v.name));
-  const out: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
-  for (const [name, g] of Object.entries(grads)) out[gNames.has(name) ? 'G' : 'H'][name] = g;
-  return out;
-}
-
-/** H(G.encode(src)) at the given positions: one [B·np, dim] key matrix per tap. */
-export function projectKeys(model: CutModel, src: T4, ids: Int32Array[]): tf.Tensor2D[] {
-  const feats = model.G.encode(src, model.taps);
-  return feats.map((f, i) => model.H.project(i, f, ids[i]));
 }
 
 /**
