@@ -13,7 +13,7 @@ import { initBackend } from '../engine/backend';
 import { writeFileAtomic } from '../engine/data/image-io';
 import { exportOnnx, ONNX_OPSET } from '../engine/export/onnx-export';
 import { exportPth } from '../engine/export/pth-export';
-import type { StyleGenerator } from '../engine/model/cyclegan-generator';
+import type { StyleGenerator } from '../engine/model/style-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
 import { isSinCutStyle, loadSinCutStyle } from '../engine/train/sincut-style';

@@ -40,7 +40,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NceTap } from '../../../shared/options';
 import { openImage, resizeForTraining, type ReadOptions } from '../data/image-io';
 import type { ResnetGenerator } from '../model/generator';
-import { l2Normalize, type ProjectionHead } from '../model/patch-sampler';
+import { l2Normalize, type ProjectionHead } from '../model/projection-head';
 import { NOISE_SEED } from '../model/positional-noise';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { gpuBufferLimitBytes } from '../webgpu';

@@ -21,7 +21,7 @@
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { StyleGenerator } from '../model/cyclegan-generator';
+import type { StyleGenerator } from '../model/style-generator';
 import { gpuBufferLimitBytes } from '../webgpu';
 import { ChannelMoments, type Normaliser } from './channel-stats';
 import { FeatureStore } from './feature-store';

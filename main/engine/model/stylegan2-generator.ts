@@ -93,13 +93,6 @@ export function styleGan2TapChannels(tap: NceTap, cfg: { c1: number }): number {
   return tap === 'input' ? 3 : cfg.c1;
 }
 
-/** Taps this generator has: input, down1, res1…res(nBlocks/2). */
-export function styleGan2HasTap(tap: string, nBlocks: number): boolean {
-  if (tap === 'input' || tap === 'down1') return true;
-  const m = /^res(\d+)$/.exec(tap);
-  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= Math.floor(nBlocks / 2);
-}
-
 export class StyleGan2Generator {
   /** Same meaning as ResnetGenerator.segmentMode: same values, less training memory. */
   segmentMode: SegmentMode = 'tidied';

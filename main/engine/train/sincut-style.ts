@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { STYLE_FORMAT, type TrainingSummary } from '../../../shared/jobs';
 import { validateSinCutOptions, type NceTap, type SinCutOptions } from '../../../shared/options';
 import { encodeImage } from '../data/image-io';
-import { ProjectionHead } from '../model/patch-sampler';
+import { ProjectionHead } from '../model/projection-head';
 import { disposeParams, type ParamSet } from '../model/params';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import type { RngState } from '../rng';

@@ -38,9 +38,9 @@ import {
   specsFor,
   type Architecture,
   type StyleGenerator,
-} from '../model/cyclegan-generator';
+} from '../model/style-generator';
 import { disposeParams, type ParamSet, type ParamSpec } from '../model/params';
-import { ProjectionHead, projectionHeadSpecs } from '../model/patch-sampler';
+import { ProjectionHead, projectionHeadSpecs } from '../model/projection-head';
 import {
   nodeWriter,
   readJson,

@@ -9,11 +9,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
-import {
-  CycleGanGenerator,
-  cycleganSpecs,
-  type StyleGenerator,
-} from '../../../../main/engine/model/cyclegan-generator';
+import { CycleGanGenerator, cycleganSpecs } from '../../../../main/engine/model/cyclegan-generator';
+import type { StyleGenerator } from '../../../../main/engine/model/style-generator';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
 import { initParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
