@@ -7,6 +7,7 @@
  * malformed or unknown message fails with a specific error instead of reaching a service.
  */
 import { z } from 'zod';
+import { FORMAT_CHOICES } from './image-formats';
 import { BACKEND_CHOICES, type TrainEvent } from './jobs';
 import { PRESETS, SINCUT_GENERATORS, SINCUT_PRESETS } from './options';
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
@@ -128,7 +129,8 @@ export const estimateSchema = z.discriminatedUnion('preset', [
 ]);
 export type EstimateInput = z.infer<typeof estimateSchema>;
 
-export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+/** Convert's format choices: shared/image-formats.ts owns the list. */
+export const CONVERT_FORMAT_CHOICES = FORMAT_CHOICES;
 
 export const convertStartSchema = z
   .object({
@@ -247,7 +249,6 @@ export const requestSchemas = {
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
-export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 export type RequestInput<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
 
 // ─── outputs ───────────────────────────────────────────────────────────────────────────────
