@@ -25,7 +25,7 @@ import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { Rng } from '../rng';
 import { lrFactor } from './adam';
 import { SinCutModel } from './sincut-model';
-import { TrainJobError } from './train-loop';
+import { TrainJobError } from './train-job-error';
 import {
   loadSinCutCheckpoint,
   saveSinCutCheckpoint,

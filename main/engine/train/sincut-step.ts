@@ -14,7 +14,7 @@ import { nonSaturating } from '../losses/nonsaturating';
 import { patchNceLossRows } from '../losses/patch-nce';
 import { r1Penalty } from '../losses/r1';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
-import { accumulate, readLater, type PendingHalf, type StepHalf } from './pending-half';
+import { accumulate, readLater, type StepHalf } from './pending-half';
 import type { Rng } from '../rng';
 import type { SinCutModel } from './sincut-model';
 import { samplePatchIds, tapSize } from './train-step';
@@ -112,15 +112,6 @@ export function sincutDiscriminatorGrads(
   realB: T4,
   s: SinCutSampling,
 ): Promise<StepHalf<DLosses>> {
-  return readLater(discriminatorHalf(model, realA, realB, s));
-}
-
-function discriminatorHalf(
-  model: SinCutModel,
-  realA: T4,
-  realB: T4,
-  s: SinCutSampling,
-): PendingHalf<DLosses> {
   const batch = realA.shape[0];
   const noise = noiseTensor(model, realA, s);
   // G(A) only (A's noise is the first `batch` of the draw), in G's chunks, without a tape.
@@ -140,31 +131,60 @@ function discriminatorHalf(
   const fakeB = pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
   if (pieces.length > 1) tf.dispose(pieces);
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
-  const chunk = dChunk(model);
-  // Each term, summed over the chunks on the device, read once at the end.
-  let sums: Partial<Record<DTerm, tf.Scalar>> = {};
-  let grads: tf.NamedTensorMap = {};
+  let summed: Summed<DTerm>;
   try {
-    for (let at = 0; at < batch; at += chunk) {
-      const n = Math.min(chunk, batch - at);
+    summed = overChunks(batch, dChunk(model), (at, n) => {
       const part = tf.tidy(() => [sliceAxis(fakeB, 0, at, n), sliceAxis(realWin, 0, at, n)]);
-      const half = dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
-      tf.dispose(part);
-      sums = addTerms(sums, half.terms);
-      grads = accumulate(grads, half.grads);
-    }
-  } catch (err) {
-    tf.dispose([...Object.values(sums), ...Object.values(grads)]);
-    throw err;
+      try {
+        return dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
+      } finally {
+        tf.dispose(part);
+      }
+    });
   } finally {
     tf.dispose([fakeB, realWin]);
   }
+  const { sums, grads } = summed;
   const { D, D_real, D_fake, D_R1 } = sums;
   if (!D || !D_real || !D_fake || !D_R1) throw new RangeError('an empty batch has no D step');
-  return { losses: { D, D_real, D_fake, D_R1 }, grads };
+  return readLater<DLosses>({ losses: { D, D_real, D_fake, D_R1 }, grads });
 }
 
 type DTerm = keyof DLosses;
+
+/** Loss terms by name and gradients by variable, on the device. */
+interface Summed<K extends string> {
+  sums: Partial<Record<K, tf.Scalar>>;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * `chunkGrads` over the batch in chunks of `chunk` images (each weighting its terms by its
+ * share), every term and gradient summed on the device, so the values are read once at the end.
+ */
+function overChunks<K extends string>(
+  batch: number,
+  chunk: number,
+  chunkGrads: (
+    at: number,
+    n: number,
+  ) => { terms: Partial<Record<K, tf.Scalar>>; grads: tf.NamedTensorMap },
+): Summed<K> {
+  let sums: Partial<Record<K, tf.Scalar>> = {};
+  let grads: tf.NamedTensorMap = {};
+  try {
+    for (let at = 0; at < batch; at += chunk) {
+      const part = chunkGrads(at, Math.min(chunk, batch - at));
+      sums = addTerms(sums, part.terms);
+      grads = accumulate(grads, part.grads);
+    }
+  } catch (err) {
+    const kept = (Object.keys(sums) as K[]).flatMap((k) => sums[k] ?? []);
+    tf.dispose([...kept, ...Object.values(grads)]);
+    throw err;
+  }
+  return { sums, grads };
+}
 
 /**
  * a + b per term, disposing both; a term missing from `a` (the first chunk) is b's. Both
@@ -206,16 +226,6 @@ function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
   return { terms, grads };
 }
 
-/** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
-export function sincutGeneratorGrads(
-  model: SinCutModel,
-  realA: T4,
-  realB: T4,
-  s: SinCutSampling,
-): Promise<StepHalf<GLosses>> {
-  return readLater(generatorHalf(model, realA, realB, s));
-}
-
 /** G's terms by loss name; G is the total. */
 type GTerm = keyof GLosses;
 
@@ -232,12 +242,13 @@ export function gChunk(model: SinCutModel, crop: number): number {
   return Math.max(1, Math.floor((4 * 64 * 64 * 80) / (crop * crop * width)));
 }
 
-function generatorHalf(
+/** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
+export function sincutGeneratorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): PendingHalf<GLosses> {
+): Promise<StepHalf<GLosses>> {
   const { opts } = model;
   const batch = realA.shape[0];
   const nce = opts.lambdaNCE > 0;
@@ -246,28 +257,21 @@ function generatorHalf(
   const keysY = nce && s.idsY ? tf.tidy(() => model.projectKeys(realB, s.idsY ?? [])) : null;
   const noise = noiseTensor(model, realA, s);
   const chunk = Math.min(batch, gChunk(model, realA.shape[1]));
-  // The parts and the total, summed over the chunks on the device, read once at the end.
-  let sums: Partial<Record<GTerm, tf.Scalar>> = {};
-  let grads: tf.NamedTensorMap = {};
+  let summed: Summed<GTerm>;
   try {
-    for (let at = 0; at < batch; at += chunk) {
-      const n = Math.min(chunk, batch - at);
-      const part = generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n);
-      sums = addTerms(sums, part.parts);
-      grads = accumulate(grads, part.grads);
-    }
-  } catch (err) {
-    tf.dispose([...Object.values(sums), ...Object.values(grads)]);
-    throw err;
+    summed = overChunks(batch, chunk, (at, n) =>
+      generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n),
+    );
   } finally {
     tf.dispose([...keys, ...(keysY ?? [])]);
     noise?.dispose();
   }
+  const { sums, grads } = summed;
   const { G, G_GAN, NCE, NCE_Y, idt } = sums;
   if (!G) throw new RangeError('an empty batch has no G step');
   // A term that is off this run reads as 0, except NCE_Y: null says "not computed".
   const losses = { G, G_GAN: G_GAN ?? 0, NCE: NCE ?? 0, NCE_Y: NCE_Y ?? null, idt: idt ?? 0 };
-  return { losses, grads };
+  return readLater<GLosses>({ losses, grads });
 }
 
 interface GInputs {
@@ -302,7 +306,7 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
       )
     : null;
   const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
-  const parts: Partial<Record<GTerm, tf.Scalar>> = {};
+  const terms: Partial<Record<GTerm, tf.Scalar>> = {};
   try {
     const { value, grads } = tf.variableGrads(() => {
       const all = generate(model, a, b, noise);
@@ -312,31 +316,31 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
         opts.lambdaGAN * share,
       ) as tf.Scalar;
       let total: tf.Scalar = gan;
-      parts.G_GAN = tf.keep(gan);
+      terms.G_GAN = tf.keep(gan);
       if (nce) {
         const rows = at * opts.numPatches;
         const q = tf.mul(nceLoss(model, fake, x.keys, x.s.ids, rows), share) as tf.Scalar;
-        parts.NCE = tf.keep(q);
+        terms.NCE = tf.keep(q);
         let both = q;
         if (x.keysY && x.s.idsY) {
           const y = nceLoss(model, sliceAxis(all, 0, n, n), x.keysY, x.s.idsY, rows);
-          parts.NCE_Y = tf.keep(tf.mul(y, share) as tf.Scalar);
-          both = tf.mul(tf.add(q, parts.NCE_Y), 0.5);
+          terms.NCE_Y = tf.keep(tf.mul(y, share) as tf.Scalar);
+          both = tf.mul(tf.add(q, terms.NCE_Y), 0.5);
         }
         total = tf.add(total, both);
       }
       if (withB && opts.lambdaIdt > 0) {
         const idt = sliceAxis(all, 0, n, n);
         const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, b))), opts.lambdaIdt * share) as tf.Scalar;
-        parts.idt = tf.keep(l1);
+        terms.idt = tf.keep(l1);
         total = tf.add(total, l1);
       }
       return total;
     }, varList);
-    parts.G = value;
-    return { parts, grads };
+    terms.G = value;
+    return { terms, grads };
   } catch (err) {
-    tf.dispose(Object.values(parts));
+    tf.dispose(Object.values(terms));
     throw err;
   } finally {
     tf.dispose([a, b, ...(noise ? [noise] : [])]);

@@ -11,7 +11,7 @@ import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
-import { readLater, type PendingHalf, type StepHalf } from './pending-half';
+import { readLater, type StepHalf } from './pending-half';
 
 /** One step's losses: the contract's type, so events carry them unchanged. */
 export type StepLosses = TrainLosses;
@@ -82,15 +82,6 @@ export function discriminatorGradsAsync(
   realB: T4,
   sampling: StepSampling,
 ): Promise<StepHalf<DLosses>> {
-  return readLater(discriminatorHalf(model, realA, realB, sampling));
-}
-
-function discriminatorHalf(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): PendingHalf<DLosses> {
   const { G, D } = model;
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (useIdentity(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
@@ -107,7 +98,7 @@ function discriminatorHalf(
     return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
   }, model.optD.variables());
   tf.dispose(fakeB);
-  return { losses: { D: value, D_real: real, D_fake: fake }, grads };
+  return readLater<DLosses>({ losses: { D: value, D_real: real, D_fake: fake }, grads });
 }
 
 /**
@@ -120,15 +111,6 @@ export function generatorGradsAsync(
   realB: T4,
   sampling: StepSampling,
 ): Promise<StepHalf<GLosses>> {
-  return readLater(generatorHalf(model, realA, realB, sampling));
-}
-
-function generatorHalf(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): PendingHalf<GLosses> {
   const { G, D, opts } = model;
   const batch = realA.shape[0];
   const idt = useIdentity(model);
@@ -163,7 +145,7 @@ function generatorHalf(
   }, varList);
   tf.dispose([realG, keys]);
   if (keysY) tf.dispose(keysY);
-  return { losses: { G: value, G_GAN: gan, NCE: nce, NCE_Y: nceY }, grads };
+  return readLater<GLosses>({ losses: { G: value, G_GAN: gan, NCE: nce, NCE_Y: nceY }, grads });
 }
 
 /**
