@@ -23,8 +23,6 @@ export type PendingLosses<L> = { [K in keyof L]: tf.Scalar | L[K] };
 export interface PendingHalf<L> {
   losses: PendingLosses<L>;
   grads: tf.NamedTensorMap;
-  /** Tensors kept only for the read besides the loss scalars, disposed with them. */
-  keep?: tf.Tensor[];
 }
 
 function onDevice(v: unknown): v is tf.Scalar {
@@ -45,7 +43,7 @@ export async function readLater<L>(half: PendingHalf<L>): Promise<StepHalf<L>> {
     tf.dispose(half.grads);
     throw err;
   } finally {
-    tf.dispose([...pending.map(([, t]) => t), ...(half.keep ?? [])]);
+    tf.dispose(pending.map(([, t]) => t));
   }
 }
 

@@ -11,6 +11,7 @@ import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
+import type { Net } from './trained-networks';
 import { readLater, type StepHalf } from './pending-half';
 
 /** One step's losses: the contract's type, so events carry them unchanged. */
@@ -169,14 +170,14 @@ export async function trainStepAsync(
 export function gradsByName(
   model: CutModel,
   grads: tf.NamedTensorMap,
-): Record<'G' | 'D' | 'H', Map<string, tf.Tensor>> {
+): Record<Net, Map<string, tf.Tensor>> {
   const out = {
     G: new Map<string, tf.Tensor>(),
     D: new Map<string, tf.Tensor>(),
     H: new Map<string, tf.Tensor>(),
   };
   for (const [net, params] of Object.entries(model.networks()) as [
-    'G' | 'D' | 'H',
+    Net,
     Map<string, tf.Variable>,
   ][]) {
     for (const [name, v] of params) {
