@@ -6,8 +6,10 @@
  * same choices with the same defaults.
  */
 import { z } from 'zod';
+import { FORMAT_CHOICES } from './image-formats';
 
-export const CONVERT_FORMAT_CHOICES = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+/** Convert's format choices: 'same' or an output format (shared/image-formats.ts owns the list). */
+export const CONVERT_FORMAT_CHOICES = FORMAT_CHOICES;
 /** Bits per channel of the output; 16 only for PNG and TIFF. */
 export const BIT_DEPTH_CHOICES = [8, 16] as const;
 /** srgb: embed sRGB; source: the input's profile; none: no profile. */

@@ -3,10 +3,12 @@
  * settings service (main/services/settings.ts), the contract (shared/ipc.ts) and the page.
  */
 import { z } from 'zod';
+import { FORMAT_CHOICES } from './image-formats';
 import { BACKEND_CHOICES } from './jobs';
 
 export const THEMES = ['dark', 'light', 'system'] as const;
-export const SETTINGS_FORMATS = ['same', 'png', 'jpeg', 'webp', 'tiff', 'avif'] as const;
+/** The default format's choices: shared/image-formats.ts owns the list. */
+export const SETTINGS_FORMATS = FORMAT_CHOICES;
 export const MIN_MEMORY_BUDGET_MB = 256;
 export const MAX_MEMORY_BUDGET_MB = 262_144;
 

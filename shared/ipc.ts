@@ -234,7 +234,6 @@ export const requestSchemas = {
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
-export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 export type RequestInput<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
 
 // ─── outputs ───────────────────────────────────────────────────────────────────────────────

@@ -13,7 +13,6 @@ import { BACKEND_CHOICES } from '../../shared/jobs';
 import { runConvertJob } from '../jobs/convert/convert-job';
 import type { FileState, QueueEvent, QueueProgress } from '../jobs/convert/convert-queue';
 import {
-  CONVERT_FORMATS,
   FAILURE_TEXT,
   type ConvertSettings,
   type FormatChoice,
@@ -24,8 +23,7 @@ import type { WatchEvent } from '../jobs/convert/watcher';
 import { int, oneOf } from './args';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
-
-const FORMAT_CHOICES = ['same', ...CONVERT_FORMATS] as const;
+import { FORMAT_CHOICES } from '../../shared/image-formats';
 
 export interface ConvertFlags {
   style: string;

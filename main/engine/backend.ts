@@ -99,10 +99,6 @@ export async function initBackend(pref: BackendPreference = 'auto'): Promise<Bac
   throw new BackendError(`no usable compute backend (${why})`, skipped);
 }
 
-export function currentBackend(): BackendReport | null {
-  return current;
-}
-
 function describeImportError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   if (/Cannot find (module|package)/i.test(msg) || /ERR_MODULE_NOT_FOUND/.test(msg)) {

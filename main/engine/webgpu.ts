@@ -45,8 +45,8 @@ export interface GpuAdapterSummary {
   limits: GpuLimits;
 }
 
-/** Which adapter the `webgpu` backend uses; a GPU picker sets these. */
-export interface WebGpuSelection {
+/** Which adapter the `webgpu` backend uses (PATCHWORK_GPU_ADAPTER names one). */
+interface WebGpuSelection {
   /** An adapter name from listGpuAdapters() (Dawn's `adapter=` option). */
   adapter?: string;
   powerPreference?: GPUPowerPreference;
@@ -82,10 +82,6 @@ interface Live {
 
 let live: Live | null = null;
 let selection: WebGpuSelection = {};
-
-export function selectGpuAdapter(sel: WebGpuSelection): void {
-  selection = { ...sel };
-}
 
 /**
  * Points Vulkan at SwiftShader (before any GPU instance exists in this process). Returns the
@@ -320,11 +316,6 @@ function exposeGpu(gpu: GPU): void {
     });
   }
   Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
-}
-
-/** The current adapter, or null when the webgpu backend is not loaded or its device is lost. */
-export function currentGpuAdapter(): GpuAdapterSummary | null {
-  return live && !live.lost ? live.adapter : null;
 }
 
 /** False once the device is lost: the backend must be built again. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { initBackend } from '../engine/backend';
 import { exportOnnx, ONNX_OPSET } from '../engine/export/onnx-export';
 import { exportPth } from '../engine/export/pth-export';
-import type { StyleGenerator } from '../engine/model/cyclegan-generator';
+import type { StyleGenerator } from '../engine/model/style-generator';
 import { ResnetGenerator } from '../engine/model/generator';
 import { disposeParams } from '../engine/model/params';
 import { loadStyleGenerator } from '../engine/style/load-style';

@@ -39,7 +39,7 @@ import {
 } from '../../main/engine/infer/heatmap';
 import { gridPoints } from '../../main/engine/infer/heatmap-render';
 import { ResnetGenerator, tapChannels } from '../../main/engine/model/generator';
-import { ProjectionHead } from '../../main/engine/model/patch-sampler';
+import { ProjectionHead } from '../../main/engine/model/projection-head';
 import { Rng } from '../../main/engine/rng';
 import { CutModel } from '../../main/engine/train/cut-model';
 import { disposeStyle, loadStyle } from '../../main/engine/style/load-style';

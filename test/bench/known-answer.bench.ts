@@ -28,7 +28,7 @@ import { mkdir } from 'node:fs/promises';
 import type { TrainJobSpec } from '../../shared/jobs';
 import { pixelsToFloat } from '../../main/engine/data/image-io';
 import { psnr } from '../../main/engine/data/metrics';
-import { translateImage } from '../../main/engine/infer/translate';
+import { translateImageAsync } from '../../main/engine/infer/translate';
 import { loadStyle } from '../../main/engine/style/load-style';
 import { runTraining } from '../../main/engine/train/train-loop';
 import { gradeImage, normalisedPhoto } from '../support/known-answer';
@@ -223,7 +223,7 @@ async function run(args: BenchArgs): Promise<void> {
             `${f}: truth is ${truth.width}×${truth.height}, input ${input.width}×${input.height}`,
           );
         }
-        const out = translateImage(generator, input);
+        const out = await translateImageAsync(generator, input);
         rows.push([
           `${f} ${label} (${input.width}×${input.height})`,
           psnr(input.data, truth.data).toFixed(2),

@@ -14,7 +14,7 @@ import {
   styleGan2GeneratorSpecs,
 } from '../../main/engine/model/stylegan2-generator';
 import { initEqualised } from '../../main/engine/model/stylegan2-layers';
-import { ProjectionHead } from '../../main/engine/model/patch-sampler';
+import { ProjectionHead } from '../../main/engine/model/projection-head';
 import { Rng } from '../../main/engine/rng';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
 import type { SinCutSampling } from '../../main/engine/train/sincut-step';

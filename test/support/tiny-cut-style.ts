@@ -7,7 +7,7 @@
 import { resolveTrainOptions, type NceTap, type TrainOptions } from '../../shared/options';
 import { ResnetGenerator, tapChannels } from '../../main/engine/model/generator';
 import { disposeParams } from '../../main/engine/model/params';
-import { ProjectionHead } from '../../main/engine/model/patch-sampler';
+import { ProjectionHead } from '../../main/engine/model/projection-head';
 import { Rng } from '../../main/engine/rng';
 import { saveStyle } from '../../main/engine/style/save-style';
 import { UNTRAINED_SUMMARY } from './tiny-style';

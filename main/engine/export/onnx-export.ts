@@ -9,7 +9,7 @@
  *             blocks │ Pad(edge 1) blur-ConvTranspose/2 Slice Conv3 IN ReLU │ ×2 │ Pad Conv7 Tanh
  *   CycleGAN: Pad Conv7 IN ReLU │ Conv3/2 IN ReLU │ ×2 │ blocks │ ConvT3/2 IN ReLU │ ×2 │ … Tanh
  */
-import { architectureOf, type StyleGenerator } from '../model/cyclegan-generator';
+import { architectureOf, type StyleGenerator } from '../model/style-generator';
 import { generatorLayerNames } from '../model/generator';
 import { cycleganLayerNames } from '../model/cyclegan-generator';
 import { encodeModel, type OnnxNode, type OnnxTensor } from './onnx-proto';

@@ -5,7 +5,7 @@
  * the fixed blur buffers `filt` its modules register.
  */
 import path from 'node:path';
-import { architectureOf, specsFor, type StyleGenerator } from '../model/cyclegan-generator';
+import { architectureOf, specsFor, type StyleGenerator } from '../model/style-generator';
 import { tfToTorchKernel, torchShapeOf } from '../import/layout';
 import { cutBlurBuffers } from '../import/recognize';
 import { stateDictPickle, type PickledTensor } from './state-dict-pickle';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { CutStyleMeta } from '../../style/style-json';
 import { resolveTrainOptions, type Preset } from '../../../shared/options';
-import { makeGenerator, specsFor, type StyleGenerator } from '../model/cyclegan-generator';
+import { makeGenerator, specsFor, type StyleGenerator } from '../model/style-generator';
 import { disposeParams, type ParamSet } from '../model/params';
 import { saveStyle } from '../style/save-style';
 import { PthError, readPth } from './pth';

@@ -8,7 +8,7 @@
  * with a message saying what was found. Weights come out in TF.js layouts under the
  * reference's names, ready for a style folder.
  */
-import { specsFor, type Architecture } from '../model/cyclegan-generator';
+import { specsFor, type Architecture } from '../model/style-generator';
 import type { GeneratorConfig } from '../model/generator';
 import { torchShapeOf, torchToTfKernel } from './layout';
 import { PthError, TorchTensor } from './pth';

@@ -4,7 +4,7 @@
  * channels, carry alpha over untouched, encode with the chosen format, bit depth, ICC and
  * metadata, write atomically, never over the input.
  *
- * The translator is injected: translateImage (untiled) or translateTiled (seamless, memory
+ * The translator is injected: translateImageAsync (untiled) or translateTiled (seamless, memory
  * bounded by a tile and a budget); both take the same [H, W, 3] image in [−1, 1] and return
  * one of the same size.
  * The three stages are exposed separately so a queue can overlap them across files (the
@@ -23,7 +23,7 @@ import {
 } from '../data/image-io';
 import type { RgbFloatImage } from './translate';
 
-/** Passed through to the translator: tiled-generator.ts reads both, translateImage neither. */
+/** Passed through to the translator: tiled-generator.ts reads both, translateImageAsync neither. */
 export interface TranslateOptions {
   /** Memory one translation may use, in MiB. */
   memoryBudgetMB?: number;
@@ -36,7 +36,7 @@ export type Translator = (
   opts: TranslateOptions,
 ) => RgbFloatImage | Promise<RgbFloatImage>;
 
-/** A translator bound to a generator, e.g. bindGenerator(style.generator, translateImage). */
+/** A translator bound to a generator, e.g. bindGenerator(style.generator, translateImageAsync). */
 export function bindGenerator<G>(
   generator: G,
   translate: (
@@ -146,7 +146,7 @@ async function translateInput(
     out = await opts.translate({ data: decoded.rgb, width, height }, opts.translateOptions ?? {});
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    // translateImage says "at least N×N is needed" for images below the network's minimum.
+    // translateImageAsync says "at least N×N is needed" for images below the network's minimum.
     const reason = err instanceof RangeError && /at least/.test(message) ? 'too-small' : undefined;
     throw new ConvertFileError(reason ?? 'translate-failed', 'translate', message, { cause: err });
   }

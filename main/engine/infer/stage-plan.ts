@@ -27,7 +27,8 @@
  * times), in exchange for never holding, or spilling, a full-resolution map. `'all'` stores
  * every map instead (written once each, up to 2ngf floats per image pixel).
  */
-import { cycleganLayerNames, type StyleGenerator } from '../model/cyclegan-generator';
+import { cycleganLayerNames } from '../model/cyclegan-generator';
+import type { StyleGenerator } from '../model/style-generator';
 import { generatorLayerNames, ResnetGenerator, type GeneratorConfig } from '../model/generator';
 import {
   backChain,

@@ -1,6 +1,6 @@
 /**
  * Seamless tiled translation (issue "Seamless high-resolution translation"; DESIGN.md, "High
- * resolution without seams"). Same contract as translateImage (translate.ts): reflect-pad to
+ * resolution without seams"). Same contract as translateImageAsync (translate.ts): reflect-pad to
  * multiples of 4, run G, crop back; and, summation order aside, the same result, because the
  * network runs stage by stage (stage-plan.ts): every instance norm normalises with statistics of
  * the whole image, gathered in float64 over the tiles of an earlier pass (channel-stats.ts), and
@@ -21,7 +21,7 @@
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { StyleGenerator } from '../model/cyclegan-generator';
+import type { StyleGenerator } from '../model/style-generator';
 import { gpuBufferLimitBytes } from '../webgpu';
 import { ChannelMoments, type Normaliser } from './channel-stats';
 import { FeatureStore } from './feature-store';
@@ -248,7 +248,7 @@ async function runTile(
   }
 }
 
-/** A window of the reflect-padded image (translateImage pads bottom and right, reflecting). */
+/** A window of the reflect-padded image (translateImageAsync pads bottom and right, reflecting). */
 export function readImage(image: RgbFloatImage, rect: Rect): Float32Array {
   const { width, height, data } = image;
   const C = IMAGE_CHANNELS;

@@ -19,15 +19,8 @@ export const MIN_SIDE = 8;
 /** Any generator with CUT's forward contract (CUT's own, or an imported CycleGAN one). */
 export type Translating = Pick<ResnetGenerator, 'forward'>;
 
-export function translateImage(G: Translating, image: RgbFloatImage): RgbFloatImage {
-  const out = forwardCropped(G, image);
-  const result = out.dataSync() as Float32Array;
-  out.dispose();
-  return { data: result, width: image.width, height: image.height };
-}
-
 /**
- * translateImage, reading the result with `await tensor.data()`: what every backend supports
+ * G(image) at the image's size, read with `await tensor.data()`: what every backend supports
  * (webgpu in Node has no synchronous read).
  */
 export async function translateImageAsync(

@@ -12,8 +12,7 @@
  *   pad3 → conv7 → tanh                                        [B, H, W, 3]
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CutArchitecture } from '../../style/style-json';
-import { generatorSpecs, ResnetGenerator, type GeneratorConfig } from './generator';
+import type { GeneratorConfig } from './generator';
 import { conv2d, instanceNorm, reflectPad, type T4 } from './layers';
 import { conv, getParam, type ParamSet, type ParamSpec } from './params';
 
@@ -54,30 +53,6 @@ export function cycleganSpecs(cfg: GeneratorConfig): ParamSpec[] {
   specs.push(...convT(n.up2, 3, 2 * ngf, ngf));
   specs.push(...conv(n.head, 7, ngf, cfg.outputChannels ?? 3));
   return specs;
-}
-
-/** The generator networks a style can hold (style.json `generator.architecture`). */
-export type Architecture = CutArchitecture;
-
-/** A generator that translates: CUT's (which also encodes, for training and heatmaps) or CycleGAN's. */
-export type StyleGenerator = ResnetGenerator | CycleGanGenerator;
-
-export function architectureOf(g: StyleGenerator): Architecture {
-  return g instanceof CycleGanGenerator ? 'cyclegan-resnet' : 'cut-resnet';
-}
-
-export function specsFor(architecture: Architecture, cfg: GeneratorConfig): ParamSpec[] {
-  return architecture === 'cut-resnet' ? generatorSpecs(cfg) : cycleganSpecs(cfg);
-}
-
-export function makeGenerator(
-  architecture: Architecture,
-  cfg: GeneratorConfig,
-  params: ParamSet,
-): StyleGenerator {
-  return architecture === 'cut-resnet'
-    ? new ResnetGenerator(cfg, params)
-    : new CycleGanGenerator(cfg, params);
 }
 
 export class CycleGanGenerator {

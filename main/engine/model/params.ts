@@ -65,12 +65,6 @@ export function getParam(params: ParamSet, name: string): tf.Variable {
   return p;
 }
 
-export function countParams(params: ParamSet): number {
-  let n = 0;
-  for (const v of params.values()) n += v.size;
-  return n;
-}
-
 export function disposeParams(params: ParamSet): void {
   for (const v of params.values()) v.dispose();
   params.clear();

@@ -25,6 +25,7 @@ import {
   paramsNamed,
   resBlock,
   resBlockSpecs,
+  STYLEGAN2_WIDTHS,
   type EqualisedSpec,
 } from './stylegan2-layers';
 
@@ -36,20 +37,8 @@ export interface StyleGan2DiscriminatorConfig {
   size: number;
 }
 
-const WIDTHS: Record<number, number> = {
-  4: 4096,
-  8: 2048,
-  16: 1024,
-  32: 512,
-  64: 256,
-  128: 128,
-  256: 64,
-  512: 32,
-  1024: 16,
-};
-
 export function styleGan2DWidth(ndf: number, res: number): number {
-  const v = Math.trunc(WIDTHS[res] * (ndf / 64));
+  const v = Math.trunc(STYLEGAN2_WIDTHS[res] * (ndf / 64));
   return Math.max(1, res <= 32 ? Math.min(384, v) : v);
 }
 

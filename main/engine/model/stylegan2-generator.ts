@@ -28,6 +28,7 @@ import {
   resBlockSpecs,
   styledUpConv,
   styledUpConvSpecs,
+  STYLEGAN2_WIDTHS,
   type EqualisedSpec,
 } from './stylegan2-layers';
 
@@ -41,24 +42,12 @@ export interface StyleGan2GeneratorConfig {
   nBlocks: number;
 }
 
-const WIDTHS: Record<number, number> = {
-  4: 4096,
-  8: 2048,
-  16: 1024,
-  32: 512,
-  64: 256,
-  128: 128,
-  256: 64,
-  512: 32,
-  1024: 16,
-};
-
 /** The reference's widths for `ngf` at a crop of `crop` (its nearest power of 2). */
 export function styleGan2Widths(ngf: number, crop: number): { c0: number; c1: number } {
   const res = 2 ** Math.min(10, Math.max(3, Math.round(Math.log2(crop))));
   const m = ngf / 32;
   const ch = (r: number) => {
-    const v = Math.round(WIDTHS[r] * m);
+    const v = Math.round(STYLEGAN2_WIDTHS[r] * m);
     return r <= 32 ? Math.min(512, v) : v;
   };
   return { c0: Math.max(1, ch(res)), c1: Math.max(1, ch(res / 2)) };
@@ -91,13 +80,6 @@ export function styleGan2GeneratorSpecs(cfg: StyleGan2GeneratorConfig): Equalise
 /** Channels of a tap: the input image, else the half-resolution width. */
 export function styleGan2TapChannels(tap: NceTap, cfg: { c1: number }): number {
   return tap === 'input' ? 3 : cfg.c1;
-}
-
-/** Taps this generator has: input, down1, res1…res(nBlocks/2). */
-export function styleGan2HasTap(tap: string, nBlocks: number): boolean {
-  if (tap === 'input' || tap === 'down1') return true;
-  const m = /^res(\d+)$/.exec(tap);
-  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= Math.floor(nBlocks / 2);
 }
 
 export class StyleGan2Generator {

@@ -14,6 +14,22 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import { getParam, type ParamSet } from './params';
 
+/**
+ * The reference's channel widths per resolution at width multiplier 1 (stylegan_networks.py's
+ * `channels` table), which both networks scale by their ngf/ndf.
+ */
+export const STYLEGAN2_WIDTHS: Readonly<Record<number, number>> = {
+  4: 4096,
+  8: 2048,
+  16: 1024,
+  32: 512,
+  64: 256,
+  128: 128,
+  256: 64,
+  512: 32,
+  1024: 16,
+};
+
 type T4 = tf.Tensor4D;
 
 export const SQRT2 = Math.SQRT2;

@@ -21,9 +21,9 @@ import {
   tapChannels,
   type GeneratorConfig,
 } from '../model/generator';
-import { makeGenerator, specsFor, type StyleGenerator } from '../model/cyclegan-generator';
+import { makeGenerator, specsFor, type StyleGenerator } from '../model/style-generator';
 import { disposeParams, type ParamSet, type ParamSpec } from '../model/params';
-import { ProjectionHead, projectionHeadSpecs } from '../model/patch-sampler';
+import { ProjectionHead, projectionHeadSpecs } from '../model/projection-head';
 import {
   readJson,
   readTensorFile,

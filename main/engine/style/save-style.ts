@@ -35,8 +35,8 @@ import {
 } from '../../style/style-json';
 import { encodeImage } from '../data/image-io';
 import { tapChannels } from '../model/generator';
-import { architectureOf, specsFor, type StyleGenerator } from '../model/cyclegan-generator';
-import { projectionHeadSpecs, type ProjectionHead } from '../model/patch-sampler';
+import { architectureOf, specsFor, type StyleGenerator } from '../model/style-generator';
+import { projectionHeadSpecs, type ProjectionHead } from '../model/projection-head';
 import { nodeWriter, replaceDir, writeTensorFile, type FileWriter } from '../train/checkpoint';
 import {
   jsonText,

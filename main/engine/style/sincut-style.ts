@@ -19,7 +19,7 @@ import {
   type SinCutStyleMeta,
 } from '../../style/style-json';
 import { encodeImage } from '../data/image-io';
-import { ProjectionHead } from '../model/patch-sampler';
+import { ProjectionHead } from '../model/projection-head';
 import { disposeParams } from '../model/params';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { Rng } from '../rng';

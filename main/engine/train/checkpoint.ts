@@ -29,6 +29,7 @@ import type { RngState } from '../rng';
 import { prefetchForSyncRead } from '../webgpu';
 import type { Adam } from './adam';
 import { CutModel } from './cut-model';
+import type { Net } from './trained-networks';
 import type { StepLosses } from './train-step';
 import { writeThroughTemp } from '../../files/atomic-file';
 
@@ -255,7 +256,6 @@ interface CheckpointManifest {
   tensors: TensorEntry[];
 }
 
-type Net = 'G' | 'D' | 'H';
 const NETS: Net[] = ['G', 'D', 'H'];
 
 function optimizer(model: CutModel, net: Net): Adam {

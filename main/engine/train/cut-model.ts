@@ -1,15 +1,15 @@
 /**
  * Everything CUT/FastCUT trains, in one place: generator G, discriminator D, projection head
- * H and one Adam per network (reference: models/cut_model.py). Built from resolved options.
+ * H and one Adam per network (reference: models/cut_model.py; what SinCUT shares is in
+ * trained-networks.ts). Built from resolved options.
  */
 import type { NceTap, TrainOptions } from '../../../shared/options';
 import { PatchDiscriminator } from '../model/discriminator';
 import { ResnetGenerator, tapChannels } from '../model/generator';
-import { ProjectionHead } from '../model/patch-sampler';
-import { disposeParams, type ParamSet } from '../model/params';
+import { ProjectionHead } from '../model/projection-head';
 import type { SegmentMode } from '../model/recompute';
 import { Rng } from '../rng';
-import { Adam } from './adam';
+import { TrainedNetworks } from './trained-networks';
 
 /**
  * Generator activations (batch × pixels × ngf) above which stages are recomputed: at
@@ -18,27 +18,7 @@ import { Adam } from './adam';
  */
 const RECOMPUTE_ABOVE = 128 * 128 * 16;
 
-export class CutModel {
-  readonly taps: NceTap[];
-  readonly optG: Adam;
-  readonly optD: Adam;
-  readonly optH: Adam;
-  /** `auto` lets `fitMemoryTo` choose by size; a mode forces it (benchmarks, tests). */
-  segmentPolicy: 'auto' | SegmentMode = 'auto';
-
-  constructor(
-    readonly opts: TrainOptions,
-    readonly G: ResnetGenerator,
-    readonly D: PatchDiscriminator,
-    readonly H: ProjectionHead,
-  ) {
-    this.taps = opts.nceTaps as NceTap[];
-    const adam = { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2 };
-    this.optG = new Adam(G.params, adam);
-    this.optD = new Adam(D.params, adam);
-    this.optH = new Adam(H.params, adam);
-  }
-
+export class CutModel extends TrainedNetworks<TrainOptions, ResnetGenerator, PatchDiscriminator> {
   /** Fresh networks with the reference's xavier init, drawn from `seed`. */
   static create(opts: TrainOptions, seed = opts.seed): CutModel {
     const rng = new Rng(seed);
@@ -70,21 +50,5 @@ export class CutModel {
     this.G.segmentMode = mode;
     this.D.segmentMode = mode;
     return mode;
-  }
-
-  setLearningRate(lr: number): void {
-    this.optG.lr = lr;
-    this.optD.lr = lr;
-    this.optH.lr = lr;
-  }
-
-  /** Every parameter set by network, for checkpoints. */
-  networks(): Record<'G' | 'D' | 'H', ParamSet> {
-    return { G: this.G.params, D: this.D.params, H: this.H.params };
-  }
-
-  dispose(): void {
-    for (const o of [this.optG, this.optD, this.optH]) o.dispose();
-    for (const p of Object.values(this.networks())) disposeParams(p);
   }
 }

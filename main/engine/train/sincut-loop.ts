@@ -25,7 +25,7 @@ import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { Rng } from '../rng';
 import { lrFactor } from './adam';
 import { SinCutModel } from './sincut-model';
-import { TrainJobError } from './train-loop';
+import { TrainJobError } from './train-job-error';
 import { saveSinCutStyle, type SinCutPreviewImage } from '../style/sincut-style';
 import { loadSinCutCheckpoint, saveSinCutCheckpoint } from './sincut-checkpoint';
 import { drawSinCutSampling, sincutTrainStep, type SinCutLosses } from './sincut-step';

@@ -6,8 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NceTap, SinCutOptions } from '../../../shared/options';
 import { ResnetGenerator, tapChannels } from '../model/generator';
-import { ProjectionHead } from '../model/patch-sampler';
-import { disposeParams, type ParamSet } from '../model/params';
+import { ProjectionHead } from '../model/projection-head';
 import type { SegmentMode } from '../model/recompute';
 import { StyleGan2Discriminator } from '../model/stylegan2-discriminator';
 import {
@@ -16,7 +15,7 @@ import {
   styleGan2Widths,
 } from '../model/stylegan2-generator';
 import { Rng } from '../rng';
-import { Adam } from './adam';
+import { TrainedNetworks } from './trained-networks';
 
 export type SinCutGenerator = StyleGan2Generator | ResnetGenerator;
 
@@ -26,29 +25,15 @@ const RECOMPUTE_ABOVE = 2 ** 21;
 /** The reference's init gain for the projection head (xavier, 0.02). */
 const HEAD_INIT_GAIN = 0.02;
 
-export class SinCutModel {
-  readonly taps: NceTap[];
-  readonly optG: Adam;
-  readonly optD: Adam;
-  readonly optH: Adam;
-  segmentPolicy: 'auto' | SegmentMode = 'auto';
+export class SinCutModel extends TrainedNetworks<
+  SinCutOptions,
+  SinCutGenerator,
+  StyleGan2Discriminator
+> {
   /** Images per pass of D's half (null: by size, see sincut-step.ts dChunk). */
   dChunk: number | null = null;
   /** Images per pass of G's half (null: by size, see sincut-step.ts gChunk). */
   gChunk: number | null = null;
-
-  constructor(
-    readonly opts: SinCutOptions,
-    readonly G: SinCutGenerator,
-    readonly D: StyleGan2Discriminator,
-    readonly H: ProjectionHead,
-  ) {
-    this.taps = opts.nceTaps as NceTap[];
-    const adam = { lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2 };
-    this.optG = new Adam(G.params, adam);
-    this.optD = new Adam(D.params, adam);
-    this.optH = new Adam(H.params, adam);
-  }
 
   static create(opts: SinCutOptions, seed = opts.seed): SinCutModel {
     const rng = new Rng(seed);
@@ -71,19 +56,6 @@ export class SinCutModel {
     const mode = this.segmentPolicy === 'auto' ? auto : this.segmentPolicy;
     this.G.segmentMode = mode;
     return mode;
-  }
-
-  setLearningRate(lr: number): void {
-    for (const o of [this.optG, this.optD, this.optH]) o.lr = lr;
-  }
-
-  networks(): Record<'G' | 'D' | 'H', ParamSet> {
-    return { G: this.G.params, D: this.D.params, H: this.H.params };
-  }
-
-  dispose(): void {
-    for (const o of [this.optG, this.optD, this.optH]) o.dispose();
-    for (const p of Object.values(this.networks())) disposeParams(p);
   }
 }
 

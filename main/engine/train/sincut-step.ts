@@ -10,15 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainLosses } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
-import { samplePatchIds } from '../model/patch-sampler';
 import { nonSaturating } from '../losses/nonsaturating';
 import { patchNceLossRows } from '../losses/patch-nce';
 import { r1Penalty } from '../losses/r1';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
-import { accumulate, readLater, type PendingHalf, type StepHalf } from './pending-half';
+import { accumulate, readLater, type StepHalf } from './pending-half';
 import type { Rng } from '../rng';
 import type { SinCutModel } from './sincut-model';
-import { tapSize } from './train-step';
+import { samplePatchIds, tapSize } from './train-step';
 
 export interface SinCutLosses extends TrainLosses {
   D_R1: number;
@@ -113,15 +112,6 @@ export function sincutDiscriminatorGrads(
   realB: T4,
   s: SinCutSampling,
 ): Promise<StepHalf<DLosses>> {
-  return readLater(discriminatorHalf(model, realA, realB, s));
-}
-
-function discriminatorHalf(
-  model: SinCutModel,
-  realA: T4,
-  realB: T4,
-  s: SinCutSampling,
-): PendingHalf<DLosses> {
   const batch = realA.shape[0];
   const noise = noiseTensor(model, realA, s);
   // G(A) only (A's noise is the first `batch` of the draw), in G's chunks, without a tape.
@@ -141,68 +131,103 @@ function discriminatorHalf(
   const fakeB = pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
   if (pieces.length > 1) tf.dispose(pieces);
   const realWin = tf.tidy(() => tf.clone(window(model, realB, s.windows.realD)));
-  const chunk = dChunk(model);
-  // fake, real, R1, total: summed over the chunks on the device, read once at the end.
-  let sums: tf.Scalar[] = [];
-  let grads: tf.NamedTensorMap = {};
+  let summed: Summed<DTerm>;
   try {
-    for (let at = 0; at < batch; at += chunk) {
-      const n = Math.min(chunk, batch - at);
+    summed = overChunks(batch, dChunk(model), (at, n) => {
       const part = tf.tidy(() => [sliceAxis(fakeB, 0, at, n), sliceAxis(realWin, 0, at, n)]);
-      const half = dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
-      tf.dispose(part);
-      const next = sums.length ? half.values.map((v, i) => tf.add(sums[i], v)) : half.values;
-      if (sums.length) tf.dispose([...sums, ...half.values]);
-      sums = next as tf.Scalar[];
-      grads = accumulate(grads, half.grads);
-    }
-  } catch (err) {
-    tf.dispose([...sums, ...Object.values(grads)]);
-    throw err;
+      try {
+        return dChunkGrads(model, part[0] as T4, part[1] as T4, n / batch);
+      } finally {
+        tf.dispose(part);
+      }
+    });
   } finally {
     tf.dispose([fakeB, realWin]);
   }
-  return {
-    scalars: sums,
-    losses: ([fake, real, r1, total]) => ({ D: total, D_real: real, D_fake: fake, D_R1: r1 }),
-    grads,
-  };
+  const { sums, grads } = summed;
+  const { D, D_real, D_fake, D_R1 } = sums;
+  if (!D || !D_real || !D_fake || !D_R1) throw new RangeError('an empty batch has no D step');
+  return readLater<DLosses>({ losses: { D, D_real, D_fake, D_R1 }, grads });
+}
+
+type DTerm = keyof DLosses;
+
+/** Loss terms by name and gradients by variable, on the device. */
+interface Summed<K extends string> {
+  sums: Partial<Record<K, tf.Scalar>>;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * `chunkGrads` over the batch in chunks of `chunk` images (each weighting its terms by its
+ * share), every term and gradient summed on the device, so the values are read once at the end.
+ */
+function overChunks<K extends string>(
+  batch: number,
+  chunk: number,
+  chunkGrads: (
+    at: number,
+    n: number,
+  ) => { terms: Partial<Record<K, tf.Scalar>>; grads: tf.NamedTensorMap },
+): Summed<K> {
+  let sums: Partial<Record<K, tf.Scalar>> = {};
+  let grads: tf.NamedTensorMap = {};
+  try {
+    for (let at = 0; at < batch; at += chunk) {
+      const part = chunkGrads(at, Math.min(chunk, batch - at));
+      sums = addTerms(sums, part.terms);
+      grads = accumulate(grads, part.grads);
+    }
+  } catch (err) {
+    const kept = (Object.keys(sums) as K[]).flatMap((k) => sums[k] ?? []);
+    tf.dispose([...kept, ...Object.values(grads)]);
+    throw err;
+  }
+  return { sums, grads };
+}
+
+/**
+ * a + b per term, disposing both; a term missing from `a` (the first chunk) is b's. Both
+ * sides have the same terms: every chunk computes the same ones.
+ */
+function addTerms<K extends string>(
+  a: Partial<Record<K, tf.Scalar>>,
+  b: Partial<Record<K, tf.Scalar>>,
+): Partial<Record<K, tf.Scalar>> {
+  const out: Partial<Record<K, tf.Scalar>> = {};
+  for (const [k, v] of Object.entries(b) as [K, tf.Scalar][]) {
+    const old = a[k];
+    out[k] = old ? (tf.add(old, v) as tf.Scalar) : v;
+    if (old) tf.dispose([old, v]);
+  }
+  return out;
 }
 
 /** D's loss terms on a chunk, each weighted by the chunk's share of the batch. */
 function dChunkGrads(model: SinCutModel, fake: T4, real: T4, share: number) {
   const { D, opts } = model;
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let f!: tf.Scalar;
+  let r!: tf.Scalar;
+  let r1!: tf.Scalar;
   const { value, grads } = tf.variableGrads(() => {
-    const f = tf.mul(nonSaturating(D.forward(fake), false), share) as tf.Scalar;
-    let r1: tf.Scalar;
-    let r: tf.Scalar;
+    f = tf.keep(tf.mul(nonSaturating(D.forward(fake), false), share) as tf.Scalar);
     if (opts.lambdaR1 > 0) {
       const { penalty, logits } = r1Penalty((x) => D.forward(x), real, opts.lambdaR1);
-      r = tf.mul(nonSaturating(logits, true), share) as tf.Scalar;
-      r1 = tf.mul(penalty, share) as tf.Scalar;
+      r = tf.keep(tf.mul(nonSaturating(logits, true), share) as tf.Scalar);
+      r1 = tf.keep(tf.mul(penalty, share) as tf.Scalar);
     } else {
-      r = tf.mul(nonSaturating(D.forward(real), true), share) as tf.Scalar;
-      r1 = tf.scalar(0);
+      r = tf.keep(tf.mul(nonSaturating(D.forward(real), true), share) as tf.Scalar);
+      r1 = tf.keep(tf.scalar(0));
     }
-    parts.push(tf.keep(f), tf.keep(r), tf.keep(r1));
     return tf.add(tf.mul(tf.add(f, r), 0.5), r1) as tf.Scalar;
   }, model.optD.variables());
-  return { values: [...parts, value], grads };
+  const terms: Record<DTerm, tf.Scalar> = { D: value, D_real: r, D_fake: f, D_R1: r1 };
+  return { terms, grads };
 }
 
-/** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
-export function sincutGeneratorGrads(
-  model: SinCutModel,
-  realA: T4,
-  realB: T4,
-  s: SinCutSampling,
-): Promise<StepHalf<GLosses>> {
-  return readLater(generatorHalf(model, realA, realB, s));
-}
-
-const G_PARTS = ['G_GAN', 'NCE', 'NCE_Y', 'idt'] as const;
-type GPart = (typeof G_PARTS)[number];
+/** G's terms by loss name; G is the total. */
+type GTerm = keyof GLosses;
 
 /**
  * Images per pass of G's half. At the reference setting (16 crops of 64², G on 32 of them with
@@ -217,61 +242,36 @@ export function gChunk(model: SinCutModel, crop: number): number {
   return Math.max(1, Math.floor((4 * 64 * 64 * 80) / (crop * crop * width)));
 }
 
-function generatorHalf(
+/** G and H's half against the current D: losses and gradients of G (and H with PatchNCE). */
+export function sincutGeneratorGrads(
   model: SinCutModel,
   realA: T4,
   realB: T4,
   s: SinCutSampling,
-): PendingHalf<GLosses> {
+): Promise<StepHalf<GLosses>> {
   const { opts } = model;
   const batch = realA.shape[0];
   const nce = opts.lambdaNCE > 0;
   // Keys from the sources, outside the tape (the reference detaches them).
-  const keys = nce ? tf.tidy(() => projectKeys(model, realA, s.ids)) : [];
-  const keysY = nce && s.idsY ? tf.tidy(() => projectKeys(model, realB, s.idsY ?? [])) : null;
+  const keys = nce ? tf.tidy(() => model.projectKeys(realA, s.ids)) : [];
+  const keysY = nce && s.idsY ? tf.tidy(() => model.projectKeys(realB, s.idsY ?? [])) : null;
   const noise = noiseTensor(model, realA, s);
   const chunk = Math.min(batch, gChunk(model, realA.shape[1]));
-  // The parts and the total, summed over the chunks on the device, read once at the end.
-  let sums: Partial<Record<GPart | 'total', tf.Scalar>> = {};
-  let grads: tf.NamedTensorMap = {};
+  let summed: Summed<GTerm>;
   try {
-    for (let at = 0; at < batch; at += chunk) {
-      const n = Math.min(chunk, batch - at);
-      const part = generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n);
-      const next: typeof sums = {};
-      for (const [k, v] of Object.entries(part.parts) as [GPart | 'total', tf.Scalar][]) {
-        const old = sums[k];
-        next[k] = old ? (tf.add(old, v) as tf.Scalar) : v;
-        if (old) tf.dispose([old, v]);
-      }
-      sums = next;
-      grads = accumulate(grads, part.grads);
-    }
-  } catch (err) {
-    tf.dispose([...Object.values(sums), ...Object.values(grads)]);
-    throw err;
+    summed = overChunks(batch, chunk, (at, n) =>
+      generatorChunk(model, { realA, realB, noise, keys, keysY, s }, at, n),
+    );
   } finally {
     tf.dispose([...keys, ...(keysY ?? [])]);
     noise?.dispose();
   }
-  const present = G_PARTS.filter((k) => sums[k]);
-  return {
-    scalars: [...present.map((k) => sums[k] as tf.Scalar), sums.total as tf.Scalar],
-    losses: (v) => {
-      const at = (k: GPart) => {
-        const i = present.indexOf(k);
-        return i < 0 ? null : v[i];
-      };
-      return {
-        G: v[v.length - 1],
-        G_GAN: at('G_GAN') ?? 0,
-        NCE: at('NCE') ?? 0,
-        NCE_Y: at('NCE_Y'),
-        idt: at('idt') ?? 0,
-      };
-    },
-    grads,
-  };
+  const { sums, grads } = summed;
+  const { G, G_GAN, NCE, NCE_Y, idt } = sums;
+  if (!G) throw new RangeError('an empty batch has no G step');
+  // A term that is off this run reads as 0, except NCE_Y: null says "not computed".
+  const losses = { G, G_GAN: G_GAN ?? 0, NCE: NCE ?? 0, NCE_Y: NCE_Y ?? null, idt: idt ?? 0 };
+  return readLater<GLosses>({ losses, grads });
 }
 
 interface GInputs {
@@ -306,7 +306,7 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
       )
     : null;
   const varList = [...model.optG.variables(), ...(nce ? model.optH.variables() : [])];
-  const parts: Partial<Record<GPart | 'total', tf.Scalar>> = {};
+  const terms: Partial<Record<GTerm, tf.Scalar>> = {};
   try {
     const { value, grads } = tf.variableGrads(() => {
       const all = generate(model, a, b, noise);
@@ -316,31 +316,31 @@ function generatorChunk(model: SinCutModel, x: GInputs, at: number, n: number) {
         opts.lambdaGAN * share,
       ) as tf.Scalar;
       let total: tf.Scalar = gan;
-      parts.G_GAN = tf.keep(gan);
+      terms.G_GAN = tf.keep(gan);
       if (nce) {
         const rows = at * opts.numPatches;
         const q = tf.mul(nceLoss(model, fake, x.keys, x.s.ids, rows), share) as tf.Scalar;
-        parts.NCE = tf.keep(q);
+        terms.NCE = tf.keep(q);
         let both = q;
         if (x.keysY && x.s.idsY) {
           const y = nceLoss(model, sliceAxis(all, 0, n, n), x.keysY, x.s.idsY, rows);
-          parts.NCE_Y = tf.keep(tf.mul(y, share) as tf.Scalar);
-          both = tf.mul(tf.add(q, parts.NCE_Y), 0.5);
+          terms.NCE_Y = tf.keep(tf.mul(y, share) as tf.Scalar);
+          both = tf.mul(tf.add(q, terms.NCE_Y), 0.5);
         }
         total = tf.add(total, both);
       }
       if (withB && opts.lambdaIdt > 0) {
         const idt = sliceAxis(all, 0, n, n);
         const l1 = tf.mul(tf.mean(tf.abs(tf.sub(idt, b))), opts.lambdaIdt * share) as tf.Scalar;
-        parts.idt = tf.keep(l1);
+        terms.idt = tf.keep(l1);
         total = tf.add(total, l1);
       }
       return total;
     }, varList);
-    parts.total = value;
-    return { parts, grads };
+    terms.G = value;
+    return { terms, grads };
   } catch (err) {
-    tf.dispose(Object.values(parts));
+    tf.dispose(Object.values(terms));
     throw err;
   } finally {
     tf.dispose([a, b, ...(noise ? [noise] : [])]);
@@ -358,21 +358,10 @@ export async function sincutTrainStep(
   s: SinCutSampling,
 ): Promise<SinCutLosses> {
   const d = await sincutDiscriminatorGrads(model, realA, realB, s);
-  model.optD.apply(d.grads);
-  tf.dispose(d.grads);
+  model.applyD(d.grads);
   const g = await sincutGeneratorGrads(model, realA, realB, s);
-  const gNames = new Set(model.optG.variables().map((v) => v.name));
-  const byNet: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
-  for (const [name, t] of Object.entries(g.grads)) byNet[gNames.has(name) ? 'G' : 'H'][name] = t;
-  model.optG.apply(byNet.G);
-  if (model.opts.lambdaNCE > 0) model.optH.apply(byNet.H);
-  tf.dispose(g.grads);
+  model.applyGH(g.grads);
   return { ...d.losses, ...g.losses };
-}
-
-function projectKeys(model: SinCutModel, src: T4, ids: Int32Array[]): tf.Tensor2D[] {
-  const feats = model.G.encode(src, model.taps);
-  return feats.map((f, i) => model.H.project(i, f, ids[i]));
 }
 
 /**

@@ -4,6 +4,7 @@
  * seed or resumed from the latest good checkpoint), loader (at its saved position), the loop,
  * the style folder. One step is trainStep's business; this file does cadence: the learning
  * rate schedule, progress events with it/s and ETA, previews, checkpoints, cancellation.
+ * The folders and preview images it reads are train-inputs.ts's.
  *
  * Everything random in a run — the initial weights, the loader's order, crops and flips, B
  * draws, flip-equivariance coins and patch positions — comes from seeded generators whose
@@ -23,17 +24,8 @@ import {
 } from '../../../shared/jobs';
 import type { TrainOptions } from '../../../shared/options';
 import { initBackend, type BackendReport } from '../backend';
-import {
-  DatasetError,
-  ImageDataset,
-  preprocessFromOptions,
-  UnpairedLoader,
-  type DatasetErrorCode,
-  type LoaderState,
-  type SampleSource,
-  type UnpairedBatch,
-} from '../data/dataset';
-import { ImageReadError, openImage, resizeForTraining, writeImageAtomic } from '../data/image-io';
+import { UnpairedLoader, type LoaderState, type UnpairedBatch } from '../data/dataset';
+import { writeImageAtomic } from '../data/image-io';
 import { Rng } from '../rng';
 import { lrFactor } from './adam';
 import { CheckpointStore, type LossRecord, type TrainState } from './checkpoint';
@@ -41,6 +33,15 @@ import { CutModel } from './cut-model';
 import { adoptStyleShape, seedFromStyle } from './fine-tune';
 import { saveStyle, type RgbImage, type StylePreview } from '../style/save-style';
 import { drawSampling, trainStepAsync, type StepLosses } from './train-step';
+import {
+  choosePreviews,
+  labelled,
+  openDatasets,
+  translatePreview,
+  type Datasets,
+  type PreviewSet,
+} from './train-inputs';
+import { TrainJobError } from './train-job-error';
 
 export interface RunOptions {
   /** Aborting stops the job within one step; it still writes a checkpoint and the style. */
@@ -62,20 +63,6 @@ export interface TrainResult {
   durationSeconds: number;
 }
 
-export type TrainJobErrorCode = DatasetErrorCode | 'out-in-use' | 'out-inside-input' | 'diverged';
-
-/** A job that cannot start (the message names the folder and what is wrong) or go on. */
-export class TrainJobError extends Error {
-  constructor(
-    readonly code: TrainJobErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'TrainJobError';
-  }
-}
-
 const MAX_LOSS_HISTORY = 1000;
 
 export async function runTraining(spec: TrainJobSpec, run: RunOptions = {}): Promise<TrainResult> {
@@ -95,115 +82,6 @@ export async function runTraining(spec: TrainJobSpec, run: RunOptions = {}): Pro
     return await session.finish(status, backend);
   } finally {
     session.close();
-  }
-}
-
-// ─── datasets ──────────────────────────────────────────────────────────────────────────────
-
-type Role = 'source' | 'target';
-const ROLE_TEXT: Record<Role, string> = {
-  source: 'Source folder (A, the images you have)',
-  target: 'Target folder (B, the look you want)',
-};
-
-interface Datasets {
-  source: ImageDataset;
-  target: ImageDataset;
-}
-
-async function openDatasets(job: ResolvedTrainJob): Promise<Datasets> {
-  const opts = {
-    ...preprocessFromOptions(job.options),
-    smallImages: job.smallImages,
-    recursive: job.recursive,
-  };
-  const source = await ImageDataset.fromFolder(job.source, opts).catch(folderError('source', job));
-  const target = await ImageDataset.fromFolder(job.target, opts).catch(folderError('target', job));
-  // One sample each: a folder of nothing but unreadable files fails now, not at step one.
-  await source.load(0, new Rng(0)).catch(folderError('source', job));
-  await target.load(0, new Rng(0)).catch(folderError('target', job));
-  return { source, target };
-}
-
-/** Dataset errors whose message already names the folder. */
-const NAMES_FOLDER = new Set<DatasetErrorCode>([
-  'missing-folder',
-  'not-a-folder',
-  'unreadable-folder',
-  'no-images',
-]);
-
-/** Rewrites a dataset error to say which folder it is about. */
-function folderError(role: Role, job: ResolvedTrainJob): (err: unknown) => never {
-  return (err) => {
-    if (!(err instanceof DatasetError)) throw err;
-    const dir = path.resolve(role === 'source' ? job.source : job.target);
-    const where = NAMES_FOLDER.has(err.code) ? ROLE_TEXT[role] : `${ROLE_TEXT[role]} ${dir}`;
-    throw new TrainJobError(err.code, `${where}: ${err.message}`, { cause: err });
-  };
-}
-
-/** The dataset as the loader sees it, with errors naming the folder. */
-function labelled(ds: ImageDataset, role: Role, job: ResolvedTrainJob): SampleSource {
-  return { size: ds.size, load: (i, rng) => ds.load(i, rng).catch(folderError(role, job)) };
-}
-
-// ─── previews ──────────────────────────────────────────────────────────────────────────────
-
-interface PreviewSet {
-  sources: RgbImage[];
-  skipped: SkippedFileInfo[];
-}
-
-/**
- * A fixed set of source images, chosen evenly over the sorted file list (no randomness, so a
- * resumed run shows the same ones), scaled so the short side is cropSize and centre-cropped.
- */
-async function choosePreviews(ds: ImageDataset, job: ResolvedTrainJob): Promise<PreviewSet> {
-  const n = ds.size;
-  const want = Math.min(job.previewCount, n);
-  const even = Array.from({ length: want }, (_, i) => Math.floor((i * n) / want));
-  const order = [...new Set([...even, ...Array.from({ length: n }, (_, i) => i)])];
-  const set: PreviewSet = { sources: [], skipped: [] };
-  for (const i of order.slice(0, want + 20)) {
-    if (set.sources.length === want) break;
-    const file = ds.files[i];
-    try {
-      set.sources.push(await centreCrop(file, job.options.cropSize, ds.options));
-    } catch (err) {
-      if (!(err instanceof ImageReadError)) throw err;
-      set.skipped.push({ path: file, reason: err.reason, message: err.message });
-    }
-  }
-  return set;
-}
-
-async function centreCrop(
-  file: string,
-  size: number,
-  read: ImageDataset['options'],
-): Promise<RgbImage> {
-  const image = await openImage(file, read);
-  const { width: w, height: h } = image.info;
-  const s = size / Math.min(w, h);
-  const rw = Math.max(size, Math.round(w * s));
-  const rh = Math.max(size, Math.round(h * s));
-  const crop = { left: (rw - size) >> 1, top: (rh - size) >> 1, width: size, height: size };
-  const out = await resizeForTraining(
-    image,
-    { resize: { width: rw, height: rh }, crop, flip: false },
-    read,
-  );
-  return { rgb: out.data, width: out.width, height: out.height };
-}
-
-/** G(x) for one preview image; leaves no tensor behind. */
-async function translate(model: CutModel, img: RgbImage): Promise<RgbImage> {
-  const out = tf.tidy(() => model.G.forward(tf.tensor4d(img.rgb, [1, img.height, img.width, 3])));
-  try {
-    return { rgb: Float32Array.from(await out.data()), width: img.width, height: img.height };
-  } finally {
-    out.dispose();
   }
 }
 
@@ -514,7 +392,7 @@ class TrainSession {
   private async writePreviews(): Promise<RgbImage[]> {
     if (this.lastPreview?.iteration === this.iteration) return this.lastPreview.outputs;
     const outputs = await Promise.all(
-      this.previews.sources.map((img) => translate(this.model, img)),
+      this.previews.sources.map((img) => translatePreview(this.model, img)),
     );
     this.lastPreview = { iteration: this.iteration, outputs };
     if (this.job.previewCount > 0) {
@@ -624,8 +502,10 @@ class TrainSession {
 
 function lossesOf(record: LossRecord | undefined): StepLosses | null {
   if (!record) return null;
-  const { D, D_real, D_fake, G, G_GAN, NCE, NCE_Y } = record;
-  return { D, D_real, D_fake, G, G_GAN, NCE, NCE_Y };
+  // Every field but the iteration, so a new loss needs no line here.
+  const { iteration, ...losses } = record;
+  void iteration;
+  return losses;
 }
 
 function messageOf(err: unknown): string {

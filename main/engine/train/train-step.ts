@@ -7,12 +7,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainLosses } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { sliceAxis, type T4 } from '../model/layers';
-import { samplePatchIds } from '../model/patch-sampler';
 import { lsgan } from '../losses/gan';
 import { patchNceLoss } from '../losses/patch-nce';
 import type { Rng } from '../rng';
 import type { CutModel } from './cut-model';
-import { readLater, readNow, type PendingHalf, type StepHalf } from './pending-half';
+import type { Net } from './trained-networks';
+import { readLater, type StepHalf } from './pending-half';
 
 /** One step's losses: the contract's type, so events carry them unchanged. */
 export type StepLosses = TrainLosses;
@@ -32,6 +32,19 @@ export function tapSize(tap: NceTap, h: number, w: number): [number, number] {
   if (tap === 'down1') return [h, w];
   if (tap === 'down2') return [h / 2, w / 2];
   return [h / 4, w / 4];
+}
+
+/**
+ * Positions for one tap (reference: PatchSampleF's patch_id): `numPatches` of H·W uniformly
+ * without replacement, NHWC raster order (all of them if fewer).
+ */
+export function samplePatchIds(
+  rng: Rng,
+  height: number,
+  width: number,
+  numPatches: number,
+): Int32Array {
+  return rng.sampleWithoutReplacement(height * width, numPatches);
 }
 
 export function drawSampling(model: CutModel, h: number, w: number, rng: Rng): StepSampling {
@@ -64,30 +77,12 @@ type DLosses = Pick<StepLosses, 'D' | 'D_real' | 'D_fake'>;
 type GLosses = Pick<StepLosses, 'G' | 'G_GAN' | 'NCE' | 'NCE_Y'>;
 
 /** D's half: ½(MSE(D(fake), 0) + MSE(D(real B), 1)) on the detached fake, and its gradients. */
-export function discriminatorGrads(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepHalf<DLosses> {
-  return readNow(discriminatorHalf(model, realA, realB, sampling));
-}
-
 export function discriminatorGradsAsync(
   model: CutModel,
   realA: T4,
   realB: T4,
   sampling: StepSampling,
 ): Promise<StepHalf<DLosses>> {
-  return readLater(discriminatorHalf(model, realA, realB, sampling));
-}
-
-function discriminatorHalf(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): PendingHalf<DLosses> {
   const { G, D } = model;
   const batch = realA.shape[0];
   model.fitMemoryTo(batch * (useIdentity(model) ? 2 : 1), realA.shape[1], realA.shape[2]);
@@ -95,114 +90,68 @@ function discriminatorHalf(
     const realG = generatorInput(model, realA, realB, sampling.flipped);
     return sliceAxis(G.forward(realG), 0, 0, batch);
   });
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let fake!: tf.Scalar;
+  let real!: tf.Scalar;
   const { value, grads } = tf.variableGrads(() => {
-    const fake = lsgan(D.forward(fakeB), false);
-    const real = lsgan(D.forward(realB), true);
-    parts.push(tf.keep(fake), tf.keep(real));
+    fake = tf.keep(lsgan(D.forward(fakeB), false));
+    real = tf.keep(lsgan(D.forward(realB), true));
     return tf.mul(tf.add(fake, real), 0.5) as tf.Scalar;
   }, model.optD.variables());
   tf.dispose(fakeB);
-  return {
-    scalars: [...parts, value],
-    losses: ([fake, real, total]) => ({ D: total, D_real: real, D_fake: fake }),
-    grads,
-    dispose: () => tf.dispose([value, ...parts]),
-  };
+  return readLater<DLosses>({ losses: { D: value, D_real: real, D_fake: fake }, grads });
 }
 
 /**
  * G and H's half: λ_GAN·MSE(D(G(A)), 1) + PatchNCE (averaged with the identity term for CUT),
  * with D frozen; gradients for G and, when PatchNCE is on, H.
  */
-export function generatorGrads(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepHalf<GLosses> {
-  return readNow(generatorHalf(model, realA, realB, sampling));
-}
-
 export function generatorGradsAsync(
   model: CutModel,
   realA: T4,
   realB: T4,
   sampling: StepSampling,
 ): Promise<StepHalf<GLosses>> {
-  return readLater(generatorHalf(model, realA, realB, sampling));
-}
-
-function generatorHalf(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): PendingHalf<GLosses> {
   const { G, D, opts } = model;
   const batch = realA.shape[0];
   const idt = useIdentity(model);
   model.fitMemoryTo(batch * (idt ? 2 : 1), realA.shape[1], realA.shape[2]);
   const realG = generatorInput(model, realA, realB, sampling.flipped);
   // Keys: source features through H, outside the tape (the reference detaches them).
-  const keys = tf.tidy(() => projectKeys(model, realA, sampling.ids));
-  const keysY = idt ? tf.tidy(() => projectKeys(model, realB, sampling.idsY ?? [])) : null;
+  const keys = tf.tidy(() => model.projectKeys(realA, sampling.ids));
+  const keysY = idt ? tf.tidy(() => model.projectKeys(realB, sampling.idsY ?? [])) : null;
   const varList = [
     ...model.optG.variables(),
     ...(opts.lambdaNCE > 0 ? model.optH.variables() : []),
   ];
-  const parts: tf.Scalar[] = [];
+  // Assigned inside variableGrads, which calls its function before it returns.
+  let gan!: tf.Scalar;
+  let nce!: tf.Scalar;
+  let nceY: tf.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
     const fakeAll = G.forward(realG);
     const fake = sliceAxis(fakeAll, 0, 0, batch);
-    const gan = tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar;
-    let nce: tf.Scalar = tf.scalar(0);
+    gan = tf.keep(tf.mul(lsgan(D.forward(fake), true), opts.lambdaGAN) as tf.Scalar);
+    const withNce = opts.lambdaNCE > 0;
+    nce = tf.keep(
+      withNce ? nceLoss(model, fake, keys, sampling.ids, sampling.flipped) : tf.scalar(0),
+    );
     let nceTotal = nce;
-    if (opts.lambdaNCE > 0) {
-      nce = nceLoss(model, fake, keys, sampling.ids, sampling.flipped);
-      nceTotal = nce;
-      if (keysY && sampling.idsY) {
-        const identity = sliceAxis(fakeAll, 0, batch, batch);
-        const nceY = nceLoss(model, identity, keysY, sampling.idsY, sampling.flipped);
-        nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
-        parts.push(tf.keep(nceY));
-      }
+    if (withNce && keysY && sampling.idsY) {
+      const identity = sliceAxis(fakeAll, 0, batch, batch);
+      nceY = tf.keep(nceLoss(model, identity, keysY, sampling.idsY, sampling.flipped));
+      nceTotal = tf.mul(tf.add(nce, nceY), 0.5);
     }
-    parts.unshift(tf.keep(gan), tf.keep(nce));
     return tf.add(gan, nceTotal) as tf.Scalar;
   }, varList);
   tf.dispose([realG, keys]);
   if (keysY) tf.dispose(keysY);
-  return {
-    scalars: [...parts, value],
-    losses: (v) => ({
-      G: v[v.length - 1],
-      G_GAN: v[0],
-      NCE: v[1],
-      NCE_Y: v.length > 3 ? v[2] : null,
-    }),
-    grads,
-    dispose: () => tf.dispose([value, ...parts]),
-  };
-}
-
-/** One full step: D update, then G and H update against the updated D. */
-export function trainStep(
-  model: CutModel,
-  realA: T4,
-  realB: T4,
-  sampling: StepSampling,
-): StepLosses {
-  const d = discriminatorGrads(model, realA, realB, sampling);
-  applyD(model, d.grads);
-  const g = generatorGrads(model, realA, realB, sampling);
-  applyGH(model, g.grads);
-  return { ...d.losses, ...g.losses };
+  return readLater<GLosses>({ losses: { G: value, G_GAN: gan, NCE: nce, NCE_Y: nceY }, grads });
 }
 
 /**
- * trainStep, reading the losses with `await tensor.data()`: the same updates in the same
- * order, on every backend including webgpu (which has no synchronous read in Node).
+ * One full step: D update, then G and H update against the updated D. The losses are read
+ * with `await tensor.data()`, which every backend has (webgpu has no synchronous read in Node).
  */
 export async function trainStepAsync(
   model: CutModel,
@@ -211,36 +160,24 @@ export async function trainStepAsync(
   sampling: StepSampling,
 ): Promise<StepLosses> {
   const d = await discriminatorGradsAsync(model, realA, realB, sampling);
-  applyD(model, d.grads);
+  model.applyD(d.grads);
   const g = await generatorGradsAsync(model, realA, realB, sampling);
-  applyGH(model, g.grads);
+  model.applyGH(g.grads);
   return { ...d.losses, ...g.losses };
-}
-
-function applyD(model: CutModel, grads: tf.NamedTensorMap): void {
-  model.optD.apply(grads);
-  tf.dispose(grads);
-}
-
-function applyGH(model: CutModel, grads: tf.NamedTensorMap): void {
-  const { G: gradsG, H: gradsH } = splitGrads(model, grads);
-  model.optG.apply(gradsG);
-  if (model.opts.lambdaNCE > 0) model.optH.apply(gradsH);
-  tf.dispose(grads);
 }
 
 /** Gradients of the G+H half split by network, keyed by reference parameter name. */
 export function gradsByName(
   model: CutModel,
   grads: tf.NamedTensorMap,
-): Record<'G' | 'D' | 'H', Map<string, tf.Tensor>> {
+): Record<Net, Map<string, tf.Tensor>> {
   const out = {
     G: new Map<string, tf.Tensor>(),
     D: new Map<string, tf.Tensor>(),
     H: new Map<string, tf.Tensor>(),
   };
   for (const [net, params] of Object.entries(model.networks()) as [
-    'G' | 'D' | 'H',
+    Net,
     Map<string, tf.Variable>,
   ][]) {
     for (const [name, v] of params) {
@@ -249,22 +186,6 @@ export function gradsByName(
     }
   }
   return out;
-}
-
-function splitGrads(
-  model: CutModel,
-  grads: tf.NamedTensorMap,
-): Record<'G' | 'H', tf.NamedTensorMap> {
-  const gNames = new Set(model.optG.variables().map((v) => v.name));
-  const out: Record<'G' | 'H', tf.NamedTensorMap> = { G: {}, H: {} };
-  for (const [name, g] of Object.entries(grads)) out[gNames.has(name) ? 'G' : 'H'][name] = g;
-  return out;
-}
-
-/** H(G.encode(src)) at the given positions: one [B·np, dim] key matrix per tap. */
-export function projectKeys(model: CutModel, src: T4, ids: Int32Array[]): tf.Tensor2D[] {
-  const feats = model.G.encode(src, model.taps);
-  return feats.map((f, i) => model.H.project(i, f, ids[i]));
 }
 
 /**

@@ -1,18 +1,16 @@
 /**
- * What conversion needs from the engine, as an interface the caller injects: main/services
- * never loads TF.js or touches pixels (DESIGN.md "Process architecture"); from image-io it
- * takes only format names and the atomic file write. The engine side is
- * main/engine/infer/convert-image.ts; a worker proxy or a test fake fits the same shape.
+ * What the conversion queue needs from the engine, as an interface the caller injects (the
+ * engine side is main/engine/infer/convert-image.ts; a test fake fits the same shape), and the
+ * settings that change an output's bytes.
  *
  * The three stages are separate so the queue can decode the next file and encode the
  * previous one while the engine works on the current one; only `translate` is exclusive.
  */
-import { OUTPUT_FORMATS, type OutputFormat } from '../../engine/data/image-io';
+import type { FormatChoice, OutputFormat } from '../../../shared/image-formats';
 
-export const CONVERT_FORMATS = OUTPUT_FORMATS;
 export type ConvertFormat = OutputFormat;
 /** 'same': each output keeps its input's format (and extension). */
-export type FormatChoice = ConvertFormat | 'same';
+export type { FormatChoice };
 
 /** Everything that changes the bytes of an output; part of the resume check. */
 export interface ConvertSettings {

@@ -19,7 +19,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DatasetError, scanImageFolder } from '../../engine/data/dataset';
 import { formatForPath } from '../../engine/data/image-io';
-import type { ConvertFormat, FormatChoice } from './convert-settings';
+import type { FormatChoice } from './convert-settings';
+import { FORMAT_EXTENSIONS } from '../../../shared/image-formats';
 
 export type PlanErrorCode =
   | 'missing-input'
@@ -72,15 +73,6 @@ export interface PlanOptions {
 }
 
 // ─── extensions ────────────────────────────────────────────────────────────────────────────
-
-/** The extension a chosen format gets (an input already in it keeps its own). */
-const EXTENSION_OF_FORMAT: Record<ConvertFormat, string> = {
-  png: '.png',
-  jpeg: '.jpg',
-  webp: '.webp',
-  tiff: '.tif',
-  avif: '.avif',
-};
 
 /** An image by its name: an image extension, not hidden (Patchwork's temporaries are hidden). */
 export function isImagePath(file: string): boolean {
@@ -314,7 +306,8 @@ export class OutputNamer {
     const own = path.extname(input);
     const { format } = this.opts;
     if (format === 'same' || formatForPath(input) === format) return own;
-    return EXTENSION_OF_FORMAT[format];
+    // The format's first extension is the one written (an input already in it keeps its own).
+    return FORMAT_EXTENSIONS[format][0];
   }
 
   /** A remembered name is kept only if it is still in the right subfolder and format. */

@@ -8,10 +8,10 @@ import { initBackend, type BackendName } from '../../../main/engine/backend';
 import type { CutModel } from '../../../main/engine/train/cut-model';
 import { patchNceLoss } from '../../../main/engine/losses/patch-nce';
 import {
-  discriminatorGrads,
-  generatorGrads,
+  discriminatorGradsAsync,
+  generatorGradsAsync,
   gradsByName,
-  trainStep,
+  trainStepAsync,
 } from '../../../main/engine/train/train-step';
 import { relError } from '../../support/fixture';
 import { buildModel, cfg, fx, lr, sampling, stepErrorRatio } from '../../support/reference-cut';
@@ -118,15 +118,15 @@ describe.each(['cpu', 'wasm'] as BackendName[])('parity with the reference on %s
 
   it.each(['cut', 'fastcut'] as Preset[])(
     '%s: losses, gradients and weights after one full step',
-    (preset) => {
+    async (preset) => {
       const m = buildModel(preset);
       const a = fx.nhwc('input.real_A');
       const b = fx.nhwc('input.real_B');
       const s = sampling(preset);
       const before = tf.memory().numTensors;
 
-      // D half, then its update, exactly as trainStep does, checking in between.
-      const d = discriminatorGrads(m, a, b, s);
+      // D half, then its update, exactly as trainStepAsync does, checking in between.
+      const d = await discriminatorGradsAsync(m, a, b, s);
       scalar('loss', d.losses.D_fake, fx.scalar(`${preset}.loss_D_fake`));
       scalar('loss', d.losses.D_real, fx.scalar(`${preset}.loss_D_real`));
       scalar('loss', d.losses.D, fx.scalar(`${preset}.loss_D`));
@@ -134,7 +134,7 @@ describe.each(['cpu', 'wasm'] as BackendName[])('parity with the reference on %s
       m.optD.apply(d.grads);
       tf.dispose(d.grads);
 
-      const g = generatorGrads(m, a, b, s);
+      const g = await generatorGradsAsync(m, a, b, s);
       scalar('loss', g.losses.G_GAN, fx.scalar(`${preset}.loss_G_GAN`));
       scalar('loss', g.losses.NCE, fx.scalar(`${preset}.loss_NCE`));
       if (preset === 'cut') scalar('loss', g.losses.NCE_Y ?? NaN, fx.scalar('cut.loss_NCE_Y'));
@@ -190,12 +190,12 @@ describe.each(['cpu', 'wasm'] as BackendName[])('parity with the reference on %s
     },
   );
 
-  it('a full trainStep leaves no tensors behind and matches the checked halves', () => {
+  it('a full trainStep leaves no tensors behind and matches the checked halves', async () => {
     const m = buildModel('cut');
     const a = fx.nhwc('input.real_A');
     const b = fx.nhwc('input.real_B');
     const before = tf.memory().numTensors;
-    const losses = trainStep(m, a, b, sampling('cut'));
+    const losses = await trainStepAsync(m, a, b, sampling('cut'));
     expect(tf.memory().numTensors).toBe(before);
     scalar('loss', losses.G, fx.scalar('cut.loss_G'));
     near(

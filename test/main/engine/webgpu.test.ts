@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveTrainOptions, type NceTap } from '../../../shared/options';
 import { BackendError, initBackend } from '../../../main/engine/backend';
 import { ResnetGenerator, tapChannels } from '../../../main/engine/model/generator';
-import { ProjectionHead } from '../../../main/engine/model/patch-sampler';
+import { ProjectionHead } from '../../../main/engine/model/projection-head';
 import { HeatmapSession } from '../../../main/engine/infer/heatmap';
 import { disposeParams } from '../../../main/engine/model/params';
 import { Rng } from '../../../main/engine/rng';

@@ -9,7 +9,7 @@ import {
   generatorFromRecognized,
   readGeneratorCheckpoint,
 } from '../../../../main/engine/import/import-style';
-import { translateImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync } from '../../../../main/engine/infer/translate';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { image, maxAbsDiff, MODELS, pthPath } from '../import/import-fixtures';
 
@@ -53,7 +53,7 @@ describe('ONNX export', () => {
           const feed = new ort.Tensor('float32', nchw(x), [1, 3, x.height, x.width]);
           const y = (await session.run({ input: feed })).output.data as Float32Array;
           expect(maxAbsDiff(y, nchw(image(`${model}.out.${input}`)))).toBeLessThan(TOL);
-          expect(maxAbsDiff(y, nchw(translateImage(G, x)))).toBeLessThan(TOL);
+          expect(maxAbsDiff(y, nchw(await translateImageAsync(G, x)))).toBeLessThan(TOL);
         }
         disposeParams(G.params);
       });

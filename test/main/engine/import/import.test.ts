@@ -13,7 +13,7 @@ import {
   importCheckpoint,
   readGeneratorCheckpoint,
 } from '../../../../main/engine/import/import-style';
-import { translateImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync } from '../../../../main/engine/infer/translate';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { loadStyle, loadStyleGenerator } from '../../../../main/engine/style/load-style';
 import { image, INPUTS, manifest, maxAbsDiff, MODELS, pthPath } from './import-fixtures';
@@ -40,7 +40,7 @@ describe('imported generators match PyTorch', () => {
       const before = tf.memory().numTensors;
       for (const input of INPUTS) {
         const x = image(`input.${input}`);
-        const y = translateImage(G, x);
+        const y = await translateImageAsync(G, x);
         const diff = maxAbsDiff(y.data, image(`${model}.out.${input}`).data);
         expect(diff, `${model} on ${input} (${x.width}×${x.height})`).toBeLessThan(TOL);
       }
@@ -67,7 +67,7 @@ describe('the imported style folder', () => {
     expect(existsSync(path.join(out, 'head.json'))).toBe(false);
     const loaded = await loadStyleGenerator(out);
     expect(loaded.architecture).toBe('cyclegan-resnet');
-    const y = translateImage(loaded.generator, image('input.odd'));
+    const y = await translateImageAsync(loaded.generator, image('input.odd'));
     expect(maxAbsDiff(y.data, image('cyclegan.out.odd').data)).toBeLessThan(TOL);
     disposeParams(loaded.generator.params);
     // Heatmaps and training need CUT's encoder: a clear refusal, not a crash later.
@@ -81,7 +81,7 @@ describe('the imported style folder', () => {
     expect(r.meta.preset).toBe('fastcut');
     const style = await loadStyle(out);
     expect(style.head).toBeNull();
-    const y = translateImage(style.generator, image('input.a'));
+    const y = await translateImageAsync(style.generator, image('input.a'));
     expect(maxAbsDiff(y.data, image('cut.out.a').data)).toBeLessThan(TOL);
     disposeParams(style.generator.params);
   });

@@ -17,7 +17,7 @@ import {
   type ConvertImageOptions,
 } from '../../../../main/engine/infer/convert-image';
 import { translateTiled } from '../../../../main/engine/infer/tiled-generator';
-import { translateImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync } from '../../../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
@@ -129,7 +129,7 @@ describe('convertFile', () => {
         .toFile(input);
       const before = tf.memory().numTensors;
       const untiled = path.join(root, 'odd-untiled.png');
-      await convertFile(input, untiled, { translate: bindGenerator(G, translateImage) });
+      await convertFile(input, untiled, { translate: bindGenerator(G, translateImageAsync) });
       const tiled = path.join(root, 'odd-tiled.png');
       const seen: unknown[] = [];
       const translate = bindGenerator(G, (g: ResnetGenerator, image, opts) => {

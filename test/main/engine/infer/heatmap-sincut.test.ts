@@ -17,7 +17,7 @@ import {
 } from '../../../../main/engine/style/open-heatmap';
 import { translateSinCut } from '../../../../main/engine/infer/sincut-tiled';
 import { padToMultipleOf4, type RgbFloatImage } from '../../../../main/engine/infer/translate';
-import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
+import type { ProjectionHead } from '../../../../main/engine/model/projection-head';
 import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
 import { randomImage } from '../../../support/float-images';
 import { useTinySinCutStyles } from '../../../support/tiny-sincut-style';

@@ -22,7 +22,7 @@ import {
 } from '../../../../main/engine/infer/heatmap';
 import type { RgbFloatImage } from '../../../../main/engine/infer/translate';
 import type { ResnetGenerator } from '../../../../main/engine/model/generator';
-import type { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
+import type { ProjectionHead } from '../../../../main/engine/model/projection-head';
 import { Rng } from '../../../../main/engine/rng';
 import {
   disposeStyle,

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { pixelsToFloat } from '../../../../main/engine/data/image-io';
 import { translateTiled } from '../../../../main/engine/infer/tiled-generator';
-import { translateImage, type RgbFloatImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
 import { Rng } from '../../../../main/engine/rng';
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   );
   input = { data: rgb, width: info.width, height: info.height };
   const G = ResnetGenerator.create({ ngf: 8, nBlocks: 3 }, 0.5, new Rng(11));
-  untiled = translateImage(G, input);
+  untiled = await translateImageAsync(G, input);
   tiled = await translateTiled(G, input, { tile: TILE });
 });
 

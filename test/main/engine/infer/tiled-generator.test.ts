@@ -9,16 +9,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
-import {
-  CycleGanGenerator,
-  cycleganSpecs,
-  type StyleGenerator,
-} from '../../../../main/engine/model/cyclegan-generator';
+import { CycleGanGenerator, cycleganSpecs } from '../../../../main/engine/model/cyclegan-generator';
+import type { StyleGenerator } from '../../../../main/engine/model/style-generator';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
 import { initParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
 import { ChannelMoments } from '../../../../main/engine/infer/channel-stats';
-import { translateImage, type RgbFloatImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import { translateTiled, type TiledOptions } from '../../../../main/engine/infer/tiled-generator';
 
 let G: ResnetGenerator;
@@ -45,7 +42,7 @@ function image(width: number, height: number): RgbFloatImage {
 
 /** Translate both ways; the difference on the [0, 1] scale (images are in [−1, 1]). */
 async function compare(gen: StyleGenerator, img: RgbFloatImage, opts: TiledOptions, label: string) {
-  const untiled = translateImage(gen, img);
+  const untiled = await translateImageAsync(gen, img);
   const before = tf.memory().numTensors;
   const tiled = await translateTiled(gen, img, { tmpDir, ...opts });
   expect(tf.memory().numTensors).toBe(before);

@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { CutModel } from '../../../../main/engine/train/cut-model';
 import {
-  discriminatorGrads,
+  discriminatorGradsAsync,
   drawSampling,
-  generatorGrads,
+  generatorGradsAsync,
   gradsByName,
 } from '../../../../main/engine/train/train-step';
 import { Rng } from '../../../../main/engine/rng';
@@ -19,10 +19,10 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-function halves(model: CutModel, a: tf.Tensor4D, b: tf.Tensor4D) {
+async function halves(model: CutModel, a: tf.Tensor4D, b: tf.Tensor4D) {
   const sampling = drawSampling(model, a.shape[1], a.shape[2], new Rng(5));
-  const d = discriminatorGrads(model, a, b, sampling);
-  const g = generatorGrads(model, a, b, sampling);
+  const d = await discriminatorGradsAsync(model, a, b, sampling);
+  const g = await generatorGradsAsync(model, a, b, sampling);
   return { losses: { ...d.losses, ...g.losses }, grads: { ...d.grads, ...g.grads } };
 }
 
@@ -35,7 +35,7 @@ function biasesBeforeInstanceNorm(model: CutModel): Set<string> {
 }
 
 describe('recomputed stages', () => {
-  it('give the same CUT losses and gradients as kept ones, and leak no tensor', () => {
+  it('give the same CUT losses and gradients as kept ones, and leak no tensor', async () => {
     const opts = resolveTrainOptions({
       preset: 'cut',
       ngf: 4,
@@ -49,10 +49,10 @@ describe('recomputed stages', () => {
     const a = tf.randomUniform([1, 28, 36, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const b = tf.randomUniform([1, 28, 36, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
     model.segmentPolicy = 'tidied';
-    const kept = halves(model, a, b);
+    const kept = await halves(model, a, b);
     const before = tf.memory().numTensors;
     model.segmentPolicy = 'recomputed';
-    const again = halves(model, a, b);
+    const again = await halves(model, a, b);
     expect(model.G.segmentMode).toBe('recomputed');
     expect(model.D.segmentMode).toBe('recomputed');
 

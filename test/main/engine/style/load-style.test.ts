@@ -12,7 +12,7 @@ import { resolveTrainOptions, type NceTap } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
 import { ResnetGenerator, tapChannels } from '../../../../main/engine/model/generator';
 import { disposeParams } from '../../../../main/engine/model/params';
-import { ProjectionHead } from '../../../../main/engine/model/patch-sampler';
+import { ProjectionHead } from '../../../../main/engine/model/projection-head';
 import { Rng } from '../../../../main/engine/rng';
 import { CheckpointStore, type FileWriter } from '../../../../main/engine/train/checkpoint';
 import { runTraining } from '../../../../main/engine/train/train-loop';

@@ -18,7 +18,7 @@ import {
   type TrainState,
 } from '../../../../main/engine/train/checkpoint';
 import { CutModel } from '../../../../main/engine/train/cut-model';
-import { drawSampling, trainStep } from '../../../../main/engine/train/train-step';
+import { drawSampling, trainStepAsync } from '../../../../main/engine/train/train-step';
 
 const options = resolveTrainOptions({
   preset: 'cut',
@@ -50,12 +50,17 @@ async function freshOut(): Promise<string> {
 }
 
 /** A model after `steps` real steps, so the Adam moments and steps are not trivial. */
-function trainedModel(steps: number, opts: TrainOptions = options): CutModel {
+async function trainedModel(steps: number, opts: TrainOptions = options): Promise<CutModel> {
   const model = CutModel.create(opts);
   const rng = new Rng(3);
   for (let i = 0; i < steps; i++) {
     const [a, b] = [0, 1].map(() => tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 10 + i));
-    trainStep(model, a as tf.Tensor4D, b as tf.Tensor4D, drawSampling(model, 32, 32, rng));
+    await trainStepAsync(
+      model,
+      a as tf.Tensor4D,
+      b as tf.Tensor4D,
+      drawSampling(model, 32, 32, rng),
+    );
     tf.dispose([a, b]);
   }
   return model;
@@ -121,7 +126,7 @@ async function saveSeries(out: string, model: CutModel, iterations: number[]) {
 describe('CheckpointStore', () => {
   it('round-trips weights, Adam moments and steps, and the loop state exactly', async () => {
     const out = await freshOut();
-    const model = trainedModel(2);
+    const model = await trainedModel(2);
     const before = snapshot(model);
     const store = new CheckpointStore(out);
     const dir = await store.save(model, stateAt(7));
@@ -149,7 +154,7 @@ describe('CheckpointStore', () => {
 
   it('keeps the newest two, points latest.json at the newest and leaves no temporaries', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     await saveSeries(out, model, [2, 4, 6]);
     model.dispose();
     const dir = path.join(out, 'checkpoints');
@@ -160,7 +165,7 @@ describe('CheckpointStore', () => {
 
   it('passes over a truncated latest checkpoint with a warning and loads the previous one', async () => {
     const out = await freshOut();
-    const model = trainedModel(1);
+    const model = await trainedModel(1);
     await saveSeries(out, model, [2]);
     const good = snapshot(model);
     tf.tidy(() => model.G.params.forEach((v) => v.assign(tf.add(v, 1))));
@@ -180,7 +185,7 @@ describe('CheckpointStore', () => {
 
   it('passes over a checkpoint whose data fails its checksum, or whose manifest is garbage', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     const store = await saveSeries(out, model, [1, 2]);
     await store.save(model, stateAt(3));
     model.dispose();
@@ -201,7 +206,7 @@ describe('CheckpointStore', () => {
 
   it('finds the newest checkpoint when latest.json is missing', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     await saveSeries(out, model, [3, 5]);
     model.dispose();
     await fs.rm(path.join(out, 'checkpoints', 'latest.json'));
@@ -213,7 +218,7 @@ describe('CheckpointStore', () => {
 
   it('a write error mid-save leaves the previous checkpoint intact and no partial folder', async () => {
     const out = await freshOut();
-    const model = trainedModel(1);
+    const model = await trainedModel(1);
     await saveSeries(out, model, [2]);
     const good = snapshot(model);
     tf.tidy(() => model.G.params.forEach((v) => v.assign(tf.mul(v, 2))));
@@ -266,7 +271,7 @@ describe('CheckpointStore', () => {
 
   it('refuses a checkpoint from options that change network shapes, naming them', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     await saveSeries(out, model, [1]);
     model.dispose();
     const wider = resolveTrainOptions({ ...options, ngf: 8, nceTaps: undefined });
@@ -278,7 +283,7 @@ describe('CheckpointStore', () => {
 
   it('loads with other non-shape options and says what changed', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     await saveSeries(out, model, [1]);
     model.dispose();
     const loaded = await new CheckpointStore(out).loadLatest({ ...options, lr: 1e-4 });
@@ -288,7 +293,7 @@ describe('CheckpointStore', () => {
 
   it('does not rewrite the checkpoint it just loaded, and prunes relative to it', async () => {
     const out = await freshOut();
-    const model = trainedModel(0);
+    const model = await trainedModel(0);
     await saveSeries(out, model, [2, 4]);
     model.dispose();
     const store = new CheckpointStore(out);

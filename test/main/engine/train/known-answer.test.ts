@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { pixelsToFloat } from '../../../../main/engine/data/image-io';
 import { psnr } from '../../../../main/engine/data/metrics';
-import { translateImage } from '../../../../main/engine/infer/translate';
+import { translateImageAsync } from '../../../../main/engine/infer/translate';
 import { disposeStyle, loadStyle } from '../../../../main/engine/style/load-style';
 import { runTraining } from '../../../../main/engine/train/train-loop';
 import { gradeImage, normalisedPhoto } from '../../../support/known-answer';
@@ -98,7 +98,7 @@ describe('training on a known answer (normalised photos → sepia)', () => {
           const photo = await normalisedPhoto(path.join(PHOTOS, f));
           const input = await atTrainingScale(photo);
           const truth = await atTrainingScale(await gradeImage(photo).png().toBuffer());
-          const out = translateImage(style.generator, input);
+          const out = await translateImageAsync(style.generator, input);
           const [p0, p1] = [psnr(input.data, truth.data), psnr(out.data, truth.data)];
           console.info(`${f}: PSNR to the graded truth ${p0.toFixed(2)} → ${p1.toFixed(2)} dB`);
           rows.push({ name: f, p0, p1 });

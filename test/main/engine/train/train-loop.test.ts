@@ -20,10 +20,10 @@ import {
   runTraining,
   scheduledLr,
   totalIterations,
-  TrainJobError,
   type RunOptions,
   type TrainResult,
 } from '../../../../main/engine/train/train-loop';
+import { TrainJobError } from '../../../../main/engine/train/train-job-error';
 import { failure } from '../../../support/failure';
 
 const PHOTOS = path.resolve('../shared/datasets/photos');

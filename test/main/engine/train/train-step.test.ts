@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveTrainOptions, type Preset } from '../../../../shared/options';
 import { initBackend } from '../../../../main/engine/backend';
 import { CutModel } from '../../../../main/engine/train/cut-model';
-import { drawSampling, trainStep } from '../../../../main/engine/train/train-step';
-import { translateImage } from '../../../../main/engine/infer/translate';
+import { drawSampling, trainStepAsync } from '../../../../main/engine/train/train-step';
+import { translateImageAsync } from '../../../../main/engine/infer/translate';
 import { Rng } from '../../../../main/engine/rng';
 
 beforeAll(async () => {
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 describe.each(['cut', 'fastcut'] as Preset[])('%s training steps', (preset) => {
-  it('leave numTensors unchanged over 50 steps and inference, with finite losses', () => {
+  it('leave numTensors unchanged over 50 steps and inference, with finite losses', async () => {
     const opts = resolveTrainOptions({
       preset,
       ngf: 4,
@@ -30,14 +30,14 @@ describe.each(['cut', 'fastcut'] as Preset[])('%s training steps', (preset) => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 50; i++) {
       const [a, b] = [batch(), batch()];
-      const losses = trainStep(model, a, b, drawSampling(model, 24, 24, rng));
+      const losses = await trainStepAsync(model, a, b, drawSampling(model, 24, 24, rng));
       tf.dispose([a, b]);
       expect(Number.isFinite(losses.G) && Number.isFinite(losses.D), `step ${i}`).toBe(true);
       expect(losses.NCE_Y === null).toBe(preset === 'fastcut');
     }
     expect(tf.memory().numTensors).toBe(before);
     const image = { data: new Float32Array(20 * 18 * 3).fill(0.25), width: 20, height: 18 };
-    translateImage(model.G, image);
+    await translateImageAsync(model.G, image);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });

@@ -1,8 +1,8 @@
 /**
- * Patch sampling and the projection head H (reference: models/networks.py, PatchSampleF with
- * use_mlp): for each encoder tap, pick positions uniformly without replacement over H·W (NHWC
- * raster order), the same positions for every image of the batch, run the features there
- * through Linear → ReLU → Linear and L2-normalise. Queries reuse the keys' positions.
+ * The projection head H (reference: models/networks.py, PatchSampleF with use_mlp): for each
+ * encoder tap, gather the features at the sampled positions (train-step.ts samplePatchIds),
+ * the same positions for every image of the batch, run them through Linear → ReLU → Linear
+ * and L2-normalise. Queries reuse the keys' positions.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
@@ -13,16 +13,6 @@ export function projectionHeadSpecs(tapChannels: number[], dim: number): ParamSp
     ...linear(`mlp_${i}.0`, c, dim),
     ...linear(`mlp_${i}.2`, dim, dim),
   ]);
-}
-
-/** Positions for one tap: `numPatches` of H·W without replacement (all of them if fewer). */
-export function samplePatchIds(
-  rng: Rng,
-  height: number,
-  width: number,
-  numPatches: number,
-): Int32Array {
-  return rng.sampleWithoutReplacement(height * width, numPatches);
 }
 
 export class ProjectionHead {
