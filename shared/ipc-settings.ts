@@ -95,7 +95,7 @@ export interface BackendAvailability {
   reason: string | null;
 }
 
-/** What the engine detected (main/worker/probe-job.ts): backends, auto's choice, the GPUs. */
+/** What the engine detected (main/jobs/probe-job.ts): backends, auto's choice, the GPUs. */
 export interface BackendDetection {
   /** The backend `auto` picks here; null when none loads. */
   auto: { name: string; detail: string } | null;

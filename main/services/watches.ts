@@ -2,7 +2,7 @@
  * The studio's watched folders: each one the artist switched on runs in an engine process of
  * its own (a WorkerHost made for it), so it converts as images arrive while a training job
  * has the main engine. The services' FolderWatcher does the watching inside that process
- * (main/worker/watch-job.ts); this file starts and stops it, keeps each watch's state and
+ * (main/jobs/convert/watch-job.ts); this file starts and stops it, keeps each watch's state and
  * newest files, and remembers which folders are watched in `<library>/watches.json`, so
  * watching resumes when the studio starts again. A watch whose process dies or whose watcher
  * stops by itself (the output folder vanished) is marked failed with the reason and stays

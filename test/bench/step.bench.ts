@@ -1,4 +1,7 @@
 /**
+ * (Over 600 lines: the case's child-process worker, PyTorch side, table and --profile mode
+ * share its Job and Config types; split the profile mode out when the case grows further.)
+ *
  * Bench case `step`: seconds per training step of CUT and of FastCUT (one `trainStep`: the D
  * update, then the G+H update) and seconds per generator forward, on each TF.js backend that
  * loads, beside PyTorch on the CPU running the same model and step

@@ -1,7 +1,7 @@
 /**
- * The one way conversion opens a style, whatever its kind: `patchwork convert` / `watch` and
- * the studio's conversion and watch jobs (worker/convert-job.ts) all translate with what this
- * returns. A CUT or CycleGAN style: its generator through conversionTranslator (seamless tiles
+ * The one way conversion opens a style, whatever its kind: the convert and watch jobs
+ * (main/jobs/convert/, run by `patchwork convert` / `watch` and by the studio's engine process)
+ * translate with what this returns. A CUT or CycleGAN style: its generator through conversionTranslator (seamless tiles
  * above a megapixel, or always when `alwaysTiled`). A SinCUT style: sincut-convert.ts (its
  * StyleGAN2 generator tiled within the memory budget, with position-based noise).
  */

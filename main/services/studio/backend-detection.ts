@@ -2,7 +2,7 @@
  * Which GPU the engine processes use, and what the engine finds on this machine (Settings).
  * The adapter setting reaches every engine process through the environment they inherit
  * (PATCHWORK_GPU_ADAPTER, read by main/engine/webgpu.ts); what the engine finds is asked once
- * in a process of its own (main/worker/probe-job.ts: trying each backend changes TF.js's
+ * in a process of its own (main/jobs/probe-job.ts: trying each backend changes TF.js's
  * current one) and kept until a refresh or a new adapter.
  */
 import type { BackendDetection } from '../../../shared/ipc-settings';
