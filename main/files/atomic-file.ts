@@ -31,6 +31,11 @@ export interface AtomicWriteOptions {
   makeFolder?: boolean;
   /** The temporary's extension, for writers that choose the format by it (default `.tmp`). */
   suffix?: string;
+  /**
+   * Called with the finished temporary just before it takes the target's name: what must be
+   * on record before anyone can see the file (a conversion's manifest) is saved here.
+   */
+  beforeRename?: (temp: string) => Promise<void>;
 }
 
 /**
@@ -46,6 +51,7 @@ export async function writeThroughTemp(
   const temp = tempPathFor(target, opts.suffix);
   try {
     await write(temp);
+    await opts.beforeRename?.(temp);
     await fs.rename(temp, path.resolve(target));
   } catch (err) {
     await fs.rm(temp, { force: true });

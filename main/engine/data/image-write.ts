@@ -28,6 +28,8 @@ export interface WriteOptions extends Omit<EncodeOptions, 'format'> {
   format?: OutputFormat;
   /** Input file(s) this output was made from: writing over them is refused. */
   inputPath?: string | string[];
+  /** Called with the written temporary just before it takes the file's name. */
+  beforeRename?: (temp: string) => Promise<void>;
 }
 
 export interface WriteResult extends Omit<EncodedImage, 'data'> {
@@ -57,7 +59,7 @@ export async function writeImageAtomic(
       throw err;
     },
   );
-  await writeFileAtomic(file, data, { protect });
+  await writeFileAtomic(file, data, { protect, beforeRename: opts.beforeRename });
   return { ...encoded, path: file, bytes: data.length };
 }
 
@@ -68,11 +70,11 @@ export async function writeImageAtomic(
 export async function writeFileAtomic(
   file: string,
   data: Uint8Array,
-  opts: { protect?: string[] } = {},
+  opts: { protect?: string[]; beforeRename?: (temp: string) => Promise<void> } = {},
 ): Promise<void> {
   await refuseInputs(file, opts.protect ?? []);
   try {
-    await writeBytesAtomic(file, data);
+    await writeBytesAtomic(file, data, { beforeRename: opts.beforeRename });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ImageWriteError('io', file, `could not write: ${reason}`);

@@ -104,14 +104,26 @@ export type TranslatedImage = DecodedInput;
 export interface ImageConverter {
   decode(input: string): Promise<DecodedInput>;
   translate(decoded: DecodedInput): Promise<TranslatedImage>;
-  encode(translated: TranslatedImage, output: string, input: string): Promise<WriteResult>;
+  encode(
+    translated: TranslatedImage,
+    output: string,
+    input: string,
+    hooks?: EncodeHooks,
+  ): Promise<WriteResult>;
+}
+
+/** What the caller does while an output is written. */
+export interface EncodeHooks {
+  /** With the finished temporary, just before it takes the output's name. */
+  beforeRename?: (temp: string) => Promise<void>;
 }
 
 export function createImageConverter(opts: ConvertImageOptions): ImageConverter {
   return {
     decode: (input) => decodeInput(input, opts),
     translate: (decoded) => translateInput(decoded, opts),
-    encode: (translated, output, input) => encodeOutput(translated, output, input, opts),
+    encode: (translated, output, input, hooks) =>
+      encodeOutput(translated, output, input, opts, hooks),
   };
 }
 
@@ -165,9 +177,11 @@ async function encodeOutput(
   output: string,
   input: string,
   opts: ConvertImageOptions,
+  hooks: EncodeHooks = {},
 ): Promise<WriteResult> {
   try {
     return await writeImageAtomic(output, t.rgb, t.width, t.height, {
+      beforeRename: hooks.beforeRename,
       format: opts.format ?? formatForPath(output) ?? undefined,
       quality: opts.quality,
       bitDepth: opts.bitDepth ?? 8,

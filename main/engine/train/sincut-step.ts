@@ -357,11 +357,10 @@ export async function sincutTrainStep(
   realB: T4,
   s: SinCutSampling,
 ): Promise<SinCutLosses> {
-  const d = await sincutDiscriminatorGrads(model, realA, realB, s);
-  model.applyD(d.grads);
-  const g = await sincutGeneratorGrads(model, realA, realB, s);
-  model.applyGH(g.grads);
-  return { ...d.losses, ...g.losses };
+  return model.step(
+    () => sincutDiscriminatorGrads(model, realA, realB, s),
+    () => sincutGeneratorGrads(model, realA, realB, s),
+  );
 }
 
 /**

@@ -159,11 +159,10 @@ export async function trainStepAsync(
   realB: T4,
   sampling: StepSampling,
 ): Promise<StepLosses> {
-  const d = await discriminatorGradsAsync(model, realA, realB, sampling);
-  model.applyD(d.grads);
-  const g = await generatorGradsAsync(model, realA, realB, sampling);
-  model.applyGH(g.grads);
-  return { ...d.losses, ...g.losses };
+  return model.step(
+    () => discriminatorGradsAsync(model, realA, realB, sampling),
+    () => generatorGradsAsync(model, realA, realB, sampling),
+  );
 }
 
 /** Gradients of the G+H half split by network, keyed by reference parameter name. */

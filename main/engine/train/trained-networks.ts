@@ -11,6 +11,7 @@ import type { ProjectionHead } from '../model/projection-head';
 import { disposeParams, type ParamSet } from '../model/params';
 import type { SegmentMode } from '../model/recompute';
 import { Adam } from './adam';
+import type { StepHalf } from './pending-half';
 
 /** The options both presets' trainers read here. */
 export interface NetworkOptions {
@@ -92,6 +93,21 @@ export abstract class TrainedNetworks<
     this.optG.apply(byNet.G);
     if (this.opts.lambdaNCE > 0) this.optH.apply(byNet.H);
     tf.dispose(grads);
+  }
+
+  /**
+   * One full step from its two halves: D's gradients and update, then G's and H's against the
+   * updated D. Returns both halves' losses; leaves no tensor behind.
+   */
+  async step<LD, LG>(
+    dHalf: () => Promise<StepHalf<LD>>,
+    ghHalf: () => Promise<StepHalf<LG>>,
+  ): Promise<LD & LG> {
+    const d = await dHalf();
+    this.applyD(d.grads);
+    const g = await ghHalf();
+    this.applyGH(g.grads);
+    return { ...d.losses, ...g.losses };
   }
 
   dispose(): void {

@@ -299,13 +299,27 @@ export class ConvertQueue {
     if (translated === FAILED) return;
     this.update(item, { stage: 'encoding' });
     if (!(await this.prepareOutputFolder(item))) return;
+    // The output's record is on disk before the new file takes its name, and so before it is
+    // reported done: a process killed at any moment leaves either a file that the record names
+    // (skipped next time) or a record with no file (converted again), never a finished file
+    // that the next run converts again. An older output of that name goes first, so a record
+    // saved for the new one never vouches for the old.
+    let recorded = false;
+    const record = async () => {
+      this.opts.manifest.recordOutput(item.state.relative, want, this.opts.settings);
+      await this.saveManifest();
+      recorded = true;
+    };
+    const beforeRename = async () => {
+      await fs.rm(item.state.output, { force: true });
+      await record();
+    };
     const outcome = await this.stage(item, want, 'encode', () =>
-      this.engine.encode(translated, item.state.output, input),
+      this.engine.encode(translated, item.state.output, input, { beforeRename }),
     );
     if (outcome === FAILED) return;
-    this.opts.manifest.recordOutput(item.state.relative, want, this.opts.settings);
-    // On disk before the file is reported done: a process killed after that redoes nothing.
-    await this.saveManifest();
+    // An engine that does not call the hook: record what it wrote, after the fact.
+    if (!recorded) await record();
     const notes = outcome?.notes?.length ? { notes: outcome.notes } : {};
     const seconds = (this.now() - started) / 1000;
     this.update(item, { status: 'done', stage: undefined, seconds, ...notes });

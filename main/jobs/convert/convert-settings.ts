@@ -32,8 +32,16 @@ export interface ConvertEngine<Decoded = unknown, Translated = unknown> {
   decode(input: string): Promise<Decoded>;
   /** The engine's work; the queue never runs two at once. */
   translate(decoded: Decoded): Promise<Translated>;
-  /** Encodes and writes `output` atomically, refusing to write over `input`. */
-  encode(translated: Translated, output: string, input: string): Promise<EncodeOutcome | void>;
+  /**
+   * Encodes and writes `output` atomically, refusing to write over `input`; calls
+   * `hooks.beforeRename` with the finished temporary just before it takes the output's name.
+   */
+  encode(
+    translated: Translated,
+    output: string,
+    input: string,
+    hooks?: { beforeRename?: (temp: string) => Promise<void> },
+  ): Promise<EncodeOutcome | void>;
 }
 
 /** Why one file was not converted, in words a user can act on. */

@@ -13,7 +13,7 @@ import {
   type QueueEvent,
 } from '../../../../main/jobs/convert/convert-queue';
 import type { ConvertEngine } from '../../../../main/jobs/convert/convert-settings';
-import { ConvertManifest } from '../../../../main/jobs/convert/manifest';
+import { ConvertManifest, MANIFEST_FILE } from '../../../../main/jobs/convert/manifest';
 import { planConversion, type PlannedFile } from '../../../../main/jobs/convert/plan';
 import { invert, listTree, settings, writeBad, writeImage, type BadKind } from './files';
 
@@ -219,6 +219,48 @@ describe('ConvertQueue', () => {
       settings: { ...settings, icc: 'none' },
     });
     expect(otherSettings.encoded).toHaveLength(4);
+  });
+
+  it('has a file on record before it takes its name, so a kill at any moment redoes no finished file', async () => {
+    const dirs = await folder();
+    for (const name of ['a.png', 'b.png']) await writeImage(path.join(dirs.input, name), 3);
+    // Each output is on the manifest on disk by the time it has its name.
+    const onDiskAtRename: boolean[] = [];
+    const watching: typeof invert = {
+      ...invert,
+      encode: (t, output, input, hooks) =>
+        invert.encode(t, output, input, {
+          beforeRename: async (temp) => {
+            await hooks?.beforeRename?.(temp);
+            const saved = await fs.readFile(path.join(dirs.output, MANIFEST_FILE), 'utf8');
+            onDiskAtRename.push(path.basename(output) in JSON.parse(saved).outputs);
+          },
+        }),
+    };
+    expect(Object.values(outcomes(await run(dirs, watching)))).toEqual(['done', 'done']);
+    expect(onDiskAtRename).toEqual([true, true]);
+
+    // Killed after b's record and before its rename (here: the rename never comes). b's
+    // older output, made with other settings, is gone rather than vouched for by the record.
+    const older = path.join(dirs.output, 'b.png');
+    await writeImage(older, 200);
+    const killed: typeof invert = {
+      ...invert,
+      encode: async (t, output, input, hooks) => {
+        if (path.basename(input) !== 'b.png') return invert.encode(t, output, input, hooks);
+        await hooks?.beforeRename?.(`${output}.unfinished`);
+        throw new Error('killed before the rename');
+      },
+    };
+    const other = { ...settings, icc: 'none' as const };
+    await run(dirs, killed, { settings: other });
+    await expect(fs.stat(older)).rejects.toThrow();
+    const rerun = counting(invert);
+    expect(outcomes(await run(dirs, rerun.engine, { settings: other }))).toEqual({
+      'a.png': 'skipped:up-to-date',
+      'b.png': 'done',
+    });
+    expect(rerun.encoded).toEqual(['b.png']);
   });
 
   it('with checksums, skips a touched but unchanged input', async () => {
