@@ -31,7 +31,7 @@ import {
   type BlobInfo,
   type StoredTensor,
   type TensorEntry,
-} from '../train/checkpoint';
+} from '../tensor-file';
 import {
   sameNumbers,
   WEIGHTS_FORMAT,

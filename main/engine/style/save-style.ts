@@ -37,7 +37,7 @@ import { encodeImage } from '../data/image-io';
 import { tapChannels } from '../model/generator';
 import { architectureOf, specsFor, type StyleGenerator } from '../model/style-generator';
 import { projectionHeadSpecs, type ProjectionHead } from '../model/projection-head';
-import { nodeWriter, replaceDir, writeTensorFile, type FileWriter } from '../train/checkpoint';
+import { nodeWriter, replaceDir, writeTensorFile, type FileWriter } from '../tensor-file';
 import {
   jsonText,
   sameNumbers,

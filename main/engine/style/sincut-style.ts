@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { TrainingSummary } from '../../../shared/jobs';
-import type { NceTap } from '../../../shared/options';
+import type { NceTap, SinCutOptions } from '../../../shared/options';
 import { StyleError } from '../../style/style-error';
 import { readStyleMeta } from '../../style/style-folder';
 import {
@@ -23,14 +23,21 @@ import { ProjectionHead } from '../model/projection-head';
 import { disposeParams } from '../model/params';
 import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { Rng } from '../rng';
-import { replaceDir, TensorFileError } from '../train/checkpoint';
+import { replaceDir, TensorFileError } from '../tensor-file';
 import {
   createGenerator,
   sincutTapChannels,
   type SinCutGenerator,
-  type SinCutModel,
-} from '../train/sincut-model';
+} from '../model/sincut-generator';
 import { assignParams, readTensors, writeTensors } from './weights-index';
+
+/** The trained parts a SinCUT style keeps: G, H, their taps and the options they came from. */
+export interface SavedSinCutNetworks {
+  opts: SinCutOptions;
+  G: SinCutGenerator;
+  H: ProjectionHead;
+  taps: NceTap[];
+}
 
 export interface SinCutPreviewImage {
   rgb: Float32Array;
@@ -42,7 +49,8 @@ export async function saveSinCutStyle(
   dir: string,
   input: {
     name: string;
-    model: SinCutModel;
+    /** What a style keeps of the trained networks (a SinCutModel has it). */
+    model: SavedSinCutNetworks;
     training: TrainingSummary;
     preview: { source: SinCutPreviewImage; output: SinCutPreviewImage } | null;
     noiseSeed: number;

@@ -17,7 +17,7 @@ import {
   writeTensorFile,
   type BlobInfo,
   type TensorEntry,
-} from '../train/checkpoint';
+} from '../tensor-file';
 
 export const WEIGHTS_FORMAT = 'patchwork-weights-1';
 

@@ -10,7 +10,7 @@ import { validateSinCutOptions, type SinCutOptions } from '../../../shared/optio
 import type { ParamSet } from '../model/params';
 import type { RngState } from '../rng';
 import { assignParams, jsonText, readTensors, writeTensors } from '../style/weights-index';
-import { readJson, replaceDir } from './checkpoint';
+import { readJson, replaceDir } from '../tensor-file';
 import { SinCutModel } from './sincut-model';
 
 export interface SinCutState {

@@ -5,19 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NceTap, SinCutOptions } from '../../../shared/options';
-import { ResnetGenerator, tapChannels } from '../model/generator';
 import { ProjectionHead } from '../model/projection-head';
 import type { SegmentMode } from '../model/recompute';
 import { StyleGan2Discriminator } from '../model/stylegan2-discriminator';
-import {
-  StyleGan2Generator,
-  styleGan2TapChannels,
-  styleGan2Widths,
-} from '../model/stylegan2-generator';
+import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { Rng } from '../rng';
 import { TrainedNetworks } from './trained-networks';
-
-export type SinCutGenerator = StyleGan2Generator | ResnetGenerator;
+import {
+  createGenerator,
+  sincutTapChannels,
+  type SinCutGenerator,
+} from '../model/sincut-generator';
 
 /** Generator activations (batch × pixels × full-resolution width) above which stages recompute. */
 const RECOMPUTE_ABOVE = 2 ** 21;
@@ -57,17 +55,4 @@ export class SinCutModel extends TrainedNetworks<
     this.G.segmentMode = mode;
     return mode;
   }
-}
-
-export function createGenerator(opts: SinCutOptions, rng: Rng): SinCutGenerator {
-  if (opts.netG === 'resnet') {
-    return ResnetGenerator.create({ ngf: opts.ngf, nBlocks: opts.nBlocks }, 0.02, rng);
-  }
-  const { c0, c1 } = styleGan2Widths(opts.ngf, opts.cropSize);
-  return StyleGan2Generator.create({ c0, c1, nBlocks: opts.nBlocks }, rng);
-}
-
-export function sincutTapChannels(opts: SinCutOptions, tap: NceTap): number {
-  if (opts.netG === 'resnet') return tapChannels(tap, opts.ngf);
-  return styleGan2TapChannels(tap, styleGan2Widths(opts.ngf, opts.cropSize));
 }

@@ -14,7 +14,8 @@ import { ResnetGenerator, tapChannels } from '../../../../main/engine/model/gene
 import { disposeParams } from '../../../../main/engine/model/params';
 import { ProjectionHead } from '../../../../main/engine/model/projection-head';
 import { Rng } from '../../../../main/engine/rng';
-import { CheckpointStore, type FileWriter } from '../../../../main/engine/train/checkpoint';
+import { CheckpointStore } from '../../../../main/engine/train/checkpoint';
+import { type FileWriter } from '../../../../main/engine/tensor-file';
 import { runTraining } from '../../../../main/engine/train/train-loop';
 import { disposeStyle, loadStyle } from '../../../../main/engine/style/load-style';
 import {

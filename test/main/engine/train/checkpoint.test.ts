@@ -13,10 +13,9 @@ import { Rng } from '../../../../main/engine/rng';
 import {
   CheckpointError,
   CheckpointStore,
-  nodeWriter,
-  type FileWriter,
   type TrainState,
 } from '../../../../main/engine/train/checkpoint';
+import { nodeWriter, type FileWriter } from '../../../../main/engine/tensor-file';
 import { CutModel } from '../../../../main/engine/train/cut-model';
 import { drawSampling, trainStepAsync } from '../../../../main/engine/train/train-step';
 
