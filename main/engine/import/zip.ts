@@ -3,7 +3,10 @@
  * `<name>/data.pkl`, `<name>/data/<key>`, `<name>/version`, entries usually STORED). Reads the
  * central directory, checks every entry's bounds and CRC-32, and inflates DEFLATE entries with
  * node:zlib. Zip64 records (which torch writes even for small files) are read; encrypted
- * entries are refused.
+ * entries are refused. Inflating never goes past an entry's declared size, and a declared size
+ * that DEFLATE cannot reach from the entry's compressed bytes, or that is over the reader's
+ * budget, is refused before inflating: a small hostile file cannot make the reader allocate
+ * gigabytes (a 1-MB file once grew to 2.2 GB resident before its size was checked).
  */
 import zlib from 'node:zlib';
 
@@ -24,6 +27,26 @@ export interface ZipEntry {
   headerOffset: number;
 }
 
+/**
+ * DEFLATE's largest expansion: a 258-byte match costs at least 2 bits (a 1-bit length code
+ * and a 1-bit distance code, no extra bits), so one compressed byte yields at most
+ * 4 × 258 = 1032 bytes. A larger declared size cannot be honest.
+ */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * What one archive may inflate in all, by default. torch.save never compresses (entries are
+ * STORED, read in place), so DEFLATE appears only in a checkpoint someone zipped again; the
+ * largest generator imported (ResNet, ngf 64, 9 blocks: 11.4 M parameters) is 46 MB in
+ * float32, and a whole training checkpoint (G, D, H and their optimizers) a few hundred MB.
+ */
+export const DEFAULT_MAX_INFLATED_BYTES = 1024 ** 3;
+
+export interface ZipReaderOptions {
+  /** Bytes that DEFLATE entries may inflate to, all reads of this reader together. */
+  maxInflatedBytes?: number;
+}
+
 const EOCD_SIG = 0x06054b50;
 const CDIR_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
@@ -37,9 +60,15 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
 
 export class ZipReader {
   readonly entries: Map<string, ZipEntry>;
+  private readonly maxInflated: number;
+  private inflated = 0;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    opts: ZipReaderOptions = {},
+  ) {
     this.entries = readCentralDirectory(bytes);
+    this.maxInflated = opts.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
   }
 
   /** The entry's uncompressed bytes, CRC-checked; a view into the archive when STORED. */
@@ -59,13 +88,8 @@ export class ZipReader {
     const raw = b.subarray(start, end);
     let data: Uint8Array;
     if (e.method === 0) data = raw;
-    else if (e.method === 8) {
-      try {
-        data = zlib.inflateRawSync(raw);
-      } catch (err) {
-        throw new ZipError(`entry ${name}: cannot inflate (${(err as Error).message})`);
-      }
-    } else throw new ZipError(`entry ${name}: compression method ${e.method} is not supported`);
+    else if (e.method === 8) data = this.inflate(e, raw);
+    else throw new ZipError(`entry ${name}: compression method ${e.method} is not supported`);
     if (data.length !== e.size) {
       throw new ZipError(`entry ${name}: expected ${e.size} bytes, got ${data.length}`);
     }
@@ -73,6 +97,37 @@ export class ZipReader {
       throw new ZipError(`entry ${name}: CRC mismatch (the file is corrupt)`);
     }
     return data;
+  }
+
+  /** Inflates a DEFLATE entry, stopping as soon as it passes its declared size. */
+  private inflate(e: ZipEntry, raw: Uint8Array): Uint8Array {
+    if (e.size > raw.length * MAX_DEFLATE_RATIO) {
+      throw new ZipError(
+        `entry ${e.name}: declares ${e.size} bytes from ${raw.length} compressed bytes, ` +
+          'more than DEFLATE can expand to (corrupt or hostile file)',
+      );
+    }
+    const left = this.maxInflated - this.inflated;
+    if (e.size > left) {
+      throw new ZipError(
+        `entry ${e.name}: declares ${e.size} bytes, more than the ${left} bytes left to ` +
+          `inflate from this archive (limit ${this.maxInflated}; corrupt or hostile file)`,
+      );
+    }
+    this.inflated += e.size;
+    try {
+      // zlib's limit is at least 1 byte; an empty entry that inflates to anything is caught
+      // by the size check after.
+      return zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new ZipError(
+          `entry ${e.name}: inflates to more than its declared ${e.size} bytes ` +
+            '(corrupt or hostile file; stopped there)',
+        );
+      }
+      throw new ZipError(`entry ${e.name}: cannot inflate (${(err as Error).message})`);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { readImageInfo } from '../../../main/engine/data/image-io';
 import { readPth } from '../../../main/engine/import/pth';
 import { recognizeGenerator } from '../../../main/engine/import/recognize';
 import { manifest, pthPath } from '../engine/import/import-fixtures';
+import { deflatedZip, zerosStream } from '../engine/import/zip-bomb';
 import { writeImage } from '../jobs/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { useTempDir } from '../../support/temp-dir';
@@ -131,6 +132,18 @@ describe('refusals', () => {
     );
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/no such file/);
+  });
+
+  it('a zip bomb: exit 1, the file and the entry named, nothing inflated past 1 MiB', async () => {
+    // 64 MiB of zeros in 66 KB, declared as 1 MiB
+    const file = tmp.path('bomb.pth');
+    await fs.writeFile(file, deflatedZip('bomb/data.pkl', zerosStream(64), 1 << 20, 0));
+    const r = await patchwork('import', file, '--name', 'x', '--out', tmp.path('bomb'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error: bomb\.pth: the checkpoint archive is damaged: entry bomb\/data\.pkl: inflates to more than its declared 1048576 bytes/m,
+    );
+    await expect(fs.stat(tmp.path('bomb'))).rejects.toThrow();
   });
 
   it('export: onnx writes a model, an unknown format is a usage error', async () => {
