@@ -86,23 +86,45 @@ export class TorchTensor {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /**
+   * What is wrong with this view of its storage, or null: sizes, strides and offset that
+   * PyTorch writes (none negative), every element inside the storage's bytes. Checked before
+   * reading, so a damaged or crafted file is named as such rather than failing with a bare
+   * RangeError deep in the copy (a negative stride walks before the storage's start).
+   */
+  problem(): string | null {
+    const { bytes, key, dtype } = this.storage;
+    if (this.shape.some((n) => n < 0)) {
+      return `has a negative size [${this.shape}], which PyTorch never writes`;
+    }
+    if (this.stride.some((n) => n < 0)) {
+      return `has a negative stride (${this.stride}), which PyTorch never writes`;
+    }
+    if (this.offset < 0) {
+      return `has a negative storage offset (${this.offset}), which PyTorch never writes`;
+    }
+    if (!bytes) return `refers to storage ${key}, which has no data`;
+    if (this.size === 0) return null;
+    let last = this.offset;
+    for (let d = 0; d < this.shape.length; d++) last += (this.shape[d] - 1) * this.stride[d];
+    if ((last + 1) * ITEM_SIZE[dtype] > bytes.length) {
+      return (
+        `of shape [${this.shape}] reads past the end of storage ${key} ` + `(${bytes.length} bytes)`
+      );
+    }
+    return null;
+  }
+
   /** Contiguous float32 values in row-major order of `shape`. */
   values(): Float32Array {
-    const { dtype, bytes, key } = this.storage;
-    if (!bytes) throw new PthError('corrupt', `storage ${key} has no data`);
+    const problem = this.problem();
+    if (problem) throw new PthError('corrupt', `a tensor ${problem}`);
+    const { dtype, bytes } = this.storage;
+    if (!bytes) throw new PthError('corrupt', `storage ${this.storage.key} has no data`);
     const item = ITEM_SIZE[dtype];
     const n = this.size;
     const out = new Float32Array(n);
     if (n === 0) return out;
-    let last = this.offset;
-    for (let d = 0; d < this.shape.length; d++) last += (this.shape[d] - 1) * this.stride[d];
-    if (this.offset < 0 || (last + 1) * item > bytes.length) {
-      throw new PthError(
-        'corrupt',
-        `a tensor of shape [${this.shape}] reads past the end of storage ${key} ` +
-          `(${bytes.length} bytes)`,
-      );
-    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const get = reader(dtype, view);
     const rank = this.shape.length;
@@ -263,11 +285,14 @@ function unpickleOrThrow(bytes: Uint8Array, load: (pid: unknown) => unknown, sta
   }
 }
 
-/** The unpickled top-level object of a `.pth` file, with tensors as TorchTensor. */
+/**
+ * The unpickled top-level object of a `.pth` file, with tensors as TorchTensor, each checked
+ * against its storage (checkTensors).
+ */
 export function readPth(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw new PthError('not-a-checkpoint', 'the file is empty');
-  if (looksLikeZip(bytes)) return readZipPth(bytes);
-  if (bytes[0] === 0x80) return readLegacyPth(bytes);
+  if (looksLikeZip(bytes)) return checkTensors(readZipPth(bytes));
+  if (bytes[0] === 0x80) return checkTensors(readLegacyPth(bytes));
   if (bytes.length > 262 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar') {
     throw new PthError(
       'unsupported',
@@ -279,6 +304,41 @@ export function readPth(bytes: Uint8Array): unknown {
     'not-a-checkpoint',
     'not a PyTorch checkpoint (neither a torch.save zip archive nor a legacy pickle)',
   );
+}
+
+/**
+ * Checks every tensor reachable from `root` (TorchTensor.problem), naming it by its keys
+ * ("model.1.weight", "netG/model.1.weight"): here the names are known, inside the unpickler
+ * they are not yet. Iterative, and each container once, since a crafted pickle can nest
+ * deeply or refer to itself through the memo.
+ */
+function checkTensors(root: unknown): unknown {
+  const seen = new Set<object>();
+  const todo: { value: unknown; name: string }[] = [{ value: root, name: '' }];
+  const within = (name: string, k: unknown) => (name ? `${name}/${String(k)}` : String(k));
+  for (let next = todo.pop(); next; next = todo.pop()) {
+    const { value, name } = next;
+    if (value instanceof TorchTensor) {
+      const problem = value.problem();
+      if (problem) {
+        throw new PthError(
+          'corrupt',
+          `tensor ${name || '(the top-level object)'} ${problem}: the file is not a valid ` +
+            'checkpoint (damaged or crafted)',
+        );
+      }
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    if (value instanceof Map) {
+      for (const [k, v] of value) todo.push({ value: v, name: within(name, k) });
+    } else if (Array.isArray(value) || value instanceof PyTuple) {
+      const items: unknown[] = Array.isArray(value) ? value : value.items;
+      items.forEach((v, i) => todo.push({ value: v, name: within(name, i) }));
+    }
+  }
+  return root;
 }
 
 function readZipPth(bytes: Uint8Array): unknown {

@@ -32,6 +32,61 @@ function stateDictZip(tensors: { name: string; shape: number[] }[]): Buffer {
   return writeZip(records);
 }
 
+/**
+ * A torch.save-style zip like stateDictZip's, but each tensor's stride is given (BININT, so
+ * negative values can be written, which the exporter's pickle never does).
+ */
+function stridedZip(tensors: { name: string; shape: number[]; stride: number[] }[]): Buffer {
+  const parts: Buffer[] = [];
+  const op = (...b: number[]) => parts.push(Buffer.from(b));
+  const int = (n: number) => {
+    const b = Buffer.alloc(5);
+    b[0] = 0x4a; // BININT, signed 32-bit
+    b.writeInt32LE(n, 1);
+    parts.push(b);
+  };
+  const str = (s: string) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(Buffer.byteLength(s));
+    parts.push(Buffer.from([0x58]), len, Buffer.from(s, 'utf8')); // BINUNICODE
+  };
+  const global = (m: string, n: string) => parts.push(Buffer.from(`c${m}\n${n}\n`, 'latin1'));
+  const tuple = (xs: number[]) => {
+    op(0x28); // MARK
+    for (const x of xs) int(x);
+    op(0x74); // TUPLE
+  };
+  op(0x80, 2, 0x7d, 0x28); // PROTO 2, EMPTY_DICT, MARK
+  tensors.forEach((t, i) => {
+    str(t.name);
+    global('torch._utils', '_rebuild_tensor_v2');
+    op(0x28, 0x28); // MARK (args), MARK (persistent id)
+    str('storage');
+    global('torch', 'FloatStorage');
+    str(String(i));
+    str('cpu');
+    int(t.shape.reduce((a, b) => a * b, 1));
+    op(0x74, 0x51); // TUPLE, BINPERSID
+    int(0); // storage offset
+    tuple(t.shape);
+    tuple(t.stride);
+    op(0x89, 0x7d, 0x74, 0x52); // False, EMPTY_DICT (hooks), TUPLE, REDUCE
+  });
+  op(0x75, 0x2e); // SETITEMS, STOP
+  return writeZip([
+    { name: 'sd/data.pkl', data: Buffer.concat(parts) },
+    ...tensors.map((t, i) => {
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      return { name: `sd/data/${i}`, data: Buffer.from(new Float32Array(n).fill(0.5).buffer) };
+    }),
+  ]);
+}
+
+/** Row-major strides of a shape. */
+function contiguous(shape: number[]): number[] {
+  return shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+}
+
 /** The fixture CUT generator's keys and torch shapes. */
 function cutKeys(): { name: string; shape: number[] }[] {
   const root = readPth(pthBytes('cut')) as Map<string, TorchTensor>;
@@ -87,6 +142,22 @@ describe('broken files', () => {
     const at = b.indexOf('cut/data/0') + 200; // inside the first storages' data
     b[at] ^= 0x40;
     expect(read(b)).toThrow(/CRC mismatch/);
+  });
+
+  it('a negative stride: the tensor, its stride, and that the file is not a valid checkpoint', () => {
+    const good = cutKeys().map((k) => ({ ...k, stride: contiguous(k.shape) }));
+    expect(read(stridedZip(good))).not.toThrow(); // the crafted file is otherwise sound
+    // model.1.weight is [4, 3, 7, 7]: its rows walked backwards from storage offset 0
+    const bad = good.map((k) =>
+      k.name === 'model.1.weight' ? { ...k, stride: [-147, 49, 7, 1] } : k,
+    );
+    const err = catchError(read(stridedZip(bad)));
+    expect(err).toBeInstanceOf(PthError);
+    expect((err as PthError).code).toBe('corrupt');
+    expect(err.message).toBe(
+      'tensor model.1.weight has a negative stride (-147,49,7,1), which PyTorch never writes: ' +
+        'the file is not a valid checkpoint (damaged or crafted)',
+    );
   });
 
   it('a truncated legacy file', () => {
