@@ -177,6 +177,14 @@ function opened(
   else line.log(`style: ${e.name} (${e.preset}, ${e.styleId})`);
 }
 
+function cleaned(e: { outputRoot: string; removed: string[] }, line: ProgressLine): void {
+  const n = e.removed.length;
+  line.log(
+    `removed ${n} stale temporary file${n === 1 ? '' : 's'} in ${e.outputRoot} ` +
+      '(left by an interrupted run)',
+  );
+}
+
 // ─── convert ─────────────────────────────────────────────────────────────────────────────
 
 async function convert(flags: ConvertFlags): Promise<number> {
@@ -197,6 +205,7 @@ async function convert(flags: ConvertFlags): Promise<number> {
           return;
         }
         if (e.type === 'warning') return line.log(`warning: ${e.message}`);
+        if (e.type === 'cleaned') return cleaned(e, line);
         printer?.queue(e);
       },
     });
@@ -235,6 +244,7 @@ async function watchFolder(flags: WatchFlags): Promise<number> {
           interrupt.listen();
           return;
         }
+        if (e.type === 'cleaned') return cleaned(e, line);
         printer.watch(e);
       },
     });

@@ -3,7 +3,9 @@
  * in the target's folder, synced, then renamed over the target. A reader, the folder watcher
  * or a crash sees either the old file or the whole new one, never half of it. Everything that
  * persists state (images, checkpoints, style.json, manifests, job and watch lists, settings,
- * caches, heatmaps) writes through here. Plain Node: no TF.js, no Electron.
+ * caches, heatmaps) writes through here. A writer killed between the two steps leaves its
+ * temporary behind; removeStaleTemporaries clears those, and nothing else, when a job starts
+ * again in that folder. Plain Node: no TF.js, no Electron.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -24,6 +26,71 @@ export function tempPathFor(target: string, suffix = TEMP_SUFFIX): string {
     path.dirname(abs),
     `${TEMP_PREFIX}${path.basename(abs)}.${randomUUID()}${suffix}`,
   );
+}
+
+/**
+ * The names tempPathFor makes with the default suffix, `.<name>.<uuid>.tmp` (a version-4 UUID
+ * as randomUUID writes it), and no other: the clean-up below removes only files that match.
+ */
+const OWN_TEMPORARY =
+  /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.tmp$/;
+
+/** Whether a file name (not a path) is one of this module's `.tmp` temporaries. */
+export function isOwnTemporary(name: string): boolean {
+  return OWN_TEMPORARY.test(name);
+}
+
+/**
+ * How old (by mtime) a temporary must be before it counts as left behind. A live writer's
+ * temporary is younger: writes move its mtime, and between its last write (the sync) and the
+ * rename there is only the beforeRename hook (a manifest save, milliseconds). Callers encode
+ * before they open the temporary, so even a slow image never leaves it untouched for long.
+ * Ten minutes leaves room for a stalled disk or a suspended laptop.
+ */
+export const STALE_TEMPORARY_MS = 10 * 60_000;
+
+export interface StaleTemporaryOptions {
+  /** Also the subfolders, except hidden ones (nothing writes outputs into those). */
+  recursive?: boolean;
+  /** Default STALE_TEMPORARY_MS. */
+  olderThanMs?: number;
+  /** The current time in ms (tests). */
+  now?: number;
+}
+
+/**
+ * Removes this module's temporaries (isOwnTemporary) older than the grace period from
+ * `folder`, returning their paths. Links are never followed nor removed (a temporary is a
+ * plain file; a link with such a name is somebody else's); a missing folder holds none. Best
+ * effort: an entry that cannot be read or removed is left as it is, since the job that calls
+ * this should not fail over a leftover.
+ */
+export async function removeStaleTemporaries(
+  folder: string,
+  opts: StaleTemporaryOptions = {},
+): Promise<string[]> {
+  const cutoff = (opts.now ?? Date.now()) - (opts.olderThanMs ?? STALE_TEMPORARY_MS);
+  const removed: string[] = [];
+  const folders = [path.resolve(folder)];
+  for (let dir = folders.pop(); dir !== undefined; dir = folders.pop()) {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name);
+      // Dirent types come from lstat: a link is neither a directory nor a file here.
+      if (entry.isDirectory()) {
+        if (opts.recursive && !entry.name.startsWith('.')) folders.push(file);
+        continue;
+      }
+      if (!entry.isFile() || !isOwnTemporary(entry.name)) continue;
+      const stat = await fs.lstat(file).catch(() => null);
+      if (!stat?.isFile() || stat.mtimeMs > cutoff) continue;
+      await fs.unlink(file).then(
+        () => removed.push(file),
+        () => undefined,
+      );
+    }
+  }
+  return removed.sort();
 }
 
 export interface AtomicWriteOptions {

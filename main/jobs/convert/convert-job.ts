@@ -8,6 +8,7 @@
  * always, its tiles sized from the memory budget.
  */
 import { promises as fs } from 'node:fs';
+import { removeStaleTemporaries } from '../../files/atomic-file';
 import { DEFAULT_ENCODING } from '../../../shared/convert-options';
 import type { ConvertJobSpec } from '../../../shared/ipc-worker';
 import { initBackend } from '../../engine/backend';
@@ -23,11 +24,30 @@ export type OpenEvent =
   | { type: 'backend'; detail: string }
   | { type: 'style'; name: string; preset: string; styleId: string };
 
+/** Temporaries that an interrupted run left in the output folder, removed before any file. */
+export type CleanedEvent = { type: 'cleaned'; outputRoot: string; removed: string[] };
+
 export type ConvertJobEvent =
   | OpenEvent
+  | CleanedEvent
   /** The input and output folders, known before the first file. */
   | { type: 'planned'; inputRoot: string; outputRoot: string }
   | QueueEvent;
+
+/**
+ * Removes what a conversion killed mid-write left in its output folder (and, when recursive,
+ * the subfolders it mirrors into): hidden `.tmp` temporaries of files/atomic-file only, and
+ * only those past its grace period, so a job still writing there keeps its own. Reports what
+ * went, if anything.
+ */
+export async function cleanOutputFolder(
+  outputRoot: string,
+  recursive: boolean,
+  onEvent: (event: CleanedEvent) => void,
+): Promise<void> {
+  const removed = await removeStaleTemporaries(outputRoot, { recursive });
+  if (removed.length) onEvent({ type: 'cleaned', outputRoot, removed });
+}
 
 /** A job's context: cancelled by `signal`; what it reports on the way goes to `onEvent`. */
 export interface JobContext<E> {
@@ -112,6 +132,7 @@ export async function runConvertJob(
       manifest.claims(),
     );
     await fs.mkdir(plan.outputRoot, { recursive: true });
+    await cleanOutputFolder(plan.outputRoot, Boolean(spec.recursive), onEvent);
     onEvent({ type: 'planned', inputRoot: plan.inputRoot, outputRoot: plan.outputRoot });
     const queue = new ConvertQueue(engine, {
       outputRoot: plan.outputRoot,

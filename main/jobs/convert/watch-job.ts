@@ -9,7 +9,9 @@
 import path from 'node:path';
 import type { WatchJobSpec } from '../../../shared/ipc-worker';
 import {
+  cleanOutputFolder,
   openConversion,
+  type CleanedEvent,
   type ConvertJobOutcome,
   type JobContext,
   type OpenEvent,
@@ -18,6 +20,7 @@ import { FolderWatcher, type WatchEvent } from './watcher';
 
 export type WatchJobEvent =
   | OpenEvent
+  | CleanedEvent
   /** The watcher is running (after the files already there were found). */
   | { type: 'watching'; inputRoot: string; outputRoot: string }
   | Exclude<WatchEvent, { type: 'stopped' }>;
@@ -49,6 +52,8 @@ export async function runWatchJob(
     });
     const inputRoot = path.resolve(spec.input);
     const outputRoot = path.resolve(spec.output);
+    // After the watcher has checked the folders; its own fresh temporaries are kept.
+    await cleanOutputFolder(outputRoot, Boolean(spec.recursive), onEvent);
     onEvent({ type: 'watching', inputRoot, outputRoot });
     const onAbort = () => void watcher.stop();
     if (signal.aborted) onAbort();

@@ -1,7 +1,8 @@
 // The studio's conversion job (runJob, as the engine process runs it) converts with a
 // SinCUT style as `patchwork convert` does: the same opener (openStyleConversion), so the
 // same pixels; each file's state and the progress are streamed; the watch job opens its
-// style through the same openConversion.
+// style through the same openConversion. Both jobs start by removing the temporaries that a
+// run killed mid-write left in the output folder, and nothing else.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -11,7 +12,12 @@ import type { ConvertJobSpec, WorkerJobEvent } from '../../../../shared/ipc-work
 import { initBackend } from '../../../../main/engine/backend';
 import { convertFile } from '../../../../main/engine/infer/convert-image';
 import { openStyleConversion } from '../../../../main/engine/style/open-conversion';
-import { openConversion } from '../../../../main/jobs/convert/convert-job';
+import {
+  openConversion,
+  runConvertJob,
+  type ConvertJobEvent,
+} from '../../../../main/jobs/convert/convert-job';
+import { runWatchJob, type WatchJobEvent } from '../../../../main/jobs/convert/watch-job';
 import { runJob } from '../../../../main/worker/run-job';
 import { writeImage } from './files';
 import { useTempDir } from '../../../support/temp-dir';
@@ -151,5 +157,97 @@ describe('runConversion with a SinCUT style', () => {
       name: 'StyleError',
       message: expect.stringMatching(/projection head weights are unusable/),
     });
+  });
+});
+
+describe('temporaries left by a killed run', () => {
+  const UUID = '0b7e3c1a-5d2f-4e8a-9c4b-1f2e3d4c5b6a';
+  const hourAgo = () => (Date.now() - 3600_000) / 1000;
+
+  /** Stale and fresh temporaries and look-alikes in `output`; returns [stale, kept]. */
+  async function plant(output: string): Promise<[string[], string[]]> {
+    const at = (...p: string[]) => path.join(output, ...p);
+    const stale = [at(`.a.png.${UUID}.tmp`), at('sub', `.b.png.${UUID}.tmp`)];
+    const fresh = at(`.a.png.${UUID.replace('0b', '1b')}.tmp`);
+    const lookAlikes = [
+      at(`a.png.${UUID}.tmp`),
+      at(`.a.png.${UUID}.tmp.keep`),
+      at('.a.png.not-a-uuid.tmp'),
+      at('notes.tmp'),
+      at('.hidden', `.c.png.${UUID}.tmp`),
+    ];
+    for (const f of [...stale, fresh, ...lookAlikes]) {
+      await fs.mkdir(path.dirname(f), { recursive: true });
+      await fs.writeFile(f, 'half an image');
+    }
+    for (const f of [...stale, ...lookAlikes]) await fs.utimes(f, hourAgo(), hourAgo());
+    return [stale, [fresh, ...lookAlikes]];
+  }
+
+  const exists = (f: string) =>
+    fs.lstat(f).then(
+      () => true,
+      () => false,
+    );
+
+  it('a conversion removes only the stale ones, and says so', async () => {
+    const input = tmp.path('tmp-in');
+    const output = tmp.path('tmp-out');
+    await writeImage(path.join(input, 'a.png'), 1);
+    await writeImage(path.join(input, 'sub', 'b.png'), 2);
+    const [stale, kept] = await plant(output);
+    const events: ConvertJobEvent[] = [];
+    const outcome = await runConvertJob(
+      {
+        styleDir: style,
+        input,
+        output,
+        recursive: true,
+        format: 'png',
+        backend: 'wasm',
+        memoryBudgetMB: 64,
+      },
+      { signal: new AbortController().signal, onEvent: (e) => events.push(e) },
+    );
+    expect(outcome.files.map((f) => f.status)).toEqual(['done', 'done']);
+    for (const f of stale) expect(await exists(f), f).toBe(false);
+    for (const f of kept) expect(await exists(f), f).toBe(true);
+    expect(events.filter((e) => e.type === 'cleaned')).toEqual([
+      { type: 'cleaned', outputRoot: output, removed: stale.sort() },
+    ]);
+    expect(await exists(path.join(output, 'sub', 'b.png'))).toBe(true);
+  });
+
+  it('a watch job does the same when it starts', async () => {
+    const input = tmp.path('watch-in');
+    const output = tmp.path('watch-out');
+    await fs.mkdir(input, { recursive: true });
+    const [stale, kept] = await plant(output);
+    const events: WatchJobEvent[] = [];
+    const controller = new AbortController();
+    await runWatchJob(
+      {
+        styleDir: style,
+        input,
+        output,
+        recursive: false,
+        format: 'png',
+        backend: 'wasm',
+        memoryBudgetMB: 64,
+      },
+      {
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'watching') controller.abort();
+        },
+      },
+    );
+    // Not recursive: only the output folder itself.
+    expect(await exists(stale[0])).toBe(false);
+    for (const f of [stale[1], ...kept]) expect(await exists(f), f).toBe(true);
+    expect(events.filter((e) => e.type === 'cleaned')).toEqual([
+      { type: 'cleaned', outputRoot: output, removed: [stale[0]] },
+    ]);
   });
 });
