@@ -27,9 +27,7 @@ describe('inflating is bounded by the declared size', () => {
     const reader = new ZipReader(zip);
     global.gc?.();
     const rss = process.memoryUsage().rss;
-    const started = performance.now();
     const err = caught(() => reader.read('sd/data/0'));
-    const ms = performance.now() - started;
     const grew = process.memoryUsage().rss - rss;
     expect(err).toBeInstanceOf(ZipError);
     expect(err.message).toMatch(
@@ -37,7 +35,6 @@ describe('inflating is bounded by the declared size', () => {
     );
     // Unbounded, this inflated all 256 MiB (and copied it once more) before any check.
     expect(grew).toBeLessThan(100 * MiB);
-    expect(ms).toBeLessThan(2000);
   });
 
   it('through the checkpoint reader: a PthError naming the entry', () => {
@@ -54,13 +51,11 @@ describe('inflating is bounded by the declared size', () => {
     // 3 GiB from about 64 KB: DEFLATE expands at most 1032 times.
     const stream = zerosStream(64);
     const zip = deflatedZip('sd/data/0', stream, 3 * 1024 * MiB, 0);
-    const started = performance.now();
     const err = caught(() => new ZipReader(zip).read('sd/data/0'));
     expect(err.message).toBe(
       `entry sd/data/0: declares 3221225472 bytes from ${stream.length} compressed bytes, ` +
         'more than DEFLATE can expand to (corrupt or hostile file)',
     );
-    expect(performance.now() - started).toBeLessThan(500); // nothing was inflated
   });
 
   it('an honest declaration over the budget is refused before inflating', () => {
