@@ -23,6 +23,7 @@ import {
 } from './convert-settings';
 import { settingsKey, stampOf, type ConvertManifest, type Wanted } from './manifest';
 import type { PlannedFile } from './plan';
+import type { ConvertProgressInfo } from '../../../shared/ipc-jobs';
 
 export type FileStatus = 'queued' | 'converting' | 'done' | 'skipped' | 'failed';
 export type ConvertStage = 'decoding' | 'translating' | 'encoding';
@@ -41,18 +42,12 @@ export interface FileState extends PlannedFile {
   seconds?: number;
 }
 
-export interface QueueProgress {
-  total: number;
-  queued: number;
-  converting: number;
-  done: number;
-  skipped: number;
-  failed: number;
+/** The studio's progress (counts and time left) plus the queue's own timing. */
+export interface QueueProgress extends ConvertProgressInfo {
   /** Seconds the queue has spent with work in flight. */
   busySeconds: number;
   /** Busy seconds per file converted (or failed after decoding started). */
   secondsPerFile: number | null;
-  etaSeconds: number | null;
 }
 
 export type QueueEvent =

@@ -35,6 +35,15 @@ async function openConvert(fake: ReturnType<typeof fakeApi>) {
   return studio;
 }
 
+/** Types the watched and output folders, starts the watch, and returns what was sent. */
+async function startWatching(fake: ReturnType<typeof fakeApi>) {
+  type(document.getElementById('convert-input') as HTMLInputElement, '/lib/drop');
+  type(document.getElementById('convert-output') as HTMLInputElement, '/lib/out');
+  byText('button', 'Start watching')!.click();
+  await update();
+  return fake.requests.find((r) => r.channel === 'watch:start')?.input;
+}
+
 describe('watching a folder', () => {
   it('sends watch:start when the switch is on, and shows the watch from its events', async () => {
     const fake = fakeApi({
@@ -51,11 +60,7 @@ describe('watching a folder', () => {
     sw.click();
     flushSync();
     expect(byText('label', 'Folder to watch')).toBeDefined();
-    type(document.getElementById('convert-input') as HTMLInputElement, '/lib/drop');
-    type(document.getElementById('convert-output') as HTMLInputElement, '/lib/out');
-    byText('button', 'Start watching')!.click();
-    await update();
-    expect(fake.requests.find((r) => r.channel === 'watch:start')?.input).toEqual({
+    expect(await startWatching(fake)).toEqual({
       styleId: 'sepia',
       input: '/lib/drop',
       output: '/lib/out',
@@ -211,11 +216,7 @@ describe('converting with the CLI’s encoding options', () => {
     studio.convert.icc = 'source';
     flushSync();
     (document.getElementById('convert-metadata') as HTMLInputElement).click();
-    type(document.getElementById('convert-input') as HTMLInputElement, '/lib/drop');
-    type(document.getElementById('convert-output') as HTMLInputElement, '/lib/out');
-    byText('button', 'Start watching')!.click();
-    await update();
-    expect(fake.requests.find((r) => r.channel === 'watch:start')?.input).toEqual({
+    expect(await startWatching(fake)).toEqual({
       styleId: 'sepia',
       input: '/lib/drop',
       output: '/lib/out',
