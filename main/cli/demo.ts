@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { PACKAGE_ROOT } from '../files/package-root';
 import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import { translateHeldOut } from '../jobs/demo-job';
 import { runTrainJob } from '../jobs/train-job';
@@ -15,7 +15,7 @@ import { EXIT } from './errors';
 import { progressLine } from './progress';
 import { printEvent } from './train';
 
-const SAMPLES = fileURLToPath(new URL('../../resources/samples/', import.meta.url));
+const SAMPLES = `${PACKAGE_ROOT}resources/samples/`;
 
 interface DemoFlags {
   out: string;

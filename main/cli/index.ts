@@ -3,6 +3,7 @@
  * can fail on user input exits with a clear message and a meaningful code (see errors.ts).
  */
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../files/package-root';
 import { registerConvert, registerWatch } from './convert';
 import { registerDemo } from './demo';
 import { EXIT, reportError } from './errors';
@@ -15,6 +16,7 @@ import { registerTrain } from './train';
 export function buildProgram(): Command {
   const program = new Command('patchwork')
     .description('Train unpaired image-to-image styles (CUT, FastCUT) and apply them.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
   registerTrain(program);

@@ -3,16 +3,17 @@
  * in a forked child process, the HTTP/WebSocket transport in front.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { PACKAGE_ROOT, packageVersion } from '../files/package-root';
 import { Studio } from '../services/studio/studio';
 import { WorkerHost } from '../services/worker-host';
 import { nodeWorkerSpawner } from '../services/worker-host-node';
 import { startServer, type RunningServer } from './server';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const RENDERER_DIR = `${REPO}out/renderer`;
-export const SAMPLES_DIR = `${REPO}resources/samples`;
+// Found from the sources and from the built CLI alike (an installed package holds both: see
+// package.json's files).
+export const RENDERER_DIR = `${PACKAGE_ROOT}out/renderer`;
+export const SAMPLES_DIR = `${PACKAGE_ROOT}resources/samples`;
 
 export interface ServeStudioOptions {
   libraryDir: string;
@@ -70,12 +71,4 @@ export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudi
       await studio.dispose();
     },
   };
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }
