@@ -18,8 +18,9 @@ export default defineConfig({
   use: { screenshot: 'only-on-failure', trace: 'retain-on-failure' },
   projects: [
     {
+      // The studio in Chromium over `patchwork serve`: the walk through it, and its contrast.
       name: 'serve',
-      testMatch: 'serve.e2e.ts',
+      testMatch: ['serve.e2e.ts', 'contrast.e2e.ts'],
       use: {
         browserName: 'chromium',
         launchOptions: {
