@@ -99,6 +99,11 @@ export interface AtomicWriteOptions {
   /** The temporary's extension, for writers that choose the format by it (default `.tmp`). */
   suffix?: string;
   /**
+   * Permissions the file gets before it takes the target's name (a cache's 0600), so it is
+   * never visible under that name with the writer's looser default.
+   */
+  mode?: number;
+  /**
    * Called with the finished temporary just before it takes the target's name: what must be
    * on record before anyone can see the file (a conversion's manifest) is saved here.
    */
@@ -118,6 +123,7 @@ export async function writeThroughTemp(
   const temp = tempPathFor(target, opts.suffix);
   try {
     await write(temp);
+    if (opts.mode !== undefined) await fs.chmod(temp, opts.mode);
     await opts.beforeRename?.(temp);
     await fs.rename(temp, path.resolve(target));
   } catch (err) {

@@ -19,6 +19,7 @@ import { overlay, renderGrid } from '../engine/infer/heatmap-render';
 import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/style/open-heatmap';
 import type { RgbFloatImage } from '../engine/infer/translate';
 import { writeFileAtomic, writeThroughTemp } from '../files/atomic-file';
+import { CACHE_FILE_MODE, CACHE_FOLDER_MODE } from '../services/cache-folder';
 import { styleJsonPath } from '../style/style-folder';
 
 interface Open {
@@ -57,7 +58,7 @@ export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult
       spec.outDir,
       `${session.name}-grid${spec.grid}-${tap}-${Math.round(opacity * 100)}.png`,
     );
-    await writeFileAtomic(file, png);
+    await writeFileAtomic(file, png, { mode: CACHE_FILE_MODE });
     return { ...result, grid: { n: spec.grid, tap, file } };
   }
   if (!spec.point) return result;
@@ -101,7 +102,8 @@ async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
     // Styles without a projection head (older or imported ones) use raw encoder features.
     const session = await HeatmapSession.create(style, image, { raw: style.head === null });
     const name = createHash('sha256').update(key).digest('hex').slice(0, 16);
-    await fs.mkdir(spec.outDir, { recursive: true });
+    // The studio made it private already (cache-folder.ts); a fresh one is made so too.
+    await fs.mkdir(spec.outDir, { recursive: true, mode: CACHE_FOLDER_MODE });
     const input = path.join(spec.outDir, `${name}-input.png`);
     const output = path.join(spec.outDir, `${name}-output.png`);
     const base = toBytes(session.input);
@@ -124,12 +126,16 @@ function toBytes(image: RgbFloatImage): Uint8Array {
   return out;
 }
 
+/** A picture of the heatmap cache: 0600, and a link planted at `file` is replaced, not followed. */
 async function writePng(file: string, pixels: Uint8Array, width: number, height: number) {
-  await writeThroughTemp(file, (temp) =>
-    sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
-      raw: { width, height, channels: 3 },
-    })
-      .png()
-      .toFile(temp),
+  await writeThroughTemp(
+    file,
+    (temp) =>
+      sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+        raw: { width, height, channels: 3 },
+      })
+        .png()
+        .toFile(temp),
+    { mode: CACHE_FILE_MODE },
   );
 }

@@ -1,12 +1,14 @@
 /**
  * What the on-disk image caches (thumbnails.ts, image-pyramid.ts) share: a key of a file's path, size
  * and modification time (plus what else picks the variant), a cap on the images made at once,
- * a write through a hidden temporary renamed over the target, and trimming to the newest files.
+ * a write through a hidden temporary renamed over the target (0600, cache-folder.ts), and
+ * trimming to the newest files.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeThroughTemp } from '../files/atomic-file';
+import { CACHE_FILE_MODE } from './cache-folder';
 
 /** 32 hex digits naming a cached file; the parts are joined with NUL so none run together. */
 export function cacheKey(parts: (string | number)[]): string {
@@ -34,7 +36,8 @@ export class WorkLimit {
 
 /**
  * files/atomic-file's write through a hidden temporary ending in `suffix` (sharp picks the
- * format by it), with a failure reported as `fail(reason)`.
+ * format by it), made 0600 before it takes its name, with a failure reported as `fail(reason)`.
+ * The rename replaces a link planted at `target` rather than writing through it.
  */
 export async function writeCached(
   target: string,
@@ -42,12 +45,15 @@ export async function writeCached(
   write: (temp: string) => Promise<unknown>,
   fail: (reason: string) => Error,
 ): Promise<void> {
-  await writeThroughTemp(target, write, { suffix }).catch((err: unknown) => {
+  await writeThroughTemp(target, write, { suffix, mode: CACHE_FILE_MODE }).catch((err: unknown) => {
     throw fail(err instanceof Error ? err.message : String(err));
   });
 }
 
-/** Keeps the newest `max` files of `dir` ending in `ext` (hidden temporaries aside). */
+/**
+ * Keeps the newest `max` files of `dir` ending in `ext` (hidden temporaries aside). Dates come
+ * from lstat: a link planted in the cache is removed like any file, never followed.
+ */
 export async function trimNewest(dir: string, ext: string, max: number): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const files = await Promise.all(
@@ -55,7 +61,7 @@ export async function trimNewest(dir: string, ext: string, max: number): Promise
       .filter((n) => n.endsWith(ext) && !n.startsWith('.'))
       .map(async (n) => {
         const p = path.join(dir, n);
-        return { p, t: (await fs.stat(p).catch(() => null))?.mtimeMs ?? 0 };
+        return { p, t: (await fs.lstat(p).catch(() => null))?.mtimeMs ?? 0 };
       }),
   );
   files.sort((a, b) => b.t - a.t);

@@ -7,12 +7,14 @@
  * WebP. The first tile of a level decodes the image once (EXIF orientation applied) and keeps
  * that level as an uncompressed libvips file, from which each tile is cut in tens of
  * milliseconds; tiles and level files are cached on disk under a key of the file's path,
- * size and modification time, as thumbnails are (thumbnails.ts), and trimmed to the newest.
+ * size and modification time, as thumbnails are (thumbnails.ts), and trimmed to the newest;
+ * the folder is private and never follows a link (cache-folder.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { PyramidInfo } from '../../shared/ipc';
+import { ensurePrivateFolder, isCachedFile } from './cache-folder';
 import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 export type { PyramidInfo };
@@ -66,7 +68,11 @@ export class ImagePyramid {
   private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
-  constructor(readonly dir: string) {}
+  /** `dir`: the folder of tiles and levels; `root`: the cache root it is in, checked as well. */
+  constructor(
+    readonly dir: string,
+    private readonly root = dir,
+  ) {}
 
   /** The size and pyramid of `file` (absolute, already allowed). */
   async info(file: string): Promise<PyramidInfo> {
@@ -94,7 +100,7 @@ export class ImagePyramid {
     }
     const key = await this.keyOf(file);
     const target = path.join(this.dir, `${key}-${level}-${x}-${y}.webp`);
-    if (await fs.stat(target).catch(() => null)) return target;
+    if (await isCachedFile(target)) return target;
     const name = `${key}-${level}-${x}-${y}`;
     let job = this.inFlight.get(name);
     if (!job) {
@@ -120,14 +126,13 @@ export class ImagePyramid {
     let job = this.inFlight.get(name);
     if (job) return job;
     job = (async () => {
-      const stat = await fs.stat(target).catch(() => null);
-      if (stat) {
+      if (await isCachedFile(target)) {
         // In use: newest, so trimming spares it.
         const now = new Date();
         await fs.utimes(target, now, now).catch(() => undefined);
         return target;
       }
-      await fs.mkdir(this.dir, { recursive: true });
+      await ensurePrivateFolder(this.dir, this.root);
       await writeCached(
         target,
         '.v',

@@ -28,7 +28,8 @@ export class PathPolicy {
   }
 }
 
-function isBelow(child: string, parent: string): boolean {
+/** Whether `child` is strictly inside `parent`, by their letters (resolve links first). */
+export function isBelow(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

@@ -4,14 +4,14 @@
  * side (EXIF orientation applied, never upscaled), cached on disk under a key of the file's
  * path, size and modification time: a changed file gets a new thumbnail, an unchanged one is
  * made once. Sizes are rounded up to a few steps so the cache holds few variants; at most
- * two are made at once, and the cache is trimmed to its newest MAX_FILES files.
+ * two are made at once, and the cache is trimmed to its newest MAX_FILES files. The folder is
+ * private and never follows a link (cache-folder.ts).
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { MAX_THUMB_SIZE } from '../../shared/resource-urls';
+import { ensurePrivateFolder, isCachedFile } from './cache-folder';
 import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 /** The largest step is the largest size a /thumbs address may ask for. */
@@ -21,12 +21,6 @@ const MAX_FILES = 2000;
 /** Beyond this many pixels an input is refused (sharp's decompression-bomb guard). */
 const MAX_INPUT_PIXELS = 400_000_000;
 const PARALLEL = 2;
-
-/** The cache folder a studio uses unless told otherwise: per library, in the system's temp. */
-export function defaultThumbnailDir(libraryDir: string): string {
-  const key = createHash('sha256').update(path.resolve(libraryDir)).digest('hex').slice(0, 12);
-  return path.join(os.tmpdir(), `patchwork-thumbnails-${key}`);
-}
 
 /** The cached size a request for `size` pixels gets: the next step up, at most 2048. */
 export function thumbSizeFor(size: number): number {
@@ -46,7 +40,11 @@ export class Thumbnails {
   private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
-  constructor(readonly dir: string) {}
+  /** `dir`: the folder of thumbnails; `root`: the cache root it is in, checked as well. */
+  constructor(
+    readonly dir: string,
+    private readonly root = dir,
+  ) {}
 
   /** The cached thumbnail of `file` (absolute, already allowed) at about `size` pixels. */
   async get(file: string, size: number): Promise<string> {
@@ -55,7 +53,7 @@ export class Thumbnails {
     if (!stat?.isFile()) throw new ThumbnailError(`${file} is not a file`);
     const key = cacheKey([path.resolve(file), px, stat.size, stat.mtimeMs]);
     const target = path.join(this.dir, `${key}.webp`);
-    if (await fs.stat(target).catch(() => null)) return target;
+    if (await isCachedFile(target)) return target;
     let job = this.inFlight.get(key);
     if (!job) {
       job = this.limit
@@ -67,7 +65,7 @@ export class Thumbnails {
   }
 
   private async make(file: string, px: number, target: string): Promise<string> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await ensurePrivateFolder(this.dir, this.root);
     await writeCached(
       target,
       '.tmp',

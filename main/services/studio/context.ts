@@ -13,6 +13,7 @@ import type {
   StudioEvent,
 } from '../../../shared/ipc';
 import type { StudioSettings } from '../../../shared/ipc-settings';
+import type { CacheRoot } from '../cache-folder';
 import type { EstimateCache } from '../estimates';
 import type { ImagePyramid } from '../image-pyramid';
 import type { SettingsStore } from '../settings';
@@ -36,8 +37,11 @@ export interface StudioOptions {
   pick?: (kind: 'folder' | 'files', title?: string) => Promise<string[]>;
   /** Shows a folder in the file manager (Electron's shell.showItemInFolder); absent: none. */
   reveal?: (path: string) => void | Promise<void>;
-  /** Where thumbnails are cached (default: a folder in the system's temp per library). */
-  thumbnailDir?: string;
+  /**
+   * The caches' root: thumbnails, pyramid tiles, heatmap pictures (default: `cache` in the
+   * library; cache-folder.ts).
+   */
+  cacheDir?: string;
   /**
    * A fresh engine process host for a side task (each watched folder gets one, so it never
    * waits behind a training job); absent: watching answers 'unsupported'.
@@ -66,8 +70,8 @@ export interface StudioContext {
   readonly shortJobs: SideEngine | null;
   /** The engine process for heatmaps (it keeps the translated image between requests). */
   readonly heatmaps: SideEngine | null;
-  /** Where heatmap pictures are written (the studio's own files). */
-  readonly heatmapDir: string;
+  /** The caches' root; heatmap pictures are written to its `heatmaps` folder. */
+  readonly cache: CacheRoot;
   /** The settings in force (defaults until they are read). */
   settings(): StudioSettings;
   /** The settings on disk; null until the studio has opened them. */

@@ -6,22 +6,31 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PathPolicy } from '../path-policy';
+import type { CacheRoot } from '../cache-folder';
+import { isBelow, type PathPolicy } from '../path-policy';
 import { RequestError } from './request-error';
+
+/** What the interface shows: pictures, by their extension. */
+const IMAGE_FILE = /\.(png|jpe?g|webp|avif|tiff?|gif)$/i;
 
 export class StudioPaths {
   constructor(
     readonly policy: PathPolicy,
-    /** The studio's own heatmap pictures, readable wherever the allowed folders are. */
-    private readonly heatmapDir: string,
+    /** The studio's caches (heatmap pictures among them), readable wherever the roots are. */
+    private readonly cache: CacheRoot,
   ) {}
 
-  /** A file the interface may show (a preview, a thumbnail, an output): its path, or null. */
+  /**
+   * A file the interface may show (a preview, a thumbnail, an output): its path, or null. A
+   * path in the cache is the studio's own file, outside any folder the user chose: it is
+   * served only as a plain file whose real path is in the cache (a link planted there is
+   * refused, wherever it points); any other path must be inside the allowed folders.
+   */
   async readableFile(p: string): Promise<string | null> {
-    // Heatmap pictures are the studio's own files, outside any folder the user chose.
-    const own = path.isAbsolute(p) && path.dirname(path.resolve(p)) === this.heatmapDir;
-    const abs = own ? path.resolve(p) : await this.policy.resolve(p);
-    if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
+    if (!path.isAbsolute(p) || !IMAGE_FILE.test(p)) return null;
+    if (isBelow(path.resolve(p), this.cache.dir)) return this.cache.servable(p);
+    const abs = await this.policy.resolve(p);
+    if (!abs) return null;
     const stat = await fs.stat(abs).catch(() => null);
     return stat?.isFile() ? abs : null;
   }

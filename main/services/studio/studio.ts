@@ -10,11 +10,12 @@
 import path from 'node:path';
 import { parseRequest, type Reply, type StudioEvent } from '../../../shared/ipc';
 import { DEFAULT_SETTINGS, type StudioSettings } from '../../../shared/ipc-settings';
+import { CacheRoot, libraryCacheDir } from '../cache-folder';
 import { EstimateCache } from '../estimates';
 import { ImagePyramid, PyramidRangeError } from '../image-pyramid';
 import { PathPolicy } from '../path-policy';
 import { SETTINGS_FILE, SettingsStore } from '../settings';
-import { defaultThumbnailDir, Thumbnails } from '../thumbnails';
+import { Thumbnails } from '../thumbnails';
 import { Watches } from '../watches';
 import { GpuBackends } from './backend-detection';
 import type { StudioContext, StudioOptions } from './context';
@@ -31,6 +32,8 @@ export class Studio {
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly jobs: JobQueue;
   private readonly paths: StudioPaths;
+  /** The caches' root (thumbnails, pyramid tiles, heatmap pictures), private to this user. */
+  private readonly cache: CacheRoot;
   private readonly thumbs: Thumbnails;
   /** Full-resolution tiles for the before/after viewer, cached beside the thumbnails. */
   private readonly pyramid: ImagePyramid;
@@ -44,6 +47,8 @@ export class Studio {
   /** A studio with the jobs of its last run (unfinished ones interrupted, resumable). */
   static async open(opts: StudioOptions): Promise<Studio> {
     const studio = new Studio(opts);
+    // A cache root that is a link or someone else's stops the studio here, saying which.
+    await studio.cache.ready();
     await studio.jobs.load();
     const settings = await SettingsStore.open(
       opts.settingsFile ?? path.join(opts.libraryDir, SETTINGS_FILE),
@@ -70,10 +75,10 @@ export class Studio {
       opts.libraryDir,
       ...(opts.samplesDir ? [opts.samplesDir] : []),
     ];
-    this.thumbs = new Thumbnails(opts.thumbnailDir ?? defaultThumbnailDir(opts.libraryDir));
-    const heatmapDir = path.join(this.thumbs.dir, 'heatmaps');
-    this.paths = new StudioPaths(new PathPolicy(roots), heatmapDir);
-    this.pyramid = new ImagePyramid(path.join(this.thumbs.dir, 'tiles'));
+    this.cache = new CacheRoot(opts.cacheDir ?? libraryCacheDir(opts.libraryDir));
+    this.thumbs = new Thumbnails(this.cache.folder('thumbnails'), this.cache.dir);
+    this.paths = new StudioPaths(new PathPolicy(roots), this.cache);
+    this.pyramid = new ImagePyramid(this.cache.folder('pyramid'), this.cache.dir);
     const spawn = opts.spawnHost;
     this.shortJobs = spawn ? new SideEngine(spawn) : null;
     this.heatmaps = spawn ? new SideEngine(spawn) : null;
@@ -95,7 +100,7 @@ export class Studio {
       gpu: this.gpu,
       shortJobs: this.shortJobs,
       heatmaps: this.heatmaps,
-      heatmapDir,
+      cache: this.cache,
       settings: () => this.settings,
       settingsStore: () => this.settingsStore,
       watches: () => this.watches,
@@ -142,7 +147,8 @@ export class Studio {
   async thumbnail(p: string, size: number): Promise<string | null> {
     const abs = await this.readableFile(p);
     if (!abs) return null;
-    return this.thumbs.get(abs, size).catch(() => null);
+    const made = await this.thumbs.get(abs, size).catch(() => null);
+    return made && this.cache.servable(made);
   }
 
   /**
@@ -159,7 +165,9 @@ export class Studio {
     const abs = await this.readableFile(p);
     if (!abs) return { status: 404, message: 'no image the studio may show there' };
     try {
-      return { file: await this.pyramid.tile(abs, level, x, y) };
+      const file = await this.cache.servable(await this.pyramid.tile(abs, level, x, y));
+      if (!file) return { status: 404, message: 'that tile is not a file of the cache' };
+      return { file };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return { status: err instanceof PyramidRangeError ? 400 : 404, message };

@@ -1,6 +1,7 @@
 // The studio's heatmap job (runHeatmap, as the engine process runs it) opens a SinCUT style as
 // `patchwork heatmap` does (openHeatmapStyle): its taps, a point's map written as a PNG over
 // the input, the best match given in the image's pixels.
+import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../main/engine/backend';
@@ -41,5 +42,20 @@ describe('runHeatmap with a SinCUT style', () => {
     expect(r.map!.best.x).toBeLessThan(40);
     const meta = await sharp(r.map!.file).metadata();
     expect([meta.width, meta.height]).toEqual([40, 28]);
+  });
+
+  // Heatmaps show the artist's image: cached 0600, as the other caches (issue 19, item 3).
+  it.runIf(process.platform !== 'win32')('writes its pictures 0600', async () => {
+    // Another image, so the job opens a new session and makes the folder itself.
+    const other = tmp.path('other.png');
+    await writeImage(other, 5, 40, 28);
+    const spec = openHeatmapSpec(style, other, tmp.path('private-maps'));
+    const opened = await runHeatmap(spec);
+    const r = await runHeatmap({ ...spec, point: { x: 5, y: 5 } });
+    const grid = await runHeatmap({ ...spec, grid: 2 });
+    for (const file of [opened.input, opened.output, r.map!.file, grid.grid!.file]) {
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+    }
+    expect((await stat(tmp.path('private-maps'))).mode & 0o777).toBe(0o700);
   });
 });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKey } from '../../../main/services/file-cache';
 import {
   levelSize,
   levelGrid,
@@ -104,6 +105,30 @@ describe('tiles', () => {
     expect(left.map((n) => n.replace(/^[0-9a-f]+-/, ''))).toEqual(['0-1-0.webp', '0-2-0.webp']);
     expect((await fs.readdir(own.dir)).filter((n) => n.endsWith('.v'))).toHaveLength(1);
   });
+
+  // Tiles are the artist's images at full resolution: other users must not read or plant them.
+  it.runIf(process.platform !== 'win32')(
+    'keeps its folder 0700 and its files 0600, and never serves or writes through a planted link',
+    async () => {
+      const own = new ImagePyramid(path.join(dir, 'private'));
+      const secret = path.join(dir, 'secret.txt');
+      await fs.writeFile(secret, 'not yours');
+      const s = await fs.stat(image);
+      const key = cacheKey([path.resolve(image), s.size, s.mtimeMs]);
+      await fs.mkdir(own.dir, { recursive: true, mode: 0o755 });
+      const planted = path.join(own.dir, `${key}-2-0-0.webp`);
+      await fs.symlink(secret, planted);
+      const made = await own.tile(image, 2, 0, 0);
+      expect(made).toBe(planted);
+      expect((await fs.lstat(made)).isFile()).toBe(true);
+      expect((await pixels(made)).width).toBe(325);
+      expect(await fs.readFile(secret, 'utf8')).toBe('not yours');
+      expect((await fs.stat(own.dir)).mode & 0o777).toBe(0o700);
+      for (const name of await fs.readdir(own.dir)) {
+        expect((await fs.stat(path.join(own.dir, name))).mode & 0o777).toBe(0o600);
+      }
+    },
+  );
 
   it('refuses levels and tiles outside the image, and files that are not images', async () => {
     await expect(tiles.tile(image, 3, 0, 0)).rejects.toThrow(PyramidRangeError);

@@ -39,7 +39,7 @@ function open(extra: Partial<StudioOptions> = {}, runs: WorkerJob[] = []) {
     version: 'test',
     samplesDir: null,
     allowedRoots: null,
-    thumbnailDir: path.join(library, '.thumbs'),
+    cacheDir: path.join(library, '.thumbs'),
     ...extra,
   });
 }

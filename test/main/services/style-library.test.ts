@@ -53,7 +53,7 @@ async function open(extra: Partial<StudioOptions> = {}) {
     version: 'test',
     samplesDir: null,
     allowedRoots: [library],
-    thumbnailDir: path.join(library, '.thumbs'),
+    cacheDir: path.join(library, '.thumbs'),
     ...extra,
   });
 }

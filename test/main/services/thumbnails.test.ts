@@ -1,9 +1,10 @@
 /** Thumbnails: small, oriented, cached per file version, and refused for what is not an image. */
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cacheKey } from '../../../main/services/file-cache';
 import { Thumbnails, thumbSizeFor, ThumbnailError } from '../../../main/services/thumbnails';
 
 let dir: string;
@@ -62,4 +63,40 @@ describe('Thumbnails', () => {
     await expect(thumbs.get(path.join(dir, 'missing.png'), 128)).rejects.toThrow(/not a file/);
     expect(await readdir(path.join(dir, 'cache'))).toEqual([]);
   });
+
+  // Thumbnails show the artist's private images: other users must not read them (issue 19).
+  it.runIf(process.platform !== 'win32')('keeps its folder 0700 and its files 0600', async () => {
+    const file = path.join(dir, 'a.png');
+    await image(file, 300, 300);
+    const thumbs = new Thumbnails(path.join(dir, 'cache'));
+    const made = await thumbs.get(file, 128);
+    expect((await stat(path.join(dir, 'cache'))).mode & 0o777).toBe(0o700);
+    expect((await stat(made)).mode & 0o777).toBe(0o600);
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    'never takes a link planted under a thumbnail name for the thumbnail, nor writes through it',
+    async () => {
+      const file = path.join(dir, 'a.png');
+      await image(file, 300, 300);
+      const secret = path.join(dir, 'secret.txt');
+      await writeFile(secret, 'not yours');
+      const cache = path.join(dir, 'cache');
+      const thumbs = new Thumbnails(cache);
+      const s = await stat(file);
+      const planted = path.join(
+        cache,
+        `${cacheKey([path.resolve(file), 128, s.size, s.mtimeMs])}.webp`,
+      );
+      await thumbs.get(file, 128);
+      await rm(planted);
+      await symlink(secret, planted);
+      const made = await thumbs.get(file, 128);
+      expect(made).toBe(planted);
+      // The link was replaced by a real thumbnail; the file it pointed at is untouched.
+      expect((await lstat(made)).isFile()).toBe(true);
+      expect((await sharp(made).metadata()).format).toBe('webp');
+      expect(await readFile(secret, 'utf8')).toBe('not yours');
+    },
+  );
 });

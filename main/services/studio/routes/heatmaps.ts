@@ -2,7 +2,7 @@
  * The heatmap view's requests: open an image under a style, ask where a point's patch looks
  * (one point, or a grid of them). Each runs in the heatmap engine process, one at a time (a
  * click while one is computed waits for it); that process keeps the translated image between
- * requests, and writes its pictures to the studio's own heatmap folder.
+ * requests, and writes its pictures to the heatmap cache (cache-folder.ts).
  */
 import { promises as fs } from 'node:fs';
 import type { HeatmapJobResult } from '../../../../shared/ipc-worker';
@@ -49,6 +49,8 @@ async function heatmap(
       { path: 'image', message: 'not a file' },
     ]);
   }
+  // Made private (or refused) here: the engine process only writes into it.
+  const outDir = await ctx.cache.ready('heatmaps');
   const result = await engine.run({
     type: 'heatmap',
     jobId: `heatmap-${newJobId()}`,
@@ -59,7 +61,7 @@ async function heatmap(
       ...(query && 'grid' in query ? { grid: query.grid } : {}),
       tap: query?.tap ?? null,
       ...(query?.opacity !== undefined ? { opacity: query.opacity } : {}),
-      outDir: ctx.heatmapDir,
+      outDir,
       backend: ctx.settings().backend,
     },
   });
