@@ -16,6 +16,14 @@ export class StudioPaths {
     private readonly heatmapDir: string,
   ) {}
 
+  /**
+   * What a job spec carries so the engine's scans leave out links leading outside the allowed
+   * folders (nothing when every folder is allowed: the desktop app).
+   */
+  scanLimit(): { allowedRoots?: string[] } {
+    return this.policy.roots ? { allowedRoots: [...this.policy.roots] } : {};
+  }
+
   /** A file the interface may show (a preview, a thumbnail, an output): its path, or null. */
   async readableFile(p: string): Promise<string | null> {
     // Heatmap pictures are the studio's own files, outside any folder the user chose.

@@ -57,6 +57,7 @@ export class Studio {
         spawnHost: opts.spawnHost,
         emit: (e) => studio.emit(e),
         ...(opts.watchStableMs !== undefined ? { stableMs: opts.watchStableMs } : {}),
+        ...studio.paths.scanLimit(),
       });
     }
     return studio;
