@@ -31,7 +31,12 @@ export class StudioPaths {
     const abs = own ? path.resolve(p) : await this.policy.resolve(p);
     if (!abs || !/\.(png|jpe?g|webp|avif|tiff?|gif)$/i.test(abs)) return null;
     const stat = await fs.stat(abs).catch(() => null);
-    return stat?.isFile() ? abs : null;
+    if (!stat?.isFile()) return null;
+    if (own) return abs;
+    // The real path, checked once more as such: what is opened then follows no link that could
+    // have been re-pointed since the first check.
+    const real = await fs.realpath(abs).catch(() => null);
+    return real && (await this.policy.resolve(real)) ? real : null;
   }
 
   /** A full path inside the allowed folders (it need not exist yet: an output). */

@@ -6,7 +6,7 @@
  * inside link keeps working. The real services: the engine in its own process, a tiny
  * untrained style in the library.
  */
-import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,5 +159,9 @@ describe('links out of the allowed folders', () => {
     const inside = await fetchFile(path.join(input, 'inside.png'));
     expect(inside.status).toBe(200);
     expect(inside.headers.get('content-type')).toBe('image/png');
+    // What is opened is the checked real file, not the link, which could be re-pointed.
+    expect(await served.studio.readableFile(path.join(input, 'inside.png'))).toBe(
+      await realpath(path.join(allowed, 'elsewhere', 'inner.png')),
+    );
   });
 });
