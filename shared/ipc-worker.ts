@@ -48,6 +48,11 @@ export const convertJobSpecSchema = convertEncodingSchema.extend({
   force: z.boolean().optional(),
   /** Also compare file contents, so a touched but unchanged file is skipped. */
   checksum: z.boolean().optional(),
+  /**
+   * The folders the studio may read: inputs that are links leading out of them are left out,
+   * each reported as 'outside-allowed-folders'. Absent: no restriction (the CLI).
+   */
+  allowedRoots: z.array(file).optional(),
 });
 export type ConvertJobSpec = z.infer<typeof convertJobSpecSchema>;
 

@@ -45,6 +45,9 @@ export interface TrainJobSpec {
    * run starts from instead of random weights; the discriminator always starts fresh. The
    * generator's width and blocks come from it. Ignored when resuming from a checkpoint. */
   initFrom?: string;
+  /** The folders the studio may read: scanned links leading out of them are skipped, each
+   * reported as 'outside-allowed-folders'. Absent: no restriction (the CLI). */
+  allowedRoots?: string[];
 }
 
 /** A spec with every default filled in and the options resolved. */
@@ -64,6 +67,7 @@ export interface ResolvedTrainJob {
   smallImages: 'upscale' | 'reject';
   name: string | null;
   initFrom: string | null;
+  allowedRoots: string[] | null;
 }
 
 export const TRAIN_JOB_DEFAULTS = {
@@ -96,6 +100,7 @@ const jobSchema = z
     smallImages: z.enum(['upscale', 'reject']).optional(),
     name: z.string().min(1).max(200).optional(),
     initFrom: z.string().min(1, 'a style folder is required').optional(),
+    allowedRoots: z.array(z.string().min(1)).optional(),
   })
   .strict()
   .refine((s) => !(s.untilStopped && s.iterations != null), {
@@ -132,6 +137,7 @@ export function resolveTrainJob(spec: TrainJobSpec): ResolvedTrainJob {
     smallImages: s.smallImages ?? d.smallImages,
     name: s.name ?? null,
     initFrom: s.initFrom ?? null,
+    allowedRoots: s.allowedRoots ?? null,
   };
 }
 

@@ -1,10 +1,30 @@
 /**
  * Which folders a transport may touch. The desktop app may use any folder the artist picks;
  * `patchwork serve` only those below the roots the user allowed (and the library), so a
- * browser tab cannot read or write elsewhere. Symbolic links are followed before the check.
+ * browser tab cannot read or write elsewhere. Symbolic links are followed before the check,
+ * for the path named and, through AllowedRoots, for every file a scan finds below it: a link
+ * inside an allowed folder must not lead out of it.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+
+/** The reason a scan gives for an entry whose link leads outside the allowed folders. */
+export const OUTSIDE_ALLOWED = 'outside-allowed-folders';
+
+/** The allowed roots as real paths, to check real paths against. */
+export class AllowedRoots {
+  private constructor(private readonly real: readonly string[]) {}
+
+  static async of(roots: readonly string[]): Promise<AllowedRoots> {
+    return new AllowedRoots(await Promise.all(roots.map((r) => realPathSoFar(path.resolve(r)))));
+  }
+
+  /** Whether `p`, with every link in it followed, is one of the roots or lies below one. */
+  async holds(p: string): Promise<boolean> {
+    const real = await realPathSoFar(path.resolve(p));
+    return this.real.some((root) => real === root || isBelow(real, root));
+  }
+}
 
 export class PathPolicy {
   /** null: any absolute path. */
@@ -19,19 +39,15 @@ export class PathPolicy {
     if (!path.isAbsolute(p)) return null;
     const abs = path.resolve(p);
     if (!this.roots) return abs;
-    const real = await realPathSoFar(abs);
-    for (const root of this.roots) {
-      const realRoot = await realPathSoFar(root);
-      if (real === realRoot || isBelow(real, realRoot)) return abs;
-    }
-    return null;
+    // Roots are resolved on each call: a root that is itself a link may be re-pointed.
+    return (await (await AllowedRoots.of(this.roots)).holds(abs)) ? abs : null;
   }
 }
 
 /** Whether `child` is strictly inside `parent`, by their letters (resolve links first). */
 export function isBelow(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /** realpath of the longest existing prefix, with the rest appended. */

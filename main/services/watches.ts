@@ -60,6 +60,9 @@ export interface WatchesOptions {
   emit: (event: StudioWatchEvent) => void;
   /** How long a file's size must hold still before it is converted (tests shorten it). */
   stableMs?: number;
+  /** The studio's allowed folders now (not saved with a watch: they may change). Files that
+   * link outside them are left out. Absent: no restriction. */
+  allowedRoots?: string[];
   log?: (line: string) => void;
 }
 
@@ -174,6 +177,7 @@ export class Watches {
       backend,
       ...(memoryBudgetMB !== undefined ? { memoryBudgetMB } : {}),
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
+      ...(this.opts.allowedRoots ? { allowedRoots: this.opts.allowedRoots } : {}),
     };
     entry.ended = host
       .run({ type: 'watch', jobId: runId, spec }, (e) => this.event(entry, runId, e))

@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { TrainOptions } from '../../../shared/options';
+import { AllowedRoots, OUTSIDE_ALLOWED } from '../../services/path-policy';
 import { Rng, type RngState } from '../rng';
 import {
   ImageReadError,
@@ -23,6 +24,7 @@ export type DatasetErrorCode =
   | 'missing-folder'
   | 'not-a-folder'
   | 'unreadable-folder'
+  | 'outside-allowed-folders'
   | 'no-images'
   | 'no-readable-images'
   | 'mixed-sizes'
@@ -56,15 +58,34 @@ export interface ScanResult {
   skipped: SkippedFile[];
 }
 
+export interface ScanOptions {
+  recursive?: boolean;
+  /**
+   * The folders the caller may read (the studio's allowed roots): links leading out of them
+   * are skipped as 'outside-allowed-folders'. Absent: no restriction (the CLI).
+   */
+  allowedRoots?: readonly string[];
+}
+
 /** Lists the image files of a folder (optionally its subfolders), hidden entries left out. */
-export async function scanImageFolder(
-  dir: string,
-  opts: { recursive?: boolean } = {},
-): Promise<ScanResult> {
+export async function scanImageFolder(dir: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const root = path.resolve(dir);
   await checkFolder(root);
+  const allowed = opts.allowedRoots ? await AllowedRoots.of(opts.allowedRoots) : null;
+  if (allowed && !(await allowed.holds(root))) {
+    throw new DatasetError(
+      'outside-allowed-folders',
+      `${root} lies outside the folders this studio may use (or links there)`,
+    );
+  }
   const result: ScanResult = { files: [], skipped: [] };
-  const walk: Walk = { root, recursive: opts.recursive ?? false, out: result, seen: new Set() };
+  const walk: Walk = {
+    root,
+    recursive: opts.recursive ?? false,
+    allowed,
+    out: result,
+    seen: new Set(),
+  };
   walk.seen.add(await fs.realpath(root));
   await walkFolder(root, walk);
   result.files.sort(byCodeUnit);
@@ -91,6 +112,7 @@ async function checkFolder(root: string): Promise<void> {
 interface Walk {
   root: string;
   recursive: boolean;
+  allowed: AllowedRoots | null;
   out: ScanResult;
   /** Real paths of the folders read, so a link back up cannot loop. */
   seen: Set<string>;
@@ -116,6 +138,11 @@ async function walkFolder(dir: string, walk: Walk): Promise<void> {
       out.skipped.push({ path: full, reason, message });
     if (entry.name.startsWith('.')) {
       skip('hidden', 'hidden entries are left out');
+      continue;
+    }
+    // Only a link can lead out: anything else below an allowed folder is inside it.
+    if (entry.isSymbolicLink() && walk.allowed && !(await walk.allowed.holds(full))) {
+      skip(OUTSIDE_ALLOWED, 'a link to a place outside the folders this studio may use');
       continue;
     }
     const kind = entry.isSymbolicLink() ? await linkKind(full) : entryKind(entry);
@@ -211,7 +238,7 @@ export class ImageDataset implements SampleSource {
 
   static async fromFolder(
     dir: string,
-    options: DatasetOptions & { recursive?: boolean },
+    options: DatasetOptions & ScanOptions,
   ): Promise<ImageDataset> {
     const { files, skipped } = await scanImageFolder(dir, options);
     return new ImageDataset(files, options, skipped);

@@ -35,6 +35,7 @@ export async function openDatasets(job: ResolvedTrainJob): Promise<Datasets> {
     ...preprocessFromOptions(job.options),
     smallImages: job.smallImages,
     recursive: job.recursive,
+    ...(job.allowedRoots ? { allowedRoots: job.allowedRoots } : {}),
   };
   const source = await ImageDataset.fromFolder(job.source, opts).catch(folderError('source', job));
   const target = await ImageDataset.fromFolder(job.target, opts).catch(folderError('target', job));
@@ -49,6 +50,7 @@ const NAMES_FOLDER = new Set<DatasetErrorCode>([
   'missing-folder',
   'not-a-folder',
   'unreadable-folder',
+  'outside-allowed-folders',
   'no-images',
 ]);
 

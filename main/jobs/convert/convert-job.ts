@@ -8,6 +8,7 @@
  * always, its tiles sized from the memory budget.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { removeStaleTemporaries } from '../../files/atomic-file';
 import { DEFAULT_ENCODING } from '../../../shared/convert-options';
 import type { ConvertJobSpec } from '../../../shared/ipc-worker';
@@ -18,6 +19,7 @@ import { ConvertQueue, type FileState, type QueueEvent } from './convert-queue';
 import type { ConvertSettings } from './convert-settings';
 import { ConvertManifest, styleIdOf } from './manifest';
 import { planConversion } from './plan';
+import { OUTSIDE_ALLOWED } from '../../services/path-policy';
 
 /** What opening a conversion says before any file: the backend, then the style. */
 export type OpenEvent =
@@ -47,6 +49,15 @@ export async function cleanOutputFolder(
 ): Promise<void> {
   const removed = await removeStaleTemporaries(outputRoot, { recursive });
   if (removed.length) onEvent({ type: 'cleaned', outputRoot, removed });
+}
+
+/**
+ * An input never read: a link out of the allowed folders. It has no output; `relative` is its
+ * place in the input folder, which is what the studio's file list shows.
+ */
+function leftOut(input: string, inputRoot: string): FileState {
+  const relative = path.relative(inputRoot, input).split(path.sep).join('/');
+  return { input, output: '', relative, status: 'skipped', skip: OUTSIDE_ALLOWED };
 }
 
 /** A job's context: cancelled by `signal`; what it reports on the way goes to `onEvent`. */
@@ -128,12 +139,24 @@ export async function runConvertJob(
     const manifest = await ConvertManifest.open(spec.output);
     if (manifest.warning) onEvent({ type: 'warning', message: manifest.warning });
     const plan = await planConversion(
-      { input: spec.input, output: spec.output, recursive: spec.recursive, format: spec.format },
+      {
+        input: spec.input,
+        output: spec.output,
+        recursive: spec.recursive,
+        format: spec.format,
+        ...(spec.allowedRoots ? { allowedRoots: spec.allowedRoots } : {}),
+      },
       manifest.claims(),
     );
     await fs.mkdir(plan.outputRoot, { recursive: true });
     await cleanOutputFolder(plan.outputRoot, Boolean(spec.recursive), onEvent);
     onEvent({ type: 'planned', inputRoot: plan.inputRoot, outputRoot: plan.outputRoot });
+    // Listed beside the converted files, so the artist sees why an image they see is missing.
+    for (const entry of plan.ignored) {
+      if (entry.reason === OUTSIDE_ALLOWED) {
+        onEvent({ type: 'file', file: leftOut(entry.path, plan.inputRoot) });
+      }
+    }
     const queue = new ConvertQueue(engine, {
       outputRoot: plan.outputRoot,
       manifest,

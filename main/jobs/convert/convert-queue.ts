@@ -23,13 +23,19 @@ import {
 } from './convert-settings';
 import { settingsKey, stampOf, type ConvertManifest, type Wanted } from './manifest';
 import type { PlannedFile } from './plan';
+import type { OUTSIDE_ALLOWED } from '../../services/path-policy';
 import type { ConvertProgressInfo } from '../../../shared/ipc-jobs';
 
 export type FileStatus = 'queued' | 'converting' | 'done' | 'skipped' | 'failed';
 export type ConvertStage = 'decoding' | 'translating' | 'encoding';
 /** up-to-date: converted before; failed-before: unchanged since it failed (watching only);
  * removed: the input was deleted while it waited. */
-export type SkipReason = 'up-to-date' | 'failed-before' | 'removed';
+export type SkipReason =
+  | 'up-to-date'
+  | 'failed-before'
+  | 'removed'
+  /** A link leading outside the folders the studio may use: never read (path-policy.ts). */
+  | typeof OUTSIDE_ALLOWED;
 
 export interface FileState extends PlannedFile {
   status: FileStatus;

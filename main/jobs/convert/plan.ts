@@ -17,10 +17,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DatasetError, scanImageFolder } from '../../engine/data/dataset';
+import { DatasetError, scanImageFolder, type DatasetErrorCode } from '../../engine/data/dataset';
 import { formatForPath } from '../../engine/data/image-io';
 import type { FormatChoice } from './convert-settings';
 import { FORMAT_EXTENSIONS } from '../../../shared/image-formats';
+import { AllowedRoots } from '../../services/path-policy';
 
 export type PlanErrorCode =
   | 'missing-input'
@@ -31,7 +32,8 @@ export type PlanErrorCode =
   | 'input-inside-output'
   | 'unknown-format'
   | 'no-free-name'
-  | 'no-images';
+  | 'no-images'
+  | 'outside-allowed-folders';
 
 export class PlanError extends Error {
   constructor(
@@ -70,6 +72,8 @@ export interface PlanOptions {
   output: string;
   recursive?: boolean;
   format?: FormatChoice;
+  /** Inputs that link outside these folders are left out (absent: no restriction). */
+  allowedRoots?: readonly string[];
 }
 
 // ─── extensions ────────────────────────────────────────────────────────────────────────────
@@ -158,7 +162,7 @@ export async function planConversion(
 ): Promise<ConversionPlan> {
   const roots = await resolveRoots(opts.input, opts.output);
   const format = opts.format ?? 'same';
-  const { files, ignored } = await listInputs(roots, Boolean(opts.recursive));
+  const { files, ignored } = await listInputs(roots, Boolean(opts.recursive), opts.allowedRoots);
   if (format === 'same') {
     const unknown = files.find((f) => formatForPath(f) === null);
     if (unknown) {
@@ -185,11 +189,23 @@ export async function planConversion(
 async function listInputs(
   roots: Roots,
   recursive: boolean,
+  allowedRoots: readonly string[] | undefined,
 ): Promise<{ files: string[]; ignored: IgnoredEntry[] }> {
-  if (roots.kind === 'file') return { files: [roots.input], ignored: [] };
-  const scan = await scanImageFolder(roots.input, { recursive }).catch((err: unknown) => {
+  if (roots.kind === 'file') {
+    if (allowedRoots && !(await (await AllowedRoots.of(allowedRoots)).holds(roots.input))) {
+      throw new PlanError(
+        'outside-allowed-folders',
+        `${roots.input} lies outside the folders this studio may use (or links there)`,
+      );
+    }
+    return { files: [roots.input], ignored: [] };
+  }
+  const scan = await scanImageFolder(roots.input, {
+    recursive,
+    ...(allowedRoots ? { allowedRoots } : {}),
+  }).catch((err: unknown) => {
     if (!(err instanceof DatasetError)) throw err;
-    throw new PlanError(err.code === 'no-images' ? 'no-images' : 'unreadable-input', err.message);
+    throw new PlanError(planCode(err.code), err.message);
   });
   const files: string[] = [];
   for (const f of scan.files) if (!(await inOutputTree(f, roots))) files.push(f);
@@ -199,6 +215,10 @@ async function listInputs(
     throw new PlanError('no-images', `No images to convert in ${roots.input} (outside the output)`);
   }
   return { files, ignored };
+}
+
+function planCode(code: DatasetErrorCode): PlanErrorCode {
+  return code === 'no-images' || code === 'outside-allowed-folders' ? code : 'unreadable-input';
 }
 
 // ─── output names ──────────────────────────────────────────────────────────────────────────

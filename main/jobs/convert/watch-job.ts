@@ -48,6 +48,7 @@ export async function runWatchJob(
       settings,
       ...(spec.stableMs !== undefined ? { stableMs: spec.stableMs } : {}),
       checksum: spec.checksum,
+      ...(spec.allowedRoots ? { allowedRoots: spec.allowedRoots } : {}),
       onEvent: (e) => (e.type === 'stopped' ? stopped(e.reason) : onEvent(e)),
     });
     const inputRoot = path.resolve(spec.input);

@@ -25,6 +25,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { AllowedRoots, OUTSIDE_ALLOWED } from '../../services/path-policy';
 import { CoalescedJsonWriter, readJsonFile } from '../../files/atomic-file';
 import { ConvertQueue, type QueueEvent } from './convert-queue';
 import type { ConvertEngine, ConvertSettings, FormatChoice } from './convert-settings';
@@ -51,6 +52,8 @@ export interface WatchOptions {
   usePolling?: boolean;
   checksum?: boolean;
   parallelFiles?: number;
+  /** Files that link outside these folders are left out, with a warning each (absent: none). */
+  allowedRoots?: readonly string[];
   onEvent?: (event: WatchEvent) => void;
 }
 
@@ -81,6 +84,7 @@ export class FolderWatcher {
     private readonly roots: Roots,
     readonly queue: ConvertQueue,
     private readonly namer: OutputNamer,
+    private readonly allowed: AllowedRoots | null,
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     this.pending = new CoalescedJsonWriter(path.join(roots.outputRoot, PENDING_FILE), () => ({
@@ -95,6 +99,13 @@ export class FolderWatcher {
     const roots = await resolveRoots(opts.input, opts.output);
     if (roots.kind !== 'dir') {
       throw new PlanError('input-not-folder', `${roots.input} is a file: watch needs a folder`);
+    }
+    const allowed = opts.allowedRoots ? await AllowedRoots.of(opts.allowedRoots) : null;
+    if (allowed && !(await allowed.holds(roots.input))) {
+      throw new PlanError(
+        'outside-allowed-folders',
+        `${roots.input} lies outside the folders this studio may use (or links there)`,
+      );
     }
     await fs.mkdir(roots.outputRoot, { recursive: true });
     const manifest = await ConvertManifest.open(roots.outputRoot);
@@ -115,7 +126,7 @@ export class FolderWatcher {
       format: opts.format ?? 'same',
       claims: manifest.claims(),
     });
-    const w = new FolderWatcher(opts, roots, queue, namer);
+    const w = new FolderWatcher(opts, roots, queue, namer, allowed);
     const restored = await w.restore(path.join(roots.outputRoot, PENDING_FILE));
     w.watch(restored.length);
     return w;
@@ -187,6 +198,14 @@ export class FolderWatcher {
 
   private async arrived(file: string): Promise<void> {
     if (this.stopping || !isImagePath(file) || (await inOutputTree(file, this.roots))) return;
+    // chokidar follows links, so each file is checked where it really is, when it is taken.
+    if (this.allowed && !(await this.allowed.holds(file))) {
+      this.opts.onEvent?.({
+        type: 'warning',
+        message: `${file} is left out (${OUTSIDE_ALLOWED}): it links outside the folders this studio may use`,
+      });
+      return;
+    }
     const [planned] = await this.namer.assign([file]);
     if (!this.stopping) this.queue.add(planned);
   }

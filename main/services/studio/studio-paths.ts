@@ -21,6 +21,14 @@ export class StudioPaths {
   ) {}
 
   /**
+   * What a job spec carries so the engine's scans leave out links leading outside the allowed
+   * folders (nothing when every folder is allowed: the desktop app).
+   */
+  scanLimit(): { allowedRoots?: string[] } {
+    return this.policy.roots ? { allowedRoots: [...this.policy.roots] } : {};
+  }
+
+  /**
    * A file the interface may show (a preview, a thumbnail, an output): its path, or null. A
    * path in the cache is the studio's own file, outside any folder the user chose: it is
    * served only as a plain file whose real path is in the cache (a link planted there is
@@ -32,7 +40,11 @@ export class StudioPaths {
     const abs = await this.policy.resolve(p);
     if (!abs) return null;
     const stat = await fs.stat(abs).catch(() => null);
-    return stat?.isFile() ? abs : null;
+    if (!stat?.isFile()) return null;
+    // The real path, checked once more as such: what is opened then follows no link that could
+    // have been re-pointed since the first check.
+    const real = await fs.realpath(abs).catch(() => null);
+    return real && (await this.policy.resolve(real)) ? real : null;
   }
 
   /** A full path inside the allowed folders (it need not exist yet: an output). */

@@ -62,6 +62,7 @@ export class Studio {
         spawnHost: opts.spawnHost,
         emit: (e) => studio.emit(e),
         ...(opts.watchStableMs !== undefined ? { stableMs: opts.watchStableMs } : {}),
+        ...studio.paths.scanLimit(),
       });
     }
     return studio;

@@ -38,7 +38,7 @@ export function appRoutes(ctx: StudioContext): Handlers<AppChannel> {
     },
     'folder:inspect': async (input) => {
       const dir = await ctx.paths.folder(input.path, 'path');
-      return scanFolder(dir, input.recursive ?? false);
+      return scanFolder(dir, input.recursive ?? false, ctx.paths.policy.roots);
     },
     'image:tiles': async (input) => {
       const abs = await ctx.paths.readableFile(input.path);

@@ -61,6 +61,7 @@ async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:s
       format: input.format ?? 'same',
       backend: input.backend ?? settings.backend,
       memoryBudgetMB: settings.memoryBudgetMB,
+      ...ctx.paths.scanLimit(),
     },
   });
 }

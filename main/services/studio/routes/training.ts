@@ -47,6 +47,7 @@ async function startTraining(ctx: StudioContext, input: ParsedInput<'train:start
     name: input.name,
     ...(input.iterations != null ? { iterations: input.iterations } : {}),
     ...(input.recursive !== undefined ? { recursive: input.recursive } : {}),
+    ...ctx.paths.scanLimit(),
     ...(input.backend || backend !== 'auto' ? { backend: input.backend ?? backend } : {}),
     ...(input.previewEvery !== undefined ? { previewEvery: input.previewEvery } : {}),
     ...(input.progressEvery !== undefined ? { progressEvery: input.progressEvery } : {}),

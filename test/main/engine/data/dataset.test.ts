@@ -102,6 +102,42 @@ describe('scanImageFolder', () => {
     );
     await expectDatasetError(scanImageFolder(empty), 'no-images', empty);
   });
+
+  // The studio's scans get its allowed folders: a link in one must not read elsewhere.
+  it('given allowed roots, skips links that lead out of them, keeps links inside', async () => {
+    const allowed = path.join(dir, 'allowed');
+    const outside = path.join(dir, 'outside');
+    const root = path.join(allowed, 'in');
+    await writeImage(path.join(root, 'a.png'), 8, 8, 1);
+    await writeImage(path.join(allowed, 'other', 'inner.png'), 8, 8, 2);
+    await writeImage(path.join(outside, 'secret.png'), 8, 8, 3);
+    await writeImage(path.join(outside, 'dir', 'deep.png'), 8, 8, 4);
+    await fs.symlink(path.join(allowed, 'other', 'inner.png'), path.join(root, 'inside.png'));
+    await fs.symlink(path.join(outside, 'secret.png'), path.join(root, 'out.png'));
+    await fs.symlink(path.join(outside, 'dir'), path.join(root, 'sub'));
+
+    const scan = await scanImageFolder(root, { recursive: true, allowedRoots: [allowed] });
+    expect(scan.files.map((f) => path.relative(root, f))).toEqual(['a.png', 'inside.png']);
+    expect(scan.skipped.map((s) => [path.basename(s.path), s.reason])).toEqual([
+      ['out.png', 'outside-allowed-folders'],
+      ['sub', 'outside-allowed-folders'],
+    ]);
+    // No roots (the CLI): links are followed as before.
+    const open = await scanImageFolder(root, { recursive: true });
+    expect(open.files.map((f) => path.relative(root, f))).toEqual([
+      'a.png',
+      'inside.png',
+      'out.png',
+      path.join('sub', 'deep.png'),
+    ]);
+    // A folder named inside the roots that is itself a link out is refused whole.
+    await fs.symlink(path.join(outside, 'dir'), path.join(allowed, 'linked'));
+    await expectDatasetError(
+      scanImageFolder(path.join(allowed, 'linked'), { allowedRoots: [allowed] }),
+      'outside-allowed-folders',
+      'linked',
+    );
+  });
 });
 
 describe('ImageDataset', () => {

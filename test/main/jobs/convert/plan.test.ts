@@ -153,6 +153,28 @@ describe('planConversion', () => {
     expect(none.code).toBe('no-images');
   });
 
+  // The studio's jobs carry its allowed folders; links out of them are never planned.
+  it('given allowed roots, lists links out of them as ignored and refuses an input that is one', async () => {
+    const allowed = await tree(['in/a.png', 'other/inner.png']);
+    const outside = await tree(['secret.png', 'dir/deep.png']);
+    const input = path.join(allowed, 'in');
+    await fs.symlink(path.join(allowed, 'other', 'inner.png'), path.join(input, 'inside.png'));
+    await fs.symlink(path.join(outside, 'secret.png'), path.join(input, 'out.png'));
+    await fs.symlink(path.join(outside, 'dir'), path.join(input, 'sub'));
+    const output = path.join(allowed, 'out');
+    const plan = await planConversion({ input, output, recursive: true, allowedRoots: [allowed] });
+    expect(plan.files.map((f) => f.relative)).toEqual(['a.png', 'inside.png']);
+    expect(plan.ignored.map((i) => [path.basename(i.path), i.reason])).toEqual([
+      ['out.png', 'outside-allowed-folders'],
+      ['sub', 'outside-allowed-folders'],
+    ]);
+    const single = await planError(
+      planConversion({ input: path.join(input, 'out.png'), output, allowedRoots: [allowed] }),
+    );
+    expect(single.code).toBe('outside-allowed-folders');
+    expect(single.message).toContain('out.png');
+  });
+
   it('keeps the names the manifest recorded, and does not take a name another input still owns', async () => {
     const dir = await tree(['in/a.jpg', 'in/a.png', 'in/b.jpg']);
     const input = path.join(dir, 'in');

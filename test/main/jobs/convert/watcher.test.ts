@@ -278,4 +278,40 @@ describe('FolderWatcher', () => {
     expect(b?.failure?.reason).toBe('output-missing');
     await expect(fs.stat(output)).rejects.toThrow();
   });
+
+  // The studio passes its allowed folders: chokidar follows links, so each file is checked.
+  it('leaves out files that link outside the allowed folders, with a warning each', async () => {
+    const allowed = path.join(root, `case-${++n}`);
+    const outside = path.join(root, `case-${++n}`);
+    const input = path.join(allowed, 'in');
+    const output = path.join(allowed, 'out');
+    await writeImage(path.join(input, 'a.png'), 1);
+    await writeImage(path.join(allowed, 'other', 'inner.png'), 2);
+    await writeImage(path.join(outside, 'secret.png'), 3);
+    await writeImage(path.join(outside, 'dir', 'deep.png'), 4);
+    await fs.symlink(path.join(outside, 'secret.png'), path.join(input, 'out.png'));
+    await fs.symlink(path.join(outside, 'dir'), path.join(input, 'sub'));
+    const events: WatchEvent[] = [];
+    const counted = counting(invert, input);
+    const w = await FolderWatcher.start(
+      options({ input, output }, counted.engine, events, {
+        stableMs: 100,
+        allowedRoots: [allowed],
+      }),
+    );
+    await w.ready;
+    // One arriving while watching: a link that stays inside is converted.
+    await fs.symlink(path.join(allowed, 'other', 'inner.png'), path.join(input, 'inside.png'));
+    await waitFor('a.png and inside.png', () =>
+      ['a.png', 'inside.png'].every((f) => counted.encoded.has(f)),
+    );
+    await waitFor('the warnings', () => events.filter((e) => e.type === 'warning').length === 2);
+    await w.stop();
+    expect([...counted.decoded.keys()].sort()).toEqual(['a.png', 'inside.png']);
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    expect(warnings.sort()).toEqual([
+      expect.stringMatching(/^\S+\/in\/out\.png is left out \(outside-allowed-folders\)/),
+      expect.stringMatching(/^\S+\/in\/sub\/deep\.png is left out \(outside-allowed-folders\)/),
+    ]);
+  });
 });
