@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { REPO, startServe, type ServeProcess } from './serve-process';
+import { callApi, REPO, startServe, type ServeProcess } from './serve-process';
 
 const SAMPLES = path.join(REPO, 'resources', 'samples');
 const THEMES = ['dark', 'light'] as const;
@@ -22,17 +22,7 @@ let serve: ServeProcess;
 let work: string;
 
 /** The contract over HTTP with the token, as the page's client sends it. */
-async function api(channel: string, input: unknown): Promise<Record<string, unknown>> {
-  const token = new URL(serve.url).searchParams.get('token') ?? '';
-  const res = await fetch(`${serve.origin}/api`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ channel, input }),
-  });
-  const reply = (await res.json()) as { ok: boolean; value: Record<string, unknown> };
-  if (!reply.ok) throw new Error(`${channel}: ${JSON.stringify(reply)}`);
-  return reply.value;
-}
+const api = (channel: string, input: unknown) => callApi(serve, channel, input);
 
 /** Waits for a job to end and returns how it ended. */
 async function settle(jobId: string): Promise<string> {

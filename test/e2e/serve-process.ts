@@ -46,3 +46,20 @@ export async function startServe(args: string[]): Promise<ServeProcess> {
       }),
   };
 }
+
+/** The contract over HTTP with the token, as the page's client sends it; a refusal throws. */
+export async function callApi(
+  serve: ServeProcess,
+  channel: string,
+  input: unknown,
+): Promise<Record<string, unknown>> {
+  const token = new URL(serve.url).searchParams.get('token') ?? '';
+  const res = await fetch(`${serve.origin}/api`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ channel, input }),
+  });
+  const reply = (await res.json()) as { ok: boolean; value: Record<string, unknown> };
+  if (!reply.ok) throw new Error(`${channel}: ${JSON.stringify(reply)}`);
+  return reply.value;
+}

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { writeTexturePng } from '../support/texture-png';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { REPO, startServe, type ServeProcess } from './serve-process';
+import { callApi, REPO, startServe, type ServeProcess } from './serve-process';
 
 const SHOTS = path.join(REPO, 'test-results', 'e2e', 'screenshots');
 let serve: ServeProcess;
@@ -197,17 +197,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   const SAMPLES = path.join(REPO, 'resources', 'samples');
 
   /** The contract over HTTP with the token, as the page's client sends it. */
-  async function api(channel: string, input: unknown): Promise<Record<string, unknown>> {
-    const token = new URL(serve.url).searchParams.get('token')!;
-    const res = await fetch(`${serve.origin}/api`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ channel, input }),
-    });
-    const reply = (await res.json()) as { ok: boolean; value: Record<string, unknown> };
-    if (!reply.ok) throw new Error(`${channel}: ${JSON.stringify(reply)}`);
-    return reply.value;
-  }
+  const api = (channel: string, input: unknown) => callApi(serve, channel, input);
 
   test.beforeAll(async () => {
     const { job } = (await api('train:start', {

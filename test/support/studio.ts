@@ -1,5 +1,6 @@
 /** The Studio as the services tests open it: over a stand-in engine, on a library folder. */
-import type { Reply } from '../../shared/ipc';
+import type { Reply, StudioEvent } from '../../shared/ipc';
+import type { JobSnapshot } from '../../shared/ipc-jobs';
 import { Studio, type StudioOptions } from '../../main/services/studio/studio';
 import type { WorkerHost } from '../../main/services/worker-host';
 
@@ -30,4 +31,28 @@ export async function value<T>(studio: Studio, channel: string, input: unknown):
   const reply = await ask<T>(studio, channel, input);
   if (!reply.ok) throw new Error(reply.error.message);
   return reply.value;
+}
+
+/** Resolves with a job's snapshot once `events` (pushed by the studio) say it has ended. */
+export function jobEnded(
+  events: readonly StudioEvent[],
+  jobId: string,
+  timeoutMs = 90_000,
+): Promise<JobSnapshot> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), timeoutMs);
+    const check = () => {
+      const e = events.find(
+        (x) =>
+          x.type === 'job' &&
+          x.job.id === jobId &&
+          ['completed', 'cancelled', 'failed'].includes(x.job.status),
+      );
+      if (e && e.type === 'job') {
+        clearTimeout(timer);
+        resolve(e.job);
+      } else setTimeout(check, 100);
+    };
+    check();
+  });
 }

@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import type { Reply, StudioEvent, TrainStartInput } from '../../../shared/ipc';
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
 import { SAMPLES_DIR, serveStudio, type ServedStudio } from '../../../main/serve/index';
+import { jobEnded } from '../../support/studio';
 
 let served: ServedStudio;
 let library: string;
@@ -46,24 +47,8 @@ const tiny = (name: string, iterations: number): TrainStartInput => ({
   progressEvery: 1,
 });
 
-function finished(jobId: string, timeoutMs = 90_000): Promise<JobSnapshot> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), timeoutMs);
-    const check = () => {
-      const e = events.find(
-        (x) =>
-          x.type === 'job' &&
-          x.job.id === jobId &&
-          ['completed', 'cancelled', 'failed'].includes(x.job.status),
-      );
-      if (e && e.type === 'job') {
-        clearTimeout(timer);
-        resolve(e.job);
-      } else setTimeout(check, 100);
-    };
-    check();
-  });
-}
+/** The job's snapshot once it has ended, from the events pushed so far. */
+const finished = (jobId: string, timeoutMs?: number) => jobEnded(events, jobId, timeoutMs);
 
 beforeAll(async () => {
   library = await mkdtemp(path.join(os.tmpdir(), 'pw-serve-lib-'));

@@ -17,6 +17,7 @@ import { serveStudio, type ServedStudio } from '../../../main/serve/index';
 import { styleDir } from '../../../main/services/style-library';
 import { writeTexturePng } from '../../support/texture-png';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
+import { jobEnded } from '../../support/studio';
 
 let served: ServedStudio;
 let library: string;
@@ -40,24 +41,8 @@ const fetchFile = (p: string) =>
     headers: { Authorization: `Bearer ${served.token}` },
   });
 
-function finished(jobId: string, timeoutMs = 90_000): Promise<JobSnapshot> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), timeoutMs);
-    const check = () => {
-      const e = events.find(
-        (x) =>
-          x.type === 'job' &&
-          x.job.id === jobId &&
-          ['completed', 'cancelled', 'failed'].includes(x.job.status),
-      );
-      if (e && e.type === 'job') {
-        clearTimeout(timer);
-        resolve(e.job);
-      } else setTimeout(check, 100);
-    };
-    check();
-  });
-}
+/** The job's snapshot once it has ended, from the events pushed so far. */
+const finished = (jobId: string, timeoutMs?: number) => jobEnded(events, jobId, timeoutMs);
 
 beforeAll(async () => {
   library = await mkdtemp(path.join(os.tmpdir(), 'pw-links-lib-'));
