@@ -19,8 +19,14 @@ const bridge: PatchworkBridge = {
   fileUrl: (path: string) => resourceUrl(`${APP_ORIGIN}/`, { route: 'files', path }),
   thumbUrl: (path: string, size: number) =>
     resourceUrl(`${APP_ORIGIN}/`, { route: 'thumbs', path, size }),
-  // Electron no longer puts a path on a dropped File; it answers for files it handed the page.
-  pathOfFile: (file: object) => webUtils.getPathForFile(file as File),
+  // Electron no longer puts a path on a dropped File; it answers for files it handed the page
+  // (a File the page makes has none). The artist chose that file, so main grants it before
+  // the page can name it in a request.
+  pathOfFile: (file: object) => {
+    const path = webUtils.getPathForFile(file as File);
+    if (path) ipcRenderer.send(ELECTRON_CHANNELS.grantDrop, path);
+    return path;
+  },
 };
 
 contextBridge.exposeInMainWorld('patchwork', bridge);

@@ -7,6 +7,8 @@
 export const ELECTRON_CHANNELS = {
   request: 'patchwork:request',
   event: 'patchwork:event',
+  /** The path of a file the artist dropped on the window, to be granted (ipc.ts). */
+  grantDrop: 'patchwork:grant-drop',
 } as const;
 
 /** The desktop app's own scheme: the interface and the files it shows come from it. */

@@ -4,7 +4,7 @@
  * Studio, which validates it against shared/ipc.ts. Events go back to the window. Electron's
  * objects are injected, so tests drive this with fakes.
  */
-import type { IpcMain, IpcMainInvokeEvent } from 'electron';
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
 import type { Reply, StudioEvent } from '../../shared/ipc';
 import { ELECTRON_CHANNELS } from '../../shared/ipc-channels';
 import { isAppUrl } from './security';
@@ -45,6 +45,28 @@ export function bindIpc(
     off();
     ipcMain.removeHandler(ELECTRON_CHANNELS.request);
   };
+}
+
+/**
+ * Grants the paths of files the artist drops on the window. Only the preload sends these,
+ * with the path Electron gives for a File it handed the page (webUtils.getPathForFile): the
+ * page cannot make a File with a path of its choosing, so it cannot grant itself a folder.
+ * The grant is in force before the next message is handled, so the request that uses the
+ * dropped path is served.
+ */
+export function bindDropGrants(
+  ipcMain: Pick<IpcMain, 'on' | 'removeAllListeners'>,
+  grants: { grant(paths: readonly string[]): Promise<void> },
+  target: () => IpcTarget | null,
+): () => void {
+  ipcMain.on(ELECTRON_CHANNELS.grantDrop, (event: IpcMainEvent, dropped: unknown) => {
+    if (untrustedSender(event, target()) || typeof dropped !== 'string') return;
+    grants.grant([dropped]).catch((err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`warning: the dropped ${dropped} could not be remembered: ${why}\n`);
+    });
+  });
+  return () => void ipcMain.removeAllListeners(ELECTRON_CHANNELS.grantDrop);
 }
 
 /** Why a sender is not served, or null: it must be our window, showing our page, top frame. */

@@ -1,21 +1,31 @@
 /**
  * The desktop app's main process: orchestration only (DESIGN.md "Process architecture").
  * One instance, one window; the page comes from the app's own scheme; every IPC request
- * goes through bindIpc to the Studio (validated against shared/ipc.ts); the engine runs in
- * a utilityProcess. Quitting while a job runs stops it gracefully first (a checkpoint and
+ * goes through bindIpc to the Studio (validated against shared/ipc.ts), which allows only the
+ * library, the samples and what the artist granted (app-studio.ts); the page gets no web
+ * permission; the engine runs in a utilityProcess. Quitting while a job runs stops it gracefully first (a checkpoint and
  * the style are written), then quits.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Notification, protocol, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Notification,
+  protocol,
+  session,
+  shell,
+} from 'electron';
 import { APP_ORIGIN, APP_SCHEME } from '../../shared/ipc-channels';
-import { SETTINGS_FILE, SettingsStore } from '../services/settings';
-import { Studio } from '../services/studio/studio';
+import type { Studio } from '../services/studio/studio';
 import { WorkerHost } from '../services/worker-host';
-import { bindIpc } from './ipc';
+import { openAppStudio } from './app-studio';
+import { bindDropGrants, bindIpc } from './ipc';
 import { jobFeedback } from './job-feedback';
 import { appProtocolHandler } from './protocol';
-import { hardenContents, windowPreferences } from './security';
+import { denyPermissions, hardenContents, windowPreferences } from './security';
 import { utilityWorkerSpawner } from './utility-worker';
 
 // Built layout (vite.app.config.ts): out/app/{main.js, preload.cjs, worker.js}, out/renderer/.
@@ -56,36 +66,27 @@ app.on('before-quit', (event) => {
 
 void app.whenReady().then(async () => {
   const newHost = () => new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
-  const host = newHost();
-  // The settings live in the user-data folder, so they can say where the library is.
-  const settingsFile = path.join(app.getPath('userData'), SETTINGS_FILE);
-  const { store } = await SettingsStore.open(settingsFile);
-  studio = await Studio.open({
-    libraryDir: store.get().libraryDir ?? path.join(app.getPath('userData'), 'library'),
-    settingsFile,
-    host,
-    transport: 'electron',
-    version: app.getVersion(),
+  denyPermissions(session.defaultSession);
+  const opened = await openAppStudio({
+    userDataDir: app.getPath('userData'),
     samplesDir: SAMPLES_DIR,
-    allowedRoots: null,
-    pick: async (kind, title) => {
-      const options = {
-        title,
-        properties:
-          kind === 'folder'
-            ? (['openDirectory', 'createDirectory'] as const)
-            : (['openFile', 'multiSelections'] as const),
-      };
+    version: app.getVersion(),
+    host: newHost(),
+    spawnHost: newHost,
+    showOpenDialog: async (kind, title) => {
+      const properties: ('openDirectory' | 'createDirectory' | 'openFile' | 'multiSelections')[] =
+        kind === 'folder' ? ['openDirectory', 'createDirectory'] : ['openFile', 'multiSelections'];
       const r = win
-        ? await dialog.showOpenDialog(win, { ...options, properties: [...options.properties] })
-        : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
+        ? await dialog.showOpenDialog(win, { title, properties })
+        : await dialog.showOpenDialog({ title, properties });
       return r.canceled ? [] : r.filePaths;
     },
     reveal: (folder) => shell.showItemInFolder(folder),
-    spawnHost: newHost,
   });
+  studio = opened.studio;
   protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, studio));
   bindIpc(ipcMain, studio, () => win?.webContents ?? null);
+  bindDropGrants(ipcMain, opened.grants, () => win?.webContents ?? null);
   studio.subscribe(
     jobFeedback(() => win, {
       isSupported: () => Notification.isSupported(),

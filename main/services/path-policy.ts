@@ -1,7 +1,8 @@
 /**
- * Which folders a transport may touch. The desktop app may use any folder the artist picks;
- * `patchwork serve` only those below the roots the user allowed (and the library), so a
- * browser tab cannot read or write elsewhere. Symbolic links are followed before the check,
+ * Which folders a transport may touch: only those below the roots the user allowed (and the
+ * library), so a page — a browser tab for `patchwork serve`, a compromised window for the
+ * desktop app — cannot read or write elsewhere. The desktop app's roots grow while it runs:
+ * each folder the artist picks or drops is granted (granted-roots.ts). Symbolic links are followed before the check,
  * for the path named and, through AllowedRoots, for every file a scan finds below it: a link
  * inside an allowed folder must not lead out of it.
  */
@@ -26,21 +27,36 @@ export class AllowedRoots {
   }
 }
 
-export class PathPolicy {
-  /** null: any absolute path. */
-  readonly roots: string[] | null;
+/** Roots added while the studio runs (GrantedRoots); read anew on every check. */
+export interface RootSource {
+  list(): readonly string[];
+}
 
-  constructor(roots: string[] | null) {
-    this.roots = roots && roots.map((r) => path.resolve(r));
+export class PathPolicy {
+  private readonly fixed: string[] | null;
+
+  /** `roots` null: any absolute path (`granted` is then moot). */
+  constructor(
+    roots: readonly string[] | null,
+    private readonly granted: RootSource | null = null,
+  ) {
+    this.fixed = roots && roots.map((r) => path.resolve(r));
+  }
+
+  /** The allowed roots now, or null for any absolute path. */
+  get roots(): string[] | null {
+    if (!this.fixed) return null;
+    return [...this.fixed, ...(this.granted?.list() ?? []).map((r) => path.resolve(r))];
   }
 
   /** The path made absolute and real as far as it exists, or null when it is not allowed. */
   async resolve(p: string): Promise<string | null> {
     if (!path.isAbsolute(p)) return null;
     const abs = path.resolve(p);
-    if (!this.roots) return abs;
+    const roots = this.roots;
+    if (!roots) return abs;
     // Roots are resolved on each call: a root that is itself a link may be re-pointed.
-    return (await (await AllowedRoots.of(this.roots)).holds(abs)) ? abs : null;
+    return (await (await AllowedRoots.of(roots)).holds(abs)) ? abs : null;
   }
 }
 

@@ -60,9 +60,10 @@ export interface WatchesOptions {
   emit: (event: StudioWatchEvent) => void;
   /** How long a file's size must hold still before it is converted (tests shorten it). */
   stableMs?: number;
-  /** The studio's allowed folders now (not saved with a watch: they may change). Files that
-   * link outside them are left out. Absent: no restriction. */
-  allowedRoots?: string[];
+  /** The studio's allowed folders, asked when a watch starts (not saved with a watch: they
+   * grow as the artist grants folders). Files that link outside them are left out. Absent or
+   * null: no restriction. */
+  allowedRoots?: () => string[] | null;
   log?: (line: string) => void;
 }
 
@@ -167,6 +168,7 @@ export class Watches {
     this.changed(entry);
     const { styleDir, input, output, recursive, format, backend, memoryBudgetMB, encoding } =
       entry.setup;
+    const allowedRoots = this.opts.allowedRoots?.() ?? null;
     const spec: WatchJobSpec = {
       ...encoding,
       styleDir,
@@ -177,7 +179,7 @@ export class Watches {
       backend,
       ...(memoryBudgetMB !== undefined ? { memoryBudgetMB } : {}),
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
-      ...(this.opts.allowedRoots ? { allowedRoots: this.opts.allowedRoots } : {}),
+      ...(allowedRoots ? { allowedRoots } : {}),
     };
     entry.ended = host
       .run({ type: 'watch', jobId: runId, spec }, (e) => this.event(entry, runId, e))

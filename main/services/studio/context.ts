@@ -16,6 +16,7 @@ import type { StudioSettings } from '../../../shared/ipc-settings';
 import type { CacheRoot } from '../cache-folder';
 import type { EstimateCache } from '../estimates';
 import type { ImagePyramid } from '../image-pyramid';
+import type { RootSource } from '../path-policy';
 import type { SettingsStore } from '../settings';
 import type { Watches } from '../watches';
 import type { WorkerHost } from '../worker-host';
@@ -31,8 +32,13 @@ export interface StudioOptions {
   version: string;
   /** resources/samples (with source/, target/, held-out/), or null. */
   samplesDir: string | null;
-  /** Folders requests may name; null: any (the desktop app). */
+  /** Folders requests may name (besides the library, the samples and grantedRoots); null: any. */
   allowedRoots: string[] | null;
+  /**
+   * Folders granted while the studio runs (the desktop app's GrantedRoots: what the artist
+   * picked, dropped or set), asked on every check; moot when allowedRoots is null.
+   */
+  grantedRoots?: RootSource;
   /** Native pickers (Electron); absent: 'unsupported'. */
   pick?: (kind: 'folder' | 'files', title?: string) => Promise<string[]>;
   /** Shows a folder in the file manager (Electron's shell.showItemInFolder); absent: none. */

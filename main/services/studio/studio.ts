@@ -62,7 +62,7 @@ export class Studio {
         spawnHost: opts.spawnHost,
         emit: (e) => studio.emit(e),
         ...(opts.watchStableMs !== undefined ? { stableMs: opts.watchStableMs } : {}),
-        ...studio.paths.scanLimit(),
+        allowedRoots: () => studio.paths.policy.roots,
       });
     }
     return studio;
@@ -78,7 +78,7 @@ export class Studio {
     ];
     this.cache = new CacheRoot(opts.cacheDir ?? libraryCacheDir(opts.libraryDir));
     this.thumbs = new Thumbnails(this.cache.folder('thumbnails'), this.cache.dir);
-    this.paths = new StudioPaths(new PathPolicy(roots), this.cache);
+    this.paths = new StudioPaths(new PathPolicy(roots, opts.grantedRoots ?? null), this.cache);
     this.pyramid = new ImagePyramid(this.cache.folder('pyramid'), this.cache.dir);
     const spawn = opts.spawnHost;
     this.shortJobs = spawn ? new SideEngine(spawn) : null;

@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { StudioEvent } from '../../../shared/ipc';
 import { ELECTRON_CHANNELS } from '../../../shared/ipc-channels';
-import { bindIpc, type IpcStudio, type IpcTarget } from '../../../main/app/ipc';
+import { bindDropGrants, bindIpc, type IpcStudio, type IpcTarget } from '../../../main/app/ipc';
 
 type Handler = (event: unknown, raw: unknown) => unknown;
 
@@ -68,5 +68,43 @@ describe('bindIpc', () => {
     expect(s.handlers.size).toBe(0);
     s.emit({ type: 'styles-changed' });
     expect(s.sent).toHaveLength(1);
+  });
+});
+
+describe('bindDropGrants', () => {
+  // A drop is the artist's choice: the preload sends the dropped file's path, and main grants
+  // it — but only from the app's own page, so no other frame can grant itself a folder.
+  type Listener = (event: unknown, dropped: unknown) => void;
+  function setupDrops() {
+    const listeners = new Map<string, Listener>();
+    const ipcMain = {
+      on: (ch: string, l: Listener) => void listeners.set(ch, l),
+      removeAllListeners: (ch: string) => void listeners.delete(ch),
+    };
+    const granted: string[] = [];
+    const grants = {
+      grant: (paths: readonly string[]) => Promise.resolve(void granted.push(...paths)),
+    };
+    const target: IpcTarget = { id: 7, isDestroyed: () => false, send: () => undefined };
+    const off = bindDropGrants(ipcMain as never, grants, () => target);
+    const drop = (event: unknown, dropped: unknown) =>
+      listeners.get(ELECTRON_CHANNELS.grantDrop)!(event, dropped);
+    return { granted, drop, off, listeners };
+  }
+  const fromPage = (over: Record<string, unknown> = {}) => ({
+    sender: { id: 7 },
+    senderFrame: { url: 'patchwork://app/', parent: null },
+    ...over,
+  });
+
+  it('grants a path dropped on the app page, and nothing from elsewhere', () => {
+    const s = setupDrops();
+    s.drop(fromPage(), '/home/artist/photos');
+    s.drop(fromPage({ sender: { id: 8 } }), '/home/artist/.ssh');
+    s.drop(fromPage({ senderFrame: { url: 'https://example.com/', parent: null } }), '/etc');
+    s.drop(fromPage(), { path: '/etc' });
+    expect(s.granted).toEqual(['/home/artist/photos']);
+    s.off();
+    expect(s.listeners.size).toBe(0);
   });
 });

@@ -4,7 +4,14 @@
  * Electron's binary exists).
  */
 import { describe, expect, it } from 'vitest';
-import { APP_CSP, hardenContents, isAppUrl, windowPreferences } from '../../../main/app/security';
+import {
+  APP_CSP,
+  denyPermissions,
+  hardenContents,
+  isAppUrl,
+  isExternalAllowed,
+  windowPreferences,
+} from '../../../main/app/security';
 
 describe('window preferences', () => {
   it('sandboxes and isolates the page, with no Node anywhere', () => {
@@ -65,5 +72,51 @@ describe('web contents rules', () => {
     expect(isAppUrl('patchwork://other/')).toBe(false);
     expect(isAppUrl('patchwork://app.evil/')).toBe(false);
     expect(isAppUrl('not a url')).toBe(false);
+  });
+});
+
+describe('external links', () => {
+  it('opens only the listed pages, not any https URL', () => {
+    const opened: string[] = [];
+    let handler: (d: { url: string }) => { action: string } = () => ({ action: 'unset' });
+    const contents = {
+      on: () => undefined,
+      setWindowOpenHandler: (h: typeof handler) => void (handler = h),
+    };
+    hardenContents(contents as never, (url) => opened.push(url));
+    for (const url of [
+      'https://evil.example/phish',
+      'https://arxiv.org/abs/2007.15651.evil.example/',
+      'https://arxiv.org@evil.example/abs/2007.15651',
+      'https://arxiv.org/abs/0000.00000',
+    ]) {
+      expect(handler({ url })).toEqual({ action: 'deny' });
+    }
+    expect(opened).toEqual([]);
+    expect(isExternalAllowed('https://arxiv.org/abs/2007.15651')).toBe(true);
+    expect(isExternalAllowed('https://ARXIV.org/abs/2007.15651')).toBe(true);
+    expect(isExternalAllowed('not a url')).toBe(false);
+  });
+});
+
+describe('web permissions', () => {
+  // The page uses none, so every request and check is refused: a compromised page must not
+  // reach the camera, the microphone, the clipboard or a USB device.
+  it('refuses every permission request, check and device', () => {
+    let request: ((c: unknown, p: string, cb: (ok: boolean) => void) => void) | null = null;
+    let check: ((c: unknown, p: string) => boolean) | null = null;
+    let device: ((d: unknown) => boolean) | null = null;
+    denyPermissions({
+      setPermissionRequestHandler: (h: typeof request) => void (request = h),
+      setPermissionCheckHandler: (h: typeof check) => void (check = h),
+      setDevicePermissionHandler: (h: typeof device) => void (device = h),
+    } as never);
+    for (const p of ['media', 'notifications', 'clipboard-read', 'geolocation', 'fullscreen']) {
+      const answers: boolean[] = [];
+      request!(null, p, (ok) => answers.push(ok));
+      expect(answers).toEqual([false]);
+      expect(check!(null, p)).toBe(false);
+    }
+    expect(device!({ deviceType: 'usb' })).toBe(false);
   });
 });
