@@ -7,14 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { serveStudio } from '../serve/index';
+import { hostNameProblem, isLoopback } from '../serve/host-names';
+import { tokenProblem } from '../serve/token';
 import { int } from './args';
-import { EXIT } from './errors';
+import { EXIT, UsageError } from './errors';
 
 interface ServeFlags {
   port: number;
   host: string;
   library: string;
   allow?: string[];
+  allowHost: string[];
   token?: string;
 }
 
@@ -33,7 +36,13 @@ export function registerServe(program: Command): void {
       '--allow <dir...>',
       'folders the browser may read and write (default: the current folder)',
     )
-    .option('--token <text>', 'the access token (default: a random one)')
+    .option(
+      '--allow-host <names>',
+      'other names the server may be reached by, besides --host (repeatable, or comma-separated)',
+      allowHost,
+      [],
+    )
+    .option('--token <text>', 'the access token, 22+ characters (default: a random one)', token)
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags);
     });
@@ -45,13 +54,16 @@ async function serve(flags: ServeFlags): Promise<number> {
     libraryDir: path.resolve(flags.library),
     allowedRoots: allowed,
     host: flags.host,
+    allowHosts: flags.allowHost,
     port: flags.port,
     token: flags.token,
   });
-  if (!['127.0.0.1', 'localhost', '::1'].includes(flags.host)) {
+  if (!isLoopback(flags.host)) {
+    const names = [flags.host, ...flags.allowHost].join(', ');
     process.stderr.write(
       `warning: listening on ${flags.host}, not only this computer: anyone who can reach it ` +
-        'and has the address (with its token) can use the studio, over unencrypted HTTP.\n',
+        'and has the address (with its token) can use the studio, over unencrypted HTTP.\n' +
+        `Requests must name the server as ${names}; add others with --allow-host.\n`,
     );
   }
   process.stdout.write(
@@ -67,4 +79,23 @@ async function serve(flags: ServeFlags): Promise<number> {
   process.stdout.write('stopping…\n');
   await served.close();
   return EXIT.ok;
+}
+
+/** --allow-host: each use adds its comma-separated names. */
+function allowHost(value: string, previous: string[]): string[] {
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  for (const name of names) {
+    const problem = hostNameProblem(name);
+    if (problem) throw new UsageError(`--allow-host: ${problem}`);
+  }
+  return [...previous, ...names];
+}
+
+function token(value: string): string {
+  const problem = tokenProblem(value);
+  if (problem) throw new UsageError(`--token: ${problem}`);
+  return value;
 }

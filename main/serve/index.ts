@@ -2,13 +2,13 @@
  * The studio under plain Node, as `patchwork serve` runs it: the real services, the engine
  * in a forked child process, the HTTP/WebSocket transport in front.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { PACKAGE_ROOT, packageVersion } from '../files/package-root';
 import { Studio } from '../services/studio/studio';
 import { WorkerHost } from '../services/worker-host';
 import { nodeWorkerSpawner } from '../services/worker-host-node';
 import { startServer, type RunningServer } from './server';
+import { newToken } from './token';
 
 // Found from the sources and from the built CLI alike (an installed package holds both: see
 // package.json's files).
@@ -20,6 +20,8 @@ export interface ServeStudioOptions {
   /** Folders the browser may name (besides the library and the samples). */
   allowedRoots: string[];
   host?: string;
+  /** Names besides `host` that requests may give as Host (--allow-host). */
+  allowHosts?: string[];
   port?: number;
   token?: string;
   rendererDir?: string | null;
@@ -34,7 +36,7 @@ export interface ServedStudio extends RunningServer {
 }
 
 export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudio> {
-  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const token = opts.token ?? newToken();
   const newHost = () => new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
   const host = newHost();
   const studio = await Studio.open({
@@ -55,12 +57,17 @@ export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudi
       : existsSync(`${RENDERER_DIR}/index.html`)
         ? RENDERER_DIR
         : null;
+  // A refused token or host name (or a busy port) must not leave the engine process running.
   const server = await startServer({
     studio,
     token,
     host: opts.host,
+    allowHosts: opts.allowHosts,
     port: opts.port,
     rendererDir,
+  }).catch(async (err: unknown) => {
+    await studio.dispose();
+    throw err;
   });
   return {
     ...server,

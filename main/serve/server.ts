@@ -8,6 +8,8 @@
  * the token (the
  * URL's ?token=, then a SameSite cookie, or an Authorization: Bearer header), and the Host
  * and Origin headers must name this server, which keeps other sites and DNS rebinding out.
+ * What a request did wrong is answered in a 4xx; a failure of the server's own is logged and
+ * answered with a generic 500, since its text (paths, stacks) is not the caller's business.
  */
 import { contentTypeOf } from '../../shared/content-types';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -19,16 +21,22 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode, Reply } from '../../shared/ipc';
 import { parseResourceUrl } from '../../shared/resource-urls';
 import type { Studio } from '../services/studio/studio';
+import { hostMatcher, hostNameProblem } from './host-names';
+import { tokenProblem } from './token';
 
 export interface ServeOptions {
   studio: Studio;
   token: string;
   /** 127.0.0.1 unless the user opts in to another interface. */
   host?: string;
+  /** Names besides `host` (and loopback's) that requests may give as Host: --allow-host. */
+  allowHosts?: string[];
   /** 0: any free port. */
   port?: number;
   /** The built renderer (index.html, assets/); null serves a page saying how to build it. */
   rendererDir: string | null;
+  /** Where the detail of the server's own failures goes (stderr unless given). */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -39,6 +47,9 @@ export interface RunningServer {
 
 export const TOKEN_COOKIE = 'patchwork_token';
 const MAX_BODY = 1024 * 1024;
+
+/** A request body past MAX_BODY: answered 413, not read further. */
+class BodyTooLarge extends Error {}
 
 const STATUS: Record<ErrorCode, number> = {
   'invalid-message': 400,
@@ -52,7 +63,12 @@ const STATUS: Record<ErrorCode, number> = {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const bindHost = opts.host ?? '127.0.0.1';
-  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(bindHost);
+  const allowHosts = opts.allowHosts ?? [];
+  // The CLI refuses these as usage errors first; this keeps other callers to the same rules.
+  const problem =
+    tokenProblem(opts.token) ?? allowHosts.map(hostNameProblem).find((p) => p !== null) ?? null;
+  if (problem) throw new Error(problem);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let port = 0;
   const studio = opts.studio;
 
@@ -63,11 +79,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return a.length === b.length && timingSafeEqual(a, b);
   };
 
-  const hostOk = (req: IncomingMessage): boolean => {
-    if (!loopback) return true;
-    const host = req.headers.host ?? '';
-    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host);
-  };
+  const namesThisServer = hostMatcher(bindHost, allowHosts, () => port);
+  const hostOk = (req: IncomingMessage): boolean => namesThisServer(req.headers.host);
 
   const originOk = (req: IncomingMessage): boolean => {
     const origin = req.headers.origin;
@@ -86,14 +99,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const server = createServer((req, res) => {
     void route(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${String(err)}`);
-      else res.destroy();
+      log(`serve: ${req.method ?? '?'} ${req.url ?? ''} failed: ${errorText(err)}`);
+      if (res.headersSent) res.destroy();
+      else send(res, 500, 'text/plain', 'internal error (the server log has the detail)');
     });
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (!hostOk(req)) return send(res, 403, 'text/plain', 'unexpected Host header');
+    const url = requestUrl(req);
+    if (!url) return send(res, 400, 'text/plain', 'malformed address (a bad %-escape?)');
     if (!authorized(req, url)) {
       return send(
         res,
@@ -131,9 +146,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) {
       return send(res, 415, 'text/plain', 'send application/json');
     }
+    let body: string;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      res.setHeader('Connection', 'close');
+      return send(res, 413, 'text/plain', `request body over ${MAX_BODY / 1024 / 1024} MiB`);
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(await readBody(req));
+      raw = JSON.parse(body);
     } catch (err) {
       const reply: Reply<never> = {
         ok: false,
@@ -214,8 +237,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Events: one WebSocket per tab, the same token and origin rules.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const ok = url.pathname === '/events' && hostOk(req) && originOk(req) && authorized(req, url);
+    const url = requestUrl(req);
+    const ok = url?.pathname === '/events' && hostOk(req) && originOk(req) && authorized(req, url);
     if (!ok) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
@@ -283,15 +306,38 @@ function cookie(req: IncomingMessage, name: string): string | null {
   return null;
 }
 
+/**
+ * The request's address, or null when it cannot be one: no URL parses from it, or a
+ * %-escape in its path or query decodes to no text (URLSearchParams would quietly turn it
+ * into U+FFFD, and the route would then look for a file nobody named).
+ */
+function requestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  if (!URL.canParse(target, 'http://localhost')) return null;
+  try {
+    decodeURIComponent(target);
+  } catch {
+    return null;
+  }
+  return new URL(target, 'http://localhost');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY) return Promise.reject(new BodyTooLarge());
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request too large'));
-        req.destroy();
+        // Stop collecting; the 413 is sent and the connection closed after it.
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

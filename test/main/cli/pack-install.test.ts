@@ -22,6 +22,8 @@ import { useTempDir } from '../../support/temp-dir';
 import { saveTinyCutStyle } from '../../support/tiny-cut-style';
 
 const run = promisify(execFile);
+/** Long enough for serve's 128-bit rule (main/serve/token.ts). */
+const PACK_TOKEN = 'pack-test-token-0123456789';
 
 /** What the package needs built (`npm run build`, or `npm pack`'s prepack). */
 const BUILT = ['out/cli/patchwork.js', 'out/cli/engine-worker.js', 'out/renderer/index.html'];
@@ -165,7 +167,7 @@ describe('patchwork installed from npm pack', () => {
   it('serves the studio from the package: its page, and an engine request on its samples', async () => {
     const child = spawn(
       bin,
-      ['serve', '--port', '0', '--library', tmp.path('library'), '--token', 'pack-test'],
+      ['serve', '--port', '0', '--library', tmp.path('library'), '--token', PACK_TOKEN],
       { cwd: app, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -181,7 +183,7 @@ describe('patchwork installed from npm pack', () => {
         });
         child.on('close', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
       });
-      const auth = { Authorization: 'Bearer pack-test' };
+      const auth = { Authorization: `Bearer ${PACK_TOKEN}` };
       const page = await fetch(`${address}/`, { headers: auth });
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<script type="module"[^>]* src="\.\/assets\//);
