@@ -1,6 +1,7 @@
 /**
- * What the on-disk image caches (thumbnails.ts, image-pyramid.ts) share: a key of a file's path, size
- * and modification time (plus what else picks the variant), a cap on the images made at once,
+ * What the on-disk image caches (thumbnails.ts, image-pyramid.ts) share: a key of a file's
+ * path, size and modification time (plus what else picks the variant), one piece of work per
+ * key however many ask at once, a cap on the images made at once,
  * a write through a hidden temporary renamed over the target (0600, cache-folder.ts), and
  * trimming to the newest files.
  */
@@ -13,6 +14,20 @@ import { CACHE_FILE_MODE } from './cache-folder';
 /** 32 hex digits naming a cached file; the parts are joined with NUL so none run together. */
 export function cacheKey(parts: (string | number)[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
+}
+
+/** Requests for the same key while its work runs share that work (and its outcome). */
+export class SharedWork<T> {
+  private readonly running = new Map<string, Promise<T>>();
+
+  run(key: string, work: () => Promise<T>): Promise<T> {
+    let job = this.running.get(key);
+    if (!job) {
+      job = work().finally(() => this.running.delete(key));
+      this.running.set(key, job);
+    }
+    return job;
+  }
 }
 
 /** Runs at most `parallel` pieces of work at once; the rest wait in call order. */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { PyramidInfo } from '../../shared/ipc';
 import { ensurePrivateFolder, isCachedFile } from './cache-folder';
-import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
+import { cacheKey, SharedWork, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 export type { PyramidInfo };
 
@@ -64,7 +64,7 @@ export function levelGrid(info: PyramidInfo, level: number) {
 
 export class ImagePyramid {
   private readonly infos = new Map<string, Promise<PyramidInfo>>();
-  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly inFlight = new SharedWork<string>();
   private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
@@ -101,16 +101,10 @@ export class ImagePyramid {
     const key = await this.keyOf(file);
     const target = path.join(this.dir, `${key}-${level}-${x}-${y}.webp`);
     if (await isCachedFile(target)) return target;
-    const name = `${key}-${level}-${x}-${y}`;
-    let job = this.inFlight.get(name);
-    if (!job) {
-      job = (async () => {
-        const source = await this.levelFile(file, key, level, info);
-        return this.limit.run(() => this.cut(source, info, level, x, y, target));
-      })().finally(() => this.inFlight.delete(name));
-      this.inFlight.set(name, job);
-    }
-    return job;
+    return this.inFlight.run(`${key}-${level}-${x}-${y}`, async () => {
+      const source = await this.levelFile(file, key, level, info);
+      return this.limit.run(() => this.cut(source, info, level, x, y, target));
+    });
   }
 
   private async keyOf(file: string): Promise<string> {
@@ -122,10 +116,7 @@ export class ImagePyramid {
   /** The level as an uncompressed libvips file (made once, shared by concurrent requests). */
   private levelFile(file: string, key: string, level: number, info: PyramidInfo): Promise<string> {
     const target = path.join(this.dir, `${key}-${level}.v`);
-    const name = `${key}-${level}`;
-    let job = this.inFlight.get(name);
-    if (job) return job;
-    job = (async () => {
+    return this.inFlight.run(`${key}-${level}`, async () => {
       if (await isCachedFile(target)) {
         // In use: newest, so trimming spares it.
         const now = new Date();
@@ -148,9 +139,7 @@ export class ImagePyramid {
       );
       void this.trim('.v', MAX_LEVEL_FILES).catch(() => undefined);
       return target;
-    })().finally(() => this.inFlight.delete(name));
-    this.inFlight.set(name, job);
-    return job;
+    });
   }
 
   private async cut(

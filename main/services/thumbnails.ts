@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { MAX_THUMB_SIZE } from '../../shared/resource-urls';
 import { ensurePrivateFolder, isCachedFile } from './cache-folder';
-import { cacheKey, trimNewest, WorkLimit, writeCached } from './file-cache';
+import { cacheKey, SharedWork, trimNewest, WorkLimit, writeCached } from './file-cache';
 
 /** The largest step is the largest size a /thumbs address may ask for. */
 export const THUMB_SIZES = [128, 256, 512, 1024, MAX_THUMB_SIZE] as const;
@@ -36,7 +36,7 @@ export class ThumbnailError extends Error {
 }
 
 export class Thumbnails {
-  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly inFlight = new SharedWork<string>();
   private readonly limit = new WorkLimit(PARALLEL);
   private made = 0;
 
@@ -54,14 +54,7 @@ export class Thumbnails {
     const key = cacheKey([path.resolve(file), px, stat.size, stat.mtimeMs]);
     const target = path.join(this.dir, `${key}.webp`);
     if (await isCachedFile(target)) return target;
-    let job = this.inFlight.get(key);
-    if (!job) {
-      job = this.limit
-        .run(() => this.make(file, px, target))
-        .finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, job);
-    }
-    return job;
+    return this.inFlight.run(key, () => this.limit.run(() => this.make(file, px, target)));
   }
 
   private async make(file: string, px: number, target: string): Promise<string> {
