@@ -4,8 +4,11 @@
  * the before/after viewer's image pyramid). The preload and the serve client build them, the
  * renderer derives tile addresses from a file's, and `patchwork serve` and the app's
  * patchwork:// scheme read them back — so a route or a parameter cannot drift between them.
+ * The serve client adds a grant (resource-grants.ts: &exp=…&sig=…) that a tile's address
+ * keeps from its file's; the app's scheme needs none and ignores it.
  * Pure TypeScript with no schema library: the sandboxed preload bundles it.
  */
+import type { Grant } from './resource-grants';
 
 /** The largest thumbnail the page may ask for (main/services/thumbnails.ts's biggest step). */
 export const MAX_THUMB_SIZE = 2048;
@@ -23,29 +26,32 @@ export type Resource =
  * The address of `resource` below `base`: an origin or folder URL ending in '/' (the app's
  * patchwork://app/, the serve page's folder), or '' for one relative to the page.
  */
-export function resourceUrl(base: string, resource: Resource): string {
+export function resourceUrl(base: string, resource: Resource, grant?: Grant): string {
   const p = encodeURIComponent(resource.path);
+  const g = grant ? `&exp=${grant.exp}&sig=${grant.sig}` : '';
   switch (resource.route) {
     case 'files':
-      return `${base}files?path=${p}`;
+      return `${base}files?path=${p}${g}`;
     case 'thumbs':
-      return `${base}thumbs?size=${Math.round(resource.size)}&path=${p}`;
+      return `${base}thumbs?size=${Math.round(resource.size)}&path=${p}${g}`;
     case 'tiles': {
       const { level, x, y } = resource;
-      return `${base}tiles?path=${p}&level=${level}&x=${x}&y=${y}`;
+      return `${base}tiles?path=${p}&level=${level}&x=${x}&y=${y}${g}`;
     }
   }
 }
 
 /**
  * One tile of the image a /files address shows, beside it: the page knows only the api's
- * fileUrl (its base differs by transport), so the tile's address is derived from it.
+ * fileUrl (its base and grant differ by transport), so the tile's address is derived from
+ * it, keeping its grant (which is for the image, whatever the route).
  */
 export function tileUrlOf(fileUrl: string, level: number, x: number, y: number): string {
-  const m = /^(.*?\/|)files\?path=([^&]*)$/.exec(fileUrl);
+  const m = /^(.*?\/|)files\?path=([^&]*)(?:&exp=(\d+)&sig=([0-9a-f]+))?$/.exec(fileUrl);
   if (!m) throw new Error(`not a /files address: ${fileUrl}`);
   const path = decodeURIComponent(m[2]);
-  return resourceUrl(m[1], { route: 'tiles', path, level, x, y });
+  const grant = m[3] !== undefined ? { exp: Number(m[3]), sig: m[4] } : undefined;
+  return resourceUrl(m[1], { route: 'tiles', path, level, x, y }, grant);
 }
 
 /**

@@ -4,22 +4,35 @@
  * { channel, input } envelope the preload sends over Electron's IPC and answers with the
  * same Reply; /events pushes the same events; /files serves previews and outputs the studio
  * allows, /thumbs small WebPs of them and /tiles their full-resolution tiles (addresses read
- * by shared/resource-urls.ts). Bound to loopback unless asked otherwise; every request needs
- * the token (the
- * URL's ?token=, then a SameSite cookie, or an Authorization: Bearer header), and the Host
- * and Origin headers must name this server, which keeps other sites and DNS rebinding out.
- * What a request did wrong is answered in a 4xx; a failure of the server's own is logged and
- * answered with a generic 500, since its text (paths, stacks) is not the caller's business.
+ * by shared/resource-urls.ts). Bound to loopback unless asked otherwise. The page itself
+ * (index.html, its scripts and styles) is public: it holds nothing but the built interface.
+ * Everything else needs the token, and never from a cookie, which browsers would send to
+ * every other server on this host (shared/serve-auth.ts): /api and /events take it as an
+ * Authorization: Bearer header (/events also as a subprotocol, since browsers cannot set
+ * headers on a WebSocket), and /files, /thumbs and /tiles also take a grant signed for that
+ * one image (shared/resource-grants.ts). The Host and Origin headers must name this server,
+ * which keeps other sites and DNS rebinding out. What a request did wrong is answered in a
+ * 4xx; a failure of the server's own is logged under an id and answered with a generic 500
+ * naming only that id, since its text (paths, stacks) is not the caller's business.
  */
 import { contentTypeOf } from '../../shared/content-types';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode, Reply } from '../../shared/ipc';
+import {
+  grantKey,
+  grantMessage,
+  grantOf,
+  grantTimeProblem,
+  type Grant,
+} from '../../shared/resource-grants';
 import { parseResourceUrl } from '../../shared/resource-urls';
+import { tokenOfProtocols, WS_PROTOCOL } from '../../shared/serve-auth';
+import { errorId } from '../services/studio/request-error';
 import type { Studio } from '../services/studio/studio';
 import { hostMatcher, hostNameProblem } from './host-names';
 import { tokenProblem } from './token';
@@ -37,6 +50,8 @@ export interface ServeOptions {
   rendererDir: string | null;
   /** Where the detail of the server's own failures goes (stderr unless given). */
   log?: (line: string) => void;
+  /** The clock grants are judged by (ms since the epoch); tests move it. */
+  now?: () => number;
 }
 
 export interface RunningServer {
@@ -45,7 +60,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const TOKEN_COOKIE = 'patchwork_token';
 const MAX_BODY = 1024 * 1024;
 
 /** A request body past MAX_BODY: answered 413, not read further. */
@@ -69,6 +83,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     tokenProblem(opts.token) ?? allowHosts.map(hostNameProblem).find((p) => p !== null) ?? null;
   if (problem) throw new Error(problem);
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const now = opts.now ?? Date.now;
+  const key = Buffer.from(grantKey(opts.token));
   let port = 0;
   const studio = opts.studio;
 
@@ -88,55 +104,56 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return origin === `http://${req.headers.host ?? ''}`;
   };
 
-  const authorized = (req: IncomingMessage, url: URL): boolean => {
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    return (
-      tokenOk(url.searchParams.get('token')) ||
-      tokenOk(bearer) ||
-      tokenOk(cookie(req, TOKEN_COOKIE))
-    );
+  /** The token of an Authorization: Bearer header; a cookie or a ?token= never counts. */
+  const bearerOk = (req: IncomingMessage): boolean =>
+    tokenOk(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
+
+  /** Whether `grant` was signed for `p` with this server's key. */
+  const grantOk = (grant: Grant, p: string): boolean => {
+    const expected = createHmac('sha256', key).update(grantMessage(p, grant.exp)).digest();
+    const given = Buffer.from(grant.sig, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
   };
 
   const server = createServer((req, res) => {
     void route(req, res).catch((err: unknown) => {
-      log(`serve: ${req.method ?? '?'} ${req.url ?? ''} failed: ${errorText(err)}`);
+      const id = errorId();
+      log(`serve: error ${id}: ${req.method ?? '?'} ${req.url ?? ''} failed: ${errorText(err)}`);
       if (res.headersSent) res.destroy();
-      else send(res, 500, 'text/plain', 'internal error (the server log has the detail)');
+      else send(res, 500, 'text/plain', `internal error ${id} (the server log has the detail)`);
     });
   });
+
+  const NEEDS_TOKEN =
+    'This Patchwork server needs its token: open the address `patchwork serve` printed.';
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostOk(req)) return send(res, 403, 'text/plain', 'unexpected Host header');
     const url = requestUrl(req);
     if (!url) return send(res, 400, 'text/plain', 'malformed address (a bad %-escape?)');
-    if (!authorized(req, url)) {
-      return send(
-        res,
-        401,
-        'text/plain',
-        'This Patchwork server needs its token: open the address `patchwork serve` printed.',
-      );
+    if (url.pathname === '/api') {
+      if (!bearerOk(req)) return send(res, 401, 'text/plain', NEEDS_TOKEN);
+      return api(req, res);
     }
-    if (url.pathname === '/api') return api(req, res);
     const resource = parseResourceUrl(url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
     if (resource) {
       if ('error' in resource) return send(res, 400, 'text/plain', resource.error);
+      if (!bearerOk(req)) {
+        const grant = grantOf(url.searchParams);
+        if (grant === null) return send(res, 401, 'text/plain', NEEDS_TOKEN);
+        if ('error' in grant) return send(res, 400, 'text/plain', grant.error);
+        const late = grantTimeProblem(grant, now());
+        if (late) return send(res, 403, 'text/plain', late);
+        if (!grantOk(grant, resource.path)) {
+          return send(res, 403, 'text/plain', 'this image address is not signed for that file');
+        }
+      }
       if (resource.route === 'files') return file(res, resource.path);
       if (resource.route === 'thumbs') return thumb(res, resource.path, resource.size);
       return tile(res, resource.path, resource.level, resource.x, resource.y);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
-    if (url.searchParams.has('token')) {
-      // First visit with the token: a cookie carries it from here on, and the address bar
-      // loses it (it would otherwise end up in history and screenshots).
-      res.setHeader(
-        'Set-Cookie',
-        `${TOKEN_COOKIE}=${opts.token}; HttpOnly; SameSite=Strict; Path=/`,
-      );
-      res.writeHead(303, { Location: url.pathname });
-      res.end();
-      return;
-    }
+    // The page: public, whatever its query (an old ?token= link is read by the page itself).
     return asset(res, url.pathname);
   }
 
@@ -235,10 +252,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   // Events: one WebSocket per tab, the same token and origin rules.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    // The page offers the plain protocol beside the one carrying its token; only the plain
+    // one is answered, so the token is not echoed.
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   server.on('upgrade', (req, socket, head) => {
     const url = requestUrl(req);
-    const ok = url?.pathname === '/events' && hostOk(req) && originOk(req) && authorized(req, url);
+    const ok =
+      url?.pathname === '/events' &&
+      hostOk(req) &&
+      originOk(req) &&
+      (bearerOk(req) || tokenOk(tokenOfProtocols(req.headers['sec-websocket-protocol'])));
     if (!ok) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
@@ -263,7 +290,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const shownHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
   return {
     port,
-    url: `http://${shownHost}:${port}/?token=${opts.token}`,
+    // In the fragment: the browser never sends it, and the page moves it into sessionStorage.
+    url: `http://${shownHost}:${port}/#token=${encodeURIComponent(opts.token)}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();
@@ -296,14 +324,6 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
     'X-Content-Type-Options': 'nosniff',
   });
   res.end(body);
-}
-
-function cookie(req: IncomingMessage, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return null;
 }
 
 /**

@@ -3,7 +3,8 @@
  * must meet. Anyone who can reach the port may guess tokens, so a given one must be as hard to
  * guess as 128 random bits: 22 characters when it uses the base64url alphabet (6 bits each),
  * 32 when it is hexadecimal only (4 bits each). Length is all that can be checked; a long
- * token that is a word repeated is the user's choice.
+ * token that is a word repeated is the user's choice. It travels in an HTTP header, so it is
+ * limited to printable ASCII without spaces.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -17,6 +18,9 @@ export function newToken(): string {
 
 /** What is wrong with `token` as serve's access token, or null when it will do. */
 export function tokenProblem(token: string): string | null {
+  if (!/^[\x21-\x7e]*$/.test(token)) {
+    return 'the token may hold only printable ASCII characters, without spaces';
+  }
   const hex = /^[0-9a-fA-F]*$/.test(token);
   const min = hex ? MIN_HEX : MIN_BASE64URL;
   if (token.length >= min) return null;

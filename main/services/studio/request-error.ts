@@ -1,8 +1,12 @@
 /**
  * How a request the studio cannot do is answered: RequestError carries the reply's code, and
  * toIpcError turns whatever a handler threw (the library's, the watches', an options error)
- * into the IpcError the reply carries.
+ * into the IpcError the reply carries. Anything else is a failure of the studio's own: its
+ * text (paths, library messages) and stack go to the log under a short id, and the reply
+ * says only that something went wrong and which id to look for — the page, or whoever else
+ * can reach the transport, learns nothing of the machine from it.
  */
+import { randomBytes } from 'node:crypto';
 import type { IpcError } from '../../../shared/ipc';
 import { OptionsError } from '../../../shared/options';
 import { StyleLibraryError } from '../style-library';
@@ -20,7 +24,14 @@ export class RequestError extends Error {
   }
 }
 
-export function toIpcError(err: unknown): IpcError {
+/** A short random id that ties a generic answer to the detail in the log. */
+export function errorId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
+
+export function toIpcError(err: unknown, log: (line: string) => void = toStderr): IpcError {
   if (
     err instanceof RequestError ||
     err instanceof StyleLibraryError ||
@@ -36,6 +47,10 @@ export function toIpcError(err: unknown): IpcError {
       issues: err.issues.map((i) => ({ path: i.option, message: i.message })),
     };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: 'internal', message };
+  const id = errorId();
+  log(`error ${id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return {
+    code: 'internal',
+    message: `Something went wrong inside Patchwork (error ${id}; the log has the detail).`,
+  };
 }

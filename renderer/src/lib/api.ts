@@ -4,7 +4,7 @@
  * the contract's types.
  */
 import { createApi, type PatchworkApi, type PatchworkBridge } from '../../../shared/ipc';
-import { serveBridge } from './serve-client';
+import { serveBridge, type ServePage } from './serve-client';
 
 declare global {
   interface Window {
@@ -14,5 +14,17 @@ declare global {
 }
 
 export function connectApi(): PatchworkApi {
-  return createApi(window.patchwork ?? serveBridge(window.location));
+  return createApi(window.patchwork ?? serveBridge(servePage()));
+}
+
+/** The page as the serve client needs it; storage kept in memory where sessionStorage is off. */
+function servePage(): ServePage {
+  let storage: ServePage['storage'];
+  try {
+    storage = window.sessionStorage;
+  } catch {
+    const kept = new Map<string, string>();
+    storage = { getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => void kept.set(k, v) };
+  }
+  return { location: window.location, history: window.history, storage };
 }

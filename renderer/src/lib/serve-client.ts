@@ -1,21 +1,84 @@
 /**
  * The bridge to `patchwork serve`: requests as POST /api (the same envelope as Electron's
- * IPC), events from the /events WebSocket, reconnecting after a drop. The token travels in
- * the cookie the server set on the first visit.
+ * IPC), events from the /events WebSocket, reconnecting after a drop. No cookie carries the
+ * token (shared/serve-auth.ts): it is taken from the address the tab was opened with, kept in
+ * this tab's sessionStorage and removed from the address bar; requests send it as a header,
+ * the WebSocket as a subprotocol, and the images the browser fetches itself carry grants
+ * signed with a key derived from it (shared/resource-grants.ts).
  */
 import type { PatchworkBridge, Reply, StudioEvent } from '../../../shared/ipc';
+import { grantExpiry, grantKey, signGrant, type Grant } from '../../../shared/resource-grants';
 import { resourceUrl } from '../../../shared/resource-urls';
+import { tokenOfAddress, wsProtocols } from '../../../shared/serve-auth';
 
-export function serveBridge(location: Location): PatchworkBridge {
+/** Where this tab keeps the token: sessionStorage is per tab and per origin (port included). */
+export const TOKEN_KEY = 'patchwork.token';
+
+/** What the client needs of the page it runs in (a test hands in its own). */
+export interface ServePage {
+  location: Location;
+  history: Pick<History, 'replaceState'>;
+  storage: Pick<Storage, 'getItem' | 'setItem'>;
+}
+
+/**
+ * The token: from the opening address (then out of the address bar, so it does not end up in
+ * history, bookmarks or screenshots), else from this tab's storage (a reload); '' if neither.
+ */
+export function takeToken(page: ServePage): string {
+  const given = tokenOfAddress(page.location.href);
+  if (given) {
+    page.storage.setItem(TOKEN_KEY, given);
+    const url = new URL(page.location.href);
+    url.searchParams.delete('token');
+    url.hash = '';
+    page.history.replaceState(null, '', url.pathname + url.search);
+    return given;
+  }
+  return page.storage.getItem(TOKEN_KEY) ?? '';
+}
+
+/**
+ * Signs image addresses: one grant per path and expiry step, so an address stays the same
+ * string (and cached) until the step changes. `serverOffset` corrects this browser's clock to
+ * the server's, which judges the expiry.
+ */
+export function grantSigner(token: string, serverOffset: () => number): (path: string) => Grant {
+  const key = grantKey(token);
+  let exp = 0;
+  let made = new Map<string, Grant>();
+  return (path) => {
+    const e = grantExpiry(Date.now() + serverOffset());
+    if (e !== exp) {
+      exp = e;
+      made = new Map();
+    }
+    let grant = made.get(path);
+    if (!grant) {
+      grant = signGrant(key, path, e);
+      made.set(path, grant);
+    }
+    return grant;
+  };
+}
+
+export function serveBridge(page: ServePage): PatchworkBridge {
+  const { location } = page;
+  const token = takeToken(page);
   const listeners = new Set<(event: StudioEvent) => void>();
   const base = new URL('./', location.href);
+  base.hash = '';
+  base.search = '';
   const wsUrl = new URL('events', base);
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   let retry = 500;
   let opened = false;
+  // The server's clock minus this browser's (ms), from each reply's Date header.
+  let offset = 0;
+  const grant = grantSigner(token, () => offset);
 
   const connect = () => {
-    const ws = new WebSocket(wsUrl);
+    const ws = new WebSocket(wsUrl, wsProtocols(token));
     ws.onopen = () => {
       retry = 500;
       // Events may have been missed while disconnected: the page reloads its lists.
@@ -37,10 +100,12 @@ export function serveBridge(location: Location): PatchworkBridge {
     async invoke(envelope) {
       const res = await fetch(new URL('api', base), {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        credentials: 'omit',
         body: JSON.stringify(envelope),
       });
+      const date = Date.parse(res.headers.get('date') ?? '');
+      if (Number.isFinite(date)) offset = date - Date.now();
       const text = await res.text();
       if (!text.startsWith('{')) {
         return { ok: false, error: { code: 'internal', message: text || res.statusText } };
@@ -51,7 +116,7 @@ export function serveBridge(location: Location): PatchworkBridge {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    fileUrl: (path) => resourceUrl(base.href, { route: 'files', path }),
-    thumbUrl: (path, size) => resourceUrl(base.href, { route: 'thumbs', path, size }),
+    fileUrl: (path) => resourceUrl(base.href, { route: 'files', path }, grant(path)),
+    thumbUrl: (path, size) => resourceUrl(base.href, { route: 'thumbs', path, size }, grant(path)),
   };
 }

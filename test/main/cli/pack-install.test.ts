@@ -178,7 +178,7 @@ describe('patchwork installed from npm pack', () => {
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => {
           stdout += d.toString();
-          const m = /open (http:\/\/\S+?)\/\?token=/.exec(stdout);
+          const m = /open (http:\/\/\S+?)\/#token=/.exec(stdout);
           if (m) resolve(m[1]);
         });
         child.on('close', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));

@@ -14,4 +14,9 @@ describe('tokenProblem', () => {
     expect(tokenProblem('0123456789abcdef'.repeat(2).slice(1))).toMatch(/31 characters/);
     expect(tokenProblem('')).toMatch(/too short/);
   });
+
+  it('refuses what an HTTP header cannot carry', () => {
+    for (const t of ['a'.repeat(30) + ' b', 'ü'.repeat(40), 'x'.repeat(30) + '\n'])
+      expect(tokenProblem(t)).toMatch(/printable ASCII/);
+  });
 });
