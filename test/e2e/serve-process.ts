@@ -53,7 +53,8 @@ export async function callApi(
   channel: string,
   input: unknown,
 ): Promise<Record<string, unknown>> {
-  const token = new URL(serve.url).searchParams.get('token') ?? '';
+  // The printed address carries the token in its fragment (#token=…).
+  const token = new URLSearchParams(new URL(serve.url).hash.slice(1)).get('token') ?? '';
   const res = await fetch(`${serve.origin}/api`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },

@@ -67,8 +67,9 @@ async function fillTiny(page: Page, name: string, steps: number) {
 test('train a style from the samples, see it listed, convert with it', async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto(serve.url);
-  // The token moved into a cookie; the address no longer shows it.
+  // The token moved into this tab's storage, not a cookie; the address no longer shows it.
   await expect(page).toHaveURL(`${serve.origin}/`);
+  expect(await page.context().cookies()).toEqual([]);
   await expect(page.getByRole('heading', { name: 'New style' })).toBeVisible();
 
   await page.getByRole('button', { name: 'Try it with the sample images' }).click();
@@ -286,14 +287,18 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await expect(slider).toHaveAttribute('aria-valuenow', '48');
     await viewer.getByRole('button', { name: 'Zoom in' }).click();
     await expect(viewer.getByTestId('zoom')).toHaveText('125 %');
-    // The full-resolution tiles behind the zoom, fetched as the page does (its cookie, its CSP).
-    const tile = await page.evaluate(
-      async (file) => {
-        const res = await fetch(`tiles?path=${encodeURIComponent(file)}&level=0&x=0&y=0`);
-        return [res.status, res.headers.get('content-type')];
-      },
-      path.join(drop, 'arrived.jpg'),
-    );
+    // The full-resolution tiles behind the zoom, fetched as the page does: no cookie, the
+    // grant the page signed for the image (taken from the Before picture's address), its CSP.
+    const before = await viewer.getByAltText('Before').getAttribute('src');
+    const tile = await page.evaluate(async (src) => {
+      const grant = new URL(src, location.href).searchParams;
+      const path = encodeURIComponent(grant.get('path') ?? '');
+      const signed = `exp=${grant.get('exp')}&sig=${grant.get('sig')}`;
+      const res = await fetch(`tiles?path=${path}&level=0&x=0&y=0&${signed}`, {
+        credentials: 'omit',
+      });
+      return [res.status, res.headers.get('content-type')];
+    }, before ?? '');
     expect(tile).toEqual([200, 'image/webp']);
     await page.screenshot({ path: path.join(SHOTS, 'before-after.png'), fullPage: true });
     await viewer.getByRole('button', { name: 'Close' }).click();
