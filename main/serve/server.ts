@@ -64,6 +64,8 @@ const MAX_BODY = 1024 * 1024;
 
 /** A request body past MAX_BODY: answered 413, not read further. */
 class BodyTooLarge extends Error {}
+/** A client that stopped sending before the body it announced was complete: its doing. */
+class BodyCutShort extends Error {}
 
 const STATUS: Record<ErrorCode, number> = {
   'invalid-message': 400,
@@ -167,6 +169,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     try {
       body = await readBody(req);
     } catch (err) {
+      if (err instanceof BodyCutShort) {
+        // Nobody is left to read an answer, most likely; if someone is, it is a 400.
+        if (!res.writable) return;
+        return send(res, 400, 'text/plain', 'the request body was cut short');
+      }
       if (!(err instanceof BodyTooLarge)) throw err;
       res.setHeader('Connection', 'close');
       return send(res, 413, 'text/plain', `request body over ${MAX_BODY / 1024 / 1024} MiB`);
@@ -361,6 +368,10 @@ function readBody(req: IncomingMessage): Promise<string> {
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // 'aborted' (the connection closed mid-body) is the only error a request stream emits.
+    req.on('error', () => reject(new BodyCutShort()));
+    req.on('close', () => {
+      if (!req.complete) reject(new BodyCutShort());
+    });
   });
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Reply } from '../../shared/ipc';
 import { wsProtocols } from '../../shared/serve-auth';
 import { toIpcError } from '../../main/services/studio/request-error';
+import { exchange } from './serve-fuzz';
 import { bearer, handshake, INTERNALS, openSite, post, raw, type Site } from './serve-attacks';
 
 let site: Site;
@@ -138,6 +139,32 @@ describe('bodies and addresses', () => {
       const res = await raw(site, target, { method, headers: bearer(site) });
       expect([method, target, res.status]).toEqual([method, target, 405]);
     }
+  });
+});
+
+describe('a client that stops sending mid-body', () => {
+  it('is not a failure of the server: nothing logged, and it answers the next', async () => {
+    const logged: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
+      logged.push(String(line));
+      return true;
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const head =
+          `POST /api HTTP/1.1\r\nHost: 127.0.0.1:${site.served.port}\r\n` +
+          `Authorization: Bearer ${site.served.token}\r\nContent-Type: application/json\r\n` +
+          'Content-Length: 100\r\n\r\n{"channel":';
+        const res = await exchange(site.served.port, Buffer.from(head), 10_000);
+        expect(res.timedOut).toBe(false);
+        expect([null, 400]).toContain(res.status);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(logged.join('')).not.toMatch(/serve: error/);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect((await post(site, INFO)).status).toBe(200);
   });
 });
 
