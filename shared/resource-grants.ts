@@ -70,3 +70,27 @@ export function grantTimeProblem(grant: Grant, nowMs: number): string | null {
   if (grant.exp > now + GRANT_MAX_AHEAD_S) return 'this image address expires too far ahead';
   return null;
 }
+
+/**
+ * The page's signer: one grant per path and expiry step, so an address stays the same string
+ * (and cached) until the step changes. `serverOffset` (ms) corrects the browser's clock to
+ * the server's, which judges the expiry.
+ */
+export function grantSigner(token: string, serverOffset: () => number): (path: string) => Grant {
+  const key = grantKey(token);
+  let exp = 0;
+  let made = new Map<string, Grant>();
+  return (path) => {
+    const e = grantExpiry(Date.now() + serverOffset());
+    if (e !== exp) {
+      exp = e;
+      made = new Map();
+    }
+    let grant = made.get(path);
+    if (!grant) {
+      grant = signGrant(key, path, e);
+      made.set(path, grant);
+    }
+    return grant;
+  };
+}

@@ -39,3 +39,30 @@ export function tokenOfAddress(href: string): string | null {
   const fromHash = new URLSearchParams(url.hash.replace(/^#/, '')).get('token');
   return fromHash || url.searchParams.get('token') || null;
 }
+
+/** Where the page keeps the token: sessionStorage is per tab and per origin (port included). */
+export const TOKEN_KEY = 'patchwork.token';
+
+/** What taking the token needs of the page (the DOM's Location, History and Storage fit). */
+export interface TokenPage {
+  location: { href: string };
+  history: { replaceState(data: unknown, unused: string, url?: string | null): void };
+  storage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+}
+
+/**
+ * The token: from the opening address (then out of the address bar, so it does not end up in
+ * history, bookmarks or screenshots), else from this tab's storage (a reload); '' if neither.
+ */
+export function takeToken(page: TokenPage): string {
+  const given = tokenOfAddress(page.location.href);
+  if (given) {
+    page.storage.setItem(TOKEN_KEY, given);
+    const url = new URL(page.location.href);
+    url.searchParams.delete('token');
+    url.hash = '';
+    page.history.replaceState(null, '', url.pathname + url.search);
+    return given;
+  }
+  return page.storage.getItem(TOKEN_KEY) ?? '';
+}

@@ -19,6 +19,7 @@ import { contentTypeOf } from '../../shared/content-types';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -257,6 +258,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
     res.end(body);
   }
+
+  // CONNECT (a proxy's method) would otherwise be dropped without a word.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
 
   // Events: one WebSocket per tab, the same token and origin rules.
   const wss = new WebSocketServer({

@@ -141,7 +141,10 @@ async function run(args: BenchArgs): Promise<void> {
       ['crashes', crashed ? `1 (${crashed})` : '0'],
       ['5xx (not deliberate)', String(report.serverErrors.length)],
       ['deliberate 501/503', String(report.deliberate5xx)],
-      ['closed without answer', String(report.closedWithoutAnswer)],
+      [
+        'closed without answer',
+        `${report.closedWithoutAnswer} (${[...report.closedKinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`,
+      ],
       ['never answered', String(report.noAnswer.length)],
       ['failures logged by the server', String(logged)],
       ['health checks failed', String(report.healthFailures)],

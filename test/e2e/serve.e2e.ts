@@ -290,15 +290,14 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     // The full-resolution tiles behind the zoom, fetched as the page does: no cookie, the
     // grant the page signed for the image (taken from the Before picture's address), its CSP.
     const before = await viewer.getByAltText('Before').getAttribute('src');
-    const tile = await page.evaluate(async (src) => {
-      const grant = new URL(src, location.href).searchParams;
-      const path = encodeURIComponent(grant.get('path') ?? '');
-      const signed = `exp=${grant.get('exp')}&sig=${grant.get('sig')}`;
-      const res = await fetch(`tiles?path=${path}&level=0&x=0&y=0&${signed}`, {
-        credentials: 'omit',
-      });
+    const grant = new URL(before ?? '', `${serve.origin}/`).searchParams;
+    const tileUrl =
+      `tiles?path=${encodeURIComponent(grant.get('path') ?? '')}&level=0&x=0&y=0` +
+      `&exp=${grant.get('exp')}&sig=${grant.get('sig')}`;
+    const tile = await page.evaluate(async (url) => {
+      const res = await fetch(url, { credentials: 'omit' });
       return [res.status, res.headers.get('content-type')];
-    }, before ?? '');
+    }, tileUrl);
     expect(tile).toEqual([200, 'image/webp']);
     await page.screenshot({ path: path.join(SHOTS, 'before-after.png'), fullPage: true });
     await viewer.getByRole('button', { name: 'Close' }).click();

@@ -13,10 +13,10 @@ import {
   grantExpiry,
   grantKey,
   grantMessage,
+  grantSigner,
   signGrant,
 } from '../../shared/resource-grants';
 import { resourceUrl, tileUrlOf } from '../../shared/resource-urls';
-import { grantSigner } from '../../renderer/src/lib/serve-client';
 import { filesUrl, openSite, raw, type Site } from './serve-attacks';
 
 let site: Site;

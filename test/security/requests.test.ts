@@ -128,6 +128,12 @@ describe('bodies and addresses', () => {
     });
   });
 
+  it('CONNECT, a proxy’s method, gets 405 rather than a dropped connection', async () => {
+    const req = `CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:${site.served.port}\r\n\r\n`;
+    const res = await exchange(site.served.port, Buffer.from(req), 10_000);
+    expect(res.status).toBe(405);
+  });
+
   it('methods other than GET/HEAD (or the API’s POST) get 405', async () => {
     for (const [method, target] of [
       ['PUT', '/'],

@@ -36,6 +36,8 @@ export interface FuzzReport {
   deliberate5xx: number;
   /** Connections the server closed without an answer (its HTTP parser on garbage does so). */
   closedWithoutAnswer: number;
+  /** The same, by how the request was broken ('well-formed' for none). */
+  closedKinds: Map<string, number>;
   /** Requests with no answer and no close within the time limit. */
   noAnswer: { sent: string }[];
   /** Sockets that opened as WebSockets. */
@@ -570,6 +572,7 @@ export async function fuzzServe(fuzz: FuzzTarget, plan: FuzzPlan): Promise<FuzzR
     serverErrors: [],
     deliberate5xx: 0,
     closedWithoutAnswer: 0,
+    closedKinds: new Map(),
     noAnswer: [],
     socketsOpened: 0,
     healthFailures: 0,
@@ -586,8 +589,11 @@ export async function fuzzServe(fuzz: FuzzTarget, plan: FuzzPlan): Promise<FuzzR
       const s = res.status ?? 0;
       report.statuses.set(s, (report.statuses.get(s) ?? 0) + 1);
       if (res.timedOut && res.status === null) report.noAnswer.push({ sent });
-      else if (res.status === null) report.closedWithoutAnswer++;
-      else if (s === 501 || s === 503) report.deliberate5xx++;
+      else if (res.status === null) {
+        report.closedWithoutAnswer++;
+        const kind = sent.slice(0, sent.indexOf(':'));
+        report.closedKinds.set(kind, (report.closedKinds.get(kind) ?? 0) + 1);
+      } else if (s === 501 || s === 503) report.deliberate5xx++;
       else if (s >= 500) report.serverErrors.push({ status: s, sent, answer: res.answer });
       if (plan.every && report.requests % plan.every === 0) {
         if (!(await healthy(fuzz))) report.healthFailures++;

@@ -6,8 +6,13 @@
  * the address it was opened with, keeps it in this tab's storage and clears the address bar.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenOfProtocols, wsProtocols } from '../../shared/serve-auth';
-import { takeToken, TOKEN_KEY, type ServePage } from '../../renderer/src/lib/serve-client';
+import {
+  takeToken,
+  TOKEN_KEY,
+  tokenOfProtocols,
+  wsProtocols,
+  type TokenPage,
+} from '../../shared/serve-auth';
 import { bearer, filesUrl, handshake, openSite, post, raw, type Site } from './serve-attacks';
 
 let site: Site;
@@ -121,8 +126,8 @@ describe('the page keeps the token to this tab', () => {
   function pageAt(href: string, stored: Record<string, string> = {}) {
     const storage = new Map(Object.entries(stored));
     const shown: string[] = [];
-    const page: ServePage = {
-      location: new URL(href) as unknown as Location,
+    const page: TokenPage = {
+      location: new URL(href),
       history: { replaceState: (_s, _t, url) => void shown.push(String(url)) },
       storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, v) },
     };

@@ -7,59 +7,13 @@
  * signed with a key derived from it (shared/resource-grants.ts).
  */
 import type { PatchworkBridge, Reply, StudioEvent } from '../../../shared/ipc';
-import { grantExpiry, grantKey, signGrant, type Grant } from '../../../shared/resource-grants';
+import { grantSigner } from '../../../shared/resource-grants';
 import { resourceUrl } from '../../../shared/resource-urls';
-import { tokenOfAddress, wsProtocols } from '../../../shared/serve-auth';
+import { takeToken, wsProtocols, type TokenPage } from '../../../shared/serve-auth';
 
-/** Where this tab keeps the token: sessionStorage is per tab and per origin (port included). */
-export const TOKEN_KEY = 'patchwork.token';
-
-/** What the client needs of the page it runs in (a test hands in its own). */
-export interface ServePage {
+/** What the client needs of the page it runs in. */
+export interface ServePage extends TokenPage {
   location: Location;
-  history: Pick<History, 'replaceState'>;
-  storage: Pick<Storage, 'getItem' | 'setItem'>;
-}
-
-/**
- * The token: from the opening address (then out of the address bar, so it does not end up in
- * history, bookmarks or screenshots), else from this tab's storage (a reload); '' if neither.
- */
-export function takeToken(page: ServePage): string {
-  const given = tokenOfAddress(page.location.href);
-  if (given) {
-    page.storage.setItem(TOKEN_KEY, given);
-    const url = new URL(page.location.href);
-    url.searchParams.delete('token');
-    url.hash = '';
-    page.history.replaceState(null, '', url.pathname + url.search);
-    return given;
-  }
-  return page.storage.getItem(TOKEN_KEY) ?? '';
-}
-
-/**
- * Signs image addresses: one grant per path and expiry step, so an address stays the same
- * string (and cached) until the step changes. `serverOffset` corrects this browser's clock to
- * the server's, which judges the expiry.
- */
-export function grantSigner(token: string, serverOffset: () => number): (path: string) => Grant {
-  const key = grantKey(token);
-  let exp = 0;
-  let made = new Map<string, Grant>();
-  return (path) => {
-    const e = grantExpiry(Date.now() + serverOffset());
-    if (e !== exp) {
-      exp = e;
-      made = new Map();
-    }
-    let grant = made.get(path);
-    if (!grant) {
-      grant = signGrant(key, path, e);
-      made.set(path, grant);
-    }
-    return grant;
-  };
 }
 
 export function serveBridge(page: ServePage): PatchworkBridge {
