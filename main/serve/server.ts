@@ -36,6 +36,7 @@ import { tokenOfProtocols, WS_PROTOCOL } from '../../shared/serve-auth';
 import { errorId } from '../services/studio/request-error';
 import type { Studio } from '../services/studio/studio';
 import { hostMatcher, hostNameProblem } from './host-names';
+import { PublicErrors } from './public-errors';
 import { tokenProblem } from './token';
 
 export interface ServeOptions {
@@ -88,6 +89,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const now = opts.now ?? Date.now;
   const key = Buffer.from(grantKey(opts.token));
+  const publicErrors = new PublicErrors(log);
   let port = 0;
   const studio = opts.studio;
 
@@ -191,7 +193,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     const reply = await studio.handle(raw);
     const status = reply.ok ? 200 : STATUS[reply.error.code];
-    send(res, status, 'application/json', JSON.stringify(reply));
+    send(res, status, 'application/json', publicErrors.stringify(reply));
   }
 
   async function file(res: ServerResponse, p: string): Promise<void> {
@@ -288,7 +290,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   function attach(ws: WebSocket): void {
     const off = studio.subscribe((event) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+      if (ws.readyState === ws.OPEN) ws.send(publicErrors.stringify(event));
     });
     ws.on('close', off);
     ws.on('error', off);

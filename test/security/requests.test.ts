@@ -6,6 +6,7 @@
  * and in the API's replies alike.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import type { Reply } from '../../shared/ipc';
 import { wsProtocols } from '../../shared/serve-auth';
 import { toIpcError } from '../../main/services/studio/request-error';
@@ -225,5 +226,71 @@ describe("the server's own failures", () => {
       spy.mockRestore();
     }
     expect((await real(INFO)).ok).toBe(true);
+  });
+
+  describe('a job that failed inside the engine', () => {
+    const stack =
+      "Error: ENOENT: no such file or directory, open '/home/u/photos/x.png'\n" +
+      '    at Object.openSync (node:fs:573:3)\n    at readImage (/opt/patchwork/engine.js:10:5)';
+    const failed = {
+      id: 'j1',
+      status: 'failed',
+      error: { message: 'Something went wrong inside the engine.', detail: stack },
+    };
+
+    /** Captures what the server logs meanwhile. */
+    function captureLog() {
+      const logged: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
+        logged.push(String(line));
+        return true;
+      });
+      return { logged, restore: () => spy.mockRestore() };
+    }
+
+    it('reaches the events socket with an id in place of its stack, the stack logged', async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${site.served.port}/events`, {
+        headers: bearer(site),
+      });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const frame = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+      const log = captureLog();
+      try {
+        // What the job queue emits when the engine reports the failure.
+        (site.served.studio as unknown as { emit(e: unknown): void }).emit({
+          type: 'job',
+          job: failed,
+        });
+        const text = await frame;
+        expect(text).not.toMatch(/ENOENT|\/home\/|node:fs|at Object/);
+        const sent = JSON.parse(text) as { job: typeof failed };
+        expect(sent.job.error.message).toBe('Something went wrong inside the engine.');
+        const id = /under error ([0-9a-f]{8})/.exec(sent.job.error.detail)?.[1];
+        expect(log.logged.join('')).toContain(`serve: error ${id}: Error: ENOENT`);
+      } finally {
+        log.restore();
+        ws.close();
+      }
+    });
+
+    it('reaches an API reply the same way, under the same id; a detail without a stack stays', async () => {
+      const signal = { ...failed, id: 'j2', error: { message: 'stopped', detail: 'SIGKILL' } };
+      const spy = vi
+        .spyOn(site.served.studio, 'handle')
+        .mockResolvedValue({ ok: true, value: { jobs: [failed, failed, signal] } });
+      const log = captureLog();
+      try {
+        const res = await post(site, { channel: 'jobs:list', input: {} });
+        expect(res.body).not.toMatch(/ENOENT|\/home\/|node:fs/);
+        const { value } = JSON.parse(res.body) as { value: { jobs: (typeof failed)[] } };
+        const [a, b, c] = value.jobs.map((j) => j.error.detail);
+        expect(a).toMatch(/under error [0-9a-f]{8}$/);
+        expect(b).toBe(a);
+        expect(c).toBe('SIGKILL');
+      } finally {
+        spy.mockRestore();
+        log.restore();
+      }
+    });
   });
 });
