@@ -70,7 +70,11 @@ export interface OrtTranslator {
 const UNTILED_FLOATS_PER_PIXEL_PER_NGF = 6;
 
 /** The untiled graph's working set for an image, in bytes (an estimate; see the constant). */
-export function untiledBytes(G: StyleGenerator, width: number, height: number): number {
+export function untiledBytes(
+  G: { config: { ngf: number } },
+  width: number,
+  height: number,
+): number {
   const pixels = ceil4(width) * ceil4(height);
   return 4 * pixels * (UNTILED_FLOATS_PER_PIXEL_PER_NGF * G.config.ngf + 2 * IMAGE_CHANNELS);
 }
@@ -96,8 +100,12 @@ export function ortTranslator(G: StyleGenerator, opts: OrtTranslatorOptions): Or
     return weights;
   };
   const reported = new Set<string>();
-  const session = async (graph: string, bytes: () => Uint8Array): Promise<OrtSession> => {
-    const s = await runtime.sessionFor(prefix + graph, bytes, opts.provider);
+  const session = async (
+    graph: string,
+    bytes: () => Uint8Array,
+    memoryArena = true,
+  ): Promise<OrtSession> => {
+    const s = await runtime.sessionFor(prefix + graph, bytes, opts.provider, { memoryArena });
     if (s.fallback && !reported.has(s.fallback)) {
       reported.add(s.fallback);
       opts.onFallback?.(s.fallback);
@@ -108,7 +116,8 @@ export function ortTranslator(G: StyleGenerator, opts: OrtTranslatorOptions): Or
   const engine: TileEngine = {
     async evaluate(job) {
       const graph = `pass:${job.pass.target}:${job.pass.evaluate.join(',')}<${job.pass.read.join(',')}`;
-      const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()));
+      // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
+      const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
       const ort = await runtime.require();
       const result = await s.run(await tileFeeds(job, s.inputNames, ort.Tensor));
       return passOutputs(job.pass).map((id) => result[tileOutput(id)].data as Float32Array);
