@@ -129,9 +129,19 @@ export function workingBytes(
  * [h, w, C] each, for one tile; the passes, statistics and stored maps are shared.
  */
 export interface TileEngine {
-  evaluate(job: TileJob): Promise<Float32Array[]>;
+  /**
+   * The pass's outputs (passOutputs order), [h, w, C] each; null for a target that is not
+   * stored when the engine reduced it to `targetMoments` itself.
+   */
+  evaluate(job: TileJob): Promise<TileOutputs>;
   /** The largest single tensor it can hold, in bytes (a GPU's buffer limit), or Infinity. */
   maxTensorBytes(): number;
+}
+
+export interface TileOutputs {
+  maps: (Float32Array | null)[];
+  /** The target's moments over the tile: pixel count, per-channel mean and Σ (x − mean)². */
+  targetMoments?: { count: number; mean: Float32Array; m2: Float32Array };
 }
 
 /** TF.js on the current backend. */
@@ -139,7 +149,7 @@ export const tfjsTiles: TileEngine = {
   async evaluate(job) {
     const outs = evaluateTile(job);
     try {
-      return await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+      return { maps: await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array)) };
     } finally {
       tf.dispose(outs);
     }
@@ -261,11 +271,16 @@ async function runTile(
     norms: run.norms,
   });
   const ids = passOutputs(pass);
-  for (const [k, data] of outs.entries()) {
+  if (outs.targetMoments && moments) {
+    const { count, mean, m2 } = outs.targetMoments;
+    moments.merge(count, mean, m2);
+  }
+  for (const [k, data] of outs.maps.entries()) {
     const id = ids[k];
+    if (!data) continue; // reduced to targetMoments by the engine
     const rect = scaleRect(tile, byId(id).scale); // data: [h, w, C] of the tile
     if (pass.write.includes(id)) await run.store.write(id, rect, data);
-    if (id === pass.target && moments) moments.add(data);
+    if (id === pass.target && moments && !outs.targetMoments) moments.add(data);
     if (id === OUTPUT) writeOutput(run, rect, data);
   }
 }

@@ -16,7 +16,7 @@ import { exportOnnx } from '../export/onnx-export';
 import { torchStateDict } from '../export/pth-export';
 import type { TileJob } from '../infer/tile-evaluator';
 import { IMAGE, IMAGE_CHANNELS, indexNodes, passOutputs } from '../infer/stage-plan';
-import { spanLength } from '../infer/tiling';
+import { scaleRect, spanLength } from '../infer/tiling';
 import {
   readImage,
   translateTiled,
@@ -28,6 +28,9 @@ import { MIN_SIDE, type RgbFloatImage } from '../infer/translate';
 import {
   GEOMETRY,
   normFeeds,
+  reducesTarget,
+  TILE_M2,
+  TILE_MEAN,
   stageGeometry,
   stageGraph,
   tileOutput,
@@ -120,7 +123,17 @@ export function ortTranslator(G: StyleGenerator, opts: OrtTranslatorOptions): Or
       const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
       const ort = await runtime.require();
       const result = await s.run(await tileFeeds(job, s.inputNames, ort.Tensor));
-      return passOutputs(job.pass).map((id) => result[tileOutput(id)].data as Float32Array);
+      const reduced = reducesTarget(job.nodes, job.pass);
+      const maps = passOutputs(job.pass).map((id) =>
+        reduced && id === job.pass.target ? null : (result[tileOutput(id)].data as Float32Array),
+      );
+      if (!reduced) return { maps };
+      const scale = indexNodes(job.nodes)(job.pass.target).scale;
+      const rect = scaleRect(job.tile, scale);
+      const count = spanLength(rect.y) * spanLength(rect.x);
+      const mean = result[TILE_MEAN].data as Float32Array;
+      const m2 = result[TILE_M2].data as Float32Array;
+      return { maps, targetMoments: { count, mean, m2 } };
     },
     maxTensorBytes: () => Number.POSITIVE_INFINITY,
   };

@@ -13,7 +13,10 @@
  *   inputs   `w:<id>`  [1, h, w, C]   the IMAGE window and every read map's window
  *            `m:<id>`, `s:<id>` [1, C, 1, 1]   mean and 1/std of each normalised source
  *            `geometry` [K]   integers, as float32
- *   outputs  `o:<id>`  [1, h, w, C]   passOutputs(pass), each cropped to the tile
+ *   outputs  `o:<id>`  [1, h, w, C]   passOutputs(pass), each cropped to the tile; except
+ *            `mean`, `m2` [1, C, 1, 1]   for a normalised target that is not stored
+ *                                        (reducesTarget): its moments over the tile instead,
+ *                                        so only C numbers, not the map, come back
  */
 import { encodeModel, type OnnxNode, type OnnxTensor } from '../export/onnx-proto';
 import { ONNX_OPSET } from '../export/onnx-export';
@@ -46,6 +49,13 @@ export const meanInput = (id: string): string => `m:${id}`;
 export const invStdInput = (id: string): string => `s:${id}`;
 export const tileOutput = (id: string): string => `o:${id}`;
 export const GEOMETRY = 'geometry';
+export const TILE_MEAN = 'mean';
+export const TILE_M2 = 'm2';
+
+/** The pass gathers statistics of a map it does not store: the graph reduces it per tile. */
+export function reducesTarget(nodes: readonly MapNode[], pass: Pass): boolean {
+  return indexNodes(nodes)(pass.target).normalised && !pass.write.includes(pass.target);
+}
 
 /**
  * The per-tile numbers, in the order the graph reads them. Both the graph builder and
@@ -223,7 +233,7 @@ export function stageGraph(
     return g.op('Mul', [g.op('Sub', [x, meanInput(id)]), invStdInput(id)]);
   };
 
-  const outputs: string[] = [];
+  const reduced = reducesTarget(nodes, pass);
   const wanted = new Set(passOutputs(pass));
   // The walk below mirrors walkPass: the same numbers in the same order.
   for (const id of pass.evaluate) {
@@ -258,22 +268,32 @@ export function stageGraph(
     }
     values.set(id, x);
     if (wanted.has(id)) {
-      const out = tileOutput(id);
-      g.op('Transpose', [g.crop(x)], { perm: [0, 2, 3, 1] }, out);
-      outputs.push(id);
+      const tile = g.crop(x); // [1, C, h, w]
+      if (id === pass.target && reduced) {
+        // Two-pass moments in float32 over one tile; tiles merge in float64 (channel-stats.ts).
+        const mean = g.op('ReduceMean', [tile], { axes: [2, 3], keepdims: 1 }, TILE_MEAN);
+        const d = g.op('Sub', [tile, mean]);
+        g.op('ReduceSum', [g.op('Mul', [d, d]), g.ints([2, 3])], { keepdims: 1 }, TILE_M2);
+      } else g.op('Transpose', [tile], { perm: [0, 2, 3, 1] }, tileOutput(id));
     }
   }
   inputs.push({ name: GEOMETRY, dims: [g.geometryAt] });
-  const order = passOutputs(pass);
+  const maps = passOutputs(pass).filter((id) => !(reduced && id === pass.target));
+  const moments = reduced
+    ? [TILE_MEAN, TILE_M2].map((name) => ({ name, dims: [1, channelsOf(pass.target), 1, 1] }))
+    : [];
   return encodeModel({
     name: `patchwork-pass-${pass.target}`,
     nodes: g.nodes,
     initializers: g.inits,
     inputs,
-    outputs: order.map((id) => ({
-      name: tileOutput(id),
-      dims: [1, `${id}.h`, `${id}.w`, channelsOf(id)],
-    })),
+    outputs: [
+      ...maps.map((id) => ({
+        name: tileOutput(id),
+        dims: [1, `${id}.h`, `${id}.w`, channelsOf(id)],
+      })),
+      ...moments,
+    ],
     opset: ONNX_OPSET,
   });
 }
