@@ -3,6 +3,7 @@
  * settings service (main/services/settings.ts), the contract (shared/ipc.ts) and the page.
  */
 import { z } from 'zod';
+import { ENGINE_CHOICES } from './convert-options';
 import { FORMAT_CHOICES } from './image-formats';
 import { BACKEND_CHOICES } from './jobs';
 
@@ -23,6 +24,11 @@ export const settingsSchema = z
     theme: z.enum(THEMES),
     /** The compute backend jobs use unless they name one; auto picks the fastest that loads. */
     backend: z.enum(BACKEND_CHOICES),
+    /**
+     * The inference engine conversions use: onnx (ONNX Runtime), tfjs, or auto (ONNX Runtime
+     * where it loads and runs the style, else TF.js). Training always runs on TF.js.
+     */
+    engine: z.enum(ENGINE_CHOICES),
     /** Memory one image's translation may use (tiled conversion), MiB. */
     memoryBudgetMB: z
       .number()
@@ -51,6 +57,7 @@ export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 export const DEFAULT_SETTINGS: StudioSettings = {
   theme: 'dark',
   backend: 'auto',
+  engine: 'auto',
   memoryBudgetMB: 3072,
   defaultFormat: 'same',
   libraryDir: null,
@@ -68,6 +75,27 @@ export interface SettingsView {
   restartNeeded: boolean;
   /** The backend choices this build knows. */
   backends: readonly string[];
+  /** The inference engine choices (ENGINE_CHOICES). */
+  engines: readonly string[];
+}
+
+/** One ONNX Runtime execution provider as found here (main/engine/onnx/runtime.ts). */
+export interface OnnxProviderInfo {
+  name: string;
+  available: boolean;
+  /** What was found, or why it cannot be used. */
+  detail: string;
+}
+
+/** What the engine found about ONNX Runtime: whether it loads, and its providers. */
+export interface OnnxDetection {
+  /** The version that loaded; null when it did not load. */
+  version: string | null;
+  /** Why it did not load (conversions then run on TF.js); null when it did. */
+  reason: string | null;
+  /** The provider auto takes, in words ("cpu (8 threads)"); null when it did not load. */
+  auto: string | null;
+  providers: OnnxProviderInfo[];
 }
 
 /** A GPU the engine can use through webgpu (main/engine/webgpu.ts listGpuAdapters). */
@@ -102,6 +130,8 @@ export interface BackendDetection {
   /** Every backend the engine knows, in auto's order of preference. */
   backends: BackendAvailability[];
   adapters: GpuAdapterInfo[];
+  /** ONNX Runtime, the conversions' engine (absent from probes of older engines). */
+  onnx?: OnnxDetection;
   /** The adapter asked for when probing (the setting, or PATCHWORK_GPU_ADAPTER); null: none. */
   adapterAsked: string | null;
   /** ISO 8601. */

@@ -5,10 +5,30 @@
  * Runs in an engine process of its own, which the services then close: trying each backend
  * leaves TF.js's current backend wherever the last try put it.
  */
-import type { BackendAvailability, BackendDetection } from '../../shared/ipc-settings';
+import type {
+  BackendAvailability,
+  BackendDetection,
+  OnnxDetection,
+} from '../../shared/ipc-settings';
 import type { ProbeJobSpec } from '../../shared/ipc-worker';
 import { BACKENDS, initBackend, type BackendReport } from '../engine/backend';
-import { listGpuAdapters } from '../engine/webgpu';
+import { defaultOrtEnvironment, OrtRuntime } from '../engine/onnx/runtime';
+import { listGpuAdapters, type GpuAdapterSummary } from '../engine/webgpu';
+
+/** ONNX Runtime and its providers; the GPU adapters already listed stand for WebGPU's. */
+export async function probeOnnx(
+  adapters: readonly GpuAdapterSummary[],
+  runtime = new OrtRuntime({
+    ...defaultOrtEnvironment,
+    hardwareGpu: async () => adapters.find((a) => !a.software)?.name ?? null,
+  }),
+): Promise<OnnxDetection> {
+  const loaded = await runtime.load();
+  const providers = (await runtime.detectProviders()).map((p) => ({ ...p }));
+  if (!loaded.ok) return { version: null, reason: loaded.reason, auto: null, providers };
+  const auto = await runtime.chooseProvider('auto');
+  return { version: loaded.version, reason: null, auto: auto.detail, providers };
+}
 
 export async function runProbe(spec: ProbeJobSpec): Promise<BackendDetection> {
   const started = performance.now();
@@ -55,9 +75,11 @@ export async function runProbe(spec: ProbeJobSpec): Promise<BackendDetection> {
       backends.push({ name, available: false, detail: null, reason });
     }
   }
+  const onnx = await probeOnnx(spec.adapters === false ? [] : adapters);
   return {
     auto: auto ? { name: auto.name, detail: auto.detail } : null,
     backends,
+    onnx,
     adapters: adapters.map((a) => ({
       name: a.name,
       api: a.api,

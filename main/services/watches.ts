@@ -37,6 +37,8 @@ export interface WatchSetup {
   recursive: boolean;
   format: WatchFormat;
   backend: WatchJobSpec['backend'];
+  /** The inference engine (absent in lists saved before it existed: auto). */
+  engine?: WatchJobSpec['engine'];
   memoryBudgetMB?: number;
   /** Bit depth, profile, metadata, quality and tile as asked (absent: the defaults). */
   encoding?: Omit<ConvertEncoding, 'format'>;
@@ -166,8 +168,17 @@ export class Watches {
     entry.runId = runId;
     entry.info = { ...infoOf(entry.setup), state: 'starting', since: new Date().toISOString() };
     this.changed(entry);
-    const { styleDir, input, output, recursive, format, backend, memoryBudgetMB, encoding } =
-      entry.setup;
+    const {
+      styleDir,
+      input,
+      output,
+      recursive,
+      format,
+      backend,
+      engine,
+      memoryBudgetMB,
+      encoding,
+    } = entry.setup;
     const allowedRoots = this.opts.allowedRoots?.() ?? null;
     const spec: WatchJobSpec = {
       ...encoding,
@@ -177,6 +188,7 @@ export class Watches {
       recursive,
       format,
       backend,
+      ...(engine !== undefined ? { engine } : {}),
       ...(memoryBudgetMB !== undefined ? { memoryBudgetMB } : {}),
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
       ...(allowedRoots ? { allowedRoots } : {}),

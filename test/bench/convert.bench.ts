@@ -1,6 +1,9 @@
 /**
  * Bench case `convert`: megapixels per second and peak RSS of translating one image with a
- * generator, tiled (`translateTiled`, default memory budget) and untiled (`translateImage`),
+ * generator, on each inference engine — TF.js (on `--backend`) and ONNX Runtime (its provider
+ * chosen as conversion chooses it: hardware first, else cpu with threads = cores) — tiled
+ * (`translateTiled` with the engine's tiles, default memory budget) and untiled (TF.js's
+ * `translateImage`, ONNX Runtime's whole-generator graph),
  * at 1, 4 and 17.9 megapixels (the elephants photo, ../shared/datasets/highres, resized with
  * sharp for the smaller two), for a small generator (ngf 16, 6 blocks) and the paper's
  * (ngf 64, 9 blocks). Weights are random (speed does not depend on them). Beside it, PyTorch
@@ -12,6 +15,7 @@
  * Timed: the translation call alone (decode and resize are not); a 64×64 translation first
  * sets up the kernels. One timed run per row: at these sizes a run is seconds to minutes.
  *
+ * `--engine onnx|tfjs` runs only that engine's rows (PyTorch's beside them either way).
  * `--quick` leaves out the paper generator at 17.9 Mpx (tens of minutes on one wasm thread);
  * `--only CONFIG@MPX` (e.g. `--only paper@17.9`) is not an option: run the worker by hand,
  * see README.md.
@@ -25,14 +29,19 @@ import { pixelsToFloat } from '../../main/engine/data/image-io';
 import { translateTiled } from '../../main/engine/infer/tiled-generator';
 import { translateImageAsync } from '../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../main/engine/model/generator';
+import { chooseEngine } from '../../main/engine/onnx/engine-choice';
+import { ortTranslator, untiledBytes } from '../../main/engine/onnx/ort-translate';
 import { Rng } from '../../main/engine/rng';
 import type { BenchArgs } from './index';
 import { header, loadLine, machineLines, peakRssMiB, runInChild, seconds, table } from './machine';
 import { NOT_INSTALLED, benchScript, runPython, torchStatus } from './pytorch';
 
-export const ELEPHANTS = fileURLToPath(
-  new URL('../../../shared/datasets/highres/elephants-5640x3172.jpg', import.meta.url),
-);
+/** The photo beside the checkout (PATCHWORK_ELEPHANTS names it elsewhere, e.g. from a worktree). */
+export const ELEPHANTS =
+  process.env.PATCHWORK_ELEPHANTS ??
+  fileURLToPath(
+    new URL('../../../shared/datasets/highres/elephants-5640x3172.jpg', import.meta.url),
+  );
 const FULL = { width: 5640, height: 3172 };
 
 interface Net {
@@ -51,6 +60,10 @@ const SOFTWARE_NETS: Net[] = [{ key: 'tiny', ngf: 4, nBlocks: 1 }];
 const SOFTWARE_SIZES = [0.01];
 
 type Mode = 'tiled' | 'untiled';
+type Engine = 'tfjs' | 'onnx';
+const ENGINES: Engine[] = ['tfjs', 'onnx'];
+/** translateTiled's default budget, against which the tiled rows' peak RSS is read. */
+const DEFAULT_BUDGET_MIB = 1024;
 
 export function sizeFor(mpx: number): { width: number; height: number } {
   if (mpx >= 17.9) return FULL;
@@ -63,6 +76,8 @@ export function sizeFor(mpx: number): { width: number; height: number } {
 // ---------------------------------------------------------------------------------------------
 
 export interface ConvertJob {
+  /** Absent in hand-written jobs from before ONNX Runtime: tfjs. */
+  engine?: Engine;
   backend: BackendName;
   net: Net;
   mpx: number;
@@ -104,8 +119,17 @@ async function worker(job: ConvertJob): Promise<ConvertResult> {
     new Rng(7),
   );
   const image = await loadImage(job.mpx);
-  const translate = (im: typeof image) =>
+  let detail = report.detail;
+  let translate = (im: typeof image) =>
     job.mode === 'tiled' ? translateTiled(G, im) : translateImageAsync(G, im);
+  if (job.engine === 'onnx') {
+    const chosen = await chooseEngine('onnx', 'resnet');
+    if (chosen.engine !== 'onnx') throw new Error(chosen.detail);
+    detail = chosen.detail;
+    const ort = ortTranslator(G, { provider: chosen.provider });
+    translate = (im) =>
+      job.mode === 'tiled' ? ort.translateTiled(im, {}) : ort.translateUntiled(im);
+  }
   await translate({ data: new Float32Array(64 * 64 * 3), width: 64, height: 64 }); // kernels
   const start = performance.now();
   const out = await translate(image);
@@ -114,7 +138,7 @@ async function worker(job: ConvertJob): Promise<ConvertResult> {
   const u = process.cpuUsage();
   return {
     ok: true,
-    detail: report.detail,
+    detail,
     seconds: s,
     width: image.width,
     height: image.height,
@@ -168,15 +192,31 @@ interface PyConvert {
 }
 
 /** Why a row is not run, or null. */
-function skipReason(net: Net, mpx: number, mode: Mode, quick: boolean): string | null {
-  if (mode === 'untiled' && net.key === 'paper' && mpx >= 17.9) {
+function skipReason(
+  engine: Engine,
+  net: Net,
+  mpx: number,
+  mode: Mode,
+  quick: boolean,
+): string | null {
+  if (engine === 'onnx' && mode === 'untiled') {
+    const { width, height } = sizeFor(mpx);
+    const need = untiledBytes({ config: net }, width, height);
+    if (need > 0.8 * os.totalmem()) {
+      return (
+        `ONNX Runtime untiled ${net.key} G at ${mpx} Mpx: not run: its graph holds about ` +
+        `${(need / 2 ** 30).toFixed(0)} GiB, over this machine's ` +
+        `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`
+      );
+    }
+  } else if (mode === 'untiled' && net.key === 'paper' && mpx >= 17.9) {
     return (
       'untiled paper G at 17.9 Mpx: not run: one 64-channel full-resolution map alone is ' +
       '17.9M × 64 × 4 B = 4.6 GB, over the wasm heap cap of 4 GiB'
     );
   }
   if (quick && net.key === 'paper' && mpx >= 17.9) {
-    return 'paper G at 17.9 Mpx: left out by --quick (tens of minutes on one wasm thread)';
+    return `paper G at 17.9 Mpx on ${engine}: left out by --quick (minutes to tens of minutes)`;
   }
   return null;
 }
@@ -196,11 +236,18 @@ async function run(args: BenchArgs): Promise<void> {
   console.log(
     header('convert: translation megapixels/s and peak RSS (random-init generators)', [
       ...machineLines(),
-      ['backend', `${backend} (pass --backend to choose; the default is wasm)`],
+      ['backend', `${backend} (TF.js rows; pass --backend to choose; the default is wasm)`],
+      [
+        'engines',
+        args.engine
+          ? `${args.engine} only (--engine)`
+          : 'TF.js and ONNX Runtime (provider as conversion picks it; PATCHWORK_ORT_PROVIDER names one)',
+      ],
       ['image', `${ELEPHANTS} resized with sharp to 1 and 4 Mpx`],
       [
         'tiled',
-        'translateTiled with the default memory budget (1024 MiB) and tile from the budget',
+        `translateTiled with the default memory budget (${DEFAULT_BUDGET_MIB} MiB) and tile from ` +
+          'the budget; RSS/budget: peak RSS over it',
       ],
       [
         'PyTorch',
@@ -256,26 +303,45 @@ async function run(args: BenchArgs): Promise<void> {
             `several live at once: beyond this machine's ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB)`,
         );
       }
-      for (const mode of ['tiled', 'untiled'] as Mode[]) {
+      const engines = ENGINES.filter((e) => !args.engine || e === args.engine);
+      for (const [engine, mode] of engines.flatMap((e) =>
+        (['tiled', 'untiled'] as Mode[]).map((m) => [e, m] as const),
+      )) {
         const label = `${net.key} (ngf ${net.ngf}, ${net.nBlocks} blocks)`;
-        const skip = skipReason(net, mpx, mode, args.quick);
+        const skip = skipReason(engine, net, mpx, mode, args.quick);
         const size = `${width}×${height}`;
+        const name = engine === 'onnx' ? 'ONNX Runtime' : 'TF.js';
         if (skip) {
           notes.push(skip);
-          add([label, size, mode, 'skipped', '–', '–', '–', ...torchCell, '–', loadLine()]);
+          add([
+            label,
+            size,
+            name,
+            mode,
+            'skipped',
+            '–',
+            '–',
+            '–',
+            '–',
+            ...torchCell,
+            '–',
+            loadLine(),
+          ]);
           continue;
         }
-        const r = await runJob({ backend, net, mpx, mode }, 3_600_000);
+        const r = await runJob({ engine, backend, net, mpx, mode }, 3_600_000);
         if (!r.ok) {
-          notes.push(`${label} ${size} ${mode}: ${r.error}`);
+          notes.push(`${label} ${size} ${name} ${mode}: ${r.error}`);
           const oom = /memory|Aborted|allocat/i.test(r.error);
           add([
             label,
             size,
+            name,
             mode,
             oom ? 'OOM' : 'failed',
             '–',
             Number.isFinite(r.peakRssMiB) ? r.peakRssMiB.toFixed(0) : '–',
+            '–',
             '–',
             ...torchCell,
             '–',
@@ -283,15 +349,18 @@ async function run(args: BenchArgs): Promise<void> {
           ]);
           continue;
         }
-        if (!notes.some((n) => n.startsWith('backend: '))) notes.unshift(`backend: ${r.detail}`);
-        const ratio = torchS === null ? '–' : `${(r.seconds / torchS).toFixed(1)}×`;
+        const said = `${name}: ${r.detail}`;
+        if (!notes.includes(said)) notes.unshift(said);
+        const ratio = torchS === null ? '–' : `${(r.seconds / torchS).toFixed(2)}×`;
         add([
           label,
           size,
+          name,
           mode,
           seconds(r.seconds),
           mps(r).toFixed(3),
           r.peakRssMiB.toFixed(0),
+          mode === 'tiled' ? (r.peakRssMiB / DEFAULT_BUDGET_MIB).toFixed(2) : '–',
           (r.cpuS / r.seconds).toFixed(2),
           ...torchCell,
           ratio,
@@ -306,14 +375,16 @@ async function run(args: BenchArgs): Promise<void> {
       [
         'generator',
         'size',
+        'engine',
         'mode',
         's',
         'Mpx/s',
         'peak RSS MiB',
+        'RSS/budget',
         'cpu/wall',
         'torch Mpx/s',
         'torch RSS MiB',
-        'TF.js/torch time',
+        'time/torch time',
         'load after (1/5/15)',
       ],
       rows,
@@ -323,6 +394,8 @@ async function run(args: BenchArgs): Promise<void> {
 }
 
 export const convertCase = {
-  summary: 'translation Mpx/s and peak RSS at 1, 4, 17.9 Mpx, tiled vs untiled, vs PyTorch',
+  summary:
+    'translation Mpx/s and peak RSS at 1, 4, 17.9 Mpx, TF.js and ONNX Runtime, tiled vs ' +
+    'untiled, vs PyTorch',
   run,
 };

@@ -22,6 +22,8 @@ export interface BenchArgs {
   budgetMB?: number;
   /** The case's profiling mode, where it has one. */
   profile: boolean;
+  /** Only this inference engine's rows (onnx, tfjs), for the cases that have both (convert). */
+  engine?: string;
 }
 
 interface BenchCase {
@@ -42,7 +44,8 @@ const CASES: Record<string, BenchCase> = {
 };
 
 const USAGE =
-  'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile] [--budget MIB]';
+  'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--quick] [--profile] ' +
+  '[--budget MIB]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
   const args: BenchArgs = { quick: false, profile: false };
@@ -59,7 +62,12 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       if (!args.backend)
         throw new Error('--backend needs a name (tensorflow, webgpu, wasm or cpu)');
     } else if (a.startsWith('--backend=')) args.backend = a.slice('--backend='.length);
-    else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
+    else if (a === '--engine') {
+      args.engine = argv[++i];
+      if (args.engine !== 'onnx' && args.engine !== 'tfjs') {
+        throw new Error('--engine needs onnx or tfjs');
+      }
+    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (name) throw new Error(`one case at a time (got "${name}" and "${a}")\n${USAGE}`);
     else name = a;
   }

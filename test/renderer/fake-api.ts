@@ -31,6 +31,7 @@ export const SETTINGS: SettingsView = {
   libraryFixed: true,
   restartNeeded: false,
   backends: ['auto', 'wasm', 'cpu'],
+  engines: ['auto', 'onnx', 'tfjs'],
 };
 
 export const DETECTED: BackendDetection = {
@@ -42,6 +43,15 @@ export const DETECTED: BackendDetection = {
     { name: 'cpu', available: true, detail: 'cpu (plain JavaScript, slow)', reason: null },
   ],
   adapters: [],
+  onnx: {
+    version: '1.31.1',
+    reason: null,
+    auto: 'cpu (8 threads)',
+    providers: [
+      { name: 'cuda', available: false, detail: 'the CUDA provider is not installed' },
+      { name: 'cpu', available: true, detail: '8 threads' },
+    ],
+  },
   adapterAsked: null,
   probedAt: '2026-01-01T00:00:00.000Z',
   durationMs: 40,

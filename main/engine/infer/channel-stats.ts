@@ -35,8 +35,20 @@ export class ChannelMoments {
         m2[k] += d * d;
       }
     }
+    this.merge(n, mean, m2);
+  }
+
+  /**
+   * Add a tile already reduced elsewhere (e.g. by the ONNX Runtime pass graph): its pixel
+   * count, per-channel mean and Σ (x − mean)².
+   */
+  merge(n: number, mean: ArrayLike<number>, m2: ArrayLike<number>): void {
+    if (n === 0) return;
+    if (mean.length !== this.channels || m2.length !== this.channels) {
+      throw new RangeError(`expected ${this.channels} channels of moments, got ${mean.length}`);
+    }
     const total = this.count + n;
-    for (let k = 0; k < c; k++) {
+    for (let k = 0; k < this.channels; k++) {
       const delta = mean[k] - this.meanAcc[k];
       this.meanAcc[k] += (delta * n) / total;
       this.m2Acc[k] += m2[k] + (delta * delta * this.count * n) / total;

@@ -60,6 +60,7 @@ describe('settings', () => {
     expect((await settings(first)).settings).toEqual({
       theme: 'dark',
       backend: 'auto',
+      engine: 'auto',
       memoryBudgetMB: 3072,
       defaultFormat: 'same',
       libraryDir: null,
@@ -137,13 +138,13 @@ describe('settings', () => {
     await studio.dispose();
   });
 
-  it('gives jobs that name no backend the chosen one, and conversions the memory budget', async () => {
+  it('gives jobs that name no backend the chosen one, and conversions the budget and engine', async () => {
     const dir = path.join(library, 'styles', 'sepia', 'style');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'style.json'), JSON.stringify({ name: 'Sepia' }));
     const runs: WorkerJob[] = [];
     const studio = await open({}, runs);
-    await settings(studio, { backend: 'cpu', memoryBudgetMB: 512 });
+    await settings(studio, { backend: 'cpu', memoryBudgetMB: 512, engine: 'tfjs' });
     const reply = await call(studio, 'convert:start', {
       styleId: 'sepia',
       input: dir,
@@ -152,7 +153,7 @@ describe('settings', () => {
     expect(reply.ok).toBe(true);
     expect(runs[0]).toMatchObject({
       type: 'convert',
-      spec: { backend: 'cpu', memoryBudgetMB: 512 },
+      spec: { backend: 'cpu', memoryBudgetMB: 512, engine: 'tfjs' },
     });
     await studio.dispose();
   });

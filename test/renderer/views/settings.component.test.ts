@@ -2,7 +2,7 @@
  * The Settings view over a scripted api: the saved settings fill the form and the theme is
  * applied to the page at once; Save sends every field; a refusal is shown at its field. What
  * the engine detected is shown next to the backend choice, with a GPU picker when there are
- * several GPUs.
+ * several GPUs, and ONNX Runtime's providers next to the inference engine choice.
  */
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,12 @@ afterEach(() => {
   cleanup();
   delete document.documentElement.dataset.theme;
 });
+
+function pick(select: HTMLSelectElement, value: string) {
+  select.value = value;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  flushSync();
+}
 
 async function openSettings(fake: ReturnType<typeof fakeApi>) {
   const studio = await render(fake);
@@ -46,6 +52,7 @@ describe('settings', () => {
 
     document.querySelector<HTMLInputElement>('input[name="theme"][value="dark"]')!.click();
     type(document.getElementById('settings-memory') as HTMLInputElement, '2048');
+    pick(document.getElementById('settings-engine') as HTMLSelectElement, 'tfjs');
     type(document.getElementById('settings-library') as HTMLInputElement, '/big/disk/Patchwork');
     flushSync();
     byText('button', 'Save settings')!.click();
@@ -53,6 +60,7 @@ describe('settings', () => {
     expect(fake.requests.find((r) => r.channel === 'settings:set')?.input).toEqual({
       theme: 'dark',
       backend: 'auto',
+      engine: 'tfjs',
       memoryBudgetMB: 2048,
       defaultFormat: 'webp',
       libraryDir: '/big/disk/Patchwork',
@@ -102,6 +110,17 @@ describe('settings', () => {
       'webgpu not available: no GPU device',
       'wasm available',
       'cpu available',
+    ]);
+    // The inference engine: ONNX Runtime's version, auto's provider, every provider and why.
+    expect(document.querySelector('[data-testid="onnx-choice"]')?.textContent).toMatch(
+      /ONNX Runtime 1\.31\.1 loads here; auto uses it on\s+cpu \(8 threads\)/,
+    );
+    const providers = [...document.querySelectorAll('.detected .providers li')].map((li) =>
+      li.textContent?.replace(/\s+/g, ' ').trim(),
+    );
+    expect(providers).toEqual([
+      'cuda not available: the CUDA provider is not installed',
+      'cpu available: 8 threads',
     ]);
     // One GPU or none: nothing to pick.
     expect(document.getElementById('settings-gpu')).toBeNull();

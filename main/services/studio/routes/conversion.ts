@@ -60,6 +60,7 @@ async function startConversion(ctx: StudioContext, input: ParsedInput<'convert:s
       ...encodingBeyondFormat(input),
       format: input.format ?? 'same',
       backend: input.backend ?? settings.backend,
+      engine: settings.engine,
       memoryBudgetMB: settings.memoryBudgetMB,
       ...ctx.paths.scanLimit(),
     },
@@ -85,6 +86,7 @@ async function startWatch(ctx: StudioContext, watches: Watches, input: ParsedInp
     recursive: input.recursive ?? false,
     format: input.format ?? 'same',
     backend: input.backend ?? settings.backend,
+    engine: settings.engine,
     memoryBudgetMB: settings.memoryBudgetMB,
     encoding: encodingBeyondFormat(input),
   });

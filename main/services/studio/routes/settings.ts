@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SettingsPatch, SettingsView } from '../../../../shared/ipc-settings';
+import { ENGINE_CHOICES } from '../../../../shared/convert-options';
 import { BACKEND_CHOICES } from '../../../../shared/jobs';
 import type { Handlers, StudioContext } from '../context';
 import { RequestError } from '../request-error';
@@ -34,6 +35,7 @@ function settingsView(ctx: StudioContext): SettingsView {
       settings.libraryDir !== null &&
       path.resolve(settings.libraryDir) !== inUse,
     backends: BACKEND_CHOICES,
+    engines: ENGINE_CHOICES,
   };
 }
 

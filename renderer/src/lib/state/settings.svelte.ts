@@ -18,6 +18,7 @@ export class SettingsForm {
   view = $state<SettingsView | null>(null);
   theme = $state<StudioSettings['theme']>('dark');
   backend = $state<StudioSettings['backend']>('auto');
+  engine = $state<StudioSettings['engine']>('auto');
   memoryBudgetMB = $state(3072);
   defaultFormat = $state<StudioSettings['defaultFormat']>('same');
   /** Empty: the default place. */
@@ -50,6 +51,7 @@ export class SettingsForm {
   fill(s: StudioSettings): void {
     this.theme = s.theme;
     this.backend = s.backend;
+    this.engine = s.engine;
     this.memoryBudgetMB = s.memoryBudgetMB;
     this.defaultFormat = s.defaultFormat;
     this.libraryDir = s.libraryDir ?? '';
@@ -82,6 +84,7 @@ export class SettingsForm {
         await this.api.request('settings:set', {
           theme: this.theme,
           backend: this.backend,
+          engine: this.engine,
           memoryBudgetMB: this.memoryBudgetMB,
           defaultFormat: this.defaultFormat,
           gpuAdapter: this.gpuAdapter === '' ? null : this.gpuAdapter,

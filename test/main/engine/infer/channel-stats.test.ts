@@ -40,6 +40,34 @@ describe('ChannelMoments', () => {
     expect(norm.invStd[2]).toBeCloseTo(1 / Math.sqrt(want.variance[2] + 1e-5), 3);
   });
 
+  it('merges tiles reduced elsewhere (ONNX Runtime hands back a tile’s mean and M2) as add does', () => {
+    const c = 3;
+    const rng = new Rng(4);
+    const values = Float32Array.from({ length: 600 * c }, () => rng.uniform(-2, 5));
+    const added = new ChannelMoments(c);
+    const merged = new ChannelMoments(c);
+    for (const [a, b] of [
+      [0, 250],
+      [250, 251],
+      [251, 600],
+    ]) {
+      const tile = values.subarray(a * c, b * c);
+      added.add(tile);
+      const one = new ChannelMoments(c);
+      one.add(tile);
+      const n = b - a;
+      merged.merge(
+        n,
+        one.mean(),
+        Float64Array.from(one.variance(), (v) => v * n),
+      );
+    }
+    expect(merged.pixels).toBe(600);
+    Array.from(merged.mean()).forEach((m, k) => expect(m).toBeCloseTo(added.mean()[k], 12));
+    Array.from(merged.variance()).forEach((v, k) => expect(v).toBeCloseTo(added.variance()[k], 12));
+    expect(() => merged.merge(1, [0, 0], [0, 0])).toThrow(/expected 3 channels/);
+  });
+
   it('has nothing to normalise with before any pixels', () => {
     expect(() => new ChannelMoments(2).normaliser()).toThrow(/no pixels/);
   });
