@@ -34,8 +34,8 @@ function cutTapDepth(tap: NceTap): number {
 }
 
 /**
- * CUT's encoder to its deepest tap with each tap's unit feature rows as graph outputs
- * (onnx-graph.ts TapOutputs): the taps of ResnetGenerator.encode, on the input padded to
+ * CUT's encoder to its deepest tap with each tap's map as a graph output (onnx-graph.ts
+ * TapOutputs): the taps of ResnetGenerator.encode, on the input padded to
  * multiples of 4 (`input` is the reflect-padded image, `down1`/`down2` the convs before their
  * instance norms).
  */
@@ -44,7 +44,7 @@ export function exportCutEncoderOnnx(G: ResnetGenerator, taps: TapOutputs): Buff
   const graph = new Graph(new Map(entries.map((e) => [e.name, e])));
   const { ngf, nBlocks } = G.config;
   const n = generatorLayerNames(nBlocks);
-  const deepest = Math.max(0, ...taps.taps.map(cutTapDepth));
+  const deepest = Math.max(0, ...taps.map(cutTapDepth));
   let y = graph.pad('input', 3, 'reflect'); // [N, 3, H+6, W+6]
   graph.tap(taps, 'input', y);
   if (deepest >= 1) {
@@ -71,7 +71,7 @@ export function exportCutEncoderOnnx(G: ResnetGenerator, taps: TapOutputs): Buff
     inputs: [{ name: 'input', dims: ['batch', 3, 'height', 'width'] }],
     outputs: tapOutputValues(taps, (t) => tapChannels(t, ngf)),
     opset: ONNX_OPSET,
-    docString: `Patchwork cut-resnet encoder (ngf ${ngf}, ${nBlocks} blocks): taps ${taps.taps.join(', ')} as unit feature rows, NHWC.`,
+    docString: `Patchwork cut-resnet encoder (ngf ${ngf}, ${nBlocks} blocks): taps ${taps.join(', ')} as NHWC maps.`,
   });
 }
 

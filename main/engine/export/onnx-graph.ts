@@ -6,7 +6,7 @@
  * L2 normalisation that the heatmap graphs end their taps with.
  */
 import type { NceTap } from '../../../shared/options';
-import type { OnnxNode, OnnxTensor, OnnxValue } from './onnx-proto';
+import { encodeModel, type OnnxNode, type OnnxTensor, type OnnxValue } from './onnx-proto';
 
 export const ONNX_OPSET = 17;
 
@@ -25,26 +25,42 @@ export interface TapMlp {
 }
 
 /**
- * Encoder taps as graph outputs (for heatmaps): each tap named `tap_<name>`, NHWC, every
- * position's feature projected by the tap's MLP (when `mlp` gives one) and brought to unit
- * length — the rows a heatmap compares. The graph then ends at the deepest tap.
+ * Encoder taps as graph outputs (for heatmaps): each tap named `tap_<name>`, NHWC
+ * [batch, h, w, C], the raw map the TF.js encoder returns; the graph then ends at the deepest
+ * tap. Rows of a map go through the head graph (exportHeadOnnx) to become unit features.
  */
-export interface TapOutputs {
-  taps: readonly NceTap[];
-  /** The tap's MLP, or null for raw features (only L2-normalised). */
-  mlp: (tap: NceTap) => TapMlp | null;
-}
+export type TapOutputs = readonly NceTap[];
 
 export function tapOutputName(tap: NceTap): string {
   return `tap_${tap}`;
 }
 
-/** Graph outputs for the taps: [batch, h, w, dim] with symbolic h and w. */
-export function tapOutputValues(spec: TapOutputs, channels: (tap: NceTap) => number): OnnxValue[] {
-  return spec.taps.map((tap) => ({
+/** Graph outputs for the taps: [batch, h, w, C] with symbolic h and w. */
+export function tapOutputValues(taps: TapOutputs, channels: (tap: NceTap) => number): OnnxValue[] {
+  return taps.map((tap) => ({
     name: tapOutputName(tap),
-    dims: ['batch', `${tap}_height`, `${tap}_width`, spec.mlp(tap)?.w2.shape[1] ?? channels(tap)],
+    dims: ['batch', `${tap}_height`, `${tap}_width`, channels(tap)],
   }));
+}
+
+/**
+ * The heatmap's head: feature rows `rows` [n, C] → unit rows `unit` [n, dim], through the
+ * projection head's MLP for one tap (Linear → ReLU → Linear) when given, then
+ * x / (√(Σx² + 1e-14) + 1e-7) per row, as projection-head.ts computes them in training.
+ */
+export function exportHeadOnnx(channels: number, mlp: TapMlp | null): Buffer {
+  const g = new Graph();
+  const h = mlp ? g.mlp('rows', 'mlp', mlp) : 'rows';
+  g.l2NormalizeLast(h, 'unit');
+  const dim = mlp ? mlp.w2.shape[1] : channels;
+  return encodeModel({
+    name: 'patchwork-heatmap-head',
+    nodes: g.nodes,
+    initializers: g.inits,
+    inputs: [{ name: 'rows', dims: ['n', channels] }],
+    outputs: [{ name: 'unit', dims: ['n', dim] }],
+    opset: ONNX_OPSET,
+  });
 }
 
 export class Graph {
@@ -131,10 +147,6 @@ export class Graph {
     h = this.inorm(this.conv(this.pad(h, 1, 'reflect'), `${name}.5`), c);
     return this.op('Add', [x, h]);
   }
-  /** NCHW → NHWC. */
-  toNhwc(x: string): string {
-    return this.op('Transpose', [x], { perm: [0, 2, 3, 1] });
-  }
   /**
    * x / (√(Σx² + 1e-14) + 1e-7) along the last axis: the engine's l2Normalize
    * (projection-head.ts), so unit rows match the TF.js path.
@@ -144,18 +156,14 @@ export class Graph {
     const norm = this.op('Sqrt', [this.op('Add', [ss, this.scalar(1e-14)])]);
     return this.named(output, 'Div', [x, this.op('Add', [norm, this.scalar(1e-7)])]);
   }
-  /** Emits a tap's unit rows (see TapOutputs) from its NCHW map, when the spec asks for it. */
-  tap(spec: TapOutputs | undefined, tap: NceTap, x: string): void {
-    if (!spec?.taps.includes(tap)) return;
-    let h = this.toNhwc(x); // [1, H, W, C]
-    const m = spec.mlp(tap);
-    if (m) h = this.mlp(h, `mlp_${tap}`, m); // [1, H, W, dim]
-    this.l2NormalizeLast(h, tapOutputName(tap));
+  /** Emits a tap's map as the NHWC graph output `tap_<name>`, when `taps` has it. */
+  tap(taps: TapOutputs | undefined, tap: NceTap, x: string): void {
+    if (taps?.includes(tap))
+      this.named(tapOutputName(tap), 'Transpose', [x], { perm: [0, 2, 3, 1] });
   }
   /**
-   * The projection head's MLP for one tap over every position of an NHWC map (Linear → ReLU →
-   * Linear; MatMul broadcasts over [1, H, W]): [1, H, W, C] → [1, H, W, dim]. Weights in the
-   * engine's linear layout [in, out].
+   * The projection head's MLP for one tap over rows (Linear → ReLU → Linear): [n, C] →
+   * [n, dim]. Weights in the engine's linear layout [in, out].
    */
   mlp(x: string, prefix: string, { w0, b0, w2, b2 }: TapMlp): string {
     let h = this.op('MatMul', [x, this.floats(`${prefix}.0.weight`, w0.data, w0.shape)]);

@@ -13,7 +13,7 @@
  * is positively homogeneous: lrelu(z)·√2 = lrelu(√2·z)) are folded into the weights, so a
  * layer is one Conv and one LeakyRelu. The [1,3,3,1] FIR blur is a depthwise 4×4 conv with
  * the zero padding as its pads. With `taps` the graph ends at the deepest tap and outputs each
- * tap's unit feature rows instead (onnx-graph.ts TapOutputs).
+ * tap's map instead (onnx-graph.ts TapOutputs).
  */
 import type { NceTap } from '../../../shared/options';
 import { StyleGan2Generator, styleGan2TapChannels } from '../model/stylegan2-generator';
@@ -144,13 +144,13 @@ function depth(tap: NceTap): number {
 
 /**
  * The model's bytes: the whole generator, or with `taps` the encoder to the deepest tap with
- * each tap's unit rows as outputs (no `noise` input then).
+ * each tap's map as an output (no `noise` input then).
  */
 export function exportStyleGan2Onnx(G: StyleGan2Generator, taps?: TapOutputs): Buffer {
   const g = new StyleGan2Graph(G);
   const n = G.names;
   const { c0, c1, nBlocks } = G.config;
-  const deepest = taps ? Math.max(0, ...taps.taps.map(depth)) : Infinity;
+  const deepest = taps ? Math.max(0, ...taps.map(depth)) : Infinity;
   const inputs: OnnxValue[] = [{ name: 'input', dims: ['batch', 3, 'height', 'width'] }];
   let outputs: OnnxValue[];
   g.tap(taps, 'input', 'input');
@@ -182,7 +182,7 @@ export function exportStyleGan2Onnx(G: StyleGan2Generator, taps?: TapOutputs): B
     docString:
       `Patchwork SinCUT StyleGAN2 generator (widths ${c0}/${c1}, ${nBlocks} blocks). ` +
       (taps
-        ? `Encoder taps ${taps.taps.join(', ')} as unit feature rows, NHWC.`
+        ? `Encoder taps ${taps.join(', ')} as NHWC maps.`
         : 'Input NCHW RGB in [-1, 1] and noise [N, 1, H, W] (standard normal, zeros for none); ' +
           'output NCHW RGB, clamp to [-1, 1]; height and width must be even.'),
   });

@@ -1,18 +1,18 @@
 // SinCUT's StyleGAN2 generator as ONNX must compute what PyTorch (the committed SinCUT
 // fixtures) and TF.js compute, checked by ONNX Runtime's native CPU provider: the whole
 // generator with the fixture's noise and with none, at two sizes and batch 2 in one session,
-// on floats and on 8-bit output; and the encoder graph's taps (raw, unit rows) against TF.js.
+// on floats and on 8-bit output; the encoder graph's taps; the heatmap head graph's rows.
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../main/engine/backend';
 import { exportOnnx } from '../../../../main/engine/export/onnx-export';
-import { tapOutputName } from '../../../../main/engine/export/onnx-graph';
+import { exportHeadOnnx, tapOutputName } from '../../../../main/engine/export/onnx-graph';
 import { exportStyleGan2Onnx } from '../../../../main/engine/export/onnx-stylegan2';
 import { disposeParams } from '../../../../main/engine/model/params';
 import { l2Normalize } from '../../../../main/engine/model/projection-head';
 import type { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
-import { buildG, cfg, fx } from '../../../support/reference-sincut';
+import { buildG, buildModel, cfg, fx } from '../../../support/reference-sincut';
 
 /** Float tolerance relative to max(1, |expected|); the 8-bit outputs may differ by one level. */
 const TOL = 1e-4;
@@ -93,12 +93,12 @@ describe('SinCUT StyleGAN2 generator as ONNX', () => {
     });
   }
 
-  it('encoder graph: raw taps as unit rows equal TF.js’s encoder, L2-normalised', async () => {
+  it('encoder graph: the taps equal TF.js’s encoder and the PyTorch fixture’s', async () => {
     const taps = cfg.taps; // input, down1, res2
-    const enc = await ort.InferenceSession.create(
-      exportStyleGan2Onnx(G, { taps, mlp: () => null }),
-      { executionProviders: ['cpu'], intraOpNumThreads: 1 },
-    );
+    const enc = await ort.InferenceSession.create(exportStyleGan2Onnx(G, taps), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+    });
     try {
       expect(enc.inputNames).toEqual(['input']);
       expect(enc.outputNames).toEqual(taps.map(tapOutputName));
@@ -107,14 +107,13 @@ describe('SinCUT StyleGAN2 generator as ONNX', () => {
         const out = await enc.run({ input: ortTensor(x) });
         const feats = G.encode(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, taps);
         for (const [i, tap] of taps.entries()) {
-          const [b, h, w, c] = feats[i].shape;
-          const rows = tf.tidy(() => l2Normalize(tf.reshape(feats[i], [b * h * w, c])));
           const got = out[tapOutputName(tap)];
-          expect(got.dims).toEqual([b, h, w, c]);
-          expect(
-            maxRelError(got.data as Float32Array, rows.dataSync() as Float32Array),
-          ).toBeLessThan(TOL);
-          rows.dispose();
+          expect(got.dims).toEqual(feats[i].shape);
+          const torch = fx.nhwc(`G.tap.${key}.${tap}`);
+          const data = got.data as Float32Array;
+          expect(maxRelError(data, feats[i].dataSync() as Float32Array)).toBeLessThan(TOL);
+          expect(maxRelError(data, torch.dataSync() as Float32Array)).toBeLessThan(TOL);
+          torch.dispose();
         }
         tf.dispose([x, ...feats]);
       }
@@ -122,4 +121,35 @@ describe('SinCUT StyleGAN2 generator as ONNX', () => {
       await enc.release();
     }
   });
+
+  it('head graph: unit rows equal the projection head’s, and raw rows l2Normalize’s', async () => {
+    const model = buildModel();
+    const H = model.H;
+    const rows = tf.randomNormal([37, cfg.g.c1], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const feed = { rows: ortTensor(rows) };
+    const i = cfg.taps.indexOf('down1');
+    const w = (name: string) => {
+      const v = H.params.get(`mlp_${i}.${name}`) as tf.Variable;
+      return { shape: v.shape, data: v.dataSync() as Float32Array };
+    };
+    const mlp = { w0: w('0.weight'), b0: w('0.bias'), w2: w('2.weight'), b2: w('2.bias') };
+    for (const [m, expected] of [
+      [mlp, H.project(i, tf.reshape(rows, [1, 37, 1, cfg.g.c1]) as tf.Tensor4D, iota(37))],
+      [null, l2Normalize(rows)],
+    ] as const) {
+      const s = await ort.InferenceSession.create(exportHeadOnnx(cfg.g.c1, m));
+      const { unit } = await s.run(feed);
+      expect(unit.dims).toEqual(expected.shape);
+      const want = expected.dataSync() as Float32Array;
+      expect(maxRelError(unit.data as Float32Array, want)).toBeLessThan(TOL);
+      await s.release();
+      expected.dispose();
+    }
+    rows.dispose();
+    model.dispose();
+  });
 });
+
+function iota(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
