@@ -6,7 +6,7 @@
  * type (WorkerJobSpecs, WorkerJobResults), run by main/jobs/ and dispatched by main/worker/.
  */
 import { z } from 'zod';
-import { BACKEND_CHOICES, type TrainJobSpec } from './jobs';
+import { BACKEND_CHOICES, ENGINE_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema } from './convert-options';
@@ -80,6 +80,8 @@ export const heatmapJobSpecSchema = z.object({
   /** Where the PNGs for the page are written. */
   outDir: file,
   backend,
+  /** Which engine translates and computes the features (default auto: ONNX Runtime if it loads). */
+  engine: z.enum(ENGINE_CHOICES).optional(),
 });
 export type HeatmapJobSpec = z.infer<typeof heatmapJobSpecSchema>;
 
@@ -105,6 +107,8 @@ export interface HeatmapJobResult {
   };
   /** Grid mode's picture: the output with its numbered points, and one map per point. */
   grid?: { n: number; tap: string; file: string };
+  /** The engine that computes the features, e.g. "ONNX Runtime 1.31.1, cpu (2 threads)". */
+  engine?: string;
 }
 
 /** The studio's SinCUT options (shared/ipc.ts) with the setting they are resolved over. */

@@ -12,6 +12,7 @@
  * StyleGAN2 generator runs tile by tile as its conversion does (sincut-tiled.ts, each window
  * through ONNX Runtime), so the result is the conversion's.
  */
+import type { EngineChoice } from '../../../shared/jobs';
 import type { NceTap } from '../../../shared/options';
 import { exportCutEncoderOnnx, exportOnnx } from '../export/onnx-export';
 import { exportHeadOnnx, tapOutputName, type TapMlp } from '../export/onnx-graph';
@@ -32,8 +33,7 @@ import { readImage } from './tiled-generator';
 import type { RgbFloatImage } from './translate';
 
 /** Which engine computes a heatmap's translation and features (`--engine`). */
-export const HEATMAP_ENGINES = ['auto', 'onnx', 'tfjs'] as const;
-export type HeatmapEngineChoice = (typeof HEATMAP_ENGINES)[number];
+export type HeatmapEngineChoice = EngineChoice;
 
 /** CUT's generator runs whole on ONNX Runtime up to this many (padded) working pixels. */
 export const UNTILED_MAX_PIXELS = 4 * 2 ** 20;
