@@ -17,6 +17,13 @@ export const ICC_CHOICES = ['srgb', 'source', 'none'] as const;
 /** copy: EXIF and XMP from each input (orientation reset). */
 export const METADATA_CHOICES = ['strip', 'copy'] as const;
 
+/**
+ * Which inference engine translates: ONNX Runtime (native threads, GPU providers), TF.js (the
+ * training engine, and the fallback), or auto: ONNX Runtime where it loads and runs the style.
+ */
+export const ENGINE_CHOICES = ['auto', 'onnx', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
 /** Today's studio conversion, and the CLI's defaults. */
 export const DEFAULT_ENCODING = { bitDepth: 8, icc: 'srgb', metadata: 'strip' } as const;
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES, ENGINE_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
-import { CONVERT_FORMAT_CHOICES, convertEncodingSchema } from './convert-options';
+import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, ENGINE_CHOICES } from './convert-options';
 import { studioSinCutOptionsSchema } from './ipc';
 import { PRESETS, resolveSinCutOptions, SINCUT_PRESETS, type SinCutOptions } from './options';
 
@@ -40,6 +40,8 @@ export const convertJobSpecSchema = convertEncodingSchema.extend({
   recursive: z.boolean(),
   format: z.enum(CONVERT_FORMAT_CHOICES),
   backend,
+  /** The inference engine (absent: auto, ONNX Runtime where it loads). */
+  engine: z.enum(ENGINE_CHOICES).optional(),
   /** Memory one image's tiled translation may use, MiB (the studio's setting). */
   memoryBudgetMB: count(1_000_000).optional(),
   /** Tile every image, whatever its size (the CLI, given --tile or --memory-budget). */

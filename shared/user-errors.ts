@@ -13,6 +13,7 @@ export const USER_ERROR_NAMES: readonly string[] = [
   'StyleError',
   'InitStyleError',
   'BackendError',
+  'EngineError',
 ];
 
 /** A wasm heap is capped at 4 GiB; an allocation past it aborts or traps the module. */

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { holdsSixteenBits, ICC_CHOICES } from '../../shared/convert-options';
+import { ENGINE_CHOICES, holdsSixteenBits, ICC_CHOICES } from '../../shared/convert-options';
 import type { ConvertJobSpec } from '../../shared/ipc-worker';
 import { BACKEND_CHOICES } from '../../shared/jobs';
 import { runConvertJob } from '../jobs/convert/convert-job';
@@ -38,6 +38,7 @@ export interface ConvertFlags {
   keepMetadata?: boolean;
   icc: ConvertSettings['icc'];
   backend: ConvertJobSpec['backend'];
+  engine: NonNullable<ConvertJobSpec['engine']>;
   force?: boolean;
   checksum?: boolean;
 }
@@ -116,6 +117,13 @@ function withConvertOptions(cmd: Command): Command {
       `compute backend: ${BACKEND_CHOICES.join(', ')}`,
       oneOf('--backend', BACKEND_CHOICES),
       'auto',
+    )
+    .option(
+      '--engine <name>',
+      'inference engine: onnx (ONNX Runtime), tfjs, auto (ONNX Runtime where it loads and ' +
+        'runs the style, else TF.js, saying why)',
+      oneOf('--engine', ENGINE_CHOICES),
+      'auto',
     );
 }
 
@@ -161,19 +169,22 @@ export function specFromFlags(flags: ConvertFlags): ConvertJobSpec {
     // Tiled when asked for (a tile or a budget) or when the image is large; untiled otherwise.
     alwaysTiled: flags.tile !== undefined || flags.memoryBudget !== undefined,
     backend: flags.backend,
+    engine: flags.engine ?? 'auto',
     force: Boolean(flags.force),
     checksum: Boolean(flags.checksum),
   };
 }
 
-/** The job's opening lines: the backend, then the style. */
+/** The job's opening lines: the backend, the engine, then the style. */
 function opened(
   e:
     | { type: 'backend'; detail: string }
+    | { type: 'engine'; detail: string }
     | { type: 'style'; name: string; preset: string; styleId: string },
   line: ProgressLine,
 ): void {
   if (e.type === 'backend') line.log(`backend: ${e.detail}`);
+  else if (e.type === 'engine') line.log(`engine: ${e.detail}`);
   else line.log(`style: ${e.name} (${e.preset}, ${e.styleId})`);
 }
 
@@ -198,7 +209,9 @@ async function convert(flags: ConvertFlags): Promise<number> {
     const outcome = await runConvertJob(spec, {
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.type === 'backend' || e.type === 'style') return opened(e, line);
+        if (e.type === 'backend' || e.type === 'engine' || e.type === 'style') {
+          return opened(e, line);
+        }
         if (e.type === 'planned') {
           printer = new EventPrinter(line, e.inputRoot, false);
           interrupt.listen();
@@ -238,7 +251,9 @@ async function watchFolder(flags: WatchFlags): Promise<number> {
     const outcome = await runWatchJob(spec, {
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.type === 'backend' || e.type === 'style') return opened(e, line);
+        if (e.type === 'backend' || e.type === 'engine' || e.type === 'style') {
+          return opened(e, line);
+        }
         if (e.type === 'watching') {
           line.log(`watching ${e.inputRoot} → ${e.outputRoot} (Ctrl-C to stop)`);
           interrupt.listen();

@@ -41,7 +41,7 @@ import {
   type Pass,
   type StorePolicy,
 } from './stage-plan';
-import { evaluateTile } from './tile-evaluator';
+import { evaluateTile, type TileJob } from './tile-evaluator';
 import { roundTile, scaleRect, spanLength, tileGrid, type MapSize, type Rect } from './tiling';
 import { MIN_SIDE, translateImageAsync, type RgbFloatImage } from './translate';
 import { bindGenerator, type Translator } from './convert-image';
@@ -123,8 +123,33 @@ export function workingBytes(
   return Math.max(floor, budget - resident - 2 * imageBytes);
 }
 
+/**
+ * What computes the tiles: TF.js's layer code (tfjsTiles, the default) or ONNX Runtime's
+ * per-pass graphs (onnx/ort-tiles.ts). Either returns the pass's outputs (passOutputs order),
+ * [h, w, C] each, for one tile; the passes, statistics and stored maps are shared.
+ */
+export interface TileEngine {
+  evaluate(job: TileJob): Promise<Float32Array[]>;
+  /** The largest single tensor it can hold, in bytes (a GPU's buffer limit), or Infinity. */
+  maxTensorBytes(): number;
+}
+
+/** TF.js on the current backend. */
+export const tfjsTiles: TileEngine = {
+  async evaluate(job) {
+    const outs = evaluateTile(job);
+    try {
+      return await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+    } finally {
+      tf.dispose(outs);
+    }
+  },
+  maxTensorBytes: gpuBufferLimitBytes,
+};
+
 /** Everything one tiled translation shares across its passes. */
 interface TiledRun {
+  engine: TileEngine;
   G: StyleGenerator;
   image: RgbFloatImage;
   /** Padded (multiple-of-4) full-resolution size. */
@@ -142,6 +167,7 @@ export async function translateTiled(
   G: StyleGenerator,
   image: RgbFloatImage,
   opts: TiledOptions = {},
+  engine: TileEngine = tfjsTiles,
 ): Promise<RgbFloatImage> {
   checkInput(G, image);
   opts.signal?.throwIfAborted();
@@ -152,7 +178,7 @@ export async function translateTiled(
   // maps in RAM. The rest of the stage maps spills to disk.
   const working = workingBytes(image, opts);
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
-  const gpuLimit = gpuBufferLimitBytes();
+  const gpuLimit = engine.maxTensorBytes();
   let tile =
     opts.tile !== undefined
       ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
@@ -161,6 +187,7 @@ export async function translateTiled(
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
   const run: TiledRun = {
+    engine,
     G,
     image,
     size,
@@ -223,7 +250,7 @@ async function runTile(
   for (const id of pass.read) inputs.set(id, await run.store.read(id, windows.get(id) as Rect));
   const imageWindow = windows.get(IMAGE);
   if (imageWindow) inputs.set(IMAGE, readImage(run.image, imageWindow));
-  const outs = evaluateTile({
+  const outs = await run.engine.evaluate({
     nodes: run.nodes,
     pass,
     params: run.G.params,
@@ -233,18 +260,13 @@ async function runTile(
     inputs,
     norms: run.norms,
   });
-  try {
-    const ids = passOutputs(pass);
-    for (const [k, t] of outs.entries()) {
-      const id = ids[k];
-      const rect = scaleRect(tile, byId(id).scale);
-      const data = (await t.data()) as Float32Array; // [h, w, C] of the tile
-      if (pass.write.includes(id)) await run.store.write(id, rect, data);
-      if (id === pass.target && moments) moments.add(data);
-      if (id === OUTPUT) writeOutput(run, rect, data);
-    }
-  } finally {
-    tf.dispose(outs);
+  const ids = passOutputs(pass);
+  for (const [k, data] of outs.entries()) {
+    const id = ids[k];
+    const rect = scaleRect(tile, byId(id).scale); // data: [h, w, C] of the tile
+    if (pass.write.includes(id)) await run.store.write(id, rect, data);
+    if (id === pass.target && moments) moments.add(data);
+    if (id === OUTPUT) writeOutput(run, rect, data);
   }
 }
 

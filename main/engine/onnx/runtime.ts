@@ -426,6 +426,19 @@ export class OrtRuntime {
     return this.sessions.size;
   }
 
+  /** Release the cached sessions whose key starts with `prefix` (a style's, on dispose). */
+  async releaseMatching(prefix: string): Promise<void> {
+    for (const [k, p] of [...this.sessions]) {
+      if (!k.startsWith(prefix)) continue;
+      this.sessions.delete(k);
+      try {
+        await (await p).release();
+      } catch {
+        // A session that failed to open has nothing to release.
+      }
+    }
+  }
+
   /** Release every cached session now. */
   async releaseAll(): Promise<void> {
     await this.releaseIdle(0, Number.POSITIVE_INFINITY);

@@ -1,7 +1,7 @@
 /**
  * The conversion job, assembled once from its ConvertJobSpec and run by the engine process
  * (main/worker) and `patchwork convert` alike: the backend, the style's generator (conversion
- * needs only G), an image converter with the spec's encoding (bit depth, ICC profile,
+ * needs only G) on the chosen inference engine (ONNX Runtime or TF.js), an image converter with the spec's encoding (bit depth, ICC profile,
  * metadata, tiles), the output folder's manifest, the plan and the ConvertQueue driving
  * decode / translate / encode. Any style converts (CUT, CycleGAN, SinCUT); images over a
  * megapixel are translated tile by tile (seamless), a SinCUT style's StyleGAN2 generator
@@ -21,9 +21,14 @@ import { ConvertManifest, styleIdOf } from './manifest';
 import { planConversion } from './plan';
 import { OUTSIDE_ALLOWED } from '../../services/path-policy';
 
-/** What opening a conversion says before any file: the backend, then the style. */
+/**
+ * What opening a conversion says before any file: the backend, the engine that translates
+ * (ONNX Runtime or TF.js, with why TF.js when auto fell back), then the style. A later
+ * `engine` event says a session changed provider (e.g. out of GPU memory, on to cpu).
+ */
 export type OpenEvent =
   | { type: 'backend'; detail: string }
+  | { type: 'engine'; detail: string }
   | { type: 'style'; name: string; preset: string; styleId: string };
 
 /** Temporaries that an interrupted run left in the output folder, removed before any file. */
@@ -107,8 +112,13 @@ export async function openConversion(
   onEvent({ type: 'backend', detail: backend.detail });
   // A tile size asks for tiles whatever the image's size.
   const alwaysTiled = spec.alwaysTiled === true || spec.tile !== undefined;
-  const style = await openStyleConversion(spec.styleDir, { alwaysTiled });
+  const style = await openStyleConversion(spec.styleDir, {
+    alwaysTiled,
+    engine: spec.engine ?? 'auto',
+    onEngineNote: (note) => onEvent({ type: 'engine', detail: note }),
+  });
   try {
+    onEvent({ type: 'engine', detail: style.engine });
     const styleId = await styleIdOf(spec.styleDir);
     onEvent({ type: 'style', name: style.name, preset: style.preset, styleId });
     const { memoryBudgetMB, tile } = spec;

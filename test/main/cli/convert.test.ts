@@ -143,6 +143,39 @@ describe('patchwork convert', () => {
     const q = await patchwork('convert', ...common(d), '--quality', '101');
     expect(q.code).toBe(2);
   });
+
+  it('--engine: onnx, tfjs or auto, printed among the opening lines; anything else exits 2', async () => {
+    const d = await inputFolder();
+    await writeImage(path.join(d.input, 'a.png'), 1);
+    const bad = await patchwork('convert', ...common(d), '--engine', 'torch');
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--engine must be one of auto, onnx, tfjs, got "torch"/),
+    ]);
+    const ort = await patchwork('convert', ...common(d), '--engine', 'onnx');
+    expect(ort.code).toBe(0);
+    expect(ort.stderr).toMatch(/^engine: ONNX Runtime 1\.\d+\.\d+, cpu \(\d+ threads\)$/m);
+    const tfjs = await patchwork(
+      'convert',
+      ...common(d).with(5, `${d.output}-tfjs`),
+      '--engine',
+      'tfjs',
+    );
+    expect(tfjs.code).toBe(0);
+    expect(tfjs.stderr).toMatch(/^engine: TF\.js \(asked for\)$/m);
+    const sincut = path.join(root, 'sincut-engine');
+    await saveTinySinCutStyle(sincut);
+    const refused = await patchwork(
+      'convert',
+      ...common(d).with(1, sincut).with(5, `${d.output}-sincut`),
+      '--engine',
+      'onnx',
+    );
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^error: ONNX Runtime does not run SinCUT styles yet/m),
+    ]);
+  });
 });
 
 describe('patchwork watch', () => {

@@ -1,0 +1,73 @@
+// `auto` must never fail a conversion because ONNX Runtime is missing or cannot run a style:
+// it falls back to TF.js and says why. Naming `onnx` fails with that reason instead, and
+// SinCUT styles stay on TF.js until their generator has an ONNX export.
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  chooseEngine,
+  EngineError,
+  SINCUT_NOT_YET,
+} from '../../../../main/engine/onnx/engine-choice';
+import { defaultOrtEnvironment, OrtRuntime } from '../../../../main/engine/onnx/runtime';
+
+const working = () => new OrtRuntime({ ...defaultOrtEnvironment, hardwareGpu: async () => null });
+const missing = () =>
+  new OrtRuntime({
+    ...defaultOrtEnvironment,
+    importOrt: async () => {
+      throw new Error('libonnxruntime.so.1: cannot open shared object file');
+    },
+  });
+
+afterEach(() => {
+  delete process.env.PATCHWORK_ORT_PROVIDER;
+});
+
+describe('engine choice', () => {
+  it('auto picks ONNX Runtime where it loads, naming the version and provider', async () => {
+    const c = await chooseEngine('auto', 'resnet', working());
+    expect(c).toMatchObject({ engine: 'onnx', provider: 'cpu' });
+    expect(c.detail).toMatch(/^ONNX Runtime 1\.\d+\.\d+, cpu \(\d+ threads\)$/);
+  });
+
+  it('auto falls back to TF.js with the load failure; onnx fails with it', async () => {
+    const c = await chooseEngine('auto', 'resnet', missing());
+    expect(c.engine).toBe('tfjs');
+    expect(c.detail).toMatch(/^TF\.js: onnxruntime-node did not load: libonnxruntime\.so\.1/);
+    await expect(chooseEngine('onnx', 'resnet', missing())).rejects.toThrow(
+      /ONNX Runtime is not usable: .*cannot open shared object/,
+    );
+  });
+
+  it('tfjs is honoured without loading ONNX Runtime', async () => {
+    const rt = missing();
+    expect(await chooseEngine('tfjs', 'resnet', rt)).toEqual({
+      engine: 'tfjs',
+      detail: 'TF.js (asked for)',
+    });
+  });
+
+  it('SinCUT styles: auto says why TF.js, onnx is refused', async () => {
+    const c = await chooseEngine('auto', 'sincut', working());
+    expect(c).toEqual({ engine: 'tfjs', detail: `TF.js: ${SINCUT_NOT_YET}` });
+    const err = await chooseEngine('onnx', 'sincut', working()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as Error).message).toMatch(/not run SinCUT styles yet.*--engine tfjs or auto/);
+  });
+
+  it('a named provider that is not usable: auto runs on cpu and says why; onnx fails', async () => {
+    process.env.PATCHWORK_ORT_PROVIDER = 'dml';
+    const platform = process.platform === 'win32' ? 'linux' : process.platform;
+    const rt = () =>
+      new OrtRuntime({ ...defaultOrtEnvironment, platform, hardwareGpu: async () => null });
+    const c = await chooseEngine('auto', 'resnet', rt());
+    expect(c).toMatchObject({ engine: 'onnx', provider: 'cpu' });
+    expect(c.detail).toMatch(
+      /cpu \(\d+ threads\) \(ONNX Runtime provider dml is not usable here: Windows only\)/,
+    );
+    await expect(chooseEngine('onnx', 'resnet', rt())).rejects.toThrow(/dml is not usable here/);
+    process.env.PATCHWORK_ORT_PROVIDER = 'tpu';
+    await expect(chooseEngine('auto', 'resnet', rt())).rejects.toThrow(
+      /PATCHWORK_ORT_PROVIDER must be one of auto, cuda, dml, coreml, webgpu, cpu; got "tpu"/,
+    );
+  });
+});

@@ -1,0 +1,131 @@
+// ONNX Runtime must translate as PyTorch and TF.js do (the import fixtures' generators and
+// their PyTorch outputs), and its tiled path must equal its own untiled one: the per-pass
+// graphs recompute the network stage by stage with whole-image statistics, so any error in
+// the per-tile geometry (border pads, resampler crops, window offsets) shows as a seam.
+// Tolerance: 1/255 on the [0, 1] scale (images are in [−1, 1]); maxima printed at the end.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../../main/engine/backend';
+import {
+  generatorFromRecognized,
+  readGeneratorCheckpoint,
+} from '../../../../main/engine/import/import-style';
+import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
+import { CycleGanGenerator, cycleganSpecs } from '../../../../main/engine/model/cyclegan-generator';
+import { ResnetGenerator } from '../../../../main/engine/model/generator';
+import { disposeParams, initParams } from '../../../../main/engine/model/params';
+import type { StyleGenerator } from '../../../../main/engine/model/style-generator';
+import { Rng } from '../../../../main/engine/rng';
+import { ortTranslator, untiledBytes } from '../../../../main/engine/onnx/ort-translate';
+import { OrtRuntime } from '../../../../main/engine/onnx/runtime';
+import { image, INPUTS, MODELS, pthPath } from '../import/import-fixtures';
+
+const measured: string[] = [];
+let tmpDir: string;
+const runtime = new OrtRuntime();
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+beforeEach(async () => {
+  tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ort-test-'));
+});
+afterEach(async () => {
+  await fs.rm(tmpDir, { recursive: true, force: true });
+});
+afterAll(async () => {
+  await runtime.releaseAll();
+  console.info(`max |difference| on [0, 1]:\n${measured.join('\n')}`);
+});
+
+/** Largest difference on the [0, 1] scale, recorded under `label`. */
+function diff(a: RgbFloatImage, b: RgbFloatImage, label: string): number {
+  expect([a.width, a.height, a.data.length]).toEqual([b.width, b.height, b.data.length]);
+  let worst = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]) / 2);
+  }
+  measured.push(`  ${label}: ${worst.toExponential(2)}`);
+  return worst;
+}
+
+function noise(width: number, height: number, seed: number): RgbFloatImage {
+  const rng = new Rng(seed);
+  const data = Float32Array.from({ length: width * height * 3 }, () => rng.uniform(-1, 1));
+  return { data, width, height };
+}
+
+function cyclegan(ngf: number, nBlocks: number, seed: number): CycleGanGenerator {
+  const cfg = { ngf, nBlocks };
+  return new CycleGanGenerator(cfg, initParams(cycleganSpecs(cfg), 0.5, new Rng(seed)));
+}
+
+describe('ONNX Runtime against PyTorch and TF.js', () => {
+  for (const model of MODELS) {
+    it(`${model}: untiled and tiled equal the PyTorch outputs and TF.js`, async () => {
+      const G = generatorFromRecognized(await readGeneratorCheckpoint(pthPath(model)));
+      const t = ortTranslator(G, { provider: 'cpu', runtime });
+      for (const input of INPUTS) {
+        const x = image(`input.${input}`);
+        const torch = { ...image(`${model}.out.${input}`) };
+        const untiled = await t.translateUntiled(x);
+        const tiled = await t.translateTiled(x, { tile: 4 });
+        expect(diff(untiled, torch, `${model}.${input} ORT untiled vs PyTorch`)).toBeLessThan(
+          1 / 255,
+        );
+        expect(diff(tiled, torch, `${model}.${input} ORT tiled vs PyTorch`)).toBeLessThan(1 / 255);
+        const tfjs = await translateImageAsync(G, x);
+        expect(diff(untiled, tfjs, `${model}.${input} ORT vs TF.js`)).toBeLessThan(1 / 255);
+      }
+      await t.dispose();
+      disposeParams(G.params);
+    });
+  }
+});
+
+describe('ONNX Runtime tiled = untiled', () => {
+  const cases: [string, () => StyleGenerator][] = [
+    ['CUT ngf 8, 3 blocks', () => ResnetGenerator.create({ ngf: 8, nBlocks: 3 }, 0.5, new Rng(5))],
+    ['CycleGAN ngf 6, 2 blocks', () => cyclegan(6, 2, 7)],
+  ];
+  for (const [label, make] of cases) {
+    it(`${label}: tiles that do not divide an odd-sided image, a spilling budget`, async () => {
+      const G = make();
+      const t = ortTranslator(G, { provider: 'cpu', runtime });
+      const x = noise(150, 97, 11);
+      const untiled = await t.translateUntiled(x);
+      for (const tile of [12, 36, 64]) {
+        const tiled = await t.translateTiled(x, {
+          tile,
+          tmpDir,
+          memoryBudgetMB: 1,
+          residentBytes: 0,
+        });
+        expect(diff(tiled, untiled, `${label}, tile ${tile}`)).toBeLessThanOrEqual(1 / 255);
+      }
+      // TF.js on the same image, for the record (different engine, same arithmetic).
+      expect(diff(untiled, await translateImageAsync(G, x), `${label} ORT vs TF.js`)).toBeLessThan(
+        1 / 255,
+      );
+      await t.dispose();
+      disposeParams(G.params);
+    });
+  }
+
+  it('tiles on its own when the untiled graph would not fit the budget', async () => {
+    const G = ResnetGenerator.create({ ngf: 8, nBlocks: 2 }, 0.5, new Rng(9));
+    const x = noise(200, 160, 3);
+    expect(untiledBytes(G, x.width, x.height)).toBeGreaterThan(2 ** 20);
+    const own = new OrtRuntime();
+    const t = ortTranslator(G, { provider: 'cpu', runtime: own });
+    const small = await t.translate(x, { memoryBudgetMB: 1, residentBytes: 0 });
+    expect(own.cachedSessions).toBeGreaterThan(1); // the pass graphs, not the whole one
+    const whole = await t.translate(x, { memoryBudgetMB: 1024, residentBytes: 0 });
+    expect(diff(small, whole, 'auto-tiled at a 1 MiB budget')).toBeLessThanOrEqual(1 / 255);
+    await t.dispose();
+    expect(own.cachedSessions).toBe(0);
+    disposeParams(G.params);
+  });
+});
