@@ -6,7 +6,7 @@
  * type (WorkerJobSpecs, WorkerJobResults), run by main/jobs/ and dispatched by main/worker/.
  */
 import { z } from 'zod';
-import { BACKEND_CHOICES, ENGINE_CHOICES, type TrainJobSpec } from './jobs';
+import { BACKEND_CHOICES, type TrainJobSpec } from './jobs';
 import type { BackendDetection } from './ipc-settings';
 import type { ConvertFileInfo, ConvertProgressInfo, StudioTrainEvent } from './ipc-jobs';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, ENGINE_CHOICES } from './convert-options';

@@ -11,10 +11,6 @@ import { OptionsError, resolveTrainOptions, type Preset, type TrainOptions } fro
 export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
 export type TrainBackendChoice = (typeof BACKEND_CHOICES)[number];
 
-/** The inference engine (`--engine`): ONNX Runtime, TF.js, or auto (ONNX Runtime when it loads). */
-export const ENGINE_CHOICES = ['auto', 'onnx', 'tfjs'] as const;
-export type EngineChoice = (typeof ENGINE_CHOICES)[number];
-
 export interface TrainJobSpec {
   /** Folder A: the kind of images the artist has. */
   source: string;

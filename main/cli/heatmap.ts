@@ -10,12 +10,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import {
-  BACKEND_CHOICES,
-  ENGINE_CHOICES,
-  type EngineChoice,
-  type TrainBackendChoice,
-} from '../../shared/jobs';
+import { ENGINE_CHOICES, type EngineChoice } from '../../shared/convert-options';
+import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import {
   DEFAULT_WORKING_SIZE,
   HeatmapSpecError,

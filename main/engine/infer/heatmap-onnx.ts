@@ -12,7 +12,7 @@
  * StyleGAN2 generator runs tile by tile as its conversion does (sincut-tiled.ts, each window
  * through ONNX Runtime), so the result is the conversion's.
  */
-import type { EngineChoice } from '../../../shared/jobs';
+import type { EngineChoice } from '../../../shared/convert-options';
 import type { NceTap } from '../../../shared/options';
 import { exportCutEncoderOnnx, exportOnnx } from '../export/onnx-export';
 import { exportHeadOnnx, tapOutputName, type TapMlp } from '../export/onnx-graph';
