@@ -82,6 +82,8 @@ export const heatmapJobSpecSchema = z.object({
   /** Where the PNGs for the page are written. */
   outDir: file,
   backend,
+  /** Which engine translates and computes the features (default auto: ONNX Runtime if it loads). */
+  engine: z.enum(ENGINE_CHOICES).optional(),
 });
 export type HeatmapJobSpec = z.infer<typeof heatmapJobSpecSchema>;
 
@@ -107,6 +109,8 @@ export interface HeatmapJobResult {
   };
   /** Grid mode's picture: the output with its numbered points, and one map per point. */
   grid?: { n: number; tap: string; file: string };
+  /** The engine that computes the features, e.g. "ONNX Runtime 1.31.1, cpu (2 threads)". */
+  engine?: string;
 }
 
 /** The studio's SinCUT options (shared/ipc.ts) with the setting they are resolved over. */

@@ -2,8 +2,8 @@
  * `patchwork export STYLE_DIR --format pth|onnx --out FILE`: a style's generator leaves
  * Patchwork as a PyTorch state dict (torch.save zip format, the reference's key names and
  * layouts), so the reference code loads it with `load_state_dict`, or as an ONNX model
- * (opset 17, dynamic batch, height and width; sides multiples of 4). A SinCUT style exports
- * when it was trained with CUT's ResNet generator; its StyleGAN2 generator is refused.
+ * (opset 17, dynamic batch, height and width; sides multiples of 4). A SinCUT style's
+ * StyleGAN2 generator exports as ONNX only (with a noise input; sides even).
  *
  * Exit codes: 0 written; 1 the style is unusable or the file cannot be written; 2 usage.
  */
@@ -36,11 +36,6 @@ async function runExport(style: string, flags: ExportFlags): Promise<number> {
   process.stdout.write(
     `exported ${r.name} (${r.architecture}, ngf ${r.ngf}, ${r.nBlocks} blocks) → ${r.file}\n`,
   );
-  if (flags.format === 'onnx') {
-    process.stdout.write(
-      `ONNX opset ${ONNX_OPSET}: input "input" [N, 3, H, W] in [-1, 1], output "output"; ` +
-        'H and W must be multiples of 4 (reflect-pad, then crop)\n',
-    );
-  }
+  if (r.onnxIo) process.stdout.write(`ONNX opset ${ONNX_OPSET}: ${r.onnxIo}\n`);
   return EXIT.ok;
 }

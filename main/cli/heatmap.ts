@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { ENGINE_CHOICES, type EngineChoice } from '../../shared/convert-options';
 import { BACKEND_CHOICES, type TrainBackendChoice } from '../../shared/jobs';
 import {
   DEFAULT_WORKING_SIZE,
@@ -34,6 +35,7 @@ interface HeatmapFlags {
   opacity: number;
   panelSize: number;
   backend: TrainBackendChoice;
+  engine: EngineChoice;
   out: string;
 }
 
@@ -76,6 +78,13 @@ export function registerHeatmap(program: Command): void {
       '--backend <name>',
       `compute backend: ${BACKEND_CHOICES.join(', ')}`,
       oneOf('--backend', BACKEND_CHOICES),
+      'auto',
+    )
+    .option(
+      '--engine <name>',
+      `inference engine for the translation and the features: ${ENGINE_CHOICES.join(', ')} ` +
+        '(auto: ONNX Runtime where it loads, else TF.js on the backend)',
+      oneOf('--engine', ENGINE_CHOICES),
       'auto',
     )
     .action(async (flags: HeatmapFlags) => {
@@ -123,12 +132,15 @@ async function heatmap(flags: HeatmapFlags): Promise<number> {
         opacity: flags.opacity,
         panelSize: flags.panelSize,
         backend: flags.backend,
+        engine: flags.engine,
         out: flags.out,
       },
       (e) => {
         switch (e.type) {
           case 'backend':
             return log(`backend: ${e.detail}`);
+          case 'engine':
+            return log(`engine: ${e.detail}`);
           case 'no-head':
             return log(
               'note: this style has no projection head (H) — older styles and imported ' +

@@ -5,7 +5,8 @@
  * translation as PNGs for the page; each query (a point on the output, one tap) writes the
  * similarity map blended over the input. The session stays in this process between requests,
  * so clicking around an image costs a dot product per position, not a translation. CUT and
- * SinCUT styles alike (openHeatmapStyle, shared with `patchwork heatmap`).
+ * SinCUT styles alike (openHeatmapStyle, shared with `patchwork heatmap`). The translation and
+ * the feature pass run on ONNX Runtime unless the spec's engine says tfjs (auto: when it loads).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,6 +16,7 @@ import type { HeatmapJobResult, HeatmapJobSpec } from '../../shared/ipc-worker';
 import type { NceTap } from '../../shared/options';
 import { initBackend } from '../engine/backend';
 import { HeatmapSession, readHeatmapImage } from '../engine/infer/heatmap';
+import { OnnxHeatmapEngine, type HeatmapEngineReport } from '../engine/infer/heatmap-onnx';
 import { overlay, renderGrid } from '../engine/infer/heatmap-render';
 import { openHeatmapStyle, type OpenedHeatmapStyle } from '../engine/style/open-heatmap';
 import type { RgbFloatImage } from '../engine/infer/translate';
@@ -31,9 +33,23 @@ interface Open {
   output: string;
   /** The input's pixels at the working size, the base the maps are blended over. */
   base: Uint8Array;
+  engine: HeatmapEngineReport;
 }
 
 let open: Open | null = null;
+/** The engine for each `--engine` choice, resolved once per process. */
+const engines = new Map<string, ReturnType<typeof OnnxHeatmapEngine.open>>();
+
+function engineFor(choice: HeatmapJobSpec['engine']) {
+  const c = choice ?? 'auto';
+  let e = engines.get(c);
+  if (!e) {
+    e = OnnxHeatmapEngine.open(c);
+    engines.set(c, e);
+    e.catch(() => engines.delete(c));
+  }
+  return e;
+}
 
 export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult> {
   await initBackend(spec.backend);
@@ -49,8 +65,10 @@ export async function runHeatmap(spec: HeatmapJobSpec): Promise<HeatmapJobResult
     workingHeight: info.workingHeight,
     taps: info.taps,
     mode: info.mode,
+    engine: session.engine.detail,
   };
   const tap = (spec.tap ?? info.taps[info.taps.length - 1]) as NceTap;
+  if (spec.grid || spec.point) await s.load([tap]);
   const opacity = spec.opacity ?? 0.65;
   if (spec.grid) {
     const png = await renderGrid(s, { n: spec.grid, on: 'output', taps: [tap], opacity });
@@ -90,17 +108,25 @@ async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
     fs.stat(styleJsonPath(spec.styleDir)),
     fs.stat(spec.image),
   ]);
-  const key = [spec.styleDir, styleStat.mtimeMs, spec.image, imageStat.mtimeMs, imageStat.size]
+  const key = [
+    spec.styleDir,
+    styleStat.mtimeMs,
+    spec.image,
+    imageStat.mtimeMs,
+    imageStat.size,
+    spec.engine ?? 'auto',
+  ]
     .map(String)
     .join('\0');
   if (open?.key === key) return open;
   if (open) open.style.dispose();
   open = null;
+  const { engine: onnx, report: engine } = await engineFor(spec.engine);
   const style = await openHeatmapStyle(spec.styleDir);
   try {
     const image = await readHeatmapImage(spec.image);
     // Styles without a projection head (older or imported ones) use raw encoder features.
-    const session = await HeatmapSession.create(style, image, { raw: style.head === null });
+    const session = await HeatmapSession.create(style, image, { raw: style.head === null, onnx });
     const name = createHash('sha256').update(key).digest('hex').slice(0, 16);
     // The studio made it private already (cache-folder.ts); a fresh one is made so too.
     await fs.mkdir(spec.outDir, { recursive: true, mode: CACHE_FOLDER_MODE });
@@ -109,7 +135,7 @@ async function sessionFor(spec: HeatmapJobSpec): Promise<Open> {
     const base = toBytes(session.input);
     await writePng(input, base, session.input.width, session.input.height);
     await writePng(output, toBytes(session.output), session.output.width, session.output.height);
-    open = { key, name, style, session, input, output, base };
+    open = { key, name, style, session, input, output, base, engine };
     return open;
   } catch (err) {
     style.dispose();

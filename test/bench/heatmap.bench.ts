@@ -2,13 +2,16 @@
  * Bench case `heatmap`: patch-correspondence heatmaps (main/engine/infer/heatmap.ts), in two
  * parts.
  *
- * Speed. The one-time feature pass and the latency of one query, at 0.25, 1 and 4 megapixels
- * (the elephants photo, ../shared/datasets/highres, resized with sharp and written as PNG), at
- * the default working resolution (long side 1024, so 1 and 4 Mpx are analysed at the same
- * size: that is what the working resolution is for). Timed separately: reading the file to
- * the working size, translating it, the feature pass (both images through the encoder, every
- * position of every tap projected by H, kept as rows), and queries: the median and 90th
- * percentile of 30 single-tap queries at random points, per tap. A random-weight style: the
+ * Speed. The first map, the rest of the feature pass and the latency of one query, at 0.25, 1,
+ * 2.4 and 4 megapixels (`--quick`: 2.4; the elephants photo, ../shared/datasets/highres,
+ * resized with sharp and written as PNG), at the default working resolution (long side 1024,
+ * so 1 Mpx and up are analysed at the same size: that is what the working resolution is for),
+ * on TF.js (each backend) and on ONNX Runtime (heatmap-onnx.ts, cpu provider). Timed: reading
+ * the file to the working size, translating it, the first map (read + translate + the deepest
+ * tap's features of both images + one query: what opening an image in the studio costs), the
+ * other taps' features (every position projected by H, kept as rows), and queries: the median
+ * and 90th percentile of 30 single-tap queries at random points, per tap. Kernels and ONNX
+ * Runtime sessions are set up once per process on a small image, timed apart. A random-weight style: the
  * small generator of the convert case (ngf 16, 6 blocks) with a 256-dimensional H on the
  * default taps; speed does not depend on the weights, and query time depends only on the
  * number of positions and H's dimension. Each backend runs in its own child process (its own
@@ -37,6 +40,7 @@ import {
   readHeatmapImage,
   type HeatmapStyle,
 } from '../../main/engine/infer/heatmap';
+import { OnnxHeatmapEngine } from '../../main/engine/infer/heatmap-onnx';
 import { gridPoints } from '../../main/engine/infer/heatmap-render';
 import { ResnetGenerator, tapChannels } from '../../main/engine/model/generator';
 import { ProjectionHead } from '../../main/engine/model/projection-head';
@@ -44,12 +48,16 @@ import { Rng } from '../../main/engine/rng';
 import { CutModel } from '../../main/engine/train/cut-model';
 import { disposeStyle, loadStyle } from '../../main/engine/style/load-style';
 import { runTraining } from '../../main/engine/train/train-loop';
-import { ELEPHANTS, sizeFor } from './convert.bench';
+import { ELEPHANTS as DEFAULT_ELEPHANTS, sizeFor } from './convert.bench';
 import type { BenchArgs } from './index';
 import { header, loadLine, machineLines, median, peakRssMiB, runInChild, table } from './machine';
 
 const SAMPLES = fileURLToPath(new URL('../../resources/samples', import.meta.url));
-const SIZES = [0.25, 1, 4];
+/** The photo, from the datasets beside the checkout (a git worktree elsewhere: set the path). */
+const ELEPHANTS = process.env.PATCHWORK_BENCH_ELEPHANTS ?? DEFAULT_ELEPHANTS;
+const SIZES = [0.25, 1, 2.4, 4];
+/** `--quick`: the size the issue's target names (the first map of a 2.4-Mpx image). */
+const QUICK_SIZES = [2.4];
 const SPEED_NET = { ngf: 16, nBlocks: 6, dim: 256 };
 const QUERIES = 30;
 
@@ -59,6 +67,8 @@ const QUERIES = 30;
 
 interface SpeedJob {
   backend: BackendName;
+  /** Who translates and computes the features: TF.js on `backend`, or ONNX Runtime. */
+  engine: 'tfjs' | 'onnx';
   files: { mpx: number; file: string }[];
 }
 
@@ -68,13 +78,24 @@ interface SpeedRow {
   working: string;
   readS: number;
   translateS: number;
+  /** Read, translate, the deepest tap's features of both images and one query on it. */
+  firstMapS: number;
+  /** The other taps' features afterwards. */
   featuresS: number;
   cacheMiB: number;
   perTap: { tap: NceTap; positions: number; medianMs: number; p90Ms: number }[];
 }
 
 type SpeedResult =
-  | { ok: true; detail: string; rows: SpeedRow[]; peakRssMiB: number; cpuS: number; load: string }
+  | {
+      ok: true;
+      detail: string;
+      setupS: number;
+      rows: SpeedRow[];
+      peakRssMiB: number;
+      cpuS: number;
+      load: string;
+    }
   | { ok: false; error: string; rows: SpeedRow[]; peakRssMiB: number; load: string };
 
 const WORKER_FLAG = '--heatmap-bench-worker';
@@ -98,25 +119,38 @@ async function speedWorker(job: SpeedJob): Promise<SpeedResult> {
     ),
     headTaps: taps,
   };
-  // Kernels set up once, outside the clock.
-  const warm = await HeatmapSession.create(style, {
-    data: new Float32Array(32 * 32 * 3),
-    width: 32,
-    height: 32,
-  });
-  warm.prepare();
+  const onnx = job.engine === 'onnx' ? (await OnnxHeatmapEngine.open('onnx', 'cpu')).engine : null;
+  const detail = onnx ? `${onnx.detail}; TF.js ${report.detail} for the weights` : report.detail;
+  const deepest = taps[taps.length - 1];
+  // Kernels and ONNX Runtime sessions set up once, outside the clock (timed on their own).
+  const setup = performance.now();
+  const warm = await HeatmapSession.create(
+    style,
+    { data: new Float32Array(32 * 32 * 3), width: 32, height: 32 },
+    { onnx },
+  );
+  await warm.load([deepest]);
+  await warm.load(taps);
+  const setupS = (performance.now() - setup) / 1000;
   const rows: SpeedRow[] = [];
   try {
     for (const { mpx, file } of job.files) {
-      let t = performance.now();
+      const t0 = performance.now();
+      let t = t0;
       const image = await readHeatmapImage(file);
       const readS = (performance.now() - t) / 1000;
       t = performance.now();
       // A budget that holds every tap of both images, so no query recomputes features.
-      const session = await HeatmapSession.create(style, image, { memoryBudgetMB: 16384 });
+      const session = await HeatmapSession.create(style, image, {
+        memoryBudgetMB: 16384,
+        onnx,
+      });
       const translateS = (performance.now() - t) / 1000;
+      await session.load([deepest]);
+      session.query({ x: image.width / 2, y: image.height / 2 }, { taps: [deepest] });
+      const firstMapS = (performance.now() - t0) / 1000;
       t = performance.now();
-      session.prepare();
+      await session.load(taps);
       const featuresS = (performance.now() - t) / 1000;
       const rng = new Rng(mpx * 100);
       const perTap = taps.map((tap) => {
@@ -141,12 +175,13 @@ async function speedWorker(job: SpeedJob): Promise<SpeedResult> {
         working: `${image.working.width}×${image.working.height}`,
         readS,
         translateS,
+        firstMapS,
         featuresS,
         cacheMiB: session.cacheBytes / 2 ** 20,
         perTap,
       });
       session.clear();
-      process.stderr.write(`  ${job.backend} ${mpx} Mpx done\n`);
+      process.stderr.write(`  ${job.engine} ${job.backend} ${mpx} Mpx done\n`);
     }
   } catch (err) {
     const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -155,7 +190,8 @@ async function speedWorker(job: SpeedJob): Promise<SpeedResult> {
   const u = process.cpuUsage();
   return {
     ok: true,
-    detail: report.detail,
+    detail,
+    setupS,
     rows,
     peakRssMiB: peakRssMiB(),
     cpuS: (u.user + u.system) / 1e6,
@@ -184,7 +220,7 @@ async function speed(args: BenchArgs, work: string): Promise<void> {
     ? [args.backend as BackendName]
     : BACKENDS.filter((b) => b !== 'cpu');
   const files: SpeedJob['files'] = [];
-  for (const mpx of SIZES) {
+  for (const mpx of args.quick ? QUICK_SIZES : SIZES) {
     const { width, height } = sizeFor(mpx);
     const file = path.join(work, `elephants-${mpx}mpx.png`);
     await sharp(ELEPHANTS, { limitInputPixels: false })
@@ -195,10 +231,15 @@ async function speed(args: BenchArgs, work: string): Promise<void> {
     files.push({ mpx, file });
   }
   const self = fileURLToPath(import.meta.url);
-  for (const backend of backends) {
+  // TF.js on each backend, then ONNX Runtime once (its speed does not depend on TF.js's backend).
+  const runs: Pick<SpeedJob, 'backend' | 'engine'>[] = [
+    ...backends.map((backend) => ({ backend, engine: 'tfjs' as const })),
+    { backend: 'wasm', engine: 'onnx' },
+  ];
+  for (const { backend, engine } of runs) {
     const out = await runInChild(
       self,
-      [WORKER_FLAG, JSON.stringify({ backend, files } satisfies SpeedJob)],
+      [WORKER_FLAG, JSON.stringify({ backend, engine, files } satisfies SpeedJob)],
       3_600_000,
     );
     const r = (out.message as SpeedResult | null) ?? {
@@ -208,19 +249,32 @@ async function speed(args: BenchArgs, work: string): Promise<void> {
       peakRssMiB: NaN,
       load: loadLine(),
     };
-    console.log(`\nbackend ${backend}: ${r.ok ? r.detail : `failed: ${r.error}`}`);
+    const what = engine === 'onnx' ? 'engine onnx' : `engine tfjs, backend ${backend}`;
+    console.log(
+      `\n${what}: ${r.ok ? `${r.detail}; set-up ${r.setupS.toFixed(2)} s` : `failed: ${r.error}`}`,
+    );
     if (!r.rows.length) continue;
     const taps = r.rows[0].perTap.map((p) => p.tap);
     console.log(
       table(
-        ['Mpx', 'image', 'working', 'read s', 'translate s', 'features s', 'cache MiB'],
+        [
+          'Mpx',
+          'image',
+          'working',
+          'read s',
+          'translate s',
+          `first map s (${r.rows[0].perTap.at(-1)?.tap})`,
+          'other taps s',
+          'cache MiB',
+        ],
         r.rows.map((row) => [
           String(row.mpx),
           row.size,
           row.working,
           row.readS.toFixed(2),
-          row.translateS.toFixed(1),
-          row.featuresS.toFixed(1),
+          row.translateS.toFixed(2),
+          row.firstMapS.toFixed(2),
+          row.featuresS.toFixed(2),
           row.cacheMiB.toFixed(0),
         ]),
       ),
@@ -367,7 +421,11 @@ async function run(args: BenchArgs): Promise<void> {
           `${SPEED_NET.dim} on ${defaultTaps(SPEED_NET.nBlocks).join(', ')}; working long side ` +
           `1024; ${QUERIES} queries per tap`,
       ],
-      ['images', `${ELEPHANTS} resized with sharp to ${SIZES.join(', ')} Mpx (PNG)`],
+      [
+        'images',
+        `${ELEPHANTS} resized with sharp to ${(args.quick ? QUICK_SIZES : SIZES).join(', ')} Mpx (PNG)`,
+      ],
+      ['engines', 'TF.js on each backend, then ONNX Runtime (cpu provider) in its own process'],
       ['backends', args.backend ?? 'every one that loads except cpu (ask with --backend cpu)'],
       ['mode', args.quick ? 'quick (proof: 100 training steps)' : 'full (proof: 300 steps)'],
     ]),
@@ -382,6 +440,8 @@ async function run(args: BenchArgs): Promise<void> {
 }
 
 export const heatmapCase = {
-  summary: 'heatmap feature pass and query latency at 0.25/1/4 Mpx; trained vs random res1 matches',
+  summary:
+    'heatmap first map, feature pass and query latency at 0.25/1/2.4/4 Mpx on TF.js and ONNX ' +
+    'Runtime; trained vs random res1 matches',
   run,
 };

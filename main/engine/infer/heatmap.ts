@@ -35,6 +35,12 @@
  * Queries are a dot product per position over the cached rows (heatmap-dot.ts: a small wasm
  * SIMD kernel, plain JS where that is unavailable): O(positions · dim), no tensors, no
  * allocation beyond the result.
+ *
+ * ONNX Runtime. With `onnx` (heatmap-onnx.ts) the translation and the feature pass run there:
+ * the encoder graph gives the taps' maps, the head graph the unit rows. That pass is
+ * asynchronous, so callers `await session.load(taps)` before querying those taps; a query
+ * whose features are missing still computes them, through TF.js (the same values within the
+ * engines' float tolerance).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NceTap } from '../../../shared/options';
@@ -44,6 +50,7 @@ import { StyleGan2Generator } from '../model/stylegan2-generator';
 import { gpuBufferLimitBytes } from '../webgpu';
 import { createRowStore, type RowStore } from './heatmap-dot';
 import { chooseSinCutTile, encodeSinCut, translateSinCut } from './sincut-tiled';
+import { onnxTapChannels, type OnnxHeatmapEngine } from './heatmap-onnx';
 import { translateTiled, workingBytes } from './tiled-generator';
 import {
   availableTaps,
@@ -92,6 +99,8 @@ export interface HeatmapOptions {
    * or (with `translate` given) the largest the default memory budget allows.
    */
   encodeTile?: number;
+  /** Translate and compute features on ONNX Runtime (see the module comment). */
+  onnx?: OnnxHeatmapEngine | null;
 }
 
 /** One tap's answer to a query: similarity of every position of the other image. */
@@ -149,6 +158,7 @@ export class HeatmapSession {
   private cachedBytes = 0;
   /** Set on webgpu, whose features are all computed up front (prepareAll) and never evicted. */
   private keepAll = false;
+  private readonly onnx: OnnxHeatmapEngine | null;
 
   private constructor(
     private readonly style: HeatmapStyle,
@@ -168,6 +178,7 @@ export class HeatmapSession {
     this.taps = availableTaps(style, raw);
     this.coords = new CoordinateMap(fullWidth, fullHeight, input.width, input.height);
     this.budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_HEATMAP_BUDGET_MB) * 2 ** 20;
+    this.onnx = opts.onnx ?? null;
   }
 
   /**
@@ -184,10 +195,14 @@ export class HeatmapSession {
       'working' in image ? image : { working: image, width: image.width, height: image.height };
     checkWorkingSize(working, width, height);
     let translated: number | undefined; // the translation's tile, after any retry
+    const noiseSeed = style.noiseSeed ?? NOISE_SEED;
+    const onTileSize = (t: number) => (translated = t);
+    const onnx = opts.onnx;
     const translate =
       opts.translate ??
-      ((G: HeatmapGenerator, x: RgbFloatImage) =>
-        defaultTranslate(G, x, style.noiseSeed ?? NOISE_SEED, (t) => (translated = t)));
+      (async (G: HeatmapGenerator, x: RgbFloatImage) =>
+        (onnx && (await onnx.translate(G, x, { noiseSeed, onTileSize }))) ??
+        defaultTranslate(G, x, noiseSeed, onTileSize));
     const output = await translate(style.generator, working);
     if (output.width !== working.width || output.height !== working.height) {
       throw new RangeError(
@@ -204,8 +219,49 @@ export class HeatmapSession {
     const session = new HeatmapSession(style, working, output, width, height, opts, tile);
     // webgpu has no synchronous read in Node: every tap's features are computed now, and kept
     // (the memory budget is soft there, since nothing could be recomputed during a query).
-    if (tf.getBackend() === 'webgpu') await session.prepareAll();
+    if (tf.getBackend() === 'webgpu' && !session.onnx) await session.prepareAll();
     return session;
+  }
+
+  /** Which engine computes this session's features. */
+  get engine(): 'onnx' | 'tfjs' {
+    return this.onnx ? 'onnx' : 'tfjs';
+  }
+
+  /**
+   * Makes both images' features at `taps` resident, before queries on them: on ONNX Runtime
+   * one encoder pass per image for the taps missing (asynchronous), otherwise prepare().
+   */
+  async load(taps: readonly NceTap[] = this.taps): Promise<void> {
+    taps.forEach((t) => this.checkTap(t));
+    const onnx = this.onnx;
+    if (!onnx || this.keepAll) return this.prepare(taps);
+    const pinned = new Set(taps.flatMap((t) => [key('input', t), key('output', t)]));
+    for (const side of ['input', 'output'] as const) {
+      const missing = [...new Set(taps.filter((t) => !this.cache.has(key(side, t))))];
+      if (!missing.length) continue;
+      const G = this.style.generator;
+      const maps = await onnx.encode(G, side === 'input' ? this.input : this.output, missing);
+      for (const [i, tap] of missing.entries()) {
+        const grid = tapGrid(tap, this.input.width, this.input.height, this.kind);
+        const offset = tap === 'input' && this.kind === 'resnet' ? 3 : 0;
+        const c = onnxTapChannels(G, tap);
+        const { data, width } = maps[i];
+        maps[i].data = new Float32Array(0); // let the map go once its rows are cut
+        const rows = new Float32Array(grid.width * grid.height * c);
+        for (let y = 0; y < grid.height; y++) {
+          const from = ((y + offset) * width + offset) * c;
+          rows.set(data.subarray(from, from + grid.width * c), y * grid.width * c);
+        }
+        const head = this.mode === 'projected' ? (this.style.head as ProjectionHead) : null;
+        const dim = head ? head.dim : c;
+        const store = createRowStore(grid.width * grid.height, dim);
+        const at = head ? { head, index: this.style.headTaps.indexOf(tap) } : null;
+        await onnx.project(G, at, tap, rows, c, store.rows);
+        this.store(key(side, tap), { grid, dim, rows: store.rows, store });
+      }
+      this.evict(pinned);
+    }
   }
 
   get info(): SessionInfo {

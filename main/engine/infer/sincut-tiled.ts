@@ -100,7 +100,20 @@ export interface SinCutTileOptions extends BudgetOptions {
   onTile?: (done: number, total: number) => void;
   /** The core tile side in use: once at the start, and again after each out-of-memory retry. */
   onTileSize?: (tile: number) => void;
+  /**
+   * Runs the generator on one window instead of G.forward (ONNX Runtime: sincut-onnx.ts):
+   * `input` [h, w, 3] and `noise` [h, w] → the unclamped output [h, w, 3], all HWC.
+   */
+  forward?: WindowForward;
 }
+
+/** The generator on an h×w window (even sides): HWC input and noise → HWC output. */
+export type WindowForward = (
+  input: Float32Array,
+  noise: Float32Array,
+  h: number,
+  w: number,
+) => Promise<Float32Array>;
 
 interface Cell {
   top: number;
@@ -138,23 +151,20 @@ export async function translateSinCut(
     const right = Math.min(W, core.left + core.width + halo);
     const region = cropRegion(src, W, top, left, bottom - top, right - left);
     const noise = positionalNoise(seed, top, left, bottom - top, right - left);
-    const y = tf.tidy(() => {
-      const x = tf.tensor4d(region, [1, bottom - top, right - left, 3]);
-      const n = tf.tensor4d(noise, [1, bottom - top, right - left, 1]);
-      const g = G.forward(x, n);
-      const c = tf.slice(
-        g,
-        [0, core.top - top, core.left - left, 0],
-        [1, core.height, core.width, 3],
-      );
-      return tf.clipByValue(c, -1, 1);
-    });
-    let data: Float32Array;
-    try {
-      data = (await y.data()) as Float32Array;
-    } finally {
-      y.dispose();
-    }
+    const data = opts.forward
+      ? cropWindow(
+          await opts.forward(region, noise, bottom - top, right - left),
+          right - left,
+          core.top - top,
+          core.left - left,
+          core,
+        )
+      : await forwardTf(G, region, noise, bottom - top, right - left, {
+          top: core.top - top,
+          left: core.left - left,
+          height: core.height,
+          width: core.width,
+        });
     const n = Math.min(core.width, width - core.left);
     for (let r = 0; r < core.height && n > 0; r++) {
       const oy = core.top + r;
@@ -239,6 +249,42 @@ export function encodeSinCut(
   } finally {
     rows.forEach((r) => tf.dispose(r));
   }
+}
+
+/** G.forward on a window, cropped to `core` (relative to the window) and clamped. */
+async function forwardTf(
+  G: StyleGan2Generator,
+  region: Float32Array,
+  noise: Float32Array,
+  h: number,
+  w: number,
+  core: Cell,
+): Promise<Float32Array> {
+  const y = tf.tidy(() => {
+    const x = tf.tensor4d(region, [1, h, w, 3]);
+    const n = tf.tensor4d(noise, [1, h, w, 1]);
+    const g = G.forward(x, n);
+    const c = tf.slice(g, [0, core.top, core.left, 0], [1, core.height, core.width, 3]);
+    return tf.clipByValue(c, -1, 1);
+  });
+  try {
+    return (await y.data()) as Float32Array;
+  } finally {
+    y.dispose();
+  }
+}
+
+/** The core of a window's HWC output (window width `w`), clamped to [−1, 1]. */
+function cropWindow(out: Float32Array, w: number, top: number, left: number, core: Cell) {
+  const data = new Float32Array(core.height * core.width * 3);
+  for (let r = 0; r < core.height; r++) {
+    const from = ((top + r) * w + left) * 3;
+    const row = out.subarray(from, from + core.width * 3);
+    for (let i = 0; i < row.length; i++) {
+      data[r * core.width * 3 + i] = Math.max(-1, Math.min(1, row[i]));
+    }
+  }
+  return data;
 }
 
 /** Tiles of side `tile` that cells[from…] take. */

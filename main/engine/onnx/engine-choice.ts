@@ -1,8 +1,8 @@
 /**
  * Which inference engine a conversion translates with (issue 18): ONNX Runtime where it loads
- * and runs the style's generator, TF.js otherwise — and always for what ONNX Runtime cannot
- * run yet (SinCUT's StyleGAN2 generator). `auto` falls back with the reason, which the job
- * prints among its opening lines; `onnx` named explicitly fails with it instead.
+ * (every generator kind: CUT/FastCUT, CycleGAN, SinCUT's StyleGAN2 and ResNet), TF.js
+ * otherwise. `auto` falls back with the reason, which the job prints among its opening lines;
+ * `onnx` named explicitly fails with it instead.
  *
  * The execution provider is chosen like compute backends (runtime.ts): hardware first, cpu
  * always; PATCHWORK_ORT_PROVIDER names one (cuda, dml, coreml, webgpu, cpu).
@@ -29,9 +29,6 @@ export type ChosenEngine =
 /** What kind of generator the style has, as far as the engines differ on it. */
 export type GeneratorKind = 'resnet' | 'sincut';
 
-export const SINCUT_NOT_YET =
-  'ONNX Runtime does not run SinCUT styles yet (their StyleGAN2 generator has no ONNX export)';
-
 function providerPreference(): OrtProviderPreference {
   const named = process.env.PATCHWORK_ORT_PROVIDER?.trim();
   if (!named || named === 'auto') return 'auto';
@@ -47,10 +44,7 @@ export async function chooseEngine(
   runtime: OrtRuntime = ortRuntime,
 ): Promise<ChosenEngine> {
   if (pref === 'tfjs') return { engine: 'tfjs', detail: 'TF.js (asked for)' };
-  if (kind === 'sincut') {
-    if (pref === 'onnx') throw new EngineError(`${SINCUT_NOT_YET}: use --engine tfjs or auto`);
-    return { engine: 'tfjs', detail: `TF.js: ${SINCUT_NOT_YET}` };
-  }
+  void kind; // every kind runs on ONNX Runtime (SinCUT's through export/onnx-stylegan2.ts)
   const loaded = await runtime.load();
   if (!loaded.ok) {
     if (pref === 'onnx') throw new EngineError(`ONNX Runtime is not usable: ${loaded.reason}`);

@@ -4,8 +4,8 @@
  * translate with what this returns. A CUT or CycleGAN style: its generator on ONNX Runtime
  * (onnx/ort-translate.ts) where the engine choice allows, else through conversionTranslator
  * on TF.js (seamless tiles above a megapixel, or always when `alwaysTiled`). A SinCUT style:
- * sincut-convert.ts on TF.js (its StyleGAN2 generator tiled within the memory budget, with
- * position-based noise).
+ * sincut-convert.ts (its StyleGAN2 generator tiled within the memory budget, with
+ * position-based noise), its windows on ONNX Runtime where the engine choice allows.
  */
 import type { EngineChoice } from '../../../shared/convert-options';
 import { readStyleMeta } from '../../style/style-folder';
@@ -49,7 +49,15 @@ export async function openStyleConversion(
   const kind = (await readStyleMeta(styleDir)).kind === 'sincut' ? 'sincut' : 'resnet';
   const chosen = await chooseEngine(opts.engine ?? 'auto', kind, opts.runtime);
   if (kind === 'sincut') {
-    const sincut = await sincutConversion(styleDir, alwaysTiled);
+    const ort =
+      chosen.engine === 'onnx'
+        ? {
+            provider: chosen.provider,
+            ...(opts.runtime ? { runtime: opts.runtime } : {}),
+            onFallback: (reason: string) => opts.onEngineNote?.(reason),
+          }
+        : undefined;
+    const sincut = await sincutConversion(styleDir, alwaysTiled, ort);
     return {
       name: sincut.meta.name,
       preset: 'sincut',

@@ -1,12 +1,8 @@
 // `auto` must never fail a conversion because ONNX Runtime is missing or cannot run a style:
-// it falls back to TF.js and says why. Naming `onnx` fails with that reason instead, and
-// SinCUT styles stay on TF.js until their generator has an ONNX export.
+// it falls back to TF.js and says why. Naming `onnx` fails with that reason instead. SinCUT
+// styles run on ONNX Runtime like the others.
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  chooseEngine,
-  EngineError,
-  SINCUT_NOT_YET,
-} from '../../../../main/engine/onnx/engine-choice';
+import { chooseEngine } from '../../../../main/engine/onnx/engine-choice';
 import { defaultOrtEnvironment, OrtRuntime } from '../../../../main/engine/onnx/runtime';
 
 const working = () => new OrtRuntime({ ...defaultOrtEnvironment, hardwareGpu: async () => null });
@@ -46,12 +42,11 @@ describe('engine choice', () => {
     });
   });
 
-  it('SinCUT styles: auto says why TF.js, onnx is refused', async () => {
-    const c = await chooseEngine('auto', 'sincut', working());
-    expect(c).toEqual({ engine: 'tfjs', detail: `TF.js: ${SINCUT_NOT_YET}` });
-    const err = await chooseEngine('onnx', 'sincut', working()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(EngineError);
-    expect((err as Error).message).toMatch(/not run SinCUT styles yet.*--engine tfjs or auto/);
+  it('SinCUT styles run on ONNX Runtime too', async () => {
+    for (const pref of ['auto', 'onnx'] as const) {
+      const c = await chooseEngine(pref, 'sincut', working());
+      expect(c).toMatchObject({ engine: 'onnx', provider: 'cpu' });
+    }
   });
 
   it('a named provider that is not usable: auto runs on cpu and says why; onnx fails', async () => {

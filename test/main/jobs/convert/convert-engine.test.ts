@@ -10,11 +10,7 @@ import type { ConvertJobSpec } from '../../../../shared/ipc-worker';
 import { initBackend } from '../../../../main/engine/backend';
 import { defaultOrtEnvironment, OrtRuntime } from '../../../../main/engine/onnx/runtime';
 import { openStyleConversion } from '../../../../main/engine/style/open-conversion';
-import {
-  openConversion,
-  runConvertJob,
-  type ConvertJobEvent,
-} from '../../../../main/jobs/convert/convert-job';
+import { runConvertJob, type ConvertJobEvent } from '../../../../main/jobs/convert/convert-job';
 import { useTempDir } from '../../../support/temp-dir';
 import { saveTinyCutStyle } from '../../../support/tiny-cut-style';
 import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
@@ -121,26 +117,23 @@ describe('convert job engines', () => {
     }
   });
 
-  it('a SinCUT style: auto runs TF.js and says why, onnx is refused', async () => {
-    const sincut = tmp.path('sincut');
-    await saveTinySinCutStyle(sincut);
-    const base = {
-      styleDir: sincut,
-      input,
-      output: tmp.path('never'),
-      recursive: false,
-      format: 'png' as const,
-      backend: 'wasm' as const,
-    };
-    const events: string[] = [];
-    const opened = await openConversion(base, (e) => {
-      if (e.type === 'engine') events.push(e.detail);
-    });
-    opened.dispose();
-    expect(events).toEqual([expect.stringMatching(/^TF\.js: ONNX Runtime does not run SinCUT/)]);
-    await expect(openConversion({ ...base, engine: 'onnx' })).rejects.toMatchObject({
-      name: 'EngineError',
-      message: expect.stringMatching(/SinCUT styles yet.*--engine tfjs or auto/),
-    });
+  it('SinCUT styles (StyleGAN2 and ResNet): ONNX Runtime by default, the same pixels', async () => {
+    for (const netG of ['stylegan2', 'resnet'] as const) {
+      const sincut = tmp.path(`sincut-${netG}`);
+      await saveTinySinCutStyle(sincut, netG);
+      const spec = { styleDir: sincut, tile: 16 };
+      const ort = await convert(`sincut-ort-${netG}`, spec);
+      const tfjs = await convert(`sincut-tfjs-${netG}`, { ...spec, engine: 'tfjs' });
+      expect(ort.engine[0]).toMatch(/^ONNX Runtime 1\.\d+\.\d+, cpu/);
+      expect(tfjs.engine).toEqual(['TF.js (asked for)']);
+      const [a, b] = await Promise.all([raw(ort.file), raw(tfjs.file)]);
+      expect(a.info).toEqual(b.info);
+      let worst = 0;
+      for (let i = 0; i < a.data.length; i++) {
+        if (i % 4 === 3) expect(a.data[i]).toBe(b.data[i]);
+        else worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
+      }
+      expect(worst, netG).toBeLessThanOrEqual(1);
+    }
   });
 });
