@@ -98,9 +98,14 @@ function useWasmThreads(threads: number): void {
 }
 
 async function loadWasm(): Promise<{ detail: string; threads: number }> {
-  const wanted = engineThreads();
-  let threads = wanted;
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  let threads = engineThreads();
   let fallback = '';
+  if (threads > 1 && !simd) {
+    // TF.js ships its threaded build with SIMD only.
+    fallback = `; ${threads} threads need wasm SIMD, which this runtime lacks`;
+    threads = 1;
+  }
   useWasmThreads(threads);
   setThreadsCount(threads);
   threadedFailure = null;
@@ -115,10 +120,9 @@ async function loadWasm(): Promise<{ detail: string; threads: number }> {
     throw new Error('the wasm module did not initialise');
   }
   const replaced = registerWasmTrainingKernels();
-  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
   const count = threads === 1 ? '1 thread' : `${threads} threads`;
   return {
-    detail: `wasm (${simd}, ${count}${fallback}; engine kernels: ${replaced.join(', ')})`,
+    detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${count}${fallback}; engine kernels: ${replaced.join(', ')})`,
     threads,
   };
 }

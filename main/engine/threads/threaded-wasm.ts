@@ -119,10 +119,7 @@ const HEAP_VIEWS = {
 type HeapView = { readonly buffer: ArrayBufferLike };
 
 /** Makes module.HEAP* follow the shared memory's current buffer (see point 3 above). */
-export function followHeapGrowth(module: {
-  wasmMemory: WasmMemory;
-  [key: string]: unknown;
-}): void {
+export function followHeapGrowth(module: { wasmMemory: WasmMemory; [key: string]: unknown }): void {
   for (const [name, ViewType] of Object.entries(HEAP_VIEWS)) {
     const View = ViewType as new (buffer: ArrayBufferLike) => HeapView;
     let view = module[name] as HeapView;
@@ -156,10 +153,9 @@ async function startModule(threads: number): Promise<ThreadedModule> {
     instantiateWasm: (imports, receive) => {
       // The C++ divides this by 2 and caps the pool there (point 2 above).
       imports.env.emscripten_num_logical_cores = () => 2 * threads;
-      wasmApi.instantiate(bytes, imports).then(
-        ({ instance, module: compiled }) => receive(instance, compiled),
-        failed,
-      );
+      wasmApi
+        .instantiate(bytes, imports)
+        .then(({ instance, module: compiled }) => receive(instance, compiled), failed);
       return {};
     },
   });
@@ -190,7 +186,9 @@ export async function threadedWasmBackend(threads: number): Promise<BackendWasm>
     throw new Error('this runtime has no SharedArrayBuffer, so wasm threads cannot start');
   }
   const module = await startModule(threads);
-  const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+  const backend = new BackendWasm(
+    module as unknown as ConstructorParameters<typeof BackendWasm>[0],
+  );
   const got = (module.tfjs as Record<string, Cwrapped>).getThreadsCount() as number;
   if (got !== threads) {
     backend.dispose();
