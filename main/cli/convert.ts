@@ -20,7 +20,8 @@ import {
 import { PlanError } from '../jobs/convert/plan';
 import { runWatchJob } from '../jobs/convert/watch-job';
 import type { WatchEvent } from '../jobs/convert/watcher';
-import { int, oneOf } from './args';
+import { int, oneOf, threadCount, THREADS_HELP, useThreads } from './args';
+import type { ThreadSetting } from '../../shared/threads';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
 import { FORMAT_CHOICES } from '../../shared/image-formats';
@@ -38,6 +39,7 @@ export interface ConvertFlags {
   keepMetadata?: boolean;
   icc: ConvertSettings['icc'];
   backend: ConvertJobSpec['backend'];
+  threads?: ThreadSetting;
   force?: boolean;
   checksum?: boolean;
 }
@@ -52,6 +54,7 @@ export function registerConvert(program: Command): void {
   )
     .option('--force', 'convert again even what the output folder says is up to date')
     .action(async (flags: ConvertFlags) => {
+      useThreads(flags.threads);
       process.exitCode = await userErrors(() => convert(flags));
     });
 }
@@ -69,6 +72,7 @@ export function registerWatch(program: Command): void {
       2000,
     )
     .action(async (flags: WatchFlags) => {
+      useThreads(flags.threads);
       process.exitCode = await userErrors(() => watchFolder(flags));
     });
 }
@@ -116,7 +120,8 @@ function withConvertOptions(cmd: Command): Command {
       `compute backend: ${BACKEND_CHOICES.join(', ')}`,
       oneOf('--backend', BACKEND_CHOICES),
       'auto',
-    );
+    )
+    .option('--threads <n>', THREADS_HELP, threadCount());
 }
 
 function percent(flag: string) {

@@ -52,7 +52,7 @@ const { WebAssembly: wasmApi } = globalThis as unknown as {
 interface ThreadedModule {
   cwrap(name: string, ret: string | null, args: string[]): Cwrapped;
   wasmMemory: WasmMemory;
-  PThread: { terminateAllThreads(): void; unusedWorkers: unknown[] };
+  PThread: { terminateAllThreads(): void; runningWorkers: { unref(): void }[] };
   tfjs?: Record<string, Cwrapped>;
   [key: string]: unknown;
 }
@@ -189,6 +189,9 @@ export async function threadedWasmBackend(threads: number): Promise<BackendWasm>
   const backend = new BackendWasm(
     module as unknown as ConstructorParameters<typeof BackendWasm>[0],
   );
+  // XNNPACK's threads wait for work for the life of the process, and Emscripten refs a
+  // running pthread's worker: unreferenced, they no longer keep a finished process alive.
+  for (const worker of module.PThread.runningWorkers) worker.unref();
   const got = (module.tfjs as Record<string, Cwrapped>).getThreadsCount() as number;
   if (got !== threads) {
     backend.dispose();
