@@ -1,5 +1,6 @@
 /**
- * Benchmark entry point: `npm run bench -- <case> [--backend NAME] [--quick] [--profile]`.
+ * Benchmark entry point:
+ * `npm run bench -- <case> [--backend NAME] [--threads 1,N] [--quick] [--profile]`.
  * With no case it lists them. A case is a module exporting `{ summary, run(args) }`; adding one
  * is an import and a line in CASES. See test/bench/README.md for what each case measures.
  */
@@ -11,6 +12,7 @@ import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
+import { parseThreads } from '../../shared/threads';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -21,6 +23,11 @@ export interface BenchArgs {
   budgetMB?: number;
   /** The case's profiling mode, where it has one. */
   profile: boolean;
+  /**
+   * CPU thread counts to measure the wasm engine and PyTorch at, side by side (step, train,
+   * sincut); default: 1 and every physical core.
+   */
+  threads?: number[];
 }
 
 interface BenchCase {
@@ -40,7 +47,8 @@ const CASES: Record<string, BenchCase> = {
 };
 
 const USAGE =
-  'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile] [--budget MIB]';
+  'usage: npm run bench -- <case> [--backend NAME] [--threads 1,2] [--quick] [--profile] ' +
+  '[--budget MIB]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
   const args: BenchArgs = { quick: false, profile: false };
@@ -52,7 +60,11 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       args.budgetMB = Number(argv[++i]);
       if (!(args.budgetMB > 0)) throw new Error('--budget needs a size in MiB');
     } else if (a === '--profile') args.profile = true;
-    else if (a === '--backend') {
+    else if (a === '--threads') {
+      const list = (argv[++i] ?? '').split(',').map((t) => parseThreads(t, '--threads'));
+      if (list.some((t) => t === 'auto')) throw new Error('--threads takes counts, e.g. 1,2');
+      args.threads = [...new Set(list as number[])].sort((x, y) => x - y);
+    } else if (a === '--backend') {
       args.backend = argv[++i];
       if (!args.backend)
         throw new Error('--backend needs a name (tensorflow, webgpu, wasm or cpu)');
