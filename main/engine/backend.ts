@@ -143,12 +143,19 @@ let current: BackendReport | null = null;
 
 /** Pick and initialise a backend. Idempotent for the same preference. */
 export async function initBackend(pref: BackendPreference = 'auto'): Promise<BackendReport> {
+  // A bad PATCHWORK_THREADS is the user's to fix: said as such, not a silent fallback to cpu.
+  let threads: number;
+  try {
+    threads = engineThreads();
+  } catch (err) {
+    throw new BackendError((err as Error).message, []);
+  }
   if (
     current &&
     (pref === 'auto' || pref === current.name) &&
     tf.getBackend() === current.name &&
     (current.name !== 'webgpu' || webgpuUsable()) &&
-    (current.name !== 'wasm' || current.threads === engineThreads())
+    (current.name !== 'wasm' || current.threads === threads)
   ) {
     return current;
   }

@@ -72,6 +72,12 @@ describe('wasm on several threads', () => {
     expect(engineThreads({ PATCHWORK_THREADS_SPARE: '1' })).toBe(Math.max(1, all - 1));
     expect(() => engineThreads({ PATCHWORK_THREADS: 'many' })).toThrow(/PATCHWORK_THREADS/);
   });
+
+  it('a bad PATCHWORK_THREADS fails the backend with its message, not a fallback to cpu', async () => {
+    process.env.PATCHWORK_THREADS = 'many';
+    await expect(initBackend('auto')).rejects.toThrow(/PATCHWORK_THREADS must be a whole number/);
+    process.env.PATCHWORK_THREADS = '1';
+  });
 });
 
 it('heap views follow shared memory grown elsewhere', () => {
