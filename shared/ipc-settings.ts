@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ENGINE_CHOICES } from './convert-options';
 import { FORMAT_CHOICES } from './image-formats';
 import { BACKEND_CHOICES } from './jobs';
+import { MAX_THREADS } from './threads';
 
 export const THEMES = ['dark', 'light', 'system'] as const;
 /** The default format's choices: shared/image-formats.ts owns the list. */
@@ -45,6 +46,19 @@ export const settingsSchema = z
      * change use it (as PATCHWORK_GPU_ADAPTER).
      */
     gpuAdapter: z.string().min(1).max(200).nullable(),
+    /**
+     * CPU threads of the wasm backend (shared/threads.ts); auto: the physical cores less one,
+     * kept for the studio. Engine processes started after a change use it (as
+     * PATCHWORK_THREADS).
+     */
+    threads: z.union([
+      z.literal('auto'),
+      z
+        .number()
+        .int('a whole number of threads')
+        .min(1, 'at least 1')
+        .max(MAX_THREADS, `at most ${MAX_THREADS}`),
+    ]),
   })
   .strict();
 
@@ -62,6 +76,7 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   defaultFormat: 'same',
   libraryDir: null,
   gpuAdapter: null,
+  threads: 'auto',
 };
 
 /** What the Settings view shows: the settings and what they mean here and now. */

@@ -20,7 +20,8 @@ import {
 import { PlanError } from '../jobs/convert/plan';
 import { runWatchJob } from '../jobs/convert/watch-job';
 import type { WatchEvent } from '../jobs/convert/watcher';
-import { int, oneOf } from './args';
+import { int, oneOf, threadCount, THREADS_HELP, useThreads } from './args';
+import type { ThreadSetting } from '../../shared/threads';
 import { EXIT, UsageError } from './errors';
 import { formatDuration, progressLine, type ProgressLine } from './progress';
 import { FORMAT_CHOICES } from '../../shared/image-formats';
@@ -39,6 +40,7 @@ export interface ConvertFlags {
   icc: ConvertSettings['icc'];
   backend: ConvertJobSpec['backend'];
   engine: NonNullable<ConvertJobSpec['engine']>;
+  threads?: ThreadSetting;
   force?: boolean;
   checksum?: boolean;
 }
@@ -53,6 +55,7 @@ export function registerConvert(program: Command): void {
   )
     .option('--force', 'convert again even what the output folder says is up to date')
     .action(async (flags: ConvertFlags) => {
+      useThreads(flags.threads);
       process.exitCode = await userErrors(() => convert(flags));
     });
 }
@@ -70,6 +73,7 @@ export function registerWatch(program: Command): void {
       2000,
     )
     .action(async (flags: WatchFlags) => {
+      useThreads(flags.threads);
       process.exitCode = await userErrors(() => watchFolder(flags));
     });
 }
@@ -124,7 +128,8 @@ function withConvertOptions(cmd: Command): Command {
         'runs the style, else TF.js, saying why)',
       oneOf('--engine', ENGINE_CHOICES),
       'auto',
-    );
+    )
+    .option('--threads <n>', THREADS_HELP, threadCount());
 }
 
 function percent(flag: string) {

@@ -4,6 +4,7 @@
  */
 import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
 import type { TrainBackendChoice } from '../../shared/jobs';
+import type { ThreadSetting } from '../../shared/threads';
 import { runSinCutTrainJob, type SinCutEvent } from '../jobs/train-job';
 import { formatDuration, printSharedTrainEvent, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
@@ -28,6 +29,7 @@ export interface SinCutFlags {
   patches?: number;
   seed?: number;
   backend: TrainBackendChoice;
+  threads?: ThreadSetting;
   resume?: boolean;
   checkpointEvery?: number;
   previewEvery?: number;

@@ -8,7 +8,7 @@ import { PRESETS, PREPROCESS_MODES, type Preset, type TrainOptions } from '../..
 import { runTrainJob } from '../jobs/train-job';
 import { SINCUT_GENERATORS, SINCUT_PRESETS } from '../../shared/options';
 import { trainSinCut, type SinCutFlags } from './train-sincut';
-import { int, num, oneOf } from './args';
+import { int, num, oneOf, threadCount, THREADS_HELP, useThreads } from './args';
 import { formatDuration, printSharedTrainEvent, type ProgressLine } from './progress';
 import { runStoppable } from './stoppable-run';
 import { UsageError } from './errors';
@@ -102,6 +102,7 @@ export function registerTrain(program: Command): void {
       oneOf('--backend', BACKEND_CHOICES),
       'auto',
     )
+    .option('--threads <n>', THREADS_HELP, threadCount())
     .option(
       '--setting <name>',
       'sincut: reference (64² crops, batch 16) or paper (128² crops, D on 64² windows)',
@@ -205,6 +206,7 @@ export function checkFlagsForPreset(flags: TrainFlags): void {
 
 async function train(flags: TrainFlags): Promise<number> {
   checkFlagsForPreset(flags);
+  useThreads(flags.threads);
   if (flags.preset === 'sincut') return trainSinCut({ ...flags, backend: flags.backend });
   const spec = specFromFlags(flags);
   return runStoppable((signal, line) =>

@@ -544,11 +544,7 @@ const replacements: tf.KernelConfig[] = [
   kernelFunc: kernelFunc as unknown as tf.KernelFunc,
 }));
 
-const batchMatMulConfig: tf.KernelConfig = {
-  kernelName: tf.BatchMatMul,
-  backendName: BACKEND,
-  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
-};
+const batchMatMulKernelFunc = batchMatMul as unknown as tf.KernelFunc;
 
 /**
  * Installs the kernels above on the wasm backend, replacing any registered under the same name
@@ -558,10 +554,18 @@ const batchMatMulConfig: tf.KernelConfig = {
  */
 export function registerWasmTrainingKernels(): string[] {
   const current = tf.getKernel(tf.BatchMatMul, BACKEND);
-  if (current !== undefined && current.kernelFunc !== (batchMatMulConfig.kernelFunc as unknown)) {
+  if (current !== undefined && current.kernelFunc !== batchMatMulKernelFunc) {
     plainBatchMatMul = current.kernelFunc;
     tf.unregisterKernel(tf.BatchMatMul, BACKEND);
-    tf.registerKernel(batchMatMulConfig);
+    // The plain kernel binds its wasm function in its setup, once per backend instance: keep
+    // that setup, or a new wasm backend (another thread count) calls into the disposed one.
+    tf.registerKernel({
+      kernelName: tf.BatchMatMul,
+      backendName: BACKEND,
+      kernelFunc: batchMatMulKernelFunc,
+      setupFunc: current.setupFunc,
+      disposeFunc: current.disposeFunc,
+    });
   }
   for (const config of replacements) {
     const current = tf.getKernel(config.kernelName, BACKEND);

@@ -10,6 +10,15 @@ import { CoalescedJsonWriter, readJsonFile } from '../files/atomic-file';
 
 export const SETTINGS_FILE = 'settings.json';
 
+/**
+ * Puts the thread setting in the environment engine processes inherit (main/engine/backend.ts
+ * reads it): the count, and one core kept for the studio when the count is auto.
+ */
+export function applyThreadSetting(threads: StudioSettings['threads']): void {
+  process.env.PATCHWORK_THREADS = String(threads);
+  process.env.PATCHWORK_THREADS_SPARE = '1';
+}
+
 export class SettingsStore {
   private readonly writer: CoalescedJsonWriter;
 

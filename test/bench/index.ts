@@ -1,5 +1,6 @@
 /**
- * Benchmark entry point: `npm run bench -- <case> [--backend NAME] [--quick] [--profile]`.
+ * Benchmark entry point:
+ * `npm run bench -- <case> [--backend NAME] [--threads 1,N] [--quick] [--profile]`.
  * With no case it lists them. A case is a module exporting `{ summary, run(args) }`; adding one
  * is an import and a line in CASES. See test/bench/README.md for what each case measures.
  */
@@ -12,6 +13,7 @@ import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
 import { serveFuzzCase } from './serve-fuzz.bench';
+import { parseThreads } from '../../shared/threads';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -24,6 +26,11 @@ export interface BenchArgs {
   profile: boolean;
   /** Only this inference engine's rows (onnx, tfjs), for the cases that have both (convert). */
   engine?: string;
+  /**
+   * CPU thread counts to measure the wasm engine and PyTorch at, side by side (step, train,
+   * sincut); default: 1 and every physical core.
+   */
+  threads?: number[];
 }
 
 interface BenchCase {
@@ -44,7 +51,8 @@ const CASES: Record<string, BenchCase> = {
 };
 
 const USAGE =
-  'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--quick] [--profile] ' +
+  'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--threads 1,2] [--quick] ' +
+  '[--profile] ' +
   '[--budget MIB]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
@@ -57,7 +65,11 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       args.budgetMB = Number(argv[++i]);
       if (!(args.budgetMB > 0)) throw new Error('--budget needs a size in MiB');
     } else if (a === '--profile') args.profile = true;
-    else if (a === '--backend') {
+    else if (a === '--threads') {
+      const list = (argv[++i] ?? '').split(',').map((t) => parseThreads(t, '--threads'));
+      if (list.some((t) => t === 'auto')) throw new Error('--threads takes counts, e.g. 1,2');
+      args.threads = [...new Set(list as number[])].sort((x, y) => x - y);
+    } else if (a === '--backend') {
       args.backend = argv[++i];
       if (!args.backend)
         throw new Error('--backend needs a name (tensorflow, webgpu, wasm or cpu)');

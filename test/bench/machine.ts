@@ -4,6 +4,8 @@
  * processes put on the machine meanwhile, and measurements run in their own process. Timings
  * mean little without the machine and its load beside them.
  */
+import { MAX_THREADS } from '../../shared/threads';
+import { physicalCores } from '../../main/engine/threads/cores';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -224,4 +226,20 @@ export function runInChild(
       resolve({ message, exit, outputTail });
     });
   });
+}
+
+/**
+ * The thread counts a case measures the wasm engine and PyTorch at: those asked for
+ * (`--threads 1,2`), else 1 and every physical core (at most MAX_THREADS).
+ */
+export function benchThreads(asked?: number[]): number[] {
+  if (asked?.length) return asked;
+  return [...new Set([1, Math.min(MAX_THREADS, physicalCores())])];
+}
+
+/** Speed-up of `n` threads over 1 and its efficiency (speed-up / n): "1.62× (81%)". */
+export function scaling(oneThread: number, nThreads: number, n: number): string {
+  if (!(oneThread > 0 && nThreads > 0) || n <= 1) return '–';
+  const speedup = oneThread / nThreads;
+  return `${speedup.toFixed(2)}× (${((100 * speedup) / n).toFixed(0)}%)`;
 }

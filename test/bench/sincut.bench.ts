@@ -30,7 +30,17 @@ import { Rng } from '../../main/engine/rng';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
 import { drawSinCutSampling, sincutTrainStep } from '../../main/engine/train/sincut-step';
 import type { BenchArgs } from './index';
-import { header, loadLine, machineLines, median, peakRssMiB, seconds, table } from './machine';
+import {
+  benchThreads,
+  header,
+  loadLine,
+  machineLines,
+  median,
+  peakRssMiB,
+  scaling,
+  seconds,
+  table,
+} from './machine';
 
 const DATA = fileURLToPath(
   new URL('../../../shared/datasets/single-image-monet-etretat/', import.meta.url),
@@ -131,6 +141,10 @@ export function scheduleDays(o: SinCutOptions, t: number): string {
 
 async function run(args: BenchArgs): Promise<void> {
   const backend = (args.backend ?? 'wasm') as BackendName;
+  // wasm runs the steps at each thread count (the translation at the most); others once.
+  const counts = backend === 'wasm' ? benchThreads(args.threads) : [1];
+  const most = counts[counts.length - 1];
+  process.env.PATCHWORK_THREADS = String(most);
   const report = await initBackend(backend);
   const software = /software adapter/.test(report.detail);
   const timed = args.quick ? 1 : 3;
@@ -184,17 +198,30 @@ async function run(args: BenchArgs): Promise<void> {
   const a = await loadSingleImage(`${DATA}monet.jpg`);
   const b = await loadSingleImage(`${DATA}etretat-normandy-france.jpg`);
   const rows: string[][] = [];
-  for (const setting of settings) {
-    const t = median(await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l)));
-    rows.push([
-      setting.key,
-      describeSetting(setting),
-      seconds(t),
-      (1 / t).toFixed(3),
-      software ? '–' : scheduleDays(setting.opts, t),
-    ]);
+  const single = new Map<string, number>();
+  for (const threads of counts) {
+    process.env.PATCHWORK_THREADS = String(threads);
+    await initBackend(backend);
+    for (const setting of settings) {
+      const t = median(await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l)));
+      if (threads === 1) single.set(setting.key, t);
+      rows.push([
+        setting.key,
+        backend === 'wasm' ? String(threads) : '–',
+        describeSetting(setting),
+        seconds(t),
+        (1 / t).toFixed(3),
+        scaling(single.get(setting.key) ?? NaN, t, threads),
+        software ? '–' : scheduleDays(setting.opts, t),
+      ]);
+    }
   }
-  console.log(table(['setting', 'crops', 's/step', 'steps/s', 'whole schedule'], rows));
+  console.log(
+    table(
+      ['setting', 'threads', 'crops', 's/step', 'steps/s', 'vs 1 thread', 'whole schedule'],
+      rows,
+    ),
+  );
   console.log(`load after steps: ${loadLine()}`);
 }
 

@@ -15,10 +15,13 @@
  * (kernel set-up, heap growth, Adam's lazily made moments) are not timed; the figure is the
  * median of the timed ones.
  *
+ * Thread counts (`--threads`, default 1 and every physical core): the wasm engine and PyTorch
+ * run at each, side by side, with the speed-up over 1 thread and its efficiency; the other
+ * backends, which pick their own threads, run once.
+ *
  * With `--profile` it instead profiles one wasm CUT step of the paper networks with
  * `tf.profile` and ranks kernels by total time: what bounds a wasm step.
  */
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { resolveTrainOptions, type Preset } from '../../shared/options';
@@ -30,6 +33,8 @@ import { drawSampling, trainStepAsync } from '../../main/engine/train/train-step
 import {
   DISTURBED,
   QuietRunner,
+  benchThreads,
+  scaling,
   header,
   machineLines,
   median,
@@ -109,16 +114,17 @@ function describeConfig(c: Config): string {
 // ---------------------------------------------------------------------------------------------
 
 type Job =
-  | { kind: 'probe'; backend: BackendName }
+  | { kind: 'probe'; backend: BackendName; threads: number }
   | {
       kind: 'time';
       backend: BackendName;
+      threads: number;
       config: Config;
       measure: Measure;
       warmup: number;
       timed: number;
     }
-  | { kind: 'profile'; backend: BackendName; config: Config };
+  | { kind: 'profile'; backend: BackendName; threads: number; config: Config };
 
 interface KernelRow {
   name: string;
@@ -152,6 +158,7 @@ const WORKER_FLAG = '--step-bench-worker';
 const SEED = 7;
 
 async function worker(job: Job): Promise<JobResult> {
+  process.env.PATCHWORK_THREADS = String(job.threads);
   const report = await initBackend(job.backend);
   const done = (extra: object): JobResult => ({
     ok: true,
@@ -371,6 +378,7 @@ export interface StepArgs {
   backend?: string;
   quick: boolean;
   profile: boolean;
+  threads?: number[];
 }
 
 export async function runStepBench(args: StepArgs): Promise<void> {
@@ -382,17 +390,21 @@ export async function runStepBench(args: StepArgs): Promise<void> {
     }
   }
   const runner = new QuietRunner(args.quick ? 60 : 180, log);
+  const counts = benchThreads(args.threads);
+  const most = counts[counts.length - 1];
 
   // Which backends load, each tried in its own process: a failure is printed, not fatal.
   const loaded: BackendName[] = [];
   const backendLines: [string, string][] = [];
   for (const b of wanted as BackendName[]) {
     if (args.profile && b !== 'wasm') continue;
-    const r = await runJob({ kind: 'probe', backend: b });
+    const r = await runJob({ kind: 'probe', backend: b, threads: most });
     if (r.ok) loaded.push(b);
     backendLines.push([`backend ${b}`, r.ok ? r.detail : `not available: ${r.error}`]);
   }
-  if (args.profile) return profileCase(args.quick, backendLines, loaded, runner, log);
+  if (args.profile) {
+    return profileCase(args.quick, backendLines, loaded, runner, log, args.threads?.[0] ?? 1);
+  }
   // A software GPU adapter alone (SwiftShader): tiny networks, to show that it runs.
   const software = loaded.length === 1 && /software adapter/.test(backendLines[0]?.[1] ?? '');
   const configs = software ? SOFTWARE_CONFIGS : CONFIGS;
@@ -400,9 +412,8 @@ export async function runStepBench(args: StepArgs): Promise<void> {
     backendLines.push(['note', 'software adapter: correctness only, not a speed figure']);
 
   const torch = torchStatus();
-  const threads = os.availableParallelism();
   const pyLine = torch.available
-    ? `${torch.version} (${PYTHON}), torch.set_num_threads(${threads})`
+    ? `${torch.version} (${PYTHON}), torch.set_num_threads(n) for n in ${counts.join(', ')}`
     : NOT_INSTALLED;
   console.log(
     header('bench step: seconds per CUT / FastCUT training step and per generator forward', [
@@ -412,7 +423,9 @@ export async function runStepBench(args: StepArgs): Promise<void> {
       ...configs.map((c): [string, string] => [`config ${c.key}`, describeConfig(c)]),
       ['step', 'one trainStep: G forward, D Adam step, G+H Adam step through the updated D'],
       ['forward', 'G.forward on one image, no gradient tape (PyTorch: torch.no_grad)'],
+      ['threads', `wasm and PyTorch at ${counts.join(' and ')} threads (row "×n")`],
       ['figure', 'median of the timed iterations (n); warm-up iterations excluded'],
+      ['vs 1 thread', 'speed-up over the same row at 1 thread (efficiency: speed-up / threads)'],
       ['peak RSS', 'of the fresh process that made that one measurement'],
       ['other load', `cores other processes used meanwhile (> ${DISTURBED}: suspect)`],
       ['mode', args.quick ? 'quick (fewer iterations)' : 'full'],
@@ -426,42 +439,66 @@ export async function runStepBench(args: StepArgs): Promise<void> {
   for (const cfg of configs) {
     const rows: string[][] = [];
     for (const m of MEASURES) {
-      const what = `${cfg.key} · ${MEASURE_LABEL[m]}`;
-      let py: Row | null = null;
-      if (torch.available) {
-        const { warmup, timed } = iterations(cfg, m, args.quick);
-        log(`  ${what} · pytorch (${warmup} warm-up + ${timed}) …`);
-        const t = await runner.run(what, pythonJob(cfg, m, args.quick, threads), ownCpu);
-        py = { ...t, who: 'pytorch' };
-        if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
-        if (!t.result.ok) notes.add(`pytorch ${what}: ${t.result.error}`);
+      /** Medians at 1 thread by row name, for the scaling column. */
+      const single = new Map<string, number>();
+      const scale = (who: string, n: number, r: JobResult): string => {
+        const med = r.ok && r.times?.length ? median(r.times) : NaN;
+        if (n === 1) single.set(who, med);
+        return scaling(single.get(who) ?? NaN, med, n);
+      };
+      for (const threads of counts) {
+        const what = `${cfg.key} · ${MEASURE_LABEL[m]} · ×${threads}`;
+        let py: Row | null = null;
+        let pyScale = '–';
+        if (torch.available) {
+          const { warmup, timed } = iterations(cfg, m, args.quick);
+          log(`  ${what} · pytorch (${warmup} warm-up + ${timed}) …`);
+          const t = await runner.run(what, pythonJob(cfg, m, args.quick, threads), ownCpu);
+          py = { ...t, who: `pytorch ×${threads}` };
+          pyScale = scale('pytorch', threads, t.result);
+          if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
+          if (!t.result.ok) notes.add(`pytorch ${what}: ${t.result.error}`);
+        }
+        for (const b of loaded) {
+          // Only wasm takes a thread count; the others run once, beside the most threads.
+          if (b !== 'wasm' && threads !== most) continue;
+          const skip = b === 'cpu' ? cpuSkipReason(cfg, m) : null;
+          if (skip) {
+            notes.add(skip);
+            continue;
+          }
+          if (m === 'cut' && outOfMemory.has(`${b} ${cfg.key}`)) {
+            // A CUT step holds more than a FastCUT one (A and B go through G together).
+            rows.push(figureRow(m, { who: b, result: SKIPPED_OOM, otherLoad: null }, py, '–'));
+            notes.add(`${b} ${what}: skipped, the FastCUT step already ran out of memory`);
+            continue;
+          }
+          const { warmup, timed } = iterations(cfg, m, args.quick, b);
+          log(`  ${what} · ${b} (${warmup} warm-up + ${timed}) …`);
+          const job: Job = {
+            kind: 'time',
+            backend: b,
+            threads,
+            config: cfg,
+            measure: m,
+            warmup,
+            timed,
+          };
+          const t = await runner.run(`${what} · ${b}`, () => runJob(job), ownCpu);
+          const who = b === 'wasm' ? `wasm ×${threads}` : b;
+          rows.push(
+            figureRow(m, { ...t, who }, py, b === 'wasm' ? scale(b, threads, t.result) : '–'),
+          );
+          if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
+          if (!t.result.ok) {
+            notes.add(`${b} ${what}: ${t.result.error}`);
+            if (t.result.outOfMemory) outOfMemory.add(`${b} ${cfg.key}`);
+          } else if (t.result.leakedTensors) {
+            notes.add(`${b} ${what}: ${t.result.leakedTensors} tensors left after ${timed} steps`);
+          }
+        }
+        if (py) rows.push(figureRow(m, py, null, pyScale));
       }
-      for (const b of loaded) {
-        const skip = b === 'cpu' ? cpuSkipReason(cfg, m) : null;
-        if (skip) {
-          notes.add(skip);
-          continue;
-        }
-        if (m === 'cut' && outOfMemory.has(`${b} ${cfg.key}`)) {
-          // A CUT step holds more than a FastCUT one (A and B go through G together).
-          rows.push(figureRow(m, { who: b, result: SKIPPED_OOM, otherLoad: null }, py));
-          notes.add(`${b} ${what}: skipped, the FastCUT step already ran out of memory`);
-          continue;
-        }
-        const { warmup, timed } = iterations(cfg, m, args.quick, b);
-        log(`  ${what} · ${b} (${warmup} warm-up + ${timed}) …`);
-        const job: Job = { kind: 'time', backend: b, config: cfg, measure: m, warmup, timed };
-        const t = await runner.run(`${what} · ${b}`, () => runJob(job), ownCpu);
-        rows.push(figureRow(m, { ...t, who: b }, py));
-        if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
-        if (!t.result.ok) {
-          notes.add(`${b} ${what}: ${t.result.error}`);
-          if (t.result.outOfMemory) outOfMemory.add(`${b} ${cfg.key}`);
-        } else if (t.result.leakedTensors) {
-          notes.add(`${b} ${what}: ${t.result.leakedTensors} tensors left after ${timed} steps`);
-        }
-      }
-      if (py) rows.push(figureRow(m, py, null));
     }
     console.log(`\n${cfg.key}: ${describeConfig(cfg)}`);
     console.log(table(COLUMNS, rows));
@@ -490,20 +527,21 @@ const COLUMNS = [
   'n',
   'PyTorch s',
   'TF.js/PyTorch',
+  'vs 1 thread',
   'peak RSS MiB',
   'other load',
 ];
 
 const SKIPPED_OOM: JobResult = { ok: false, error: 'skipped', outOfMemory: true };
 
-function figureRow(m: Measure, row: Row, py: Row | null): string[] {
+function figureRow(m: Measure, row: Row, py: Row | null, scale: string): string[] {
   const dash = '–';
   const r = row.result;
   const load = row.otherLoad === null ? dash : row.otherLoad.toFixed(2);
   if (!r.ok) {
     const rss = r.peakRssMiB === undefined ? dash : r.peakRssMiB.toFixed(0);
     const what = r === SKIPPED_OOM ? 'skipped' : r.outOfMemory ? 'OOM' : 'failed';
-    return [MEASURE_LABEL[m], row.who, what, dash, dash, dash, dash, rss, load];
+    return [MEASURE_LABEL[m], row.who, what, dash, dash, dash, dash, dash, rss, load];
   }
   const times = r.times ?? [];
   const med = median(times);
@@ -516,6 +554,7 @@ function figureRow(m: Measure, row: Row, py: Row | null): string[] {
     String(times.length),
     Number.isFinite(pyMed) ? seconds(pyMed) : dash,
     Number.isFinite(pyMed) ? `${(med / pyMed).toFixed(2)}×` : dash,
+    scale,
     r.peakRssMiB.toFixed(0),
     load,
   ];
@@ -535,6 +574,7 @@ async function profileCase(
   loaded: BackendName[],
   runner: QuietRunner,
   log: (s: string) => void,
+  threads: number,
 ): Promise<void> {
   const paper = CONFIGS[0];
   const candidates = quick
@@ -546,6 +586,7 @@ async function profileCase(
       ...backendLines,
       ['networks', quick ? describeConfig(CONFIGS[2]) : describeConfig(paper)],
       ['profiled', 'one CUT trainStep after one warm-up step; kernel time summed by kernel name'],
+      ['threads', `${threads} (the first of --threads, default 1)`],
     ]),
   );
   if (!loaded.includes('wasm')) {
@@ -554,7 +595,7 @@ async function profileCase(
   }
   for (const cfg of candidates) {
     log(`  profiling one wasm CUT step at ${cfg.size}×${cfg.size} …`);
-    const job: Job = { kind: 'profile', backend: 'wasm', config: cfg };
+    const job: Job = { kind: 'profile', backend: 'wasm', threads, config: cfg };
     const t = await runner.run('profile', () => runJob(job), ownCpu);
     const r = t.result;
     if (!r.ok || !r.profile) {

@@ -20,7 +20,17 @@ import type { Preset } from '../../shared/options';
 import type { TrainJobSpec } from '../../shared/jobs';
 import { runTraining } from '../../main/engine/train/train-loop';
 import type { BenchArgs } from './index';
-import { header, loadLine, machineLines, median, peakRssMiB, runInChild, table } from './machine';
+import {
+  benchThreads,
+  header,
+  loadLine,
+  machineLines,
+  median,
+  peakRssMiB,
+  runInChild,
+  scaling,
+  table,
+} from './machine';
 import { NOT_INSTALLED, benchScript, runPython, torchStatus } from './pytorch';
 
 const PHOTOS = fileURLToPath(new URL('../../../shared/datasets/photos', import.meta.url));
@@ -49,6 +59,7 @@ function timedSteps(cfg: Config, quick: boolean): number {
 
 interface Job {
   backend: string;
+  threads: number;
   config: Config;
   preset: Preset;
   steps: number;
@@ -61,6 +72,7 @@ type Result =
 const WORKER_FLAG = '--train-bench-worker';
 
 async function worker(job: Job): Promise<Result> {
+  process.env.PATCHWORK_THREADS = String(job.threads);
   const out = await mkdtemp(path.join(os.tmpdir(), 'patchwork-train-bench-'));
   try {
     const c = job.config;
@@ -145,7 +157,8 @@ interface PyResult {
 
 async function run(args: BenchArgs): Promise<void> {
   const backend = args.backend ?? 'wasm';
-  const threads = os.availableParallelism();
+  // wasm and PyTorch at each count; another backend picks its own threads: once.
+  const counts = backend === 'wasm' ? benchThreads(args.threads) : [benchThreads().at(-1) ?? 1];
   const torch = torchStatus();
   console.log(
     header('train: iterations/s through runTraining (data loading included)', [
@@ -156,7 +169,8 @@ async function run(args: BenchArgs): Promise<void> {
       [
         'PyTorch',
         torch.available
-          ? `${torch.version}, CPU, ${threads} threads, step_reference.py: one step on random ` +
+          ? `${torch.version}, CPU, ${counts.join(' and ')} threads, step_reference.py: one ` +
+            'step on random ' +
             'tensors, data loading excluded, 1 warm-up'
           : NOT_INSTALLED,
       ],
@@ -165,51 +179,75 @@ async function run(args: BenchArgs): Promise<void> {
   );
   const rows: string[][] = [];
   const notes: string[] = [];
+  const single = new Map<string, number>();
+  const scale = (key: string, threads: number, itPerSec: number | null): string => {
+    if (itPerSec === null) return '–';
+    if (threads === 1) single.set(key, itPerSec);
+    // it/s: the speed-up is the ratio the other way round from seconds.
+    return scaling(itPerSec, single.get(key) ?? NaN, threads);
+  };
   for (const c of CONFIGS) {
     for (const preset of PRESETS) {
-      const steps = WARMUP + timedSteps(c, args.quick);
-      const label = `${c.key}: ${c.cropSize}², ngf ${c.ngf}, ${c.nBlocks} blocks, ndf ${c.ndf}`;
-      const r = await runJob({ backend, config: c, preset, steps });
-      let torchCell = ['–', '–'];
-      let torchIt: number | null = null;
-      if (torch.available) {
-        try {
-          const py = await runPython<PyResult>(
-            benchScript('step_reference.py'),
-            Object.entries({
-              what: preset,
-              size: c.cropSize,
-              ngf: c.ngf,
-              ndf: c.ndf,
-              blocks: c.nBlocks,
-              patches: c.numPatches,
-              warmup: 1,
-              steps: c.key.startsWith('paper') ? (args.quick ? 1 : 3) : args.quick ? 3 : 10,
-              threads,
-            }).flatMap(([k, v]) => [`--${k}`, String(v)]),
-          );
-          torchIt = 1 / median(py.times);
-          torchCell = [torchIt.toFixed(3), py.peak_rss_mib.toFixed(0)];
-        } catch (err) {
-          notes.push(`PyTorch ${label} ${preset}: ${(err as Error).message}`);
-          torchCell = ['failed', '–'];
+      for (const threads of counts) {
+        const steps = WARMUP + timedSteps(c, args.quick);
+        const label = `${c.key}: ${c.cropSize}², ngf ${c.ngf}, ${c.nBlocks} blocks, ndf ${c.ndf}`;
+        const r = await runJob({ backend, threads, config: c, preset, steps });
+        let torchCell = ['–', '–'];
+        let torchIt: number | null = null;
+        if (torch.available) {
+          try {
+            const py = await runPython<PyResult>(
+              benchScript('step_reference.py'),
+              Object.entries({
+                what: preset,
+                size: c.cropSize,
+                ngf: c.ngf,
+                ndf: c.ndf,
+                blocks: c.nBlocks,
+                patches: c.numPatches,
+                warmup: 1,
+                steps: c.key.startsWith('paper') ? (args.quick ? 1 : 3) : args.quick ? 3 : 10,
+                threads,
+              }).flatMap(([k, v]) => [`--${k}`, String(v)]),
+            );
+            torchIt = 1 / median(py.times);
+            torchCell = [torchIt.toFixed(3), py.peak_rss_mib.toFixed(0)];
+          } catch (err) {
+            notes.push(`PyTorch ${label} ${preset}: ${(err as Error).message}`);
+            torchCell = ['failed', '–'];
+          }
         }
+        const torchScale = scale(`torch ${label} ${preset}`, threads, torchIt);
+        if (!r.ok) {
+          notes.push(`${label} ${preset} ×${threads}: ${r.error}`);
+          rows.push([
+            label,
+            preset,
+            String(threads),
+            'failed',
+            '–',
+            '–',
+            ...torchCell,
+            torchScale,
+            '–',
+            r.load,
+          ]);
+          continue;
+        }
+        console.log(`  done: ${label} ${preset}: ${r.itPerSec.toFixed(3)} it/s (${r.detail})`);
+        rows.push([
+          label,
+          preset,
+          String(threads),
+          r.itPerSec.toFixed(3),
+          scale(`wasm ${label} ${preset}`, threads, r.itPerSec),
+          r.peakRssMiB.toFixed(0),
+          ...torchCell,
+          torchScale,
+          torchIt === null ? '–' : `${(torchIt / r.itPerSec).toFixed(1)}×`,
+          r.load,
+        ]);
       }
-      if (!r.ok) {
-        notes.push(`${label} ${preset}: ${r.error}`);
-        rows.push([label, preset, 'failed', '–', ...torchCell, '–', r.load]);
-        continue;
-      }
-      console.log(`  done: ${label} ${preset}: ${r.itPerSec.toFixed(3)} it/s (${r.detail})`);
-      rows.push([
-        label,
-        preset,
-        r.itPerSec.toFixed(3),
-        r.peakRssMiB.toFixed(0),
-        ...torchCell,
-        torchIt === null ? '–' : `${(torchIt / r.itPerSec).toFixed(1)}×`,
-        r.load,
-      ]);
     }
   }
   console.log();
@@ -218,10 +256,13 @@ async function run(args: BenchArgs): Promise<void> {
       [
         'configuration',
         'preset',
+        'threads',
         'it/s',
+        'vs 1 thread',
         'peak RSS MiB',
         'torch it/s (no data)',
         'torch RSS MiB',
+        'torch vs 1 thread',
         'torch/TF.js speed',
         'load after (1/5/15)',
       ],

@@ -14,7 +14,7 @@ import { CacheRoot, libraryCacheDir } from '../cache-folder';
 import { EstimateCache } from '../estimates';
 import { ImagePyramid, PyramidRangeError } from '../image-pyramid';
 import { PathPolicy } from '../path-policy';
-import { SETTINGS_FILE, SettingsStore } from '../settings';
+import { applyThreadSetting, SETTINGS_FILE, SettingsStore } from '../settings';
 import { Thumbnails } from '../thumbnails';
 import { Watches } from '../watches';
 import { GpuBackends } from './backend-detection';
@@ -56,6 +56,7 @@ export class Studio {
     if (settings.warning) process.stderr.write(`warning: ${settings.warning}\n`);
     studio.settingsStore = settings.store;
     studio.gpu.apply();
+    applyThreadSetting(studio.settings.threads);
     if (opts.spawnHost) {
       studio.watches = await Watches.open({
         libraryDir: opts.libraryDir,

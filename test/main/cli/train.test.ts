@@ -93,6 +93,19 @@ describe('patchwork train: usage and input errors', () => {
     expect(r.stderr).toMatch(/option "cropSize": must be a multiple of 4/);
   });
 
+  it('--threads outside 1–8 exits 2 and names the flag', async () => {
+    const r = await runCli(tiny(path.join(dir, 'x'), ['--threads', '0']));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--threads must be between 1 and 8/);
+  });
+
+  it('--threads reaches the engine: the backend line names the count', async () => {
+    const out = path.join(dir, 'threads');
+    const r = await runCli(tiny(out, ['--threads', '2', '--iterations', '1']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/backend: wasm \(SIMD, 2 threads;/);
+  });
+
   it('a missing source folder exits 1 with a message naming it', async () => {
     const r = await runCli(
       tiny(path.join(dir, 'x')).map((a) => (a === source ? path.join(dir, 'nope') : a)),

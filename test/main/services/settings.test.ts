@@ -65,6 +65,7 @@ describe('settings', () => {
       defaultFormat: 'same',
       libraryDir: null,
       gpuAdapter: null,
+      threads: 'auto',
     });
     const events: string[] = [];
     first.subscribe((e) => events.push(e.type));
@@ -121,6 +122,30 @@ describe('settings', () => {
     expect(!fixed.ok && fixed.error).toMatchObject({ code: 'rejected' });
     expect(!fixed.ok && fixed.error.message).toMatch(/--library/);
     await served.dispose();
+  });
+
+  it('hands the thread count to engine processes through their environment', async () => {
+    const saved = { n: process.env.PATCHWORK_THREADS, spare: process.env.PATCHWORK_THREADS_SPARE };
+    try {
+      const studio = await open();
+      // Auto from the start, with one core kept for the studio itself.
+      expect(process.env.PATCHWORK_THREADS).toBe('auto');
+      expect(process.env.PATCHWORK_THREADS_SPARE).toBe('1');
+      expect((await settings(studio, { threads: 3 })).settings.threads).toBe(3);
+      expect(process.env.PATCHWORK_THREADS).toBe('3');
+      const bad = await call(studio, 'settings:set', { threads: 0 });
+      expect(bad.ok).toBe(false);
+      expect(process.env.PATCHWORK_THREADS).toBe('3');
+      await studio.dispose();
+    } finally {
+      for (const [key, value] of [
+        ['PATCHWORK_THREADS', saved.n],
+        ['PATCHWORK_THREADS_SPARE', saved.spare],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 
   it('keeps the good fields of a damaged file', async () => {

@@ -65,6 +65,7 @@ describe('settings', () => {
       defaultFormat: 'webp',
       libraryDir: '/big/disk/Patchwork',
       gpuAdapter: null,
+      threads: 'auto',
     });
     expect(document.documentElement.dataset.theme).toBe('dark');
     expect(document.querySelector('[role="status"]')?.textContent).toMatch(

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SettingsPatch, SettingsView } from '../../../../shared/ipc-settings';
 import { ENGINE_CHOICES } from '../../../../shared/convert-options';
+import { applyThreadSetting } from '../../settings';
 import { BACKEND_CHOICES } from '../../../../shared/jobs';
 import type { Handlers, StudioContext } from '../context';
 import { RequestError } from '../request-error';
@@ -63,9 +64,13 @@ async function changeSettings(ctx: StudioContext, patch: SettingsPatch): Promise
       }
     }
   }
-  const adapterBefore = store.get().gpuAdapter;
+  const before = store.get();
   const settings = await store.update(patch);
-  if (settings.gpuAdapter !== adapterBefore) ctx.gpu.apply(true);
+  if (settings.threads !== before.threads) applyThreadSetting(settings.threads);
+  // A new adapter or thread count: idle engines close, and detection (which names both) redoes.
+  if (settings.gpuAdapter !== before.gpuAdapter || settings.threads !== before.threads) {
+    ctx.gpu.apply(true);
+  }
   ctx.emit({ type: 'settings', settings });
   return settingsView(ctx);
 }

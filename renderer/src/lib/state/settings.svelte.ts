@@ -25,6 +25,8 @@ export class SettingsForm {
   libraryDir = $state('');
   /** Empty: the system's choice of GPU. */
   gpuAdapter = $state('');
+  /** 'auto' or a count, as the select holds it. */
+  threads = $state('auto');
   detection = $state<BackendDetection | null>(null);
   detecting = $state(false);
   detectError = $state<string | null>(null);
@@ -56,6 +58,7 @@ export class SettingsForm {
     this.defaultFormat = s.defaultFormat;
     this.libraryDir = s.libraryDir ?? '';
     this.gpuAdapter = s.gpuAdapter ?? '';
+    this.threads = String(s.threads);
     this.applied(s);
   }
 
@@ -88,6 +91,7 @@ export class SettingsForm {
           memoryBudgetMB: this.memoryBudgetMB,
           defaultFormat: this.defaultFormat,
           gpuAdapter: this.gpuAdapter === '' ? null : this.gpuAdapter,
+          threads: this.threads === 'auto' ? 'auto' : Number(this.threads),
           ...(this.view?.libraryFixed ? {} : { libraryDir: library === '' ? null : library }),
         }),
       );
