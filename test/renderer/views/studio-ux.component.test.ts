@@ -7,14 +7,14 @@
  * remembering the folder a choice was made in.
  */
 import { describe, expect, it } from 'vitest';
-import { StudioError } from '../../shared/ipc';
-import type { BrowseListing } from '../../shared/ipc-files';
-import type { ConvertFileInfo, JobSnapshot } from '../../shared/ipc-jobs';
-import { kindProgress, progressWords } from '../../renderer/src/lib/job-progress';
-import { FolderBrowserState } from '../../renderer/src/lib/state/browser.svelte';
-import { GalleryState } from '../../renderer/src/lib/state/gallery.svelte';
-import { Notices, type NoticeHost } from '../../renderer/src/lib/state/notices.svelte';
-import { fakeApi } from './fake-api';
+import { StudioError } from '../../../shared/ipc';
+import type { BrowseListing } from '../../../shared/ipc-files';
+import type { ConvertFileInfo, JobSnapshot } from '../../../shared/ipc-jobs';
+import { kindProgress, progressWords } from '../../../renderer/src/lib/job-progress';
+import { FolderBrowserState } from '../../../renderer/src/lib/state/browser.svelte';
+import { GalleryState } from '../../../renderer/src/lib/state/gallery.svelte';
+import { Notices, type NoticeHost } from '../../../renderer/src/lib/state/notices.svelte';
+import { fakeApi } from '../fake-api';
 
 function job(over: Partial<JobSnapshot>): JobSnapshot {
   return {
