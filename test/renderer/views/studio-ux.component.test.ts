@@ -6,7 +6,8 @@
  * round; the browser falling back to the places when a typed path is refused, and
  * remembering the folder a choice was made in.
  */
-import { describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../../shared/ipc';
 import type { BrowseListing } from '../../../shared/ipc-files';
 import type { ConvertFileInfo, JobSnapshot } from '../../../shared/ipc-jobs';
@@ -15,6 +16,7 @@ import { FolderBrowserState } from '../../../renderer/src/lib/state/browser.svel
 import { GalleryState } from '../../../renderer/src/lib/state/gallery.svelte';
 import { Notices, type NoticeHost } from '../../../renderer/src/lib/state/notices.svelte';
 import { fakeApi } from '../fake-api';
+import { byText, cleanup, readyStyle, render } from './mount';
 
 function job(over: Partial<JobSnapshot>): JobSnapshot {
   return {
@@ -198,5 +200,47 @@ describe('FolderBrowserState', () => {
     expect(browser.isOpen).toBe(false);
     // Next time (even in a new page), the folder is among the recent places.
     expect(new FolderBrowserState(api, storage).recent).toEqual(['/lib/shoot/sub']);
+  });
+});
+
+describe('drops on the page', () => {
+  afterEach(cleanup);
+
+  /** A drop event as a file manager's: no File the page can read, a file:// address. */
+  function fileManagerDrop(uri: string, files: unknown[] = []): Event {
+    const e = new Event('drop', { bubbles: true, cancelable: true });
+    Object.defineProperty(e, 'dataTransfer', {
+      value: {
+        files,
+        types: ['Files'],
+        getData: (k: string) => (k === 'text/uri-list' ? uri : ''),
+      },
+    });
+    return e;
+  }
+
+  it('a folder dropped on Convert outside a field becomes the input; elsewhere it is kept', async () => {
+    const fake = fakeApi({ 'styles:list': () => ({ styles: [readyStyle()] }) });
+    await render(fake);
+    byText('nav button', 'Convert')!.click();
+    flushSync();
+    const hint = document.querySelector('.drop-hint')!;
+    const taken = hint.dispatchEvent(fileManagerDrop('file:///lib/photos%202'));
+    flushSync();
+    expect(taken).toBe(false);
+    expect((document.getElementById('convert-input') as HTMLInputElement).value).toBe(
+      '/lib/photos 2',
+    );
+    // On another view nothing takes it: the page keeps it (no navigation) and says where to drop.
+    byText('nav button', 'Styles')!.click();
+    flushSync();
+    const kept = document
+      .querySelector('main')!
+      .dispatchEvent(fileManagerDrop('file:///lib/x.png', [{ name: 'x.png' }]));
+    flushSync();
+    expect(kept).toBe(false);
+    expect(document.querySelector('[data-testid="toast"]')?.textContent).toContain(
+      'Drop images on the Convert page',
+    );
   });
 });
