@@ -105,7 +105,9 @@ export type StudioJobEvent =
   | { type: 'job'; job: JobSnapshot }
   | { type: 'train'; jobId: string; event: StudioTrainEvent }
   | { type: 'convert-file'; jobId: string; file: ConvertFileInfo }
-  | { type: 'convert-progress'; jobId: string; progress: ConvertProgressInfo };
+  | { type: 'convert-progress'; jobId: string; progress: ConvertProgressInfo }
+  /** Finished jobs taken off the list ('jobs:clear'). */
+  | { type: 'jobs-cleared'; jobIds: string[] };
 
 export const MAX_LOSS_POINTS = 400;
 
@@ -123,6 +125,11 @@ export function applyJobEvent(jobs: JobSnapshot[], event: StudioJobEvent): JobSn
     if (at < 0) jobs.push(event.job);
     else jobs[at] = event.job;
     return event.job;
+  }
+  if (event.type === 'jobs-cleared') {
+    const gone = new Set(event.jobIds);
+    for (let i = jobs.length - 1; i >= 0; i--) if (gone.has(jobs[i].id)) jobs.splice(i, 1);
+    return null;
   }
   const job = jobs.find((j) => j.id === event.jobId);
   if (!job) return null;

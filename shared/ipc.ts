@@ -12,6 +12,12 @@ import { PRESETS, SINCUT_PRESETS, sincutOptionsFields, trainOptionsFields } from
 import type { JobSnapshot, StudioJobEvent } from './ipc-jobs';
 import type { StudioWatchEvent, WatchInfo } from './ipc-watch';
 import type { HeatmapJobResult, PairCheckResult } from './ipc-worker';
+import {
+  MAX_UPLOAD_BYTES,
+  UPLOAD_CHUNK_CHARS,
+  type BrowseListing,
+  type UploadStarted,
+} from './ipc-files';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, refineEncoding } from './convert-options';
 import {
   settingsPatchSchema,
@@ -162,6 +168,7 @@ const heatmapFields = {
   opacity: z.number().min(0).max(1).optional(),
 };
 const watchId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a watch id');
+const uploadId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not an upload id');
 
 /** Every request channel: its input schema. Outputs are typed in RequestOutputs. */
 export const requestSchemas = {
@@ -231,6 +238,43 @@ export const requestSchemas = {
     .strict(),
   /** Grid mode: N×N points of the output at once, one small map over the input each. */
   'heatmap:grid': z.object({ ...heatmapFields, n: z.number().int().min(2).max(8) }).strict(),
+  /** A folder's listing for the studio's own browser (serve); no path: only the places. */
+  'folder:browse': z.object({ path: folder.optional() }).strict(),
+  /**
+   * Starts uploading a dropped image into the library's inbox; `folder`: a previous answer's,
+   * so the files of one drop land together.
+   */
+  'inbox:begin': z
+    .object({
+      name: z.string().min(1, 'a file name is required').max(255),
+      size: z
+        .number()
+        .int()
+        .min(1, 'the file is empty')
+        .max(MAX_UPLOAD_BYTES, `larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`),
+      folder: folder.optional(),
+    })
+    .strict(),
+  /** The next bytes of an upload, base64, at `offset` (the bytes received so far). */
+  'inbox:chunk': z
+    .object({
+      uploadId,
+      offset: z.number().int().min(0),
+      data: z
+        .string()
+        .min(1)
+        .max(UPLOAD_CHUNK_CHARS)
+        .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64'),
+    })
+    .strict(),
+  /** All bytes are there: checked as an image and given its (unique) name in the inbox. */
+  'inbox:finish': z.object({ uploadId }).strict(),
+  /** Gives up an upload: its partial file is removed. */
+  'inbox:abort': z.object({ uploadId }).strict(),
+  /** Takes finished jobs off the list: one (`jobId`), or every finished one (of `kind`). */
+  'jobs:clear': z
+    .object({ jobId: jobId.optional(), kind: z.enum(['train', 'convert']).optional() })
+    .strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -329,6 +373,14 @@ export interface RequestOutputs {
   'heatmap:open': HeatmapView;
   'heatmap:query': HeatmapView;
   'heatmap:grid': HeatmapView;
+  'folder:browse': BrowseListing;
+  'inbox:begin': UploadStarted;
+  'inbox:chunk': { received: number };
+  /** `path`: the image in the inbox, under its final name. */
+  'inbox:finish': { path: string };
+  'inbox:abort': { uploadId: string };
+  /** The jobs taken off the list. */
+  'jobs:clear': { cleared: string[] };
 }
 
 /** Input and output at the working size; with `map` after a query (see shared/ipc-worker.ts). */

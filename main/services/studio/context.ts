@@ -16,6 +16,7 @@ import type { StudioSettings } from '../../../shared/ipc-settings';
 import type { CacheRoot } from '../cache-folder';
 import type { EstimateCache } from '../estimates';
 import type { ImagePyramid } from '../image-pyramid';
+import type { Inbox } from '../inbox';
 import type { RootSource } from '../path-policy';
 import type { SettingsStore } from '../settings';
 import type { Watches } from '../watches';
@@ -78,6 +79,8 @@ export interface StudioContext {
   readonly heatmaps: SideEngine | null;
   /** The caches' root; heatmap pictures are written to its `heatmaps` folder. */
   readonly cache: CacheRoot;
+  /** Images dropped on a browser tab, uploaded into `<library>/inbox` ('inbox:*'). */
+  readonly inbox: Inbox;
   /** The settings in force (defaults until they are read). */
   settings(): StudioSettings;
   /** The settings on disk; null until the studio has opened them. */

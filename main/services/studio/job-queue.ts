@@ -7,7 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { StudioEvent } from '../../../shared/ipc';
-import { applyJobEvent, type JobSnapshot, type StudioJobEvent } from '../../../shared/ipc-jobs';
+import {
+  applyJobEvent,
+  isFinished,
+  type JobSnapshot,
+  type StudioJobEvent,
+} from '../../../shared/ipc-jobs';
 import type { SinCutJobSpec, WorkerJobEvent } from '../../../shared/ipc-worker';
 import type { TrainJobSpec } from '../../../shared/jobs';
 import { INTERRUPTED, JobStore, type StoredJob } from '../job-store';
@@ -150,6 +155,41 @@ export class JobQueue {
       this.host.cancel(jobId);
     }
     return structuredClone(job);
+  }
+
+  /**
+   * Takes finished jobs off the list (and out of jobs.json): the one named, which must have
+   * finished, or every finished one of `kind` (all kinds when absent). A training job's style
+   * stays in the library; only the card and its Resume go. Answers the ids taken off.
+   */
+  clear(which: { jobId?: string; kind?: JobSnapshot['kind'] }): string[] {
+    let gone: JobSnapshot[];
+    if (which.jobId !== undefined) {
+      const job = this.jobs.find((j) => j.id === which.jobId);
+      if (!job) throw new RequestError('not-found', `there is no job ${which.jobId}`);
+      if (!isFinished(job.status)) {
+        throw new RequestError(
+          'rejected',
+          `the job is ${job.status}; only a finished or failed job can be cleared (stop it first)`,
+        );
+      }
+      gone = [job];
+    } else {
+      gone = this.jobs.filter(
+        (j) => isFinished(j.status) && (which.kind === undefined || j.kind === which.kind),
+      );
+    }
+    const ids = gone.map((j) => j.id);
+    if (!ids.length) return [];
+    for (const id of ids) {
+      this.specs.delete(id);
+      this.sincutSpecs.delete(id);
+    }
+    const keep = this.jobs.filter((j) => !ids.includes(j.id));
+    this.jobs.splice(0, this.jobs.length, ...keep);
+    void this.persist();
+    this.emit({ type: 'jobs-cleared', jobIds: ids });
+    return ids;
   }
 
   /**

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IpcError } from '../../../shared/ipc';
 import { OptionsError } from '../../../shared/options';
+import { InboxError } from '../inbox';
 import { StyleLibraryError } from '../style-library';
 import { WatchesError } from '../watches';
 
@@ -38,6 +39,10 @@ export function toIpcError(err: unknown, log: (line: string) => void = toStderr)
     err instanceof WatchesError
   ) {
     const issues = err instanceof RequestError ? err.issues : undefined;
+    return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
+  }
+  if (err instanceof InboxError) {
+    const issues = err.field ? [{ path: err.field, message: err.message }] : undefined;
     return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
   }
   if (err instanceof OptionsError) {

@@ -13,6 +13,7 @@ import { DEFAULT_SETTINGS, type StudioSettings } from '../../../shared/ipc-setti
 import { CacheRoot, libraryCacheDir } from '../cache-folder';
 import { EstimateCache } from '../estimates';
 import { ImagePyramid, PyramidRangeError } from '../image-pyramid';
+import { Inbox, INBOX_FOLDER } from '../inbox';
 import { PathPolicy } from '../path-policy';
 import { applyThreadSetting, SETTINGS_FILE, SettingsStore } from '../settings';
 import { Thumbnails } from '../thumbnails';
@@ -41,6 +42,7 @@ export class Studio {
   private readonly heatmaps: SideEngine | null;
   private readonly gpu: GpuBackends;
   private readonly routes: Routes;
+  private readonly inbox: Inbox;
   private watches: Watches | null = null;
   private settingsStore: SettingsStore | null = null;
 
@@ -81,6 +83,7 @@ export class Studio {
     this.thumbs = new Thumbnails(this.cache.folder('thumbnails'), this.cache.dir);
     this.paths = new StudioPaths(new PathPolicy(roots, opts.grantedRoots ?? null), this.cache);
     this.pyramid = new ImagePyramid(this.cache.folder('pyramid'), this.cache.dir);
+    this.inbox = new Inbox(path.join(opts.libraryDir, INBOX_FOLDER));
     const spawn = opts.spawnHost;
     this.shortJobs = spawn ? new SideEngine(spawn) : null;
     this.heatmaps = spawn ? new SideEngine(spawn) : null;
@@ -103,6 +106,7 @@ export class Studio {
       shortJobs: this.shortJobs,
       heatmaps: this.heatmaps,
       cache: this.cache,
+      inbox: this.inbox,
       settings: () => this.settings,
       settingsStore: () => this.settingsStore,
       watches: () => this.watches,
@@ -192,6 +196,7 @@ export class Studio {
   /** Drops what waits, kills the engine's process (a running job is interrupted), saves. */
   async dispose(): Promise<void> {
     this.jobs.markDisposed();
+    await this.inbox.dispose();
     await this.watches?.dispose();
     this.heatmaps?.dispose();
     this.shortJobs?.dispose();

@@ -7,6 +7,7 @@ import type { Channel, ParsedInput, ParsedRequest, RequestOutputs } from '../../
 import type { Handlers, StudioContext } from '../context';
 import { appRoutes } from './app';
 import { conversionRoutes } from './conversion';
+import { fileRoutes } from './files';
 import { heatmapRoutes } from './heatmaps';
 import { jobRoutes } from './jobs';
 import { settingsRoutes } from './settings';
@@ -24,6 +25,7 @@ export function studioRoutes(ctx: StudioContext): Routes {
     ...conversionRoutes(ctx),
     ...heatmapRoutes(ctx),
     ...settingsRoutes(ctx),
+    ...fileRoutes(ctx),
   };
 }
 

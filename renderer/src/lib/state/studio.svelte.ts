@@ -10,10 +10,20 @@ import {
   type StudioEvent,
   type StyleInfo,
 } from '../../../../shared/ipc';
-import { applyJobEvent, type JobSnapshot } from '../../../../shared/ipc-jobs';
+import { isUploadableName, UPLOAD_CHUNK_BYTES } from '../../../../shared/ipc-files';
+import {
+  applyJobEvent,
+  isFinished,
+  type JobKind,
+  type JobSnapshot,
+} from '../../../../shared/ipc-jobs';
+import type { ConvertFileInfo } from '../../../../shared/ipc-jobs';
 import { applyWatchEvent, type WatchInfo } from '../../../../shared/ipc-watch';
 import { messageOf } from '../errors';
+import { FolderBrowserState } from './browser.svelte';
 import { COMPARE_SIZE, CompareState } from './compare.svelte';
+import { GalleryState } from './gallery.svelte';
+import { browserNoticeHost, Notices } from './notices.svelte';
 import { ConvertForm } from './convert-form.svelte';
 import { HeatmapState } from './heatmap.svelte';
 import { applyTheme, SettingsForm } from './settings.svelte';
@@ -32,11 +42,20 @@ export class StudioState {
   view = $state<View>('train');
   /** A problem reaching the services at all. */
   problem = $state<string | null>(null);
+  /** A job that just appeared: its view brings its card into sight once (then null). */
+  revealJobId = $state<string | null>(null);
+  /** Images dropped on Convert being uploaded: how many of how many. */
+  uploading = $state<{ done: number; total: number } | null>(null);
+  readonly browser: FolderBrowserState;
+  readonly notices: Notices;
+  readonly gallery = new GalleryState();
   readonly train: TrainForm;
   readonly convert: ConvertForm;
   readonly compare = new CompareState();
   readonly heatmap: HeatmapState;
   readonly settings: SettingsForm;
+  /** The output folder the last drop chose (a new drop replaces it, not the artist's). */
+  private dropOutput: string | null = null;
   /** Convert's form starts with the default-format setting (once, when it is first known). */
   private formatFromSettings = true;
 
@@ -44,6 +63,12 @@ export class StudioState {
     this.train = new TrainForm(api, () => this.info);
     this.convert = new ConvertForm(api, () => this.info);
     this.heatmap = new HeatmapState(api);
+    const win = typeof window === 'undefined' ? null : window;
+    this.browser = new FolderBrowserState(api, storageOf(win));
+    this.notices = new Notices(
+      win && browserNoticeHost(win),
+      () => this.info?.transport === 'serve',
+    );
     this.settings = new SettingsForm(api, (s) => {
       applyTheme(s.theme, document.documentElement);
       if (this.formatFromSettings) this.convert.format = s.defaultFormat;
@@ -146,6 +171,113 @@ export class StudioState {
     }
   }
 
+  /** Takes one finished job's card off the list (every tab's). */
+  async clearJob(jobId: string): Promise<void> {
+    try {
+      await this.api.request('jobs:clear', { jobId });
+    } catch (err) {
+      this.notices.toast(`Could not clear the job: ${messageOf(err)}`, 'error');
+    }
+  }
+
+  /** Takes every finished job of a kind off the list. */
+  async clearFinished(kind: JobKind): Promise<void> {
+    try {
+      await this.api.request('jobs:clear', { kind });
+    } catch (err) {
+      this.notices.toast(`Could not clear the jobs: ${messageOf(err)}`, 'error');
+    }
+  }
+
+  finishedCount(kind: JobKind): number {
+    return this.jobs.filter((j) => j.kind === kind && isFinished(j.status)).length;
+  }
+
+  /** Opens the results gallery on a conversion's (or a watched folder's) converted files. */
+  openGallery(title: string, files: () => readonly ConvertFileInfo[], at?: string): void {
+    this.gallery.open({ title, files }, at);
+  }
+
+  /**
+   * Images dropped on Convert: where the app knows a dropped file's path (the desktop app)
+   * and one was dropped, it becomes the input; otherwise the images are uploaded into a new
+   * folder of the library's inbox, which becomes the input (and, with no output folder yet,
+   * a folder beside it the output), and are converted when a style is chosen.
+   */
+  async dropOnConvert(files: File[]): Promise<void> {
+    const known = files.length === 1 ? this.pathOfFile(files[0]) : null;
+    if (known) {
+      this.convert.input = known;
+      return;
+    }
+    const images = files.filter((f) => isUploadableName(f.name));
+    const left = files.filter((f) => !isUploadableName(f.name));
+    if (left.length) {
+      const names = left
+        .map((f) => f.name)
+        .slice(0, 3)
+        .join(', ');
+      this.notices.toast(
+        `Left out (not JPEG, PNG, WebP, TIFF or AVIF images): ${names}${left.length > 3 ? ` and ${left.length - 3} more` : ''}`,
+        'error',
+      );
+    }
+    if (!images.length || this.uploading) return;
+    this.uploading = { done: 0, total: images.length };
+    let folder: string | undefined;
+    const failed: string[] = [];
+    try {
+      for (const file of images) {
+        try {
+          folder = await this.upload(file, folder);
+        } catch (err) {
+          failed.push(`${file.name}: ${messageOf(err)}`);
+        }
+        this.uploading = { done: this.uploading.done + 1, total: images.length };
+      }
+    } finally {
+      this.uploading = null;
+    }
+    for (const f of failed) this.notices.toast(`Not uploaded — ${f}`, 'error');
+    const landed = images.length - failed.length;
+    if (!folder || !landed) return;
+    this.convert.watch = false;
+    this.convert.input = folder;
+    const output = this.convert.output.trim();
+    if (!output || output === this.dropOutput) {
+      // A fresh folder for this drop's results (an earlier drop's would skip equal names).
+      this.dropOutput = besideFolder(folder, 'converted');
+      this.convert.output = this.dropOutput;
+    }
+    if (!this.convert.styleId) {
+      this.notices.toast(
+        `${landed} image${landed === 1 ? '' : 's'} uploaded. Choose a style, then Convert images.`,
+      );
+      return;
+    }
+    await this.convert.submit();
+  }
+
+  /** Sends one file in chunks; answers the inbox folder it landed in. */
+  private async upload(file: File, folder: string | undefined): Promise<string> {
+    const started = await this.api.request('inbox:begin', {
+      name: file.name,
+      size: file.size,
+      ...(folder ? { folder } : {}),
+    });
+    try {
+      for (let at = 0; at < file.size; at += UPLOAD_CHUNK_BYTES) {
+        const data = await base64Of(file.slice(at, at + UPLOAD_CHUNK_BYTES));
+        await this.api.request('inbox:chunk', { uploadId: started.uploadId, offset: at, data });
+      }
+      await this.api.request('inbox:finish', { uploadId: started.uploadId });
+    } catch (err) {
+      await this.api.request('inbox:abort', { uploadId: started.uploadId }).catch(() => undefined);
+      throw err;
+    }
+    return started.folder;
+  }
+
   fileUrl(path: string): string {
     return this.api.fileUrl(path);
   }
@@ -193,6 +325,37 @@ export class StudioState {
       applyWatchEvent(this.watches, e);
       return;
     }
+    if (e.type === 'job') {
+      const known = this.jobs.find((j) => j.id === e.job.id);
+      const before = known && { ...known };
+      applyJobEvent(this.jobs, e);
+      if (!before && !isFinished(e.job.status)) this.revealJobId = e.job.id;
+      this.notices.jobChanged(before, e.job);
+      return;
+    }
     applyJobEvent(this.jobs, e);
+  }
+}
+
+/** A folder beside `folder` named after it: "<folder> <suffix>". */
+function besideFolder(folder: string, suffix: string): string {
+  return `${folder.replace(/[\\/]+$/, '')} ${suffix}`;
+}
+
+/** A Blob's bytes as base64 (the browser's own encoder: no string built byte by byte). */
+function base64Of(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error ?? new Error('the file could not be read'));
+    reader.readAsDataURL(blob);
+  });
+}
+
+function storageOf(win: Window | null): Storage | null {
+  try {
+    return win?.localStorage ?? null;
+  } catch {
+    return null; // storage disabled: recent places are not kept
   }
 }
