@@ -11,6 +11,7 @@ import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
+import { idleMemoryCase } from './idle-memory.bench';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -37,6 +38,7 @@ const CASES: Record<string, BenchCase> = {
   seams: seamsCase,
   sincut: sincutCase,
   'sincut-proof': sincutProofCase,
+  'idle-memory': idleMemoryCase,
 };
 
 const USAGE =
