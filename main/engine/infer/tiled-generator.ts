@@ -183,8 +183,11 @@ export async function translateTiled(
   const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
   // Of the working bytes, half bounds a tile's tensors and what the tile leaves holds stage
-  // maps in RAM. The rest of the stage maps spills to disk.
-  const working = workingBytes(image, opts);
+  // maps in RAM. The rest of the stage maps spills to disk. The wasm heap's free part counts
+  // for the tiles only: the stage maps are JavaScript arrays, outside the heap.
+  const reusable =
+    opts.reusableBytes ?? (opts.residentBytes === undefined ? reusableHeapBytes() : 0);
+  const working = workingBytes(image, { ...opts, reusableBytes: reusable });
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
   const gpuLimit = gpuBufferLimitBytes();
   // A tile's core is never smaller than its halo, unless one was asked for (--tile).
@@ -197,7 +200,7 @@ export async function translateTiled(
   if (opts.tile === undefined && need > working / 2) {
     opts.onOverBudget?.(overBudgetMessage(tile, floor.halo, need, working / 2));
   }
-  const ramBytes = Math.max(0, working - need);
+  const ramBytes = Math.max(0, working - need - reusable);
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
   const run: TiledRun = {

@@ -164,6 +164,24 @@ describe('memory budget', () => {
     expect(spilled).toBeGreaterThanOrEqual(2);
     expect(await fs.readdir(tmpDir)).toEqual([]);
   });
+
+  it("keeps stage maps out of the wasm heap's free part: counted for tiles, not for RAM maps", async () => {
+    // The same budget keeps every map in RAM, unless that room is the heap's free part, which
+    // the maps (JavaScript arrays) cannot use: then they spill, as they would have to.
+    const spills = async (reusableBytes: number) => {
+      let spilled = 0;
+      const onProgress = () => {
+        for (const dir of readdirSync(tmpDir)) {
+          spilled = Math.max(spilled, readdirSync(path.join(tmpDir, dir)).length);
+        }
+      };
+      const opts = { tile: 16, memoryBudgetMB: 64, residentBytes: 0, reusableBytes, onProgress };
+      await compare(G, image(53, 37), opts, `53×37 tile 16, ${reusableBytes} B of free heap`);
+      return spilled;
+    };
+    expect(await spills(0)).toBe(0);
+    expect(await spills(64 * 2 ** 20)).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('cancellation', () => {
