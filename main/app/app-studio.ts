@@ -9,7 +9,7 @@ import path from 'node:path';
 import { GRANTS_FILE, GrantedRoots } from '../services/granted-roots';
 import { SETTINGS_FILE, SettingsStore } from '../services/settings';
 import { Studio } from '../services/studio/studio';
-import type { WorkerHost } from '../services/worker-host';
+import type { EngineHostOptions, WorkerHost } from '../services/worker-host';
 
 export interface AppStudioOptions {
   /** Electron's user-data folder: settings.json and grants.json live there. */
@@ -17,7 +17,7 @@ export interface AppStudioOptions {
   samplesDir: string | null;
   version: string;
   host: WorkerHost;
-  spawnHost: () => WorkerHost;
+  spawnHost: (opts?: EngineHostOptions) => WorkerHost;
   /** The native open dialog: the paths chosen, none when cancelled. */
   showOpenDialog: (kind: 'folder' | 'files', title?: string) => Promise<string[]>;
   reveal: (folder: string) => void;

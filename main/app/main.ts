@@ -20,7 +20,7 @@ import {
 } from 'electron';
 import { APP_ORIGIN, APP_SCHEME } from '../../shared/ipc-channels';
 import type { Studio } from '../services/studio/studio';
-import { WorkerHost } from '../services/worker-host';
+import { WorkerHost, type EngineHostOptions } from '../services/worker-host';
 import { openAppStudio } from './app-studio';
 import { bindDropGrants, bindIpc } from './ipc';
 import { jobFeedback } from './job-feedback';
@@ -65,7 +65,8 @@ app.on('before-quit', (event) => {
 });
 
 void app.whenReady().then(async () => {
-  const newHost = () => new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')));
+  const newHost = (opts: EngineHostOptions = {}) =>
+    new WorkerHost(utilityWorkerSpawner(path.join(HERE, 'worker.js')), opts);
   denyPermissions(session.defaultSession);
   const opened = await openAppStudio({
     userDataDir: app.getPath('userData'),

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { PACKAGE_ROOT, packageVersion } from '../files/package-root';
 import { Studio } from '../services/studio/studio';
-import { WorkerHost } from '../services/worker-host';
+import { WorkerHost, type EngineHostOptions } from '../services/worker-host';
 import { nodeWorkerSpawner } from '../services/worker-host-node';
 import { startServer, type RunningServer } from './server';
 import { newToken } from './token';
@@ -37,7 +37,8 @@ export interface ServedStudio extends RunningServer {
 
 export async function serveStudio(opts: ServeStudioOptions): Promise<ServedStudio> {
   const token = opts.token ?? newToken();
-  const newHost = () => new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs });
+  const newHost = (o: EngineHostOptions = {}) =>
+    new WorkerHost(nodeWorkerSpawner(), { cancelGraceMs: opts.cancelGraceMs, ...o });
   const host = newHost();
   const studio = await Studio.open({
     libraryDir: opts.libraryDir,

@@ -7,6 +7,12 @@
  * watching resumes when the studio starts again. A watch whose process dies or whose watcher
  * stops by itself (the output folder vanished) is marked failed with the reason and stays
  * off until switched on again.
+ *
+ * Memory: a watch's process is never idle while it watches (a file may arrive at any moment,
+ * and its watcher lives there), but the wasm heap a conversion grew stays with it. So once a
+ * watch has converted files and then had nothing to do for the engines' idle time, its
+ * process is replaced by a fresh one: the watch stops gracefully (nothing is in flight; what
+ * waits is saved in the output folder) and starts again at once, keeping its state and files.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -20,7 +26,7 @@ import {
 } from '../../shared/ipc-watch';
 import type { ConvertEncoding } from '../../shared/convert-options';
 import type { WatchJobSpec, WorkerJobEvent } from '../../shared/ipc-worker';
-import { WorkerJobError, type WorkerHost } from './worker-host';
+import { engineIdleExitMs, WorkerJobError, type IdleClock, type WorkerHost } from './worker-host';
 import { writeFileAtomic } from '../files/atomic-file';
 
 export const WATCHES_FILE = 'watches.json';
@@ -53,6 +59,10 @@ interface Entry {
   runId: string | null;
   /** Settles when the current run has ended and its process is gone. */
   ended: Promise<void>;
+  /** The quiet timer: armed by each conversion event of the current run. */
+  quiet: unknown;
+  /** The current run is being replaced by a fresh process (not stopped, not failed). */
+  renewing: boolean;
 }
 
 export interface WatchesOptions {
@@ -67,16 +77,34 @@ export interface WatchesOptions {
    * null: no restriction. */
   allowedRoots?: () => string[] | null;
   log?: (line: string) => void;
+  /**
+   * How long a watch that converted files must have been quiet before its process is replaced
+   * by a fresh one (ms; default engineIdleExitMs(), 60 s). null: never.
+   */
+  renewAfterMs?: number | null;
+  /** The quiet timer's clock (tests drive it by hand). */
+  clock?: IdleClock;
 }
+
+const REAL_CLOCK: IdleClock = {
+  setTimeout: (fire, ms) => setTimeout(fire, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export class Watches {
   private readonly entries: Entry[] = [];
   private readonly file: string;
   private saving: Promise<void> = Promise.resolve();
   private disposed = false;
+  private readonly renewMs: number | null;
+  private readonly clock: IdleClock;
+  /** Processes replaced by fresh ones after a quiet spell. */
+  renewals = 0;
 
   private constructor(private readonly opts: WatchesOptions) {
     this.file = path.join(opts.libraryDir, WATCHES_FILE);
+    this.renewMs = opts.renewAfterMs !== undefined ? opts.renewAfterMs : engineIdleExitMs();
+    this.clock = opts.clock ?? REAL_CLOCK;
   }
 
   /** The saved watches; those switched on start watching again. */
@@ -117,6 +145,7 @@ export class Watches {
   async stop(id: string): Promise<WatchInfo> {
     const entry = this.find(id);
     entry.setup.active = false;
+    entry.renewing = false;
     await this.save();
     if (entry.host && entry.runId) {
       entry.host.cancel(entry.runId);
@@ -142,7 +171,10 @@ export class Watches {
    */
   async dispose(): Promise<void> {
     this.disposed = true;
-    for (const e of this.entries) e.host?.dispose();
+    for (const e of this.entries) {
+      this.stopQuietTimer(e);
+      e.host?.dispose();
+    }
     await Promise.all(this.entries.map((e) => e.ended));
     await this.saving;
   }
@@ -156,6 +188,8 @@ export class Watches {
       host: null,
       runId: null,
       ended: Promise.resolve(),
+      quiet: null,
+      renewing: false,
     };
     this.entries.push(entry);
     return entry;
@@ -166,8 +200,11 @@ export class Watches {
     const runId = `watch-${entry.setup.id}-${randomUUID().slice(0, 8)}`;
     entry.host = host;
     entry.runId = runId;
-    entry.info = { ...infoOf(entry.setup), state: 'starting', since: new Date().toISOString() };
-    this.changed(entry);
+    // A renewed watch keeps its state and files: to the artist it never stopped.
+    if (!entry.renewing) {
+      entry.info = { ...infoOf(entry.setup), state: 'starting', since: new Date().toISOString() };
+      this.changed(entry);
+    }
     const {
       styleDir,
       input,
@@ -197,10 +234,13 @@ export class Watches {
       .run({ type: 'watch', jobId: runId, spec }, (e) => this.event(entry, runId, e))
       .then(
         () => {
-          if (entry.runId === runId && !this.disposed) entry.info.state = 'stopped';
+          if (entry.runId === runId && !this.disposed && !entry.renewing) {
+            entry.info.state = 'stopped';
+          }
         },
         (err: unknown) => {
           if (entry.runId !== runId || this.disposed) return;
+          entry.renewing = false;
           const detail = err instanceof WorkerJobError ? err.detail : undefined;
           const message = err instanceof Error ? err.message : String(err);
           entry.info.state = 'failed';
@@ -213,10 +253,38 @@ export class Watches {
       .finally(() => {
         host.dispose();
         if (entry.runId !== runId) return;
+        this.stopQuietTimer(entry);
         entry.host = null;
         entry.runId = null;
-        if (!this.disposed) this.changed(entry);
+        if (this.disposed) return;
+        if (entry.renewing && entry.setup.active) this.run(entry);
+        else this.changed(entry);
+        entry.renewing = false;
       });
+  }
+
+  /**
+   * After a conversion event: once the watch has converted something, has nothing in flight
+   * and stays so for the idle time, its process is replaced (see the module's note).
+   */
+  private armQuietTimer(entry: Entry, runId: string): void {
+    this.stopQuietTimer(entry);
+    const p = entry.info.progress;
+    if (this.renewMs === null || !p || p.done + p.failed === 0) return;
+    if (p.queued > 0 || p.converting > 0) return;
+    entry.quiet = this.clock.setTimeout(() => {
+      entry.quiet = null;
+      if (entry.runId !== runId || !entry.host || this.disposed || !entry.setup.active) return;
+      entry.renewing = true;
+      this.renewals += 1;
+      entry.host.cancel(runId);
+    }, this.renewMs);
+  }
+
+  private stopQuietTimer(entry: Entry): void {
+    if (entry.quiet === null) return;
+    this.clock.clearTimeout(entry.quiet);
+    entry.quiet = null;
   }
 
   private event(entry: Entry, runId: string, e: WorkerJobEvent): void {
@@ -224,8 +292,10 @@ export class Watches {
     const watchId = entry.setup.id;
     if (e.kind === 'convert-file') {
       this.emit({ type: 'watch-file', watchId, file: e.file });
+      this.armQuietTimer(entry, runId);
     } else if (e.kind === 'convert-progress') {
       this.emit({ type: 'watch-progress', watchId, progress: e.progress });
+      this.armQuietTimer(entry, runId);
     } else if (e.kind === 'watch') {
       if (e.event.type === 'ready') entry.info.state = 'watching';
       else if (e.event.type === 'warning') {

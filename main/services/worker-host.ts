@@ -6,6 +6,11 @@
  * If the process dies mid-job, the job fails with the reason and the next job starts a
  * fresh process. How the process is made is injected: a Node child (worker-host-node.ts)
  * or Electron's utilityProcess (main/app), behind the same WorkerProcess shape.
+ *
+ * Memory: the wasm heap of an engine process only grows, so a process that has had no job
+ * for `idleExitMs` is closed and the next job starts a fresh one, transparently to callers
+ * (the job is sent at once; the process reads it once it has started). A job that runs —
+ * a watched folder's included, which runs for as long as it watches — keeps its process.
  */
 import {
   parseWorkerMessage,
@@ -32,6 +37,9 @@ export interface WorkerProcess {
 
 export type SpawnWorker = () => WorkerProcess;
 
+/** What a caller may ask of a host it has made for one use (a longer idle time, say). */
+export type EngineHostOptions = Pick<WorkerHostOptions, 'idleExitMs'>;
+
 /** A job that failed: the worker's own error, or the process dying under it. */
 export class WorkerJobError extends Error {
   constructor(
@@ -49,6 +57,46 @@ export interface WorkerHostOptions {
   cancelGraceMs?: number;
   /** Malformed messages and other things worth a log line. */
   log?: (line: string) => void;
+  /**
+   * Closes the process after this long without a job (ms); the next job starts a fresh one.
+   * Default: engineIdleExitMs() (60 s, or PATCHWORK_ENGINE_IDLE_SECONDS). null: never.
+   */
+  idleExitMs?: number | null;
+  /** The idle timer's clock (tests drive it by hand). */
+  clock?: IdleClock;
+}
+
+/** Timers as the host uses them: one pending idle timer at a time. */
+export interface IdleClock {
+  setTimeout(fire: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: IdleClock = {
+  setTimeout: (fire, ms) => setTimeout(fire, ms).unref(), // an idle timer never keeps Node up
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export const DEFAULT_ENGINE_IDLE_MS = 60_000;
+
+/**
+ * How long an engine process may sit without a job before it is closed: the environment's
+ * PATCHWORK_ENGINE_IDLE_SECONDS (0: never), else `fallback`. A value that is not a number of
+ * seconds ≥ 0 is an error that names it.
+ */
+export function engineIdleExitMs(
+  env: NodeJS.ProcessEnv = process.env,
+  fallback: number | null = DEFAULT_ENGINE_IDLE_MS,
+): number | null {
+  const raw = env.PATCHWORK_ENGINE_IDLE_SECONDS;
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new RangeError(
+      `PATCHWORK_ENGINE_IDLE_SECONDS must be a number of seconds (0: never close), not "${raw}"`,
+    );
+  }
+  return seconds === 0 ? null : Math.round(seconds * 1000);
 }
 
 interface Running {
@@ -66,8 +114,13 @@ export class WorkerHost {
   private running: Running | null = null;
   private readonly graceMs: number;
   private readonly log: (line: string) => void;
-  /** Processes started so far (a restart after a crash counts). */
+  private readonly idleMs: number | null;
+  private readonly clock: IdleClock;
+  private idleTimer: unknown = null;
+  /** Processes started so far (a restart after a crash or an idle exit counts). */
   starts = 0;
+  /** Processes closed for having had nothing to do. */
+  idleExits = 0;
   /** The engine process's id, once it said it is ready (null while none runs). */
   pid: number | null = null;
 
@@ -77,6 +130,8 @@ export class WorkerHost {
   ) {
     this.graceMs = opts.cancelGraceMs ?? 60_000;
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.idleMs = opts.idleExitMs !== undefined ? opts.idleExitMs : engineIdleExitMs();
+    this.clock = opts.clock ?? REAL_CLOCK;
   }
 
   get busy(): boolean {
@@ -100,6 +155,7 @@ export class WorkerHost {
           reject(new WorkerJobError(`the engine answered a ${job.type} job with another result`));
       };
       this.running = { job, onEvent, resolve: settle, reject, cancelTimer: null, cancelled: false };
+      this.stopIdleTimer();
       try {
         this.process().send(job);
       } catch (err) {
@@ -126,6 +182,7 @@ export class WorkerHost {
 
   /** Kills the process (a running job fails). */
   dispose(): void {
+    this.stopIdleTimer();
     const proc = this.proc;
     this.proc = null;
     const r = this.running;
@@ -185,6 +242,28 @@ export class WorkerHost {
     if (!r) return;
     if (r.cancelTimer) clearTimeout(r.cancelTimer);
     this.running = null;
+    this.startIdleTimer();
     finish();
+  }
+
+  /** With a process and no job: close the process once the idle time has passed. */
+  private startIdleTimer(): void {
+    this.stopIdleTimer();
+    if (this.idleMs === null || !this.proc) return;
+    this.idleTimer = this.clock.setTimeout(() => {
+      this.idleTimer = null;
+      const proc = this.proc;
+      if (this.running || !proc) return;
+      this.proc = null;
+      this.pid = null;
+      this.idleExits += 1;
+      proc.kill();
+    }, this.idleMs);
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer === null) return;
+    this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 }

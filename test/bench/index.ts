@@ -14,6 +14,7 @@ import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
 import { serveFuzzCase } from './serve-fuzz.bench';
 import { parseThreads } from '../../shared/threads';
+import { idleMemoryCase } from './idle-memory.bench';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -48,6 +49,7 @@ const CASES: Record<string, BenchCase> = {
   sincut: sincutCase,
   'sincut-proof': sincutProofCase,
   'serve-fuzz': serveFuzzCase,
+  'idle-memory': idleMemoryCase,
 };
 
 const USAGE =

@@ -18,8 +18,8 @@ import type { StyleGan2Generator, StyleGan2GeneratorConfig } from '../model/styl
 import { gpuBufferLimitBytes } from '../webgpu';
 import { shrinkOnOutOfMemory } from './oom-retry';
 import type { NceTap } from '../../../shared/options';
-import { readImage, workingBytes, type BudgetOptions } from './tiled-generator';
-import { largestTile, roundTile } from './tiling';
+import { overBudgetMessage, readImage, workingBytes, type BudgetOptions } from './tiled-generator';
+import { haloFloorTile, largestTile, roundTile } from './tiling';
 import type { RgbFloatImage } from './translate';
 
 /**
@@ -69,7 +69,8 @@ export function styleGan2LargestTensorBytes(
 
 /**
  * The largest core tile (a multiple of 4) whose window — the tile and its halo, clipped to the
- * image — fits `bytes` and whose largest tensor fits `maxTensorBytes`; the smallest if none.
+ * image — fits `bytes` and whose largest tensor fits `maxTensorBytes`; if none does, the
+ * smallest worth running (sinCutMinTile: its core at least the halo).
  */
 export function chooseSinCutTile(
   cfg: StyleGan2GeneratorConfig,
@@ -86,7 +87,27 @@ export function chooseSinCutTile(
       (maxTensorBytes === Infinity || styleGan2LargestTensorBytes(cfg, h, w) <= maxTensorBytes)
     );
   };
-  return largestTile(Math.max(size.width, size.height), fits);
+  return largestTile(Math.max(size.width, size.height), fits, sinCutMinTile(cfg, size));
+}
+
+/** The smallest tile worth running (tiling.ts haloFloorTile): 52 px at 9 blocks. */
+export function sinCutMinTile(
+  cfg: StyleGan2GeneratorConfig,
+  size: { width: number; height: number },
+): number {
+  return haloFloorTile(styleGan2Halo(cfg.nBlocks), Math.max(size.width, size.height));
+}
+
+/** Estimated bytes of one tile's forward pass on an image of `size`, its window clipped to it. */
+function sinCutWindowBytes(
+  cfg: StyleGan2GeneratorConfig,
+  size: { width: number; height: number },
+  tile: number,
+): number {
+  const halo = styleGan2Halo(cfg.nBlocks);
+  const h = Math.min(size.height, tile + 2 * halo);
+  const w = Math.min(size.width, tile + 2 * halo);
+  return styleGan2TileBytes(cfg, h, w);
 }
 
 export interface SinCutTileOptions extends BudgetOptions {
@@ -135,12 +156,17 @@ export async function translateSinCut(
   const src = W === width && H === height ? image.data : padToEven(image, W, H);
   const size = { width: W, height: H };
   const gpuLimit = gpuBufferLimitBytes();
+  const working = opts.tile === undefined ? workingBytes(image, opts) : Infinity;
   let tile =
     opts.tile !== undefined
       ? Math.min(roundTile(opts.tile), chooseSinCutTile(G.config, size, Infinity, gpuLimit))
-      : chooseSinCutTile(G.config, size, workingBytes(image, opts), gpuLimit);
-  opts.onTileSize?.(tile);
+      : chooseSinCutTile(G.config, size, working, gpuLimit);
   const halo = styleGan2Halo(G.config.nBlocks);
+  const need = sinCutWindowBytes(G.config, size, tile);
+  if (need > working) opts.onOverBudget?.(overBudgetMessage(tile, halo, need, working));
+  opts.onTileSize?.(tile);
+  // A tile's core is never smaller than its halo, unless one was asked for.
+  const floor = { tile: sinCutMinTile(G.config, size), halo };
   const seed = opts.noiseSeed ?? NOISE_SEED;
   const out = new Float32Array(width * height * 3);
 
@@ -180,16 +206,20 @@ export async function translateSinCut(
   let done = 0;
   for (const [i, cell] of cells.entries()) {
     const before = done;
-    const shrunk = await shrinkOnOutOfMemory(tile, async (t) => {
-      done = before; // a retried cell counts its tiles again
-      const parts = grid(cell, t);
-      const total = before + parts.length + countTiles(cells, i + 1, t);
-      for (const part of parts) {
-        await runTile(part);
-        done += 1;
-        opts.onTile?.(done, total);
-      }
-    });
+    const shrunk = await shrinkOnOutOfMemory(
+      tile,
+      async (t) => {
+        done = before; // a retried cell counts its tiles again
+        const parts = grid(cell, t);
+        const total = before + parts.length + countTiles(cells, i + 1, t);
+        for (const part of parts) {
+          await runTile(part);
+          done += 1;
+          opts.onTile?.(done, total);
+        }
+      },
+      floor,
+    );
     if (shrunk !== tile) {
       tile = shrunk;
       opts.onTileSize?.(tile);

@@ -33,6 +33,7 @@ import { generatorLayerNames, ResnetGenerator, type GeneratorConfig } from '../m
 import {
   backChain,
   channelsAfter,
+  haloFloorTile,
   largestTile,
   rectArea,
   scaleRect,
@@ -374,8 +375,8 @@ export function tileBytes(
 
 /**
  * The largest tile (a multiple of 4, at most the image) whose working set stays within
- * `bytes` and whose largest tensor within `maxTensorBytes` (a GPU's buffer limit); the
- * smallest tile if none does.
+ * `bytes` and whose largest tensor within `maxTensorBytes` (a GPU's buffer limit); if none
+ * does, the smallest tile worth running (minTile: its core at least the widest halo).
  */
 export function chooseTile(
   nodes: readonly MapNode[],
@@ -387,7 +388,28 @@ export function chooseTile(
   const fits = (t: number) =>
     tileBytes(nodes, passes, t, size) <= bytes &&
     (maxTensorBytes === Infinity || largestTensorBytes(nodes, passes, t, size) <= maxTensorBytes);
-  return largestTile(Math.max(size.height, size.width), fits);
+  return largestTile(Math.max(size.height, size.width), fits, minTile(nodes, passes, size));
+}
+
+/**
+ * The widest halo of any pass, in full-resolution pixels: how far beyond a tile's core some
+ * map of some pass reaches (16 px for CUT's generator: the first residual pass recomputes the
+ * encoder from the image).
+ */
+export function fullResHalo(nodes: readonly MapNode[], passes: readonly Pass[]): number {
+  const byId = indexNodes(nodes);
+  let widest = 0;
+  for (const pass of passes) {
+    for (const [id, halo] of passHalos(nodes, pass, 16 * TILE_STEP)) {
+      widest = Math.max(widest, halo * (id === IMAGE ? 1 : byId(id).scale));
+    }
+  }
+  return widest;
+}
+
+/** The smallest tile worth running on an image of `size` (tiling.ts haloFloorTile). */
+export function minTile(nodes: readonly MapNode[], passes: readonly Pass[], size: MapSize): number {
+  return haloFloorTile(fullResHalo(nodes, passes), Math.max(size.height, size.width));
 }
 
 /**

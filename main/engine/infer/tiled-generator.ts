@@ -28,9 +28,11 @@ import { FeatureStore } from './feature-store';
 import { shrinkOnOutOfMemory } from './oom-retry';
 import {
   chooseTile,
+  fullResHalo,
   IMAGE,
   IMAGE_CHANNELS,
   indexNodes,
+  minTile,
   OUTPUT,
   passOutputs,
   passWindows,
@@ -41,6 +43,7 @@ import {
   type Pass,
   type StorePolicy,
 } from './stage-plan';
+import { reusableHeapBytes } from './heap-reuse';
 import { evaluateTile, type TileJob } from './tile-evaluator';
 import { roundTile, scaleRect, spanLength, tileGrid, type MapSize, type Rect } from './tiling';
 import { MIN_SIDE, translateImageAsync, type RgbFloatImage } from './translate';
@@ -102,15 +105,27 @@ export interface BudgetOptions {
   memoryBudgetMB?: number;
   /**
    * What the process holds besides the input image, paid out of the budget first. Default: the
-   * resident set size now less the input image. 0: the budget covers the translation only.
+   * resident set size now less the input image and what of it is free for reuse (`reusable`).
+   * 0: the budget covers the translation only.
    */
   residentBytes?: number;
+  /**
+   * Resident bytes that tensors can take again without the process growing: the free part of
+   * the wasm heap (heap-reuse.ts), measured when absent. Not counted as held.
+   */
+  reusableBytes?: number;
+  /**
+   * Told when the budget leaves less than the smallest tile worth running (one whose core is
+   * at least its halo): that tile is used, over the budget, and this says so.
+   */
+  onOverBudget?: (message: string) => void;
 }
 
 /**
  * What a translation may spend on tiles (and, for translateTiled, stored maps): the budget less
  * what is resident already and the input and output images (float32, full size), but at least
- * MIN_WORKING_BYTES (or the whole budget when that is smaller).
+ * MIN_WORKING_BYTES (or the whole budget when that is smaller). What is resident already does
+ * not include the free part of the wasm heap, which the tiles take again (heap-reuse.ts).
  */
 export function workingBytes(
   image: { width: number; height: number },
@@ -118,7 +133,7 @@ export function workingBytes(
 ): number {
   const budget = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
   const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4; // each of input, output
-  const resident = opts.residentBytes ?? Math.max(0, process.memoryUsage().rss - imageBytes);
+  const resident = opts.residentBytes ?? heldBytes(imageBytes, opts.reusableBytes);
   const floor = Math.min(budget, MIN_WORKING_BYTES);
   return Math.max(floor, budget - resident - 2 * imageBytes);
 }
@@ -157,6 +172,25 @@ export const tfjsTiles: TileEngine = {
   maxTensorBytes: gpuBufferLimitBytes,
 };
 
+/** The resident set less the input image and the heap's free part (heap-reuse.ts). */
+function heldBytes(imageBytes: number, reusable?: number): number {
+  const rss = process.memoryUsage().rss;
+  return Math.max(0, rss - imageBytes - (reusable ?? reusableHeapBytes(undefined, rss)));
+}
+
+/**
+ * The warning for a tile that the budget could not afford: the smallest worth running (its core
+ * at least its halo) is used instead, and the process may exceed the budget by the difference.
+ */
+export function overBudgetMessage(tile: number, halo: number, needBytes: number, working: number) {
+  const mib = (n: number) => Math.ceil(n / MIB);
+  return (
+    `the memory budget leaves ${mib(working)} MiB for tiles, less than the ${mib(needBytes)} MiB ` +
+    `of the smallest tile worth running (${tile} px, its halo ${halo} px): using it, over the ` +
+    `budget; raise the memory budget to stay within it`
+  );
+}
+
 /** Everything one tiled translation shares across its passes. */
 interface TiledRun {
   engine: TileEngine;
@@ -185,15 +219,24 @@ export async function translateTiled(
   const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? 'quarter');
   // Of the working bytes, half bounds a tile's tensors and what the tile leaves holds stage
-  // maps in RAM. The rest of the stage maps spills to disk.
-  const working = workingBytes(image, opts);
+  // maps in RAM. The rest of the stage maps spills to disk. The wasm heap's free part counts
+  // for the tiles only: the stage maps are JavaScript arrays, outside the heap.
+  const reusable =
+    opts.reusableBytes ?? (opts.residentBytes === undefined ? reusableHeapBytes() : 0);
+  const working = workingBytes(image, { ...opts, reusableBytes: reusable });
   // On webgpu every tensor is one buffer, within the adapter's limits: tiles stay below them.
   const gpuLimit = engine.maxTensorBytes();
+  // A tile's core is never smaller than its halo, unless one was asked for (--tile).
+  const floor = { tile: minTile(nodes, passes, size), halo: fullResHalo(nodes, passes) };
   let tile =
     opts.tile !== undefined
       ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
       : chooseTile(nodes, passes, size, working / 2, gpuLimit);
-  const ramBytes = Math.max(0, working - tileBytes(nodes, passes, tile, size));
+  const need = tileBytes(nodes, passes, tile, size);
+  if (opts.tile === undefined && need > working / 2) {
+    opts.onOverBudget?.(overBudgetMessage(tile, floor.halo, need, working / 2));
+  }
+  const ramBytes = Math.max(0, working - need - reusable);
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
   const run: TiledRun = {
@@ -212,10 +255,14 @@ export async function translateTiled(
   try {
     for (const [i, pass] of passes.entries()) {
       const start = run.done;
-      tile = await shrinkOnOutOfMemory(tile, (t) => {
-        run.done = start; // a retried pass counts its tiles again
-        return runPass(run, i, t);
-      });
+      tile = await shrinkOnOutOfMemory(
+        tile,
+        (t) => {
+          run.done = start; // a retried pass counts its tiles again
+          return runPass(run, i, t);
+        },
+        floor,
+      );
       opts.onPassTile?.(i, tile);
       for (const id of pass.free) await store.free(id);
     }

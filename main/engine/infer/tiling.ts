@@ -168,13 +168,31 @@ export function roundTile(tile: number): number {
 }
 
 /**
- * The largest tile (a multiple of TILE_STEP, at most `maxSide` rounded up to one) that `fits`
- * accepts, assuming that a tile fits whenever a larger one does; the smallest tile if none
- * does. A binary search: a few dozen calls of `fits` at most.
+ * The smallest tile worth running for a halo of `halo` pixels (at full resolution, on each
+ * side): the first multiple of TILE_STEP whose core is at least the halo. A smaller core would
+ * spend most of its work on the halo around it — at a 52-px halo a 4-px tile computes a
+ * 108-px window for 16 output pixels, 729 times the work of an untiled pass. An image whose
+ * long side is smaller is one tile, with no halo to pay for.
  */
-export function largestTile(maxSide: number, fits: (tile: number) => boolean): number {
-  let lo = 1; // in units of TILE_STEP; lo always acceptable or the minimum
-  let hi = Math.max(1, Math.ceil(maxSide / TILE_STEP));
+export function haloFloorTile(halo: number, maxSide: number): number {
+  const up = (n: number) => Math.max(TILE_STEP, Math.ceil(n / TILE_STEP) * TILE_STEP);
+  return Math.min(up(halo), up(maxSide));
+}
+
+/**
+ * The largest tile (a multiple of TILE_STEP, at most `maxSide` rounded up to one) that `fits`
+ * accepts, assuming that a tile fits whenever a larger one does; `minTile` (rounded up to a
+ * multiple of TILE_STEP, default the smallest tile; see haloFloorTile) if none does. A binary
+ * search: a few dozen calls of `fits` at most.
+ */
+export function largestTile(
+  maxSide: number,
+  fits: (tile: number) => boolean,
+  minTile: number = TILE_STEP,
+): number {
+  // In units of TILE_STEP; lo is always acceptable or the minimum.
+  let lo = Math.max(1, Math.ceil(minTile / TILE_STEP));
+  let hi = Math.max(lo, Math.ceil(maxSide / TILE_STEP));
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (fits(mid * TILE_STEP)) lo = mid;

@@ -142,7 +142,9 @@ export async function runSinCutTraining(
   // Small (the long side 256 px at most): it costs a translation of that size each time.
   const livePreview = async (at: number) => {
     try {
-      const p = await previewOf(model, a, Math.min(256, job.previewSide ?? 256));
+      const p = await previewOf(model, a, Math.min(256, job.previewSide ?? 256), (m) =>
+        emit({ type: 'warning', message: `The preview at step ${at}: ${m}` }),
+      );
       if (!p) return;
       const dir = path.join(out, 'previews', `iter-${at}`);
       await fs.mkdir(dir, { recursive: true });
@@ -191,7 +193,9 @@ export async function runSinCutTraining(
     }
     if (iteration > 0) await save();
     const styleDir = path.join(out, 'style');
-    const preview = await previewOf(model, a, job.previewSide ?? 512);
+    const preview = await previewOf(model, a, job.previewSide ?? 512, (m) =>
+      emit({ type: 'warning', message: `The style's preview: ${m}` }),
+    );
     await saveSinCutStyle(styleDir, {
       name: job.name ?? path.basename(out),
       model,
@@ -236,11 +240,17 @@ async function step(
   }
 }
 
-/** The source scaled to `side` on its long side (even), and its translation. */
+/**
+ * The source scaled to `side` on its long side (even), and its translation. It runs in the
+ * process that trained, whose wasm heap the run grew: the tiles are sized counting the heap's
+ * free part as available (heap-reuse.ts), so they are those of a fresh process, not the
+ * smallest; `onOverBudget` hears if the budget still forces a tile beyond it.
+ */
 export async function previewOf(
   model: SinCutModel,
   a: SingleImage,
   side: number,
+  onOverBudget?: (message: string) => void,
 ): Promise<{ source: SinCutPreviewImage; output: SinCutPreviewImage } | null> {
   const s = Math.min(1, side / Math.max(a.width, a.height));
   const unit = model.G instanceof StyleGan2Generator ? 2 : 4;
@@ -254,7 +264,7 @@ export async function previewOf(
   const image = { data: rgb, width: w, height: h };
   let output: Float32Array;
   if (model.G instanceof StyleGan2Generator) {
-    output = (await translateSinCut(model.G, image)).data;
+    output = (await translateSinCut(model.G, image, onOverBudget ? { onOverBudget } : {})).data;
   } else {
     const G = model.G;
     const y = tf.tidy(() => tf.clipByValue(G.forward(tf.tensor4d(rgb, [1, h, w, 3])), -1, 1));

@@ -20,7 +20,7 @@ import type { Inbox } from '../inbox';
 import type { RootSource } from '../path-policy';
 import type { SettingsStore } from '../settings';
 import type { Watches } from '../watches';
-import type { WorkerHost } from '../worker-host';
+import type { EngineHostOptions, WorkerHost } from '../worker-host';
 import type { GpuBackends } from './backend-detection';
 import type { JobQueue } from './job-queue';
 import type { SideEngine } from './side-engine';
@@ -53,7 +53,7 @@ export interface StudioOptions {
    * A fresh engine process host for a side task (each watched folder gets one, so it never
    * waits behind a training job); absent: watching answers 'unsupported'.
    */
-  spawnHost?: () => WorkerHost;
+  spawnHost?: (opts?: EngineHostOptions) => WorkerHost;
   /** How long a watched file's size must hold still before it is converted (ms). */
   watchStableMs?: number;
   /** Where the settings are kept (default: settings.json in the library). */

@@ -2,11 +2,16 @@
  * An engine process beside the job queue, for requests the artist waits on (a heatmap, a
  * SinCUT pair check, a step measurement): made on first use and kept, one request at a time
  * (each starts once the one before has settled), never behind a training job. The engine's
- * refusal answers the request as 'rejected'; its process dying, as 'internal'.
+ * refusal answers the request as 'rejected'; its process dying, as 'internal'. Its host closes
+ * the process after a while without requests (worker-host.ts) and the next request starts
+ * another; the heatmap engine waits longer, since it keeps the image it translated.
  */
 import type { WorkerJobResult } from '../../../shared/ipc-worker';
 import { WorkerJobError, type WorkerHost, type WorkerJob } from '../worker-host';
 import { RequestError } from './request-error';
+
+/** The heatmap engine's idle time: clicking around one image should not translate it again. */
+export const HEATMAP_ENGINE_IDLE_MS = 10 * 60_000;
 
 export class SideEngine {
   private host: WorkerHost | null = null;

@@ -23,7 +23,8 @@ import type { StudioContext, StudioOptions } from './context';
 import { JobQueue } from './job-queue';
 import { toIpcError } from './request-error';
 import { dispatch, studioRoutes, type Routes } from './routes/routes';
-import { SideEngine } from './side-engine';
+import { engineIdleExitMs } from '../worker-host';
+import { HEATMAP_ENGINE_IDLE_MS, SideEngine } from './side-engine';
 import { StudioPaths } from './studio-paths';
 
 export type { StudioOptions } from './context';
@@ -85,8 +86,10 @@ export class Studio {
     this.pyramid = new ImagePyramid(this.cache.folder('pyramid'), this.cache.dir);
     this.inbox = new Inbox(path.join(opts.libraryDir, INBOX_FOLDER));
     const spawn = opts.spawnHost;
-    this.shortJobs = spawn ? new SideEngine(spawn) : null;
-    this.heatmaps = spawn ? new SideEngine(spawn) : null;
+    this.shortJobs = spawn ? new SideEngine(() => spawn()) : null;
+    // The heatmap process keeps the image it translated while the artist looks at it.
+    const heatmapIdle = { idleExitMs: engineIdleExitMs(process.env, HEATMAP_ENGINE_IDLE_MS) };
+    this.heatmaps = spawn ? new SideEngine(() => spawn(heatmapIdle)) : null;
     this.gpu = new GpuBackends(
       () => this.settings.gpuAdapter,
       spawn,

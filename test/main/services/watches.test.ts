@@ -12,6 +12,7 @@ import type { WorkerJobEvent, WorkerJobResult } from '../../../shared/ipc-worker
 import { WATCHES_FILE, Watches } from '../../../main/services/watches';
 import {
   WorkerJobError,
+  type IdleClock,
   type WorkerHost,
   type WorkerJob,
 } from '../../../main/services/worker-host';
@@ -34,7 +35,9 @@ class StandIn {
     this.onEvent = onEvent;
     return new Promise<WorkerJobResult>((resolve, reject) => (this.settle = { resolve, reject }));
   }
+  cancelled = false;
   cancel() {
+    this.cancelled = true;
     this.settle?.resolve({ status: 'cancelled' });
     return true;
   }
@@ -47,9 +50,29 @@ class StandIn {
   }
 }
 
-function open(hosts: StandIn[], events: StudioWatchEvent[] = []) {
+/** Timers that fire only when the test moves the clock. */
+class ManualClock implements IdleClock {
+  private timers = new Map<number, { at: number; fire: () => void }>();
+  private now = 0;
+  private next = 1;
+  setTimeout(fire: () => void, ms: number): unknown {
+    this.timers.set(this.next, { at: this.now + ms, fire });
+    return this.next++;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, t] of [...this.timers])
+      if (t.at <= this.now && this.timers.delete(id)) t.fire();
+  }
+}
+
+function open(hosts: StandIn[], events: StudioWatchEvent[] = [], clock?: ManualClock) {
   return Watches.open({
     libraryDir: library,
+    ...(clock ? { clock, renewAfterMs: 1000 } : { renewAfterMs: null }),
     spawnHost: () => {
       const h = new StandIn();
       hosts.push(h);
@@ -147,5 +170,92 @@ describe('Watches', () => {
     const second = await open(again);
     expect(again[0].job).toMatchObject(wanted);
     await second.dispose();
+  });
+
+  describe('gives a quiet watch a fresh process once it has converted something', () => {
+    const progress = (done: number, queued = 0, converting = 0) => ({
+      kind: 'convert-progress' as const,
+      progress: {
+        total: done + queued + converting,
+        queued,
+        converting,
+        done,
+        skipped: 0,
+        failed: 0,
+        etaSeconds: null,
+      },
+    });
+
+    it('replaces the process after the quiet time, keeping the watch as the artist sees it', async () => {
+      const hosts: StandIn[] = [];
+      const events: StudioWatchEvent[] = [];
+      const clock = new ManualClock();
+      const watches = await open(hosts, events, clock);
+      const { id } = await watches.start(setup);
+      hosts[0].onEvent({ kind: 'watch', event: { type: 'ready' } });
+      hosts[0].onEvent(progress(0, 1, 0)); // a file waits
+      clock.advance(5000);
+      expect(hosts[0].cancelled).toBe(false); // in flight: not quiet
+      hosts[0].onEvent(progress(0, 0, 1));
+      hosts[0].onEvent({
+        kind: 'convert-file',
+        file: { input: '/in/a.png', output: '/out/a.png', relative: 'a.png', status: 'done' },
+      });
+      hosts[0].onEvent(progress(1));
+      clock.advance(999);
+      expect(hosts[0].cancelled).toBe(false);
+      const seen = events.length;
+      clock.advance(1);
+      expect(hosts[0].cancelled).toBe(true);
+      await tick();
+      expect(hosts).toHaveLength(2);
+      expect(hosts[0].disposed).toBe(true);
+      expect(hosts[1].job).toMatchObject({ type: 'watch', spec: { input: '/in', format: 'png' } });
+      expect(watches.renewals).toBe(1);
+      // No 'stopped' or 'starting' in between: the watch was watching all along.
+      const states = events.slice(seen).flatMap((e) => (e.type === 'watch' ? [e.watch.state] : []));
+      expect(states.filter((s) => s !== 'watching')).toEqual([]);
+      expect(watches.list()[0]).toMatchObject({
+        id,
+        state: 'watching',
+        files: [{ status: 'done' }],
+      });
+
+      // The fresh process has converted nothing: it is left alone, however long it is quiet.
+      hosts[1].onEvent({ kind: 'watch', event: { type: 'ready' } });
+      hosts[1].onEvent(progress(0));
+      clock.advance(60_000);
+      expect(hosts[1].cancelled).toBe(false);
+      await watches.stop(id);
+      expect(watches.list()[0].state).toBe('stopped');
+      expect(hosts).toHaveLength(2);
+      await watches.dispose();
+    });
+
+    it('is not renewed once switched off, and a crash while renewing still fails the watch', async () => {
+      const hosts: StandIn[] = [];
+      const clock = new ManualClock();
+      const watches = await open(hosts, [], clock);
+      const { id } = await watches.start(setup);
+      hosts[0].onEvent(progress(2));
+      await watches.stop(id);
+      clock.advance(5000);
+      await tick();
+      expect(hosts).toHaveLength(1);
+      expect(watches.renewals).toBe(0);
+
+      await watches.start(setup);
+      hosts[1].onEvent(progress(1));
+      hosts[1].cancel = () => {
+        hosts[1].cancelled = true;
+        hosts[1].crash(); // dies on the way down
+        return true;
+      };
+      clock.advance(1000);
+      await tick();
+      expect(hosts).toHaveLength(2);
+      expect(watches.list()[0]).toMatchObject({ state: 'failed' });
+      await watches.dispose();
+    });
   });
 });

@@ -91,6 +91,38 @@ describe('translateSinCut', () => {
     expect(counts[2]).toBeGreaterThan(counts[1]);
   });
 
+  it('never lets a halo exceed its core: a budget too small for that gets the smallest such tile, and says so', async () => {
+    // The end-of-training preview's case in small: the budget leaves less than any tile with
+    // its halo needs. The tile used to be 4 px, each run on a 4 + 2·24-px window: 24 × 18 = 432
+    // windows of 52² for a 96×72 image, 48× the untiled work. Now: 24-px cores, 4 × 3 tiles.
+    const G = generator(6, 8, 2);
+    expect(styleGan2Halo(2)).toBe(24);
+    const image = randomImage(96, 72, 8);
+    const tiles: number[] = [];
+    const notes: string[] = [];
+    let count = 0;
+    const out = await translateSinCut(G, image, {
+      memoryBudgetMB: 1,
+      residentBytes: 0,
+      onTileSize: (t) => tiles.push(t),
+      onTile: (_done, total) => (count = total),
+      onOverBudget: (m) => notes.push(m),
+    });
+    expect(tiles).toEqual([24]);
+    expect(count).toBe(12);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/leaves 1 MiB for tiles, less than the 4 MiB of the smallest tile/);
+    expect(notes[0]).toMatch(/24 px, its halo 24 px/);
+    expect(worstDiff(out.data, untiled(G, image))).toBeLessThan(1e-5);
+    // A budget that affords its tiles says nothing.
+    await translateSinCut(G, image, {
+      memoryBudgetMB: 64,
+      residentBytes: 0,
+      onOverBudget: (m) => notes.push(m),
+    });
+    expect(notes).toHaveLength(1);
+  });
+
   it('redoes a tile that runs out of memory in smaller tiles, and keeps the smaller size', async () => {
     const G = generator(6, 8, 2);
     const image = randomImage(150, 118, 6);
@@ -131,7 +163,8 @@ describe('translateSinCut', () => {
       expect(styleGan2TileBytes(cfg, 1, window(t))).toBeLessThanOrEqual(bytes);
       expect(styleGan2TileBytes(cfg, 1, window(t + 4))).toBeGreaterThan(bytes);
     }
-    expect(chooseSinCutTile(cfg, size, 1)).toBe(4); // nothing fits: the smallest tile
+    // Nothing fits: the smallest tile whose core is at least its 40-px halo, not 4 px.
+    expect(chooseSinCutTile(cfg, size, 1)).toBe(40);
     expect(chooseSinCutTile(cfg, size, Infinity)).toBe(1200);
     // A GPU buffer limit bounds the largest tensor as well.
     expect(chooseSinCutTile(cfg, size, Infinity, 64 * 2 ** 20)).toBeLessThan(1200);

@@ -4,10 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { generatorSpecs } from '../../../../main/engine/model/generator';
 import {
   chooseTile,
+  fullResHalo,
   generatorStages,
   IMAGE,
+  minTile,
   passHalos,
   schedulePasses,
+  tileBytes,
 } from '../../../../main/engine/infer/stage-plan';
 
 const cfg = { ngf: 64, nBlocks: 9 };
@@ -89,11 +92,30 @@ describe('chooseTile', () => {
   const passes = schedulePasses(nodes, 'quarter');
   const size = { height: 4000, width: 6000 };
 
-  it('grows with the budget, from the smallest tile to the whole image', () => {
+  it('grows with the budget, from the smallest tile worth running to the whole image', () => {
     const tiles = [1e3, 64e6, 512e6, 4e9, 1e15].map((b) => chooseTile(nodes, passes, size, b));
-    expect(tiles[0]).toBe(4);
+    expect(tiles[0]).toBe(16); // not 4: a 4-px tile would be mostly its 16-px halo
     expect(tiles.every((t, i) => i === 0 || t >= tiles[i - 1])).toBe(true);
     expect(tiles.every((t) => t % 4 === 0)).toBe(true);
     expect(tiles[4]).toBe(6000);
+  });
+});
+
+describe('the smallest tile worth running', () => {
+  const nodes = generatorStages(cfg);
+  const passes = schedulePasses(nodes, 'quarter');
+
+  it("is the widest halo: the first residual pass recomputes the encoder from the image's 16 px", () => {
+    expect(fullResHalo(nodes, passes)).toBe(16);
+    expect(minTile(nodes, passes, { height: 4000, width: 6000 })).toBe(16);
+    // An image smaller than that is a single tile, with no halo inside it.
+    expect(minTile(nodes, passes, { height: 8, width: 12 })).toBe(12);
+  });
+
+  it('is what a budget too small for it gets, although it exceeds the budget', () => {
+    const size = { height: 4000, width: 6000 };
+    const tight = tileBytes(nodes, passes, 16, size) - 1;
+    expect(chooseTile(nodes, passes, size, tight)).toBe(16);
+    expect(chooseTile(nodes, passes, size, tileBytes(nodes, passes, 20, size))).toBe(20);
   });
 });

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   backChain,
+  haloFloorTile,
+  largestTile,
   needSpan,
   placeSpan,
   roundTile,
@@ -146,5 +148,25 @@ describe('tileGrid', () => {
   it('takes tiles in multiples of 4 only; roundTile gets there', () => {
     expect(() => tileGrid({ height: 8, width: 8 }, 6)).toThrow(/multiple of 4/);
     expect([roundTile(6), roundTile(1), roundTile(257)]).toEqual([4, 4, 256]);
+  });
+});
+
+describe('largestTile and the smallest tile worth running', () => {
+  it('never goes below a core as wide as the halo, unless the image is smaller', () => {
+    expect(haloFloorTile(52, 4000)).toBe(52);
+    expect(haloFloorTile(50, 4000)).toBe(52); // rounded up to a multiple of 4
+    expect(haloFloorTile(16, 30)).toBe(16);
+    expect(haloFloorTile(52, 30)).toBe(32); // one tile: no halo at all
+    expect(haloFloorTile(0, 30)).toBe(4);
+  });
+
+  it('searches from minTile up, and answers minTile when nothing fits', () => {
+    const upTo = (limit: number) => (t: number) => t <= limit;
+    expect(largestTile(1000, upTo(0))).toBe(4); // the API as it was: the smallest tile
+    expect(largestTile(1000, upTo(0), 52)).toBe(52);
+    expect(largestTile(1000, upTo(300), 52)).toBe(300);
+    expect(largestTile(1000, upTo(5000), 52)).toBe(1000);
+    expect(largestTile(30, upTo(0), 52)).toBe(52); // minTile is the caller's to cap
+    expect(largestTile(1000, upTo(0), 50)).toBe(52);
   });
 });
