@@ -5,6 +5,7 @@
  */
 import type { IpcError } from '../../../shared/ipc';
 import { OptionsError } from '../../../shared/options';
+import { plainSentence } from '../../../shared/plain-issues';
 import { StyleLibraryError } from '../style-library';
 import { WatchesError } from '../watches';
 
@@ -30,11 +31,12 @@ export function toIpcError(err: unknown): IpcError {
     return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
   }
   if (err instanceof OptionsError) {
-    return {
-      code: 'rejected',
-      message: err.message,
-      issues: err.issues.map((i) => ({ path: i.option, message: i.message })),
-    };
+    // The studio's forms name the options by their labels, not as the CLI's flags.
+    const issues = err.issues.map((i) => ({
+      path: i.option === '(options)' ? '(input)' : i.option,
+      message: i.message,
+    }));
+    return { code: 'rejected', message: plainSentence(issues), issues };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message };

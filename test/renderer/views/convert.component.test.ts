@@ -134,16 +134,61 @@ describe('watching a folder', () => {
   });
 });
 
-describe('converting with the CLI’s encoding options', () => {
-  const choose = (select: HTMLSelectElement, value: string) => {
-    select.value = value;
-    select.dispatchEvent(new Event('change', { bubbles: true }));
-    flushSync();
-  };
+const choose = (select: HTMLSelectElement, value: string) => {
+  select.value = value;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  flushSync();
+};
 
+const folderLook = (path: string, images: number) => ({
+  path,
+  images,
+  others: 0,
+  bytes: 1,
+  samples: [],
+  warnings: [],
+});
+
+describe('the form’s problems, before anything starts', () => {
+  it('refuses no style, an empty folder and output = input, each under its field', async () => {
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'folder:inspect': ({ path }) => folderLook(path, path.endsWith('empty') ? 0 : 3),
+    });
+    await openConvert(fake);
+    const field = (id: string) => document.getElementById(id) as HTMLInputElement;
+    const hint = (id: string) => document.getElementById(`${id}-hint`)?.textContent;
+    type(field('convert-input'), '/lib/photos');
+    type(field('convert-output'), '/lib/photos/');
+    byText('button', 'Convert images')!.click();
+    await update();
+    expect(document.querySelector('[role="alert"]')?.textContent).toBe(
+      'Not started: check Style, Output folder.',
+    );
+    expect(document.body.textContent).toMatch(/Choose a style/);
+    expect(hint('convert-output')).toMatch(/^Must differ from the input/);
+    expect(field('convert-output').getAttribute('aria-invalid')).toBe('true');
+    // Fixed, the output says nothing more; the empty input is found by asking the services.
+    choose(document.getElementById('convert-style') as HTMLSelectElement, 'sepia');
+    type(field('convert-output'), '/lib/out');
+    type(field('convert-input'), '/lib/empty');
+    await update();
+    expect(field('convert-output').getAttribute('aria-invalid')).toBeNull();
+    byText('button', 'Convert images')!.click();
+    await update();
+    expect(hint('convert-input')).toMatch(/^No images in this folder/);
+    expect(fake.requests.some((r) => r.channel === 'convert:start')).toBe(false);
+    type(field('convert-input'), '/lib/photos');
+    await update();
+    expect(field('convert-input').getAttribute('aria-invalid')).toBeNull();
+  });
+});
+
+describe('converting with the CLI’s encoding options', () => {
   it('sends today’s defaults (8-bit, sRGB, stripped) unless changed, then what was chosen', async () => {
     const fake = fakeApi({
       'styles:list': () => ({ styles: [readyStyle()] }),
+      'folder:inspect': ({ path }) => folderLook(path, 2),
       'convert:start': () => ({
         job: {
           id: 'j1',

@@ -140,11 +140,12 @@ describe('SinCUT in New style', () => {
     await render(fakeApi({ 'train:sincut': () => refusal, 'sincut:inspect': pairAnswer }));
     choose('sincut');
     type(el('source-image'), '/pics');
+    type(el('target-image'), '/pics/b.jpg');
     byText('button', 'Start training')!.click();
     await update();
     expect(document.querySelector('[role="alert"]')?.textContent).toMatch(/is a folder/);
     expect(document.getElementById('source-image-hint')?.textContent).toBe(
-      'is a folder; SinCUT takes one image',
+      'Is a folder; SinCUT takes one image',
     );
   });
 
@@ -159,9 +160,11 @@ describe('SinCUT in New style', () => {
     const hint = () => document.getElementById('sincut-crop-hint');
     expect(hint()?.textContent).toBe('Training patch, an even number.');
     expect(el('sincut-crop').getAttribute('aria-invalid')).toBeNull();
+    type(el('source-image'), '/pics/a.jpg');
+    type(el('target-image'), '/pics/b.jpg');
     byText('button', 'Start training')!.click();
     await update();
-    expect(hint()?.textContent).toBe('must be even');
+    expect(hint()?.textContent).toBe('Must be even');
     expect(hint()?.className).toBe('error');
     expect(el('sincut-crop').getAttribute('aria-invalid')).toBe('true');
     expect(el('sincut-crop').getAttribute('aria-describedby')).toBe('sincut-crop-hint');
@@ -279,12 +282,27 @@ describe('pause, resume and stop', () => {
     flushSync();
     byText('button', 'Stop', card)!.click();
     await update();
+    // Stop asks first, with the safe answer focused; Keep training takes the question back.
+    expect(buttons()).toEqual(['Pause', 'Stop training', 'Keep training']);
+    expect(document.activeElement?.textContent).toBe('Keep training');
+    byText('button', 'Keep training', card)!.click();
+    await update();
+    expect(buttons()).toEqual(['Pause', 'Stop']);
+    expect(fake.requests.at(-1)?.channel).not.toBe('job:cancel');
+    byText('button', 'Stop', card)!.click();
+    await update();
+    byText('button', 'Stop training', card)!.click();
+    await update();
     expect(fake.requests.at(-1)).toEqual({ channel: 'job:cancel', input: { jobId: 'j1' } });
     expect(buttons()).toEqual(['Pause', 'Stopping…']);
 
     fake.push({ type: 'job', job: job({ status: 'cancelled' }) });
     flushSync();
+    await update();
     expect(buttons()).toEqual(['Continue training']);
+    // The badge says what the text says, and focus is on what can be done now.
+    expect(card.querySelector('[data-testid="job-status"]')?.textContent).toBe('stopped');
+    expect(document.activeElement?.textContent).toBe('Continue training');
     expect(card.querySelector('[data-testid="job-state"]')?.textContent).toMatch(
       /Stopped at step 3: the style made from it is in the library/,
     );
