@@ -131,8 +131,12 @@ export class ConvertForm {
     this.refusals = {};
     this.checked = true;
     try {
-      if (!Object.keys(this.problems()).length) await this.inspectInput();
-      const problems = Object.keys(this.problems());
+      // The services look at the input too, so every problem shows at once.
+      if (!this.problems().input) await this.inspectInput();
+      // In the form's order, top to bottom.
+      const order = ['styleId', 'input', 'output'];
+      const rank = (f: string) => (order.includes(f) ? order.indexOf(f) : order.length);
+      const problems = Object.keys(this.problems()).sort((a, b) => rank(a) - rank(b));
       if (problems.length) {
         this.error = `Not started: check ${problems.map(fieldLabel).join(', ')}.`;
         return false;
