@@ -91,3 +91,14 @@ export function formatStep(step: number): string {
   if (step >= 1000) return `${Number((step / 1000).toPrecision(3))}k`;
   return String(step);
 }
+
+/** What tells a style apart where its name is shown: its name, and the id where names repeat. */
+export function styleLabels(
+  styles: readonly { id: string; name: string }[],
+): Record<string, string> {
+  const count: Record<string, number> = {};
+  for (const s of styles) count[s.name] = (count[s.name] ?? 0) + 1;
+  return Object.fromEntries(
+    styles.map((s) => [s.id, count[s.name] > 1 ? `${s.name} (${s.id})` : s.name]),
+  );
+}
