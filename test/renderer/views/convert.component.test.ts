@@ -297,6 +297,8 @@ describe('before/after viewer', () => {
     expect(src('Before')).toBe('thumbs?size=2048&path=%2Flib%2Fdrop%2Fa.png');
     expect(src('After')).toBe('thumbs?size=2048&path=%2Flib%2Fout%2Fa.png');
     const slider = viewer.querySelector<HTMLElement>('[role="slider"]')!;
+    // It opens where the artist is: focused (and scrolled into view).
+    expect(document.activeElement).toBe(slider);
     expect(slider.getAttribute('aria-valuenow')).toBe('50');
     slider.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
     flushSync();
@@ -304,6 +306,24 @@ describe('before/after viewer', () => {
     byText('button', 'Close', viewer as HTMLElement)!.click();
     flushSync();
     expect(document.querySelector('section[aria-label^="Before and after"]')).toBeNull();
+  });
+
+  it('reads the zoom in the image’s own pixels, and goes to 1:1 around the centre', () => {
+    const view = new CompareState();
+    view.width = 400;
+    view.height = 200;
+    view.dpr = 2;
+    expect(view.pixelScale).toBeNull();
+    view.sources = {
+      before: null,
+      after: { info: { width: 3200, height: 1600, tileSize: 256, levels: 5 }, url: () => '' },
+    };
+    // Fitted: 800 device pixels show 3,200 image pixels.
+    expect(view.pixelScale).toBeCloseTo(0.25);
+    view.actualPixels();
+    expect(view.zoom).toBeCloseTo(4);
+    expect(view.pixelScale).toBeCloseTo(1);
+    expect([view.panX, view.panY]).toEqual([-600, -300]);
   });
 
   it('zooms around the pointer and never pans the picture off the stage', () => {
