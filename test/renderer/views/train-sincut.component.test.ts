@@ -149,6 +149,24 @@ describe('SinCUT in New style', () => {
     );
   });
 
+  it('starts with a crop below D’s usual window, as the services resolve it', async () => {
+    const fake = fakeApi({
+      'train:sincut': () => ({ job: job() }),
+      'sincut:inspect': pairAnswer,
+    });
+    await render(fake);
+    choose('sincut');
+    type(el('source-image'), '/pics/a.png');
+    type(el('target-image'), '/pics/b.png');
+    type(el('sincut-crop'), '16');
+    byText('button', 'Start training')!.click();
+    await update();
+    expect(document.querySelector('[role="alert"]')).toBeNull();
+    expect(fake.requests.find((r) => r.channel === 'train:sincut')?.input).toMatchObject({
+      options: { cropSize: 16 },
+    });
+  });
+
   it('shows a refused option under its field, in place of the hint, and marks the field', async () => {
     const refusal = new StudioError({
       code: 'rejected',

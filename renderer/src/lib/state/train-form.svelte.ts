@@ -26,7 +26,6 @@ import { resolveSinCutJobOptions } from '../../../../shared/ipc-worker';
 import type { TrainBackendChoice } from '../../../../shared/jobs';
 import {
   PRESET_DEFAULTS,
-  resolveSinCutOptions,
   resolveTrainOptions,
   sincutStepsPerEpoch,
   type Preset,
@@ -41,7 +40,7 @@ import {
   schemaProblems,
   type FieldOf,
 } from '../errors';
-import { fieldLabel } from '../../../../shared/plain-issues';
+import { FIELD_LABELS, fieldLabel } from '../../../../shared/plain-issues';
 import { formatDuration } from '../format';
 import { pathFromDropText } from '../drop';
 
@@ -380,7 +379,8 @@ export class TrainForm {
     if (!Object.keys(found).some((f) => !['name', 'source', 'target'].includes(f))) {
       // Each field fine alone: the rules between them (crop vs load size, multiples of 4).
       try {
-        if (sincut) resolveSinCutOptions({ variant: this.setting, ...this.sincutOptions() });
+        // As the services resolve them (a small crop brings D's window down with it).
+        if (sincut) resolveSinCutJobOptions({ variant: this.setting, ...this.sincutOptions() });
         else resolveTrainOptions({ preset: this.input().preset, ...this.input().options });
       } catch (err) {
         Object.assign(found, byField(issuesOf(err), this.fieldOf), found);
@@ -416,9 +416,14 @@ export class TrainForm {
     try {
       if (this.preset === 'sincut') await this.inspectPair();
       else await Promise.all([this.inspect('source'), this.inspect('target')]);
-      const problems = Object.keys(this.problems());
+      const found = this.problems();
+      const problems = Object.keys(found);
       if (problems.length) {
-        const names = problems.map((f) => fieldLabel(f.replace(/Image$/, '')));
+        // A field the form shows by its label; any other with what is wrong with it.
+        const names = problems.map((f) => {
+          const own = f.replace(/Image$/, '');
+          return own in FIELD_LABELS ? fieldLabel(own) : `${f} (${found[f]})`;
+        });
         this.error = `Not started: check ${names.filter((n, i) => names.indexOf(n) === i).join(', ')}.`;
         return false;
       }
