@@ -127,6 +127,8 @@ describe('style management', () => {
       confirm: true,
     });
     expect(card('sepia')).toBeNull();
+    // Its card is gone: focus lands on the list's heading (no other style left).
+    expect(document.activeElement?.id).toBe('styles-title');
   });
 
   it('duplicates, and shows the folder’s path where no file manager can open', async () => {

@@ -92,7 +92,7 @@ describe('new style', () => {
       preset: 'fastcut',
       iterations: 12,
       // The samples come with a network that trains in minutes; the field typed wins.
-      options: { ngf: 8, nBlocks: 4, cropSize: 128, loadSize: 143 },
+      options: { ngf: 8, nBlocks: 4, cropSize: 96, loadSize: 108 },
       previewEvery: 50,
     });
   });
