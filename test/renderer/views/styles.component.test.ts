@@ -105,6 +105,29 @@ describe('style management', () => {
     );
   });
 
+  it('keeps a failed job’s own title (its style has no name in the library)', async () => {
+    const fake = library([readyStyle({ id: 'nothing', name: 'nothing', status: 'failed' })]);
+    const answer = fake.api.request;
+    fake.api.request = (async (channel: string, input: unknown) => {
+      if (channel !== 'jobs:list') return answer(channel as never, input as never);
+      const job = {
+        id: 'j2',
+        kind: 'train',
+        title: 'Nothing in it',
+        status: 'failed',
+        createdAt: '',
+        startedAt: '',
+        finishedAt: '',
+        error: { message: 'No images.' },
+        train: emptyTrainView('nothing', '/lib/jobs/j2'),
+        convert: null,
+      };
+      return { jobs: [job] };
+    }) as typeof fake.api.request;
+    await render(fake);
+    expect(document.querySelector('article[aria-label="Training Nothing in it"]')).not.toBeNull();
+  });
+
   it('deletes only after the second, explicit click; “Keep it” sends nothing', async () => {
     const fake = library([readyStyle()]);
     await openStyles(fake);
