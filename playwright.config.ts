@@ -20,7 +20,7 @@ export default defineConfig({
     {
       // The studio in Chromium over `patchwork serve`: the walk through it, and its contrast.
       name: 'serve',
-      testMatch: ['serve.e2e.ts', 'contrast.e2e.ts', 'studio-ux.e2e.ts'],
+      testMatch: ['serve.e2e.ts', 'contrast.e2e.ts', 'studio-ux.e2e.ts', 'forms.e2e.ts'],
       use: {
         browserName: 'chromium',
         launchOptions: {

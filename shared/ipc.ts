@@ -19,6 +19,7 @@ import {
   type UploadStarted,
 } from './ipc-files';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, refineEncoding } from './convert-options';
+import { plainIssues, plainSentence } from './plain-issues';
 import {
   settingsPatchSchema,
   type BackendDetection,
@@ -30,11 +31,11 @@ export { APP_ORIGIN, ELECTRON_CHANNELS } from './ipc-channels';
 
 // ─── inputs ────────────────────────────────────────────────────────────────────────────────
 
-const folder = z.string().min(1, 'a path is required').max(4096);
+const folder = z.string().min(1, 'needs a path').max(4096);
 const jobId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a job id');
 /** A folder name below <library>/styles: never "." or "..", never hidden. */
 const styleId = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,119}$/, 'not a style id');
-const styleName = z.string().trim().min(1, 'a style name is required').max(120);
+const styleName = z.string().trim().min(1, 'needs to be filled in').max(120);
 
 /** Options the studio exposes for training; everything else keeps its preset's value. */
 export const studioTrainOptionsSchema = trainOptionsFields
@@ -466,12 +467,9 @@ export function parseRequest(raw: unknown): ParsedRequest | IpcError {
   const schema = requestSchemas[channel as Channel];
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({
-      path: i.path.length ? i.path.join('.') : '(input)',
-      message: i.message,
-    }));
-    const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    return { code: 'invalid-input', message: `${channel}: ${text}`, issues };
+    // In the words of the form that sent it: the studio shows both under its fields.
+    const issues = plainIssues(parsed.error.issues);
+    return { code: 'invalid-input', message: plainSentence(issues), issues };
   }
   return { channel, input: parsed.data } as ParsedRequest;
 }

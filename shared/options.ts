@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { minDiscriminatorSide } from './geometry';
+import { plainMessage } from './plain-issues';
 
 export const PRESETS = ['cut', 'fastcut'] as const;
 export type Preset = (typeof PRESETS)[number];
@@ -93,7 +94,7 @@ export const trainOptionsSchema = trainOptionsFields.strict().superRefine((o, ct
     ctx.addIssue({
       code: 'custom',
       path: ['loadSize'],
-      message: `must be at least cropSize (${o.cropSize}) for ${o.preprocess}, got ${o.loadSize}`,
+      message: `must be at least the crop size (${o.cropSize}), got ${o.loadSize}`,
     });
   }
   o.nceTaps.forEach((tap, i) => {
@@ -208,7 +209,7 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     option: issue.path.length ? issue.path.join('.') : '(options)',
-    message: issue.message,
+    message: plainMessage(issue),
   }));
   const text = issues.map((i) => `option "${i.option}": ${i.message}`).join('; ');
   throw new OptionsError(text, issues);

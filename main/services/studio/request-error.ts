@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { IpcError } from '../../../shared/ipc';
 import { OptionsError } from '../../../shared/options';
 import { InboxError } from '../inbox';
+import { plainSentence } from '../../../shared/plain-issues';
 import { StyleLibraryError } from '../style-library';
 import { WatchesError } from '../watches';
 
@@ -46,11 +47,12 @@ export function toIpcError(err: unknown, log: (line: string) => void = toStderr)
     return { code: err.code, message: err.message, ...(issues ? { issues } : {}) };
   }
   if (err instanceof OptionsError) {
-    return {
-      code: 'rejected',
-      message: err.message,
-      issues: err.issues.map((i) => ({ path: i.option, message: i.message })),
-    };
+    // The studio's forms name the options by their labels, not as the CLI's flags.
+    const issues = err.issues.map((i) => ({
+      path: i.option === '(options)' ? '(input)' : i.option,
+      message: i.message,
+    }));
+    return { code: 'rejected', message: plainSentence(issues), issues };
   }
   const id = errorId();
   log(`error ${id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { CacheRoot } from '../cache-folder';
 import { isBelow, type PathPolicy } from '../path-policy';
 import { RequestError } from './request-error';
+import { FIELD_LABELS, fieldLabel } from '../../../shared/plain-issues';
 
 /** What the interface shows: pictures, by their extension. */
 const IMAGE_FILE = /\.(png|jpe?g|webp|avif|tiff?|gif)$/i;
@@ -50,7 +51,7 @@ export class StudioPaths {
   /** A full path inside the allowed folders (it need not exist yet: an output). */
   async allowed(p: string, field: string): Promise<string> {
     if (!path.isAbsolute(p)) {
-      throw new RequestError('invalid-input', `${field}: give a full path (${p} is relative)`, [
+      throw new RequestError('invalid-input', `${said(field)}give a full path (${p} is relative)`, [
         { path: field, message: 'must be a full path' },
       ]);
     }
@@ -58,7 +59,7 @@ export class StudioPaths {
     if (!abs) {
       throw new RequestError(
         'forbidden-path',
-        `${field}: ${p} is outside the folders this studio may use`,
+        `${said(field)}${p} is outside the folders this studio may use`,
         [{ path: field, message: 'outside the allowed folders' }],
       );
     }
@@ -83,10 +84,15 @@ export class StudioPaths {
         : kind === 'folder'
           ? 'is not a folder'
           : 'is a folder; SinCUT takes one image';
-      throw new RequestError('rejected', `${field}: ${abs} ${what}`, [
+      throw new RequestError('rejected', `${said(field)}${abs} ${what}`, [
         { path: field, message: what },
       ]);
     }
     return abs;
   }
+}
+
+/** A message's lead: the field's label as the forms show it ("Images you have: "), if any. */
+function said(field: string): string {
+  return field in FIELD_LABELS ? `${fieldLabel(field)}: ` : '';
 }

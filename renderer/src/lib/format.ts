@@ -56,3 +56,49 @@ export function chartSeries(
   });
   return series.filter((s) => s.points !== '');
 }
+
+/** A backend's detail without the list of kernels it replaced: "wasm (SIMD, 1 thread)". */
+export function backendShort(detail: string): string {
+  return detail.replace(/;[^()]*\)/, ')');
+}
+
+/**
+ * The source image a training preview translates: previews/iter-N/NN.png was made from
+ * previews/source/NN.png (written once at the start); null where there is no such file
+ * (SinCUT's previews translate the whole source image).
+ */
+export function previewSource(preview: string): string | null {
+  const m = /^(.*[\\/]previews[\\/])iter-\d+([\\/]\d+\.png)$/.exec(preview);
+  return m ? `${m[1]}source${m[2]}` : null;
+}
+
+/** Round numbers for a chart's axis between lo and hi (about `count` of them). */
+export function niceTicks(lo: number, hi: number, count = 4): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  if (hi <= lo) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+    ticks.push(Number(v.toPrecision(12)));
+  }
+  return ticks;
+}
+
+/** A step count on an axis: 1,500 → "1.5k". */
+export function formatStep(step: number): string {
+  if (step >= 1000) return `${Number((step / 1000).toPrecision(3))}k`;
+  return String(step);
+}
+
+/** What tells a style apart where its name is shown: its name, and the id where names repeat. */
+export function styleLabels(
+  styles: readonly { id: string; name: string }[],
+): Record<string, string> {
+  const count: Record<string, number> = {};
+  for (const s of styles) count[s.name] = (count[s.name] ?? 0) + 1;
+  return Object.fromEntries(
+    styles.map((s) => [s.id, count[s.name] > 1 ? `${s.name} (${s.id})` : s.name]),
+  );
+}

@@ -161,7 +161,7 @@ describe('the contract', () => {
       options: { ...input.options, cropSize: 30 },
     });
     expect(status).toBe(422);
-    expect(!reply.ok && reply.error.message).toMatch(/cropSize.*multiple of 4/);
+    expect(!reply.ok && reply.error.message).toMatch(/^Crop size: must be a multiple of 4/);
   });
 });
 

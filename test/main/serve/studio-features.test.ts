@@ -223,6 +223,20 @@ describe('heatmaps', () => {
     });
     expect(!badTap.reply.ok && badTap.reply.error.code).toBe('rejected');
   });
+
+  it('says a missing image is missing, and a folder is a folder', async () => {
+    const gone = path.join(work, 'gone.png');
+    const missing = await call('heatmap:open', { styleId: 'feature-style', image: gone });
+    expect(!missing.reply.ok && missing.reply.error).toMatchObject({
+      code: 'rejected',
+      message: `${gone} is not there (moved, renamed or deleted?)`,
+      issues: [{ path: 'image', message: 'is not there (moved, renamed or deleted?)' }],
+    });
+    const folder = await call('heatmap:open', { styleId: 'feature-style', image: work });
+    expect(!folder.reply.ok && folder.reply.error.message).toBe(
+      `${work} is a folder, not an image`,
+    );
+  });
 });
 
 describe('thumbnails', () => {

@@ -181,16 +181,16 @@ describe('SinCUT in the studio', () => {
   it('refuses what cannot train, naming the field', async () => {
     const folder = await refused('train:sincut', { ...tiny('X', 2), source: images });
     expect(folder).toMatchObject({ code: 'rejected' });
-    expect(folder.message).toMatch(/source: .* is a folder; SinCUT takes one image/);
+    expect(folder.message).toMatch(/^Images you have: .* is a folder; SinCUT takes one image/);
     const odd = await refused('train:sincut', {
       ...tiny('X', 2),
       options: { cropSize: 15 },
     });
     expect(odd.code).toBe('rejected');
-    expect(odd.message).toMatch(/cropSize.*multiple of 2/);
+    expect(odd.message).toMatch(/^Crop size: must be a multiple of 2/);
     const missing = await refused('train:sincut', { ...tiny('X', 2), target: undefined });
     expect(missing).toMatchObject({ code: 'invalid-input' });
-    expect(missing.message).toMatch(/^train:sincut: target:/);
+    expect(missing.message).toBe('The look you want: needs to be filled in.');
     const setting = await refused('train:sincut', { ...tiny('X', 2), setting: 'huge' });
     expect(setting.issues?.[0].path).toBe('setting');
     const outside = await refused('train:sincut', { ...tiny('X', 2), target: '/etc/hostname' });

@@ -167,7 +167,9 @@ describe('Studio', () => {
     expect(looked.estimate).toBeNull();
     const reply = await studio.handle({ channel: 'train:estimate', input: bad });
     expect(!reply.ok && reply.error).toMatchObject({ code: 'rejected' });
-    expect(!reply.ok && reply.error.message).toMatch(/loadSize/);
+    expect(!reply.ok && reply.error.message).toMatch(
+      /^Load size: must be at least the crop size \(256\)/,
+    );
     await studio.dispose();
   });
 

@@ -134,16 +134,61 @@ describe('watching a folder', () => {
   });
 });
 
-describe('converting with the CLI’s encoding options', () => {
-  const choose = (select: HTMLSelectElement, value: string) => {
-    select.value = value;
-    select.dispatchEvent(new Event('change', { bubbles: true }));
-    flushSync();
-  };
+const choose = (select: HTMLSelectElement, value: string) => {
+  select.value = value;
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  flushSync();
+};
 
+const folderLook = (path: string, images: number) => ({
+  path,
+  images,
+  others: 0,
+  bytes: 1,
+  samples: [],
+  warnings: [],
+});
+
+describe('the form’s problems, before anything starts', () => {
+  it('refuses no style, an empty folder and output = input, each under its field', async () => {
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'folder:inspect': ({ path }) => folderLook(path, path.endsWith('empty') ? 0 : 3),
+    });
+    await openConvert(fake);
+    const field = (id: string) => document.getElementById(id) as HTMLInputElement;
+    const hint = (id: string) => document.getElementById(`${id}-hint`)?.textContent;
+    type(field('convert-input'), '/lib/photos');
+    type(field('convert-output'), '/lib/photos/');
+    byText('button', 'Convert images')!.click();
+    await update();
+    expect(document.querySelector('[role="alert"]')?.textContent).toBe(
+      'Not started: check Style, Output folder.',
+    );
+    expect(document.body.textContent).toMatch(/Choose a style/);
+    expect(hint('convert-output')).toMatch(/^Must differ from the input/);
+    expect(field('convert-output').getAttribute('aria-invalid')).toBe('true');
+    // Fixed, the output says nothing more; the empty input is found by asking the services.
+    choose(document.getElementById('convert-style') as HTMLSelectElement, 'sepia');
+    type(field('convert-output'), '/lib/out');
+    type(field('convert-input'), '/lib/empty');
+    await update();
+    expect(field('convert-output').getAttribute('aria-invalid')).toBeNull();
+    byText('button', 'Convert images')!.click();
+    await update();
+    expect(hint('convert-input')).toMatch(/^No images in this folder/);
+    expect(fake.requests.some((r) => r.channel === 'convert:start')).toBe(false);
+    type(field('convert-input'), '/lib/photos');
+    await update();
+    expect(field('convert-input').getAttribute('aria-invalid')).toBeNull();
+  });
+});
+
+describe('converting with the CLI’s encoding options', () => {
   it('sends today’s defaults (8-bit, sRGB, stripped) unless changed, then what was chosen', async () => {
     const fake = fakeApi({
       'styles:list': () => ({ styles: [readyStyle()] }),
+      'folder:inspect': ({ path }) => folderLook(path, 2),
       'convert:start': () => ({
         job: {
           id: 'j1',
@@ -252,6 +297,8 @@ describe('before/after viewer', () => {
     expect(src('Before')).toBe('thumbs?size=2048&path=%2Flib%2Fdrop%2Fa.png');
     expect(src('After')).toBe('thumbs?size=2048&path=%2Flib%2Fout%2Fa.png');
     const slider = viewer.querySelector<HTMLElement>('[role="slider"]')!;
+    // It opens where the artist is: focused (and scrolled into view).
+    expect(document.activeElement).toBe(slider);
     expect(slider.getAttribute('aria-valuenow')).toBe('50');
     slider.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
     flushSync();
@@ -259,6 +306,24 @@ describe('before/after viewer', () => {
     byText('button', 'Close', viewer as HTMLElement)!.click();
     flushSync();
     expect(document.querySelector('section[aria-label^="Before and after"]')).toBeNull();
+  });
+
+  it('reads the zoom in the image’s own pixels, and goes to 1:1 around the centre', () => {
+    const view = new CompareState();
+    view.width = 400;
+    view.height = 200;
+    view.dpr = 2;
+    expect(view.pixelScale).toBeNull();
+    view.sources = {
+      before: null,
+      after: { info: { width: 3200, height: 1600, tileSize: 256, levels: 5 }, url: () => '' },
+    };
+    // Fitted: 800 device pixels show 3,200 image pixels.
+    expect(view.pixelScale).toBeCloseTo(0.25);
+    view.actualPixels();
+    expect(view.zoom).toBeCloseTo(4);
+    expect(view.pixelScale).toBeCloseTo(1);
+    expect([view.panX, view.panY]).toEqual([-600, -300]);
   });
 
   it('zooms around the pointer and never pans the picture off the stage', () => {

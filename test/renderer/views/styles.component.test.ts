@@ -5,6 +5,7 @@
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError, type StyleInfo } from '../../../shared/ipc';
+import { emptyTrainView } from '../../../shared/ipc-jobs';
 import { fakeApi } from '../fake-api';
 import { byText, cleanup, readyStyle, render, type, update } from './mount';
 
@@ -67,6 +68,66 @@ describe('style management', () => {
     expect(card('sepia')!.querySelector('[role="status"]')?.textContent).toMatch(/Renamed/);
   });
 
+  it('shows a new name everywhere: the training card and Convert’s list too', async () => {
+    const fake = library([readyStyle()]);
+    const answer = fake.api.request;
+    fake.api.request = (async (channel: string, input: unknown) => {
+      if (channel !== 'jobs:list') return answer(channel as never, input as never);
+      const job = {
+        id: 'j1',
+        kind: 'train',
+        title: 'Sepia',
+        status: 'completed',
+        createdAt: '',
+        startedAt: '',
+        finishedAt: '',
+        error: null,
+        train: emptyTrainView('sepia', '/lib/jobs/j1'),
+        convert: null,
+      };
+      return { jobs: [job] };
+    }) as typeof fake.api.request;
+    await openStyles(fake);
+    byText('button', 'Rename', card('sepia')!)!.click();
+    flushSync();
+    type(document.getElementById('rename-sepia') as HTMLInputElement, 'Warm sepia');
+    byText('button', 'Save', card('sepia')!)!.click();
+    await update();
+    byText('nav button', 'New style')!.click();
+    flushSync();
+    expect(
+      document.querySelector('article[aria-label="Training Warm sepia"] h3')?.textContent,
+    ).toBe('Warm sepia');
+    byText('nav button', 'Convert')!.click();
+    flushSync();
+    expect(document.querySelector('#convert-style option[value="sepia"]')?.textContent).toBe(
+      'Warm sepia',
+    );
+  });
+
+  it('keeps a failed job’s own title (its style has no name in the library)', async () => {
+    const fake = library([readyStyle({ id: 'nothing', name: 'nothing', status: 'failed' })]);
+    const answer = fake.api.request;
+    fake.api.request = (async (channel: string, input: unknown) => {
+      if (channel !== 'jobs:list') return answer(channel as never, input as never);
+      const job = {
+        id: 'j2',
+        kind: 'train',
+        title: 'Nothing in it',
+        status: 'failed',
+        createdAt: '',
+        startedAt: '',
+        finishedAt: '',
+        error: { message: 'No images.' },
+        train: emptyTrainView('nothing', '/lib/jobs/j2'),
+        convert: null,
+      };
+      return { jobs: [job] };
+    }) as typeof fake.api.request;
+    await render(fake);
+    expect(document.querySelector('article[aria-label="Training Nothing in it"]')).not.toBeNull();
+  });
+
   it('deletes only after the second, explicit click; “Keep it” sends nothing', async () => {
     const fake = library([readyStyle()]);
     await openStyles(fake);
@@ -89,6 +150,8 @@ describe('style management', () => {
       confirm: true,
     });
     expect(card('sepia')).toBeNull();
+    // Its card is gone: focus lands on the list's heading (no other style left).
+    expect(document.activeElement?.id).toBe('styles-title');
   });
 
   it('duplicates, and shows the folder’s path where no file manager can open', async () => {
@@ -100,8 +163,31 @@ describe('style management', () => {
     byText('button', 'Show folder', card('sepia')!)!.click();
     await update();
     expect(card('sepia')!.querySelector('[role="status"]')?.textContent).toMatch(
-      'Its folder: /lib/styles/sepia/style',
+      'A browser cannot open folders',
     );
+    // The path is offered in a field to select and a button to copy.
+    const path = document.getElementById('folder-sepia') as HTMLInputElement;
+    expect(path.value).toBe('/lib/styles/sepia/style');
+    expect(path.readOnly).toBe(true);
+    expect(byText('button', 'Copy path', card('sepia')!)).toBeDefined();
+  });
+
+  it('tells apart two styles of the same name, on the cards and in Convert’s list', async () => {
+    const fake = library([
+      readyStyle(),
+      readyStyle({ id: 'sepia-2', name: 'Sepia' }),
+      readyStyle({ id: 'ink', name: 'Ink' }),
+    ]);
+    await openStyles(fake);
+    expect(card('sepia')!.querySelector('h3')?.textContent).toBe('Sepia (sepia)');
+    expect(card('sepia-2')!.querySelector('h3')?.textContent).toBe('Sepia (sepia-2)');
+    expect(card('ink')!.querySelector('h3')?.textContent).toBe('Ink');
+    byText('nav button', 'Convert')!.click();
+    flushSync();
+    const options = [...document.querySelectorAll('#convert-style option')].map(
+      (o) => o.textContent,
+    );
+    expect(options).toEqual(['Choose a trained style', 'Sepia (sepia)', 'Sepia (sepia-2)', 'Ink']);
   });
 
   it('shows a refusal on the card it concerns; a training style has no actions', async () => {

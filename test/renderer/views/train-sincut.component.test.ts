@@ -140,12 +140,31 @@ describe('SinCUT in New style', () => {
     await render(fakeApi({ 'train:sincut': () => refusal, 'sincut:inspect': pairAnswer }));
     choose('sincut');
     type(el('source-image'), '/pics');
+    type(el('target-image'), '/pics/b.jpg');
     byText('button', 'Start training')!.click();
     await update();
     expect(document.querySelector('[role="alert"]')?.textContent).toMatch(/is a folder/);
     expect(document.getElementById('source-image-hint')?.textContent).toBe(
-      'is a folder; SinCUT takes one image',
+      'Is a folder; SinCUT takes one image',
     );
+  });
+
+  it('starts with a crop below D’s usual window, as the services resolve it', async () => {
+    const fake = fakeApi({
+      'train:sincut': () => ({ job: job() }),
+      'sincut:inspect': pairAnswer,
+    });
+    await render(fake);
+    choose('sincut');
+    type(el('source-image'), '/pics/a.png');
+    type(el('target-image'), '/pics/b.png');
+    type(el('sincut-crop'), '16');
+    byText('button', 'Start training')!.click();
+    await update();
+    expect(document.querySelector('[role="alert"]')).toBeNull();
+    expect(fake.requests.find((r) => r.channel === 'train:sincut')?.input).toMatchObject({
+      options: { cropSize: 16 },
+    });
   });
 
   it('shows a refused option under its field, in place of the hint, and marks the field', async () => {
@@ -159,9 +178,11 @@ describe('SinCUT in New style', () => {
     const hint = () => document.getElementById('sincut-crop-hint');
     expect(hint()?.textContent).toBe('Training patch, an even number.');
     expect(el('sincut-crop').getAttribute('aria-invalid')).toBeNull();
+    type(el('source-image'), '/pics/a.jpg');
+    type(el('target-image'), '/pics/b.jpg');
     byText('button', 'Start training')!.click();
     await update();
-    expect(hint()?.textContent).toBe('must be even');
+    expect(hint()?.textContent).toBe('Must be even');
     expect(hint()?.className).toBe('error');
     expect(el('sincut-crop').getAttribute('aria-invalid')).toBe('true');
     expect(el('sincut-crop').getAttribute('aria-describedby')).toBe('sincut-crop-hint');
@@ -279,12 +300,27 @@ describe('pause, resume and stop', () => {
     flushSync();
     byText('button', 'Stop', card)!.click();
     await update();
+    // Stop asks first, with the safe answer focused; Keep training takes the question back.
+    expect(buttons()).toEqual(['Pause', 'Stop training', 'Keep training']);
+    expect(document.activeElement?.textContent).toBe('Keep training');
+    byText('button', 'Keep training', card)!.click();
+    await update();
+    expect(buttons()).toEqual(['Pause', 'Stop']);
+    expect(fake.requests.at(-1)?.channel).not.toBe('job:cancel');
+    byText('button', 'Stop', card)!.click();
+    await update();
+    byText('button', 'Stop training', card)!.click();
+    await update();
     expect(fake.requests.at(-1)).toEqual({ channel: 'job:cancel', input: { jobId: 'j1' } });
     expect(buttons()).toEqual(['Pause', 'Stopping…']);
 
     fake.push({ type: 'job', job: job({ status: 'cancelled' }) });
     flushSync();
+    await update();
     expect(buttons()).toEqual(['Continue training']);
+    // The badge says what the text says, and focus is on what can be done now.
+    expect(card.querySelector('[data-testid="job-status"]')?.textContent).toBe('stopped');
+    expect(document.activeElement?.textContent).toBe('Continue training');
     expect(card.querySelector('[data-testid="job-state"]')?.textContent).toMatch(
       /Stopped at step 3: the style made from it is in the library/,
     );

@@ -91,7 +91,9 @@ describe('new style', () => {
       target: '/s/target',
       preset: 'fastcut',
       iterations: 12,
-      options: { ngf: 8, nBlocks: 9, cropSize: 256 },
+      // The samples come with a network that trains in minutes; the field typed wins.
+      options: { ngf: 8, nBlocks: 4, cropSize: 96, loadSize: 108 },
+      previewEvery: 50,
     });
   });
 
@@ -132,20 +134,76 @@ describe('new style', () => {
     expect(document.getElementById('source-hint')?.textContent).toMatch(/did not say where/);
   });
 
-  it('shows a refusal where it happened: the message, and the field’s own hint', async () => {
+  it('shows a refusal where it happened, until that field changes', async () => {
     const refusal = new StudioError({
       code: 'forbidden-path',
-      message: 'source: /etc is outside the folders this studio may use',
+      message: 'Images you have: /etc is outside the folders this studio may use',
       issues: [{ path: 'source', message: 'outside the allowed folders' }],
     });
-    await render(fakeApi({ 'train:start': () => refusal }));
+    const look = (path: string) => ({
+      path,
+      images: 4,
+      others: 0,
+      bytes: 1,
+      samples: [],
+      warnings: [],
+    });
+    await render(
+      fakeApi({ 'train:start': () => refusal, 'folder:inspect': ({ path }) => look(path) }),
+    );
     type('source', '/etc');
+    type('target', '/lib/b');
     byText('button', 'Start training')!.click();
     await settle();
     flushSync();
     expect(document.querySelector('[role="alert"]')?.textContent).toMatch(/outside the folders/);
-    expect(document.getElementById('source-hint')?.textContent).toBe('outside the allowed folders');
+    expect(document.getElementById('source-hint')?.textContent).toBe('Outside the allowed folders');
     expect(input('source').getAttribute('aria-invalid')).toBe('true');
+    // Another field's edit leaves it; an edit of the field itself clears it.
+    type('target', '/lib/c');
+    flushSync();
+    expect(input('source').getAttribute('aria-invalid')).toBe('true');
+    type('source', '/lib/a');
+    flushSync();
+    expect(input('source').getAttribute('aria-invalid')).toBeNull();
+    expect(document.getElementById('source-hint')?.textContent).not.toMatch(/allowed folders/);
+  });
+
+  it('marks each field the schema refuses, in plain words, and starts nothing', async () => {
+    const fake = fakeApi({
+      'folder:inspect': ({ path }) => ({
+        path,
+        images: path.endsWith('empty') ? 0 : 5,
+        others: 0,
+        bytes: 1,
+        samples: [],
+        warnings: [],
+      }),
+    });
+    await render(fake);
+    type('style-name', '  ');
+    type('iterations', '-5');
+    type('source', '/lib/a');
+    type('target', '/lib/empty');
+    byText('button', 'Start training')!.click();
+    await settle();
+    flushSync();
+    const hint = (id: string) => document.getElementById(`${id}-hint`)?.textContent;
+    expect(hint('style-name')).toBe('Needs to be filled in');
+    expect(hint('iterations')).toBe('Must be more than 0');
+    expect(hint('target')).toMatch(/^Has no images Patchwork can read/);
+    expect(input('source').getAttribute('aria-invalid')).toBeNull();
+    expect(document.querySelector('[role="alert"]')?.textContent).toBe(
+      'Not started: check Name, Training steps, The look you want.',
+    );
+    expect(fake.requests.some((r) => r.channel === 'train:start')).toBe(false);
+    // Fixed, each says nothing more (the folder once the services have looked again).
+    type('style-name', 'Ink');
+    type('iterations', '20');
+    flushSync();
+    expect(hint('style-name')).toBeUndefined();
+    expect(hint('iterations')).not.toMatch(/Must/);
+    expect(input('iterations').getAttribute('aria-invalid')).toBeNull();
   });
 
   it('shows a job from its events: progress, losses, previews, then the finish', async () => {
@@ -192,6 +250,10 @@ describe('new style', () => {
     expect((card.querySelector('progress') as HTMLProgressElement).value).toBe(3);
 
     byText('button', 'Stop')!.click();
+    await settle();
+    // Stop asks first; only the confirmation stops the training.
+    expect(fake.requests.some((r) => r.channel === 'job:cancel')).toBe(false);
+    byText('button', 'Stop training')!.click();
     await settle();
     expect(fake.requests.at(-1)).toEqual({ channel: 'job:cancel', input: { jobId: 'j1' } });
 
@@ -264,7 +326,7 @@ describe('styles and convert', () => {
     const rows = [...document.querySelectorAll('tr[data-file-status]')].map((r) => r.textContent);
     expect(rows).toEqual([
       'a.jpgdone1.3 sBefore/after',
-      'b.jpgfailedthe image data is corrupt or truncated',
+      '✕b.jpgfailedthe image data is corrupt or truncated',
     ]);
   });
 });

@@ -44,10 +44,12 @@ async function heatmap(
   }
   const { dir } = await findTrainedStyle(ctx.opts.libraryDir, styleId);
   const file = await ctx.paths.allowed(image, 'image');
-  if (!(await fs.stat(file).catch(() => null))?.isFile()) {
-    throw new RequestError('rejected', `image: ${file} is not an image file`, [
-      { path: 'image', message: 'not a file' },
-    ]);
+  const stat = await fs.stat(file).catch(() => null);
+  if (!stat?.isFile()) {
+    const problem = stat
+      ? 'is a folder, not an image'
+      : 'is not there (moved, renamed or deleted?)';
+    throw new RequestError('rejected', `${file} ${problem}`, [{ path: 'image', message: problem }]);
   }
   // Made private (or refused) here: the engine process only writes into it.
   const outDir = await ctx.cache.ready('heatmaps');

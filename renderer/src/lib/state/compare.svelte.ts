@@ -243,6 +243,27 @@ export class CompareState {
     return this.inFlight.size;
   }
 
+  /** The full image's width in pixels, once its tiles are known (null: previews only). */
+  get fullWidth(): number | null {
+    return this.sources.after?.info.width ?? this.sources.before?.info.width ?? null;
+  }
+
+  /**
+   * Screen pixels per image pixel (1: one image pixel on one device pixel, "1:1"); null
+   * while the full size is unknown. At zoom 1 the picture fits the stage's width.
+   */
+  get pixelScale(): number | null {
+    const full = this.fullWidth;
+    if (!full || !this.width) return null;
+    return (this.zoom * this.width * this.dpr) / full;
+  }
+
+  /** Zooms to one image pixel per screen pixel around the stage's centre (as far as allowed). */
+  actualPixels(): void {
+    const scale = this.pixelScale;
+    if (scale) this.zoomBy(1 / scale);
+  }
+
   get transform(): string {
     return `translate(${this.panX}px, ${this.panY}px) scale(${this.zoom})`;
   }

@@ -16,6 +16,8 @@ export class StyleActions {
   busy = $state(false);
   /** The last outcome, on the card of `styleId`. */
   note = $state<{ styleId: string; text: string; error: boolean } | null>(null);
+  /** A folder the page cannot open (a browser): its path, offered to copy. */
+  folder = $state<{ styleId: string; path: string } | null>(null);
 
   constructor(
     private readonly api: PatchworkApi,
@@ -24,6 +26,7 @@ export class StyleActions {
 
   startRename(styleId: string, name: string): void {
     this.confirming = null;
+    this.folder = null;
     this.renaming = styleId;
     this.draft = name;
     this.note = null;
@@ -70,7 +73,10 @@ export class StyleActions {
   async reveal(styleId: string): Promise<void> {
     await this.run(styleId, async () => {
       const { path, revealed } = await this.api.request('style:reveal', { styleId });
-      return revealed ? 'Shown in your file manager.' : `Its folder: ${path}`;
+      this.folder = revealed ? null : { styleId, path };
+      return revealed
+        ? 'Shown in your file manager.'
+        : 'A browser cannot open folders: copy its path into your file manager.';
     });
   }
 

@@ -1,13 +1,16 @@
 /**
  * The new-style form: two folders (or, for SinCUT, two images), a preset, the length and the
- * few options that matter most; the rest keep the preset's values. Field errors come back
- * from the services (the contract's issues) and are shown next to their field. The duration
+ * few options that matter most; the rest keep the preset's values. From the first Start on,
+ * every field is checked as it changes with the services' own schemas (and the services are
+ * asked about the folders), each problem shown under its field in plain words; a job known to
+ * fail is not started. Refusals from the services land under their fields too. The duration
  * comes from a step time measured on this machine (train:estimate), asked from the cache as
  * the configuration changes and measured when the artist asks.
  */
 import {
   estimateSchema,
-  StudioError,
+  sincutStartSchema,
+  trainStartSchema,
   type AppInfo,
   type EstimateInput,
   type FolderSummary,
@@ -23,11 +26,21 @@ import { resolveSinCutJobOptions } from '../../../../shared/ipc-worker';
 import type { TrainBackendChoice } from '../../../../shared/jobs';
 import {
   PRESET_DEFAULTS,
+  resolveTrainOptions,
   sincutStepsPerEpoch,
   type Preset,
   type SinCutPreset,
 } from '../../../../shared/options';
-import { messageOf } from '../errors';
+import {
+  byField,
+  capitalise,
+  issuesOf,
+  messageOf,
+  optionField,
+  schemaProblems,
+  type FieldOf,
+} from '../errors';
+import { FIELD_LABELS, fieldLabel } from '../../../../shared/plain-issues';
 import { formatDuration } from '../format';
 import { pathFromDropText } from '../drop';
 
@@ -56,6 +69,18 @@ export const PRESET_TEXT: Record<StylePreset, { title: string; text: string }> =
 };
 
 type Role = 'source' | 'target';
+
+/** SinCUT's options live in fields of their own (empty: the setting's value). */
+const SINCUT_FIELDS: Record<string, string> = {
+  ngf: 'sincutNgf',
+  cropSize: 'sincutCrop',
+  batchSize: 'sincutBatch',
+  source: 'sourceImage',
+  target: 'targetImage',
+};
+
+/** Why a folder cannot be trained on though it can be read. */
+export const NO_IMAGES = 'Has no images Patchwork can read (JPEG, PNG, WebP, TIFF or AVIF).';
 
 export class TrainForm {
   name = $state('My style');
@@ -93,9 +118,18 @@ export class TrainForm {
     source: null,
     target: null,
   });
+  /** The path each folder's look belongs to (a look at an older path says nothing). */
+  private inspected = $state<Record<Role, string>>({ source: '', target: '' });
   busy = $state(false);
   error = $state<string | null>(null);
-  fieldErrors = $state<Record<string, string>>({});
+  /** Set by the first Start: from then on every field says what is wrong with it. */
+  checked = $state(false);
+  /** The services' refusals at the last Start, each with the value its field had then. */
+  private refusals = $state<Record<string, { message: string; value: unknown }>>({});
+  /** Each field's problem in plain words (none before the first Start). */
+  readonly fieldErrors: Record<string, string> = $derived.by(() =>
+    this.checked ? this.problems() : {},
+  );
 
   constructor(
     private readonly api: PatchworkApi,
@@ -108,6 +142,15 @@ export class TrainForm {
     this.source = s.source;
     this.target = s.target;
     this.name = 'Sepia samples';
+    // A first try that ends within minutes on a laptop's CPU (the sepia grade is a simple
+    // look): FastCUT, a small network on 96-px crops, 300 steps, a preview every 50.
+    if (this.preset === 'sincut') this.preset = 'fastcut';
+    this.ngf = 16;
+    this.nBlocks = 4;
+    this.cropSize = 96;
+    this.loadSize = 108;
+    this.iterations = 300;
+    this.previewEvery = 50;
     void this.inspect('source');
     void this.inspect('target');
   }
@@ -117,13 +160,19 @@ export class TrainForm {
     const dir = this[field].trim();
     if (!dir) {
       this.folders[field] = null;
+      this.inspected[field] = '';
       return;
     }
+    let look: FolderSummary | { error: string };
     try {
-      this.folders[field] = await this.api.request('folder:inspect', { path: dir });
+      look = await this.api.request('folder:inspect', { path: dir });
     } catch (err) {
-      this.folders[field] = { error: messageOf(err) };
+      look = { error: messageOf(err) };
     }
+    // A slower answer about a path since edited away says nothing about the new one.
+    if (this[field].trim() !== dir) return;
+    this.folders[field] = look;
+    this.inspected[field] = dir;
   }
 
   /** Looks at SinCUT's images (either may still be empty): sizes, grayscale, warnings. */
@@ -309,26 +358,93 @@ export class TrainForm {
     }
   }
 
+  /** The form's field for an issue's path (SinCUT's images and options have their own). */
+  private readonly fieldOf: FieldOf = (path) => {
+    const field = optionField(path);
+    return this.preset === 'sincut' && (field === 'source' || field === 'target')
+      ? `${field}Image`
+      : field;
+  };
+
+  /** What a field holds now (to tell whether a refusal still stands). */
+  private valueOf(field: string): unknown {
+    const own = this.preset === 'sincut' ? (SINCUT_FIELDS[field] ?? field) : field;
+    return (this as unknown as Record<string, unknown>)[own];
+  }
+
+  /**
+   * Every field's problem: the request's schema, the options' cross-field rules, the folders
+   * as the services last saw them, and the services' refusals for values not changed since.
+   */
+  problems(): Record<string, string> {
+    const sincut = this.preset === 'sincut';
+    const found = sincut
+      ? schemaProblems(sincutStartSchema, this.sincutInput(), this.fieldOf)
+      : schemaProblems(trainStartSchema, this.input(), this.fieldOf);
+    if (!Object.keys(found).some((f) => !['name', 'source', 'target'].includes(f))) {
+      // Each field fine alone: the rules between them (crop vs load size, multiples of 4).
+      try {
+        // As the services resolve them (a small crop brings D's window down with it).
+        if (sincut) resolveSinCutJobOptions({ variant: this.setting, ...this.sincutOptions() });
+        else resolveTrainOptions({ preset: this.input().preset, ...this.input().options });
+      } catch (err) {
+        Object.assign(found, byField(issuesOf(err), this.fieldOf), found);
+      }
+    }
+    if (!sincut) {
+      for (const role of ['source', 'target'] as const) {
+        const look = this.folders[role];
+        if (found[role] || !look || this.inspected[role] !== this[role].trim()) continue;
+        if ('error' in look) found[role] = capitalise(look.error);
+        else if (look.images === 0) found[role] = NO_IMAGES;
+      }
+    } else if (this.pair && !('error' in this.pair) && this.pair.problem) {
+      found.sourceImage ??= capitalise(this.pair.problem);
+    }
+    for (const [field, refusal] of Object.entries(this.refusals)) {
+      if (!found[field] && this.valueOf(field) === refusal.value) found[field] = refusal.message;
+    }
+    return found;
+  }
+
+  /**
+   * Starts the job unless a field is known to be wrong; the services are asked about the
+   * folders (or images) as they are now first. A second Start while one is on its way, or
+   * an Enter pressed again, starts nothing.
+   */
   async submit(): Promise<boolean> {
+    if (this.busy) return false;
     this.busy = true;
     this.error = null;
-    this.fieldErrors = {};
+    this.refusals = {};
+    this.checked = true;
     try {
+      if (this.preset === 'sincut') await this.inspectPair();
+      else await Promise.all([this.inspect('source'), this.inspect('target')]);
+      const found = this.problems();
+      const problems = Object.keys(found);
+      if (problems.length) {
+        // A field the form shows by its label; any other with what is wrong with it.
+        const names = problems.map((f) => {
+          const own = f.replace(/Image$/, '');
+          return own in FIELD_LABELS ? fieldLabel(own) : `${f} (${found[f]})`;
+        });
+        this.error = `Not started: check ${names.filter((n, i) => names.indexOf(n) === i).join(', ')}.`;
+        return false;
+      }
       if (this.preset === 'sincut') await this.api.request('train:sincut', this.sincutInput());
       else await this.api.request('train:start', this.input());
+      // The job is on its way: the form is quiet until the next Start.
+      this.checked = false;
       return true;
     } catch (err) {
       this.error = messageOf(err);
-      if (err instanceof StudioError) {
-        const fields: Record<string, string> = {};
-        for (const i of err.issues) {
-          const field = i.path.replace(/^options\./, '');
-          // SinCUT's images have fields of their own.
-          const own = this.preset === 'sincut' && (field === 'source' || field === 'target');
-          fields[own ? `${field}Image` : field] = i.message;
-        }
-        this.fieldErrors = fields;
+      const refusals: Record<string, { message: string; value: unknown }> = {};
+      for (const i of issuesOf(err)) {
+        const field = this.fieldOf(i.path);
+        refusals[field] ??= { message: capitalise(i.message), value: this.valueOf(field) };
       }
+      this.refusals = refusals;
       return false;
     } finally {
       this.busy = false;
