@@ -11,6 +11,7 @@ import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
 import { sincutProofCase } from './sincut-proof.bench';
+import { killSoakCase, watchSoakCase } from '../soak/cases';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -21,6 +22,14 @@ export interface BenchArgs {
   budgetMB?: number;
   /** The case's profiling mode, where it has one. */
   profile: boolean;
+  /** kill-soak: how many SIGKILLs in all. */
+  kills?: number;
+  /** watch-soak: how many files arrive at once. */
+  files?: number;
+  /** Soaks: the seed of every random draw, to replay a failure. */
+  seed?: number;
+  /** Soaks: keep the working folder. */
+  keep?: boolean;
 }
 
 interface BenchCase {
@@ -37,10 +46,13 @@ const CASES: Record<string, BenchCase> = {
   seams: seamsCase,
   sincut: sincutCase,
   'sincut-proof': sincutProofCase,
+  'kill-soak': killSoakCase,
+  'watch-soak': watchSoakCase,
 };
 
 const USAGE =
-  'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile] [--budget MIB]';
+  'usage: npm run bench -- <case> [--backend NAME] [--quick] [--profile] [--budget MIB]\n' +
+  '       npm run bench -- kill-soak [--kills N] | watch-soak [--files N]  [--seed S] [--keep]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
   const args: BenchArgs = { quick: false, profile: false };
@@ -52,6 +64,11 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       args.budgetMB = Number(argv[++i]);
       if (!(args.budgetMB > 0)) throw new Error('--budget needs a size in MiB');
     } else if (a === '--profile') args.profile = true;
+    else if (a === '--kills' || a === '--seed' || a === '--files') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a whole number`);
+      args[a.slice(2) as 'kills' | 'seed' | 'files'] = n;
+    } else if (a === '--keep') args.keep = true;
     else if (a === '--backend') {
       args.backend = argv[++i];
       if (!args.backend)
@@ -88,7 +105,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(err instanceof Error ? err.message || err.stack : err);
     process.exitCode = 1;
   },
 );
