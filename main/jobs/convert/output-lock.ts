@@ -36,11 +36,12 @@ export class OutputLock {
 
   /** Takes a lock in `outputRoot` (which must exist), clearing those of jobs that are gone. */
   static async take(outputRoot: string): Promise<OutputLock> {
-    const alone = !(await othersRunning(outputRoot));
     const file = path.join(outputRoot, `.patchwork-job-${randomUUID()}.lock`);
     const data: LockData = { host: os.hostname(), pid: process.pid };
     await writeJsonAtomic(file, data);
     const { mtimeMs } = await fs.stat(file);
+    // Looked at once ours is there: of two jobs starting together, at least one sees the other.
+    const alone = !(await othersRunning(outputRoot, path.basename(file)));
     return new OutputLock(file, mtimeMs, alone);
   }
 
@@ -51,10 +52,10 @@ export class OutputLock {
 }
 
 /** Whether a job other than ours may still be writing here; removes the locks of dead ones. */
-async function othersRunning(outputRoot: string): Promise<boolean> {
+async function othersRunning(outputRoot: string, own: string): Promise<boolean> {
   const names = await fs.readdir(outputRoot).catch(() => [] as string[]);
   let others = false;
-  for (const name of names.filter((n) => LOCK_NAME.test(n))) {
+  for (const name of names.filter((n) => n !== own && LOCK_NAME.test(n))) {
     const file = path.join(outputRoot, name);
     if (await isLive(file)) others = true;
     else await fs.rm(file, { force: true }).catch(() => undefined);
