@@ -121,22 +121,49 @@ function zero(): Counts {
 }
 
 /**
- * Runs `args(attempt)` until a run ends by itself, killing each at a random moment in
- * [0, window) while kills remain for this round; returns every run.
+ * How long an uninterrupted run took, and how much of that went before `working` was
+ * printed (start-up: loading the engine, the style, a checkpoint).
+ */
+interface Window {
+  working: RegExp;
+  startupMs: number;
+  totalMs: number;
+}
+
+async function measure(args: string[], working: RegExp): Promise<Window & { run: CliRun }> {
+  const t0 = Date.now();
+  const cli = startCli(args);
+  await cli.printed(working);
+  const startupMs = Date.now() - t0;
+  const run = await cli.done;
+  return { working, startupMs, totalMs: Date.now() - t0, run };
+}
+
+/**
+ * Runs `args(attempt)` until a run ends by itself, killing each while kills remain for this
+ * round: half the time at a moment drawn uniformly over a whole uninterrupted run, start-up
+ * included, half the time over its working part only (once `working` is printed), so that
+ * enough kills land while files and checkpoints are being written. Returns every run.
  */
 async function untilFinished(
   rnd: SoakRandom,
   killsLeft: () => number,
-  windowMs: number,
+  window: Window,
   args: (attempt: number) => string[],
   onKill: () => void,
 ): Promise<CliRun[]> {
   const runs: CliRun[] = [];
   for (let attempt = 0; ; attempt++) {
     const run = startCli(args(attempt));
-    const killAt = killsLeft() > 0 ? rnd.uniform(0, windowMs) : Infinity;
-    const timedOut = Number.isFinite(killAt) ? await waitOrEnd(killAt, run) : false;
-    if (timedOut) {
+    if (killsLeft() <= 0) {
+      runs.push(await run.done);
+      return runs;
+    }
+    const whole = rnd.chance(0.5);
+    const workMs = Math.max(1, window.totalMs - window.startupMs) * 1.1;
+    const killAt = whole ? rnd.uniform(0, window.totalMs * 1.1) : rnd.uniform(0, workMs);
+    if (!whole) await run.printed(window.working);
+    if (await waitOrEnd(killAt, run)) {
       const result = await run.kill();
       runs.push(result);
       if (result.killed) onKill();
@@ -146,6 +173,10 @@ async function untilFinished(
     runs.push(await run.done);
     return runs;
   }
+}
+
+function seconds(w: Window): string {
+  return `${(w.totalMs / 1000).toFixed(1)} s (start-up ${(w.startupMs / 1000).toFixed(1)} s)`;
 }
 
 // ─── training ────────────────────────────────────────────────────────────────────────────
@@ -200,13 +231,12 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
     notes: [],
   };
   const baseOut = path.join(root, 'train-uninterrupted');
-  const t0 = Date.now();
-  const base = await startCli([...TRAIN_ARGS, '--out', baseOut]).done;
-  const windowMs = (Date.now() - t0) * 1.1;
+  const window = await measure([...TRAIN_ARGS, '--out', baseOut], /^cut: /m);
+  const base = window.run;
   if (base.code !== 0) throw new Error(`the uninterrupted training failed:\n${base.stderr}`);
   const want = await readFinalCheckpoint(baseOut);
   const wantStyle = await fs.readFile(path.join(baseOut, 'style', 'generator.bin'));
-  report.notes.push(`uninterrupted run: ${(windowMs / 1100).toFixed(1)} s`);
+  report.notes.push(`uninterrupted run: ${seconds(window)}`);
 
   while (report.kills < quota) {
     const out = path.join(root, `train-${report.rounds}`);
@@ -215,7 +245,7 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
     const runs = await untilFinished(
       rnd,
       () => quota - report.kills,
-      windowMs,
+      window,
       () => [...TRAIN_ARGS, '--out', out, '--resume'],
       () => (report.kills += 1),
     );
@@ -307,19 +337,18 @@ async function convertSoak(
   await makeInputs(input, CONVERT_FILES, rnd, 'img');
   const reference = path.join(root, 'convert-uninterrupted');
   const args = (out: string) => ['convert', '--style', style, '--input', input, '--output', out];
-  const t0 = Date.now();
-  const base = await startCli([...args(reference), '--backend', 'wasm']).done;
-  const windowMs = (Date.now() - t0) * 1.1;
+  const window = await measure([...args(reference), '--backend', 'wasm'], /^style: /m);
+  const base = window.run;
   if (base.code !== 0)
     throw new Error(`the uninterrupted conversion failed:\n${base.stdout}${base.stderr}`);
-  report.notes.push(`uninterrupted run: ${(windowMs / 1100).toFixed(1)} s, ${CONVERT_FILES} files`);
+  report.notes.push(`uninterrupted run: ${seconds(window)}, ${CONVERT_FILES} files`);
   while (report.kills < quota) {
     const out = path.join(root, `convert-${report.rounds}`);
     report.rounds += 1;
     const runs = await untilFinished(
       rnd,
       () => quota - report.kills,
-      windowMs,
+      window,
       () => [...args(out), '--backend', 'wasm'],
       () => (report.kills += 1),
     );
@@ -395,10 +424,14 @@ async function watchRound(
       report.notes.push(`watch round ${round}: exit ${run.code}: ${run.stdout.slice(-400)}`);
     }
   };
-  // Killed runs while the files arrive (and after, while kills remain for this round).
+  // Killed runs while the files arrive (and after, while kills remain for this round): half
+  // at a moment drawn from its start, half once it is watching.
   while (killsLeft() > 0 && (feeding || rnd.chance(0.5))) {
     const run = startCli(args);
-    await waitOrEnd(rnd.uniform(0, 6000), run);
+    const whole = rnd.chance(0.5);
+    const killAt = whole ? rnd.uniform(0, 8000) : rnd.uniform(0, 3000);
+    if (!whole) await run.printed(/^watching /m);
+    await waitOrEnd(killAt, run);
     const result = await run.kill();
     if (result.killed) onKill();
     count(result);

@@ -57,6 +57,8 @@ export interface RunningCli {
   interrupt(): Promise<CliRun>;
   /** Everything it printed to stdout so far. */
   stdout(): string;
+  /** Resolves once a stdout line matches `pattern` (true), or the run ended first (false). */
+  printed(pattern: RegExp): Promise<boolean>;
 }
 
 /** `patchwork <args>` through tsx, as `npm run patchwork` runs it: the current source tree. */
@@ -70,11 +72,19 @@ export function startCli(args: string[]): RunningCli {
   let err = '';
   let killed = false;
   let ended = false;
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const watchers: { pattern: RegExp; resolve: (seen: boolean) => void }[] = [];
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of watchers.splice(0)) {
+      if (w.pattern.test(out)) w.resolve(true);
+      else watchers.push(w);
+    }
+  });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const done = new Promise<CliRun>((resolve) => {
     child.on('close', (code, signal) => {
       ended = true;
+      for (const w of watchers.splice(0)) w.resolve(w.pattern.test(out));
       resolve({ code, signal, stdout: out, stderr: err, killed });
     });
   });
@@ -82,6 +92,10 @@ export function startCli(args: string[]): RunningCli {
     child,
     done,
     stdout: () => out,
+    printed: (pattern) =>
+      pattern.test(out) || ended
+        ? Promise.resolve(pattern.test(out))
+        : new Promise((resolve) => watchers.push({ pattern, resolve })),
     kill: () => {
       if (!ended && child.exitCode === null && child.signalCode === null) {
         killed = child.kill('SIGKILL');
