@@ -200,6 +200,8 @@ export async function runWatchSoak({
   // ─── renames, replacements and deletions ─────────────────────────────────────────────
   const done = { rename: 0, 'replace-atomic': 0, 'replace-in-place': 0, delete: 0 };
   const touched = new Set<string>();
+  /** What was done to each file, for the details of a failure. */
+  const actedOn = new Map<string, Action>();
   let version = 0;
   const act = async (file: string): Promise<void> => {
     const name = path.basename(file);
@@ -208,6 +210,7 @@ export async function runWatchSoak({
     touched.add(name);
     const action = open[rnd.int(open.length)];
     done[action] += 1;
+    actedOn.set(name, action);
     if (action === 'rename') {
       await fs.rename(file, path.join(input, `r-${name}`)).catch(() => (done[action] -= 1));
     } else if (action === 'delete') {
@@ -275,6 +278,7 @@ export async function runWatchSoak({
   let convertedTwice = 0;
   let differsFromReference = 0;
   let unreadableOutputs = 0;
+  const details: string[] = [];
   const reference = path.join(root, 'reference');
   await fs.mkdir(reference);
   const { engine: plain, dispose } = await openConversion({
@@ -293,6 +297,13 @@ export async function runWatchSoak({
       if (mine.length === 0) neverConverted += 1;
       else if (mine.length === 1) exactlyOnce += 1;
       else convertedTwice += 1;
+      if (mine.length !== 1) {
+        const all = conversions.filter((c) => c.input === file).map((c) => c.hash.slice(0, 6));
+        details.push(
+          `${name} (${actedOn.get(name) ?? 'untouched'}): final ${hash.slice(0, 6)}, ` +
+            `conversions [${all.join(', ')}]`,
+        );
+      }
       if (!mine.length) continue;
       const ref = path.join(reference, name);
       await plain.encode(await plain.translate(await plain.decode(file)), ref, file);
@@ -346,6 +357,7 @@ export async function runWatchSoak({
       counts.map(([k, v]) => [k, String(v)]),
     ),
   );
+  for (const d of details) console.log(d);
   const ok = counts.every(([, v]) => v === 0) && exactlyOnce === finals.length;
   console.log(
     `\n${exactlyOnce} of ${finals.length} final files converted exactly once, in ` +
