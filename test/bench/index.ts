@@ -15,6 +15,7 @@ import { sincutProofCase } from './sincut-proof.bench';
 import { serveFuzzCase } from './serve-fuzz.bench';
 import { parseThreads } from '../../shared/threads';
 import { idleMemoryCase } from './idle-memory.bench';
+import { killSoakCase, watchSoakCase } from '../soak/cases';
 
 export interface BenchArgs {
   /** Only this TF.js backend (tensorflow, webgpu, wasm, cpu); default: every one that loads. */
@@ -32,6 +33,14 @@ export interface BenchArgs {
    * sincut); default: 1 and every physical core.
    */
   threads?: number[];
+  /** kill-soak: how many SIGKILLs in all. */
+  kills?: number;
+  /** watch-soak: how many files arrive at once. */
+  files?: number;
+  /** Soaks: the seed of every random draw, to replay a failure. */
+  seed?: number;
+  /** Soaks: keep the working folder. */
+  keep?: boolean;
 }
 
 interface BenchCase {
@@ -50,12 +59,14 @@ const CASES: Record<string, BenchCase> = {
   'sincut-proof': sincutProofCase,
   'serve-fuzz': serveFuzzCase,
   'idle-memory': idleMemoryCase,
+  'kill-soak': killSoakCase,
+  'watch-soak': watchSoakCase,
 };
 
 const USAGE =
-  'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--threads 1,2] [--quick] ' +
-  '[--profile] ' +
-  '[--budget MIB]';
+  'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--threads 1,2] ' +
+  '[--quick] [--profile] [--budget MIB]\n' +
+  '       npm run bench -- kill-soak [--kills N] | watch-soak [--files N]  [--seed S] [--keep]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
   const args: BenchArgs = { quick: false, profile: false };
@@ -71,7 +82,12 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       const list = (argv[++i] ?? '').split(',').map((t) => parseThreads(t, '--threads'));
       if (list.some((t) => t === 'auto')) throw new Error('--threads takes counts, e.g. 1,2');
       args.threads = [...new Set(list as number[])].sort((x, y) => x - y);
-    } else if (a === '--backend') {
+    } else if (a === '--kills' || a === '--seed' || a === '--files') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a whole number`);
+      args[a.slice(2) as 'kills' | 'seed' | 'files'] = n;
+    } else if (a === '--keep') args.keep = true;
+    else if (a === '--backend') {
       args.backend = argv[++i];
       if (!args.backend)
         throw new Error('--backend needs a name (tensorflow, webgpu, wasm or cpu)');
@@ -112,7 +128,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(err instanceof Error ? err.message || err.stack : err);
     process.exitCode = 1;
   },
 );

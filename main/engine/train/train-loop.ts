@@ -343,13 +343,19 @@ class TrainSession {
     for (const f of this.skips.fresh(found)) this.emit({ type: 'skipped-file', ...f });
   }
 
-  /** A progress event every progressEvery steps, on this session's first step and the last. */
+  /**
+   * A progress event every progressEvery steps, on this session's first step and the last.
+   * The loss history follows the run's schedule only (step 1, every progressEvery-th, the
+   * last), never where a session started, so a run resumed after a stop or a crash keeps the
+   * history, and the checkpoint, of an uninterrupted one.
+   */
   private progress(): void {
     const { iteration } = this;
     const first = iteration === (this.resumedFrom ?? 0) + 1;
-    const due = iteration % this.job.progressEvery === 0 || first || iteration === this.total;
-    if (!due || !this.losses) return;
-    this.recordLosses(this.losses);
+    const scheduled =
+      iteration === 1 || iteration % this.job.progressEvery === 0 || iteration === this.total;
+    if (!(scheduled || first) || !this.losses) return;
+    if (scheduled) this.recordLosses(this.losses);
     const now = performance.now();
     const seconds = (now - this.mark.time) / 1000;
     if (seconds > 0) {

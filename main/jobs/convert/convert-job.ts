@@ -18,7 +18,8 @@ import { openStyleConversion } from '../../engine/style/open-conversion';
 import { ConvertQueue, type FileState, type QueueEvent } from './convert-queue';
 import type { ConvertSettings } from './convert-settings';
 import { ConvertManifest, styleIdOf } from './manifest';
-import { planConversion } from './plan';
+import { OutputLock } from './output-lock';
+import { planConversion, type ConversionPlan } from './plan';
 import { OUTSIDE_ALLOWED } from '../../services/path-policy';
 
 /**
@@ -42,18 +43,26 @@ export type ConvertJobEvent =
   | QueueEvent;
 
 /**
- * Removes what a conversion killed mid-write left in its output folder (and, when recursive,
- * the subfolders it mirrors into): hidden `.tmp` temporaries of files/atomic-file only, and
- * only those past its grace period, so a job still writing there keeps its own. Reports what
- * went, if anything.
+ * Takes the output folder for this job (output-lock.ts) and removes what a conversion killed
+ * mid-write left there (and, when recursive, in the subfolders it mirrors into): hidden `.tmp`
+ * temporaries of files/atomic-file only. With no other job running in the folder every one of
+ * them is a leftover and goes, however young (a run killed a moment ago and started again);
+ * while another job may be writing there, only those past the grace period go, so it keeps
+ * its own. Reports what went, if anything. The caller releases the lock when the job ends;
+ * nothing of this job may write into the folder before this has run.
  */
 export async function cleanOutputFolder(
   outputRoot: string,
   recursive: boolean,
   onEvent: (event: CleanedEvent) => void,
-): Promise<void> {
-  const removed = await removeStaleTemporaries(outputRoot, { recursive });
+): Promise<OutputLock> {
+  const lock = await OutputLock.take(outputRoot);
+  const removed = await removeStaleTemporaries(
+    outputRoot,
+    lock.alone ? { recursive, now: lock.takenMs, olderThanMs: 0 } : { recursive },
+  );
   if (removed.length) onEvent({ type: 'cleaned', outputRoot, removed });
+  return lock;
 }
 
 /**
@@ -159,39 +168,70 @@ export async function runConvertJob(
       manifest.claims(),
     );
     await fs.mkdir(plan.outputRoot, { recursive: true });
-    await cleanOutputFolder(plan.outputRoot, Boolean(spec.recursive), onEvent);
-    onEvent({ type: 'planned', inputRoot: plan.inputRoot, outputRoot: plan.outputRoot });
-    // Listed beside the converted files, so the artist sees why an image they see is missing.
-    for (const entry of plan.ignored) {
-      if (entry.reason === OUTSIDE_ALLOWED) {
-        onEvent({ type: 'file', file: leftOut(entry.path, plan.inputRoot) });
-      }
-    }
-    const queue = new ConvertQueue(engine, {
-      outputRoot: plan.outputRoot,
-      manifest,
-      styleId,
-      settings,
-      force: spec.force,
-      checksum: spec.checksum,
-      onEvent,
-    });
-    const onAbort = () => void queue.stop();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const lock = await cleanOutputFolder(plan.outputRoot, Boolean(spec.recursive), onEvent);
     try {
-      queue.add(plan.files);
-      await queue.whenIdle();
-      await queue.stop();
+      return await convertPlanned(spec, plan, {
+        settings,
+        engine,
+        styleId,
+        manifest,
+        signal,
+        onEvent,
+      });
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      await lock.release();
     }
-    return {
-      status: signal.aborted ? 'cancelled' : 'completed',
-      files: queue.files(),
-      inputRoot: plan.inputRoot,
-      outputRoot: plan.outputRoot,
-    };
   } finally {
     dispose();
   }
+}
+
+/** The planned files through a queue, in the folder this job holds. */
+async function convertPlanned(
+  spec: ConvertJobSpec,
+  plan: ConversionPlan,
+  {
+    settings,
+    engine,
+    styleId,
+    manifest,
+    signal,
+    onEvent,
+  }: Omit<OpenedConversion, 'dispose'> & {
+    manifest: ConvertManifest;
+    signal: AbortSignal;
+    onEvent: (event: ConvertJobEvent) => void;
+  },
+): Promise<ConvertJobOutcome> {
+  onEvent({ type: 'planned', inputRoot: plan.inputRoot, outputRoot: plan.outputRoot });
+  // Listed beside the converted files, so the artist sees why an image they see is missing.
+  for (const entry of plan.ignored) {
+    if (entry.reason === OUTSIDE_ALLOWED) {
+      onEvent({ type: 'file', file: leftOut(entry.path, plan.inputRoot) });
+    }
+  }
+  const queue = new ConvertQueue(engine, {
+    outputRoot: plan.outputRoot,
+    manifest,
+    styleId,
+    settings,
+    force: spec.force,
+    checksum: spec.checksum,
+    onEvent,
+  });
+  const onAbort = () => void queue.stop();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    queue.add(plan.files);
+    await queue.whenIdle();
+    await queue.stop();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return {
+    status: signal.aborted ? 'cancelled' : 'completed',
+    files: queue.files(),
+    inputRoot: plan.inputRoot,
+    outputRoot: plan.outputRoot,
+  };
 }

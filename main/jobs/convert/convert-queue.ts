@@ -21,7 +21,13 @@ import {
   type Failure,
   type Stage,
 } from './convert-settings';
-import { settingsKey, stampOf, type ConvertManifest, type Wanted } from './manifest';
+import {
+  settingsKey,
+  stampOf,
+  type ConvertManifest,
+  type InputStamp,
+  type Wanted,
+} from './manifest';
 import type { PlannedFile } from './plan';
 import type { OUTSIDE_ALLOWED } from '../../services/path-policy';
 import type { ConvertProgressInfo } from '../../../shared/ipc-jobs';
@@ -326,10 +332,23 @@ export class ConvertQueue {
     this.update(item, { status: 'done', stage: undefined, seconds, ...notes });
   }
 
-  /** Its own function so the decoded input can be collected while the output is encoded. */
+  /**
+   * Its own function so the decoded input can be collected while the output is encoded. The
+   * input is stamped again once read: if it changed meanwhile (rewritten as the read began),
+   * what was read may be the new contents while `want` holds the old size and time, and the
+   * record would then send those same contents through again. It is read again, up to
+   * READ_TRIES times, until a read starts and ends on the same stamp, and `want` takes it.
+   */
   private async decodeAndTranslate(item: Item, want: Wanted): Promise<unknown> {
-    const decoded = await this.stage(item, want, 'decode', () => this.engine.decode(want.input));
-    if (decoded === FAILED) return FAILED;
+    let decoded: unknown = FAILED;
+    for (let tries = 0; tries < READ_TRIES; tries++) {
+      decoded = await this.stage(item, want, 'decode', () => this.engine.decode(want.input));
+      if (decoded === FAILED) return FAILED;
+      const after = await stampOf(want.input, this.opts.checksum).catch(() => null);
+      // Gone or unchanged: what was read is what the stamp says (a deleted input keeps it).
+      if (after === null || sameStamp(after, want.stamp)) break;
+      want.stamp = after;
+    }
     return this.stage(item, want, 'translate', () =>
       this.exclusive(() => {
         this.update(item, { stage: 'translating' });
@@ -451,6 +470,12 @@ export class ConvertQueue {
 }
 
 const FAILED = Symbol('failed');
+/** Reads of an input that keeps changing as it is read, before the last one is used. */
+const READ_TRIES = 3;
+
+function sameStamp(a: InputStamp, b: InputStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.sha256 === b.sha256;
+}
 
 async function isFolder(dir: string): Promise<boolean> {
   return fs.stat(dir).then(

@@ -16,6 +16,7 @@ import {
   type JobContext,
   type OpenEvent,
 } from './convert-job';
+import type { OutputLock } from './output-lock';
 import { FolderWatcher, type WatchEvent } from './watcher';
 
 export type WatchJobEvent =
@@ -35,6 +36,7 @@ export async function runWatchJob(
   { signal, onEvent = () => undefined }: JobContext<WatchJobEvent>,
 ): Promise<WatchJobOutcome> {
   const { settings, engine, styleId, dispose } = await openConversion(spec, onEvent);
+  let lock: OutputLock | null = null;
   try {
     let stopped: (reason: string | null) => void = () => undefined;
     const ended = new Promise<string | null>((resolve) => (stopped = resolve));
@@ -49,12 +51,14 @@ export async function runWatchJob(
       ...(spec.stableMs !== undefined ? { stableMs: spec.stableMs } : {}),
       checksum: spec.checksum,
       ...(spec.allowedRoots ? { allowedRoots: spec.allowedRoots } : {}),
+      // After the watcher has checked the folders, before it writes there.
+      prepareOutput: async (outputRoot) => {
+        lock = await cleanOutputFolder(outputRoot, Boolean(spec.recursive), onEvent);
+      },
       onEvent: (e) => (e.type === 'stopped' ? stopped(e.reason) : onEvent(e)),
     });
     const inputRoot = path.resolve(spec.input);
     const outputRoot = path.resolve(spec.output);
-    // After the watcher has checked the folders; its own fresh temporaries are kept.
-    await cleanOutputFolder(outputRoot, Boolean(spec.recursive), onEvent);
     onEvent({ type: 'watching', inputRoot, outputRoot });
     const onAbort = () => void watcher.stop();
     if (signal.aborted) onAbort();
@@ -69,6 +73,7 @@ export async function runWatchJob(
       stoppedBecause: reason,
     };
   } finally {
+    await (lock as OutputLock | null)?.release();
     dispose();
   }
 }

@@ -54,6 +54,11 @@ export interface WatchOptions {
   parallelFiles?: number;
   /** Files that link outside these folders are left out, with a warning each (absent: none). */
   allowedRoots?: readonly string[];
+  /**
+   * Runs once the folders are checked and the output folder exists, before the watcher reads
+   * or writes anything there (the watch job takes the folder and clears leftovers here).
+   */
+  prepareOutput?: (outputRoot: string) => Promise<void>;
   onEvent?: (event: WatchEvent) => void;
 }
 
@@ -108,6 +113,7 @@ export class FolderWatcher {
       );
     }
     await fs.mkdir(roots.outputRoot, { recursive: true });
+    await opts.prepareOutput?.(roots.outputRoot);
     const manifest = await ConvertManifest.open(roots.outputRoot);
     const emit = (e: WatchEvent) => opts.onEvent?.(e);
     if (manifest.warning) emit({ type: 'warning', message: manifest.warning });

@@ -237,6 +237,29 @@ describe('runTraining', () => {
     expect(await blobSha('cancelled', TOTAL)).toBe(reference.sha);
   });
 
+  it('a resumed run keeps the same loss history as an uninterrupted one', async () => {
+    // The history is thinned to every progressEvery-th step; the step a session starts with
+    // must not add an entry of its own, or a run killed and resumed (the kill -9 soak) ends
+    // with a checkpoint that differs from an uninterrupted run's.
+    const sparse = { progressEvery: 3 };
+    await train(spec('history-whole', sparse));
+    const controller = new AbortController();
+    await train(spec('history-resumed', sparse), {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'progress' && e.iteration === 3) controller.abort();
+      },
+    });
+    await train(spec('history-resumed', sparse), { resume: true });
+    const history = async (out: string) => {
+      const file = path.join(root, out, 'checkpoints', `iter-${TOTAL}`, 'manifest.json');
+      return (JSON.parse(await fs.readFile(file, 'utf8')) as { state: { lossHistory: unknown } })
+        .state.lossHistory;
+    };
+    expect(await history('history-resumed')).toEqual(await history('history-whole'));
+    expect(await blobSha('history-resumed', TOTAL)).toBe(reference.sha);
+  });
+
   it('passes over a damaged latest checkpoint with a warning and resumes from the one before', async () => {
     const blob = path.join(root, 'damaged', 'checkpoints', 'iter-5', 'tensors.bin');
     await fs.truncate(blob, 1000);

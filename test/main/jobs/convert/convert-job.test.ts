@@ -2,8 +2,12 @@
 // SinCUT style as `patchwork convert` does: the same opener (openStyleConversion), so the
 // same pixels; each file's state and the progress are streamed; the watch job opens its
 // style through the same openConversion. Both jobs start by removing the temporaries that a
-// run killed mid-write left in the output folder, and nothing else.
+// run killed mid-write left in the output folder, and nothing else: at once when no other job
+// is writing there (the kill -9 soak restarts a killed job within a second), and only past
+// the grace period while another one is.
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
@@ -190,12 +194,81 @@ describe('temporaries left by a killed run', () => {
       () => false,
     );
 
-  it('a conversion removes only the stale ones, and says so', async () => {
+  /** A lock as a job leaves it in its output folder: of a running job, or of a killed one. */
+  async function plantLock(output: string, pid: number): Promise<string> {
+    const file = path.join(output, `.patchwork-job-${UUID}.lock`);
+    await fs.mkdir(output, { recursive: true });
+    await fs.writeFile(file, JSON.stringify({ host: os.hostname(), pid }));
+    return file;
+  }
+
+  /** The id of a process that has ended. */
+  const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid;
+
+  const locks = async (output: string) =>
+    (await fs.readdir(output)).filter((n) => n.startsWith('.patchwork-job-'));
+
+  const convertSpec = (input: string, output: string): ConvertJobSpec => ({
+    styleDir: style,
+    input,
+    output,
+    recursive: true,
+    format: 'png',
+    backend: 'wasm',
+    memoryBudgetMB: 64,
+  });
+
+  it('a conversion started right after one was killed removes all it left, however young', async () => {
+    const input = tmp.path('killed-in');
+    const output = tmp.path('killed-out');
+    await writeImage(path.join(input, 'a.png'), 1);
+    const [stale, kept] = await plant(output);
+    const fresh = kept[0];
+    const killed = await plantLock(output, deadPid());
+    const events: ConvertJobEvent[] = [];
+    await runConvertJob(convertSpec(input, output), {
+      signal: new AbortController().signal,
+      onEvent: (e) => events.push(e),
+    });
+    for (const f of [...stale, fresh]) expect(await exists(f), f).toBe(false);
+    for (const f of kept.slice(1)) expect(await exists(f), f).toBe(true);
+    expect(events.filter((e) => e.type === 'cleaned')).toEqual([
+      { type: 'cleaned', outputRoot: output, removed: [...stale, fresh].sort() },
+    ]);
+    // The killed job's lock is cleared, and this job's own is gone once it ended.
+    expect(await exists(killed)).toBe(false);
+    expect(await locks(output)).toEqual([]);
+  });
+
+  it('a watch job started right after one was killed does the same', async () => {
+    const input = tmp.path('killed-watch-in');
+    const output = tmp.path('killed-watch-out');
+    await fs.mkdir(input, { recursive: true });
+    const [stale, kept] = await plant(output);
+    await plantLock(output, deadPid());
+    const controller = new AbortController();
+    await runWatchJob(
+      { ...convertSpec(input, output), recursive: false },
+      {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'watching') controller.abort();
+        },
+      },
+    );
+    for (const f of [stale[0], kept[0]]) expect(await exists(f), f).toBe(false);
+    expect(await exists(stale[1])).toBe(true);
+    expect(await locks(output)).toEqual([]);
+  });
+
+  it('while another job writes there, a conversion removes only the stale ones, and says so', async () => {
     const input = tmp.path('tmp-in');
     const output = tmp.path('tmp-out');
     await writeImage(path.join(input, 'a.png'), 1);
     await writeImage(path.join(input, 'sub', 'b.png'), 2);
     const [stale, kept] = await plant(output);
+    // Another job (this process) is writing into the folder: its young temporary stays.
+    const other = await plantLock(output, process.pid);
     const events: ConvertJobEvent[] = [];
     const outcome = await runConvertJob(
       {
@@ -216,6 +289,7 @@ describe('temporaries left by a killed run', () => {
       { type: 'cleaned', outputRoot: output, removed: stale.sort() },
     ]);
     expect(await exists(path.join(output, 'sub', 'b.png'))).toBe(true);
+    expect(await exists(other)).toBe(true);
   });
 
   it('a watch job does the same when it starts', async () => {
@@ -223,6 +297,7 @@ describe('temporaries left by a killed run', () => {
     const output = tmp.path('watch-out');
     await fs.mkdir(input, { recursive: true });
     const [stale, kept] = await plant(output);
+    await plantLock(output, process.pid);
     const events: WatchJobEvent[] = [];
     const controller = new AbortController();
     await runWatchJob(

@@ -346,6 +346,46 @@ describe('ConvertQueue', () => {
     ]);
   });
 
+  it('records the contents it read when the input changes as it is read, so the change converts nothing more', async () => {
+    // Seen in the watch soak: a file replaced in place just as its conversion started was read
+    // in its new state but recorded with the size and time of the old, so the watcher's
+    // 'changed' event converted the same final contents a second time.
+    const dirs = await folder();
+    const file = path.join(dirs.input, 'a.png');
+    await writeImage(file, 1);
+    const manifest = await ConvertManifest.open(dirs.output);
+    const plan = await planConversion({ ...dirs, format: 'png' });
+    await fs.mkdir(dirs.output, { recursive: true });
+    const { engine, encoded } = counting(invert);
+    let replaced = false;
+    const replacing: ConvertEngine = {
+      ...engine,
+      decode: async (input) => {
+        if (!replaced) {
+          replaced = true;
+          await writeImage(input, 2, 20, 14); // the new contents land as the read begins
+        }
+        return engine.decode(input);
+      },
+    };
+    const queue = new ConvertQueue(replacing, {
+      outputRoot: plan.outputRoot,
+      manifest,
+      styleId: 's',
+      settings,
+    });
+    queue.add(plan.files);
+    await queue.whenIdle();
+    queue.add(plan.files); // the watcher's 'changed' event for the replacement
+    await queue.whenIdle();
+    await queue.stop();
+    expect(encoded).toEqual(['a.png']);
+    expect(queue.files().map((f) => f.skip ?? f.status)).toEqual(['done', 'up-to-date']);
+    // The output is the new contents' (20×14, where the old were 16×12).
+    const out = await sharp(path.join(dirs.output, 'a.png')).metadata();
+    expect([out.width, out.height]).toEqual([20, 14]);
+  });
+
   it('when asked, does not retry a failed file that has not changed', async () => {
     const dirs = await folder();
     await writeBad(path.join(dirs.input, 'bad.png'), 'corrupt');
