@@ -6,6 +6,9 @@ export default defineConfig({
     // TF.js keeps one global engine per process: separate processes keep backends and
     // registered kernels from leaking between test files.
     pool: 'forks',
+    // Test files already run side by side, one per core: each engine computes on one thread
+    // (the thread tests ask for more themselves), so the cores are not oversubscribed.
+    env: { PATCHWORK_THREADS: '1' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
