@@ -21,6 +21,13 @@
  *   on purpose); if it was still waiting it is dropped. A rename or move is a deletion plus a
  *   new file: the file is converted under its new name and the old output stays.
  * - If the output folder disappears, the queue fails what is left and the watcher stops.
+ * - Files chokidar never reports are found anyway. chokidar re-reads a folder when something in
+ *   it changes, at most once a second, and drops the changes that come during a read that
+ *   outlasts that second (the process busy translating): a file that appears after the read
+ *   listed the folder is then never reported, unless something else changes there later. So
+ *   SWEEP_MS after the folder's last change (at most every SWEEP_MS while changes go on) the
+ *   folder is listed here too, and an image chokidar does not know of is taken like one
+ *   found at start: once its size holds still, unless chokidar has found it meanwhile.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -80,6 +87,9 @@ export class FolderWatcher {
   private readonly settling = new Set<string>();
   private readonly halt = new AbortController();
   private initialScanDone = false;
+  /** Folders that changed since the last sweep, and the sweep's timer. */
+  private readonly toSweep = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   /** Resolves once the files present at start have been found. */
   readonly ready: Promise<void>;
   private markReady: () => void = () => undefined;
@@ -142,6 +152,8 @@ export class FolderWatcher {
   stop(reason: string | null = null): Promise<void> {
     this.stopping ??= (async () => {
       this.halt.abort();
+      if (this.sweepTimer) clearTimeout(this.sweepTimer);
+      this.sweepTimer = null;
       await this.watcher?.close();
       while (this.tasks.size) await Promise.all([...this.tasks]);
       await this.queue.stop();
@@ -176,6 +188,7 @@ export class FolderWatcher {
       .on('add', (p) => this.track(this.settled(p)))
       .on('change', (p) => this.track(this.settled(p)))
       .on('unlink', (p) => this.removed(p))
+      .on('raw', (_event, p, details) => this.changedIn(p, details))
       .on('error', (err) => {
         const message = err instanceof Error ? err.message : String(err);
         this.opts.onEvent?.({ type: 'warning', message: `watching: ${message}` });
@@ -185,6 +198,50 @@ export class FolderWatcher {
         this.markReady();
         this.opts.onEvent?.({ type: 'ready', restored });
       });
+  }
+
+  /**
+   * A raw change in a watched folder (or of a watched file): its folder is swept SWEEP_MS after
+   * the first change since the last sweep. Native events name the watched path in `details`;
+   * polled ones pass it as `p`.
+   */
+  private changedIn(p: string, details: unknown): void {
+    if (this.stopping) return;
+    const watched = (details as { watchedPath?: unknown } | null | undefined)?.watchedPath;
+    const where = typeof watched === 'string' ? watched : p;
+    if (!path.isAbsolute(where)) return;
+    this.toSweep.add(where);
+    this.sweepTimer ??= setTimeout(() => {
+      this.sweepTimer = null;
+      this.track(this.sweep());
+    }, SWEEP_MS);
+  }
+
+  /** Lists the folders that changed and takes the images chokidar does not know of. */
+  private async sweep(): Promise<void> {
+    const { inputRoot } = this.roots;
+    const places = [...this.toSweep];
+    this.toSweep.clear();
+    for (const dir of places) {
+      if (this.stopping) return;
+      const inScope = dir === inputRoot || (this.opts.recursive && isInside(dir, inputRoot));
+      if (!inScope || (await inOutputTree(dir, this.roots))) continue;
+      // A watched file's path is no folder: nothing to list.
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const known = new Set(this.watcher?.getWatched()[dir] ?? []);
+      for (const e of entries) {
+        const file = path.join(dir, e.name);
+        if (!(e.isFile() || e.isSymbolicLink()) || e.name.startsWith('.')) continue;
+        if (known.has(e.name) || this.settling.has(file) || !isImagePath(file)) continue;
+        this.track(this.whenStable(file, { missed: true }));
+      }
+    }
+  }
+
+  /** Whether chokidar watches `file` (it then reports it itself once it holds still). */
+  private tracked(file: string): boolean {
+    const children = this.watcher?.getWatched()[path.dirname(file)] ?? [];
+    return children.includes(path.basename(file));
   }
 
   private onQueueEvent(e: QueueEvent): void {
@@ -250,8 +307,12 @@ export class FolderWatcher {
     return inputs;
   }
 
-  /** Queues a file once its size and time have held still for stableMs. */
-  private async whenStable(input: string): Promise<void> {
+  /**
+   * Queues a file once its size and time have held still for stableMs. A file chokidar
+   * `missed` is left to chokidar if it has found it meanwhile, and one gone meanwhile was
+   * never reported, so its removal is not either.
+   */
+  private async whenStable(input: string, { missed = false } = {}): Promise<void> {
     if (!isImagePath(input) || this.settling.has(input)) return;
     const stableMs = this.opts.stableMs ?? 2000;
     this.settling.add(input);
@@ -264,6 +325,7 @@ export class FolderWatcher {
     }
     if (this.stopping) return;
     this.settling.delete(input);
+    if (missed && (last === null || this.tracked(input))) return;
     if (last === null) this.removed(input);
     else await this.arrived(input);
   }
@@ -279,6 +341,9 @@ export class FolderWatcher {
     }
   }
 }
+
+/** How long after a folder changes it is listed for files chokidar missed (see the top). */
+const SWEEP_MS = 1500;
 
 async function sizeAndTime(file: string): Promise<string | null> {
   const s = await fs.stat(file).catch(() => null);
