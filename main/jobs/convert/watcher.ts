@@ -24,10 +24,12 @@
  * - Files chokidar never reports are found anyway. chokidar re-reads a folder when something in
  *   it changes, at most once a second, and drops the changes that come during a read that
  *   outlasts that second (the process busy translating): a file that appears after the read
- *   listed the folder is then never reported, unless something else changes there later. So
- *   SWEEP_MS after the folder's last change (at most every SWEEP_MS while changes go on) the
- *   folder is listed here too, and an image chokidar does not know of is taken like one
- *   found at start: once its size holds still, unless chokidar has found it meanwhile.
+ *   listed the folder is then never reported, unless something else changes there later
+ *   (and a read that ends late can drop a file it did not list, reported as removed or not
+ *   at all). So SWEEP_MS after a change in a folder (at most once per SWEEP_MS while changes
+ *   go on), and after each removal, the folder is listed here too, and an image that
+ *   chokidar does not know of and that was not taken already is taken like one found at
+ *   start: once its size holds still, unless it was taken or chokidar found it meanwhile.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -87,6 +89,8 @@ export class FolderWatcher {
   private readonly settling = new Set<string>();
   private readonly halt = new AbortController();
   private initialScanDone = false;
+  /** Inputs handed on to be queued, until chokidar reports them removed. */
+  private readonly taken = new Set<string>();
   /** Folders that changed since the last sweep, and the sweep's timer. */
   private readonly toSweep = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -206,18 +210,24 @@ export class FolderWatcher {
    * polled ones pass it as `p`.
    */
   private changedIn(p: string, details: unknown): void {
-    if (this.stopping) return;
     const watched = (details as { watchedPath?: unknown } | null | undefined)?.watchedPath;
     const where = typeof watched === 'string' ? watched : p;
-    if (!path.isAbsolute(where)) return;
-    this.toSweep.add(where);
+    if (path.isAbsolute(where)) this.sweepLater(where);
+  }
+
+  private sweepLater(dir: string): void {
+    if (this.stopping) return;
+    this.toSweep.add(dir);
     this.sweepTimer ??= setTimeout(() => {
       this.sweepTimer = null;
       this.track(this.sweep());
     }, SWEEP_MS);
   }
 
-  /** Lists the folders that changed and takes the images chokidar does not know of. */
+  /**
+   * Lists the folders that changed and takes the images that neither chokidar knows of nor
+   * were taken already.
+   */
   private async sweep(): Promise<void> {
     const { inputRoot } = this.roots;
     const places = [...this.toSweep];
@@ -232,7 +242,8 @@ export class FolderWatcher {
       for (const e of entries) {
         const file = path.join(dir, e.name);
         if (!(e.isFile() || e.isSymbolicLink()) || e.name.startsWith('.')) continue;
-        if (known.has(e.name) || this.settling.has(file) || !isImagePath(file)) continue;
+        if (known.has(e.name) || this.taken.has(file) || this.settling.has(file)) continue;
+        if (!isImagePath(file)) continue;
         this.track(this.whenStable(file, { missed: true }));
       }
     }
@@ -260,6 +271,7 @@ export class FolderWatcher {
   }
 
   private async arrived(file: string): Promise<void> {
+    this.taken.add(file);
     if (this.stopping || !isImagePath(file) || (await inOutputTree(file, this.roots))) return;
     // chokidar follows links, so each file is checked where it really is, when it is taken.
     if (this.allowed && !(await this.allowed.holds(file))) {
@@ -275,6 +287,10 @@ export class FolderWatcher {
 
   private removed(file: string): void {
     if (!isImagePath(file)) return;
+    this.taken.delete(file);
+    // chokidar also reports a file it merely lost track of (a folder read that ended late):
+    // if it is still there, the sweep takes it again.
+    this.sweepLater(path.dirname(file));
     if (this.settling.has(file)) return; // whenStable notices and reports it
     this.queue.remove(file);
     this.opts.onEvent?.({ type: 'removed', input: file });
@@ -309,8 +325,9 @@ export class FolderWatcher {
 
   /**
    * Queues a file once its size and time have held still for stableMs. A file chokidar
-   * `missed` is left to chokidar if it has found it meanwhile, and one gone meanwhile was
-   * never reported, so its removal is not either.
+   * `missed` is dropped if it was taken meanwhile, or gone (it was never reported, so its
+   * removal is not either); if chokidar has found it meanwhile it is left to chokidar, and
+   * its folder swept again in case chokidar loses it before reporting it.
    */
   private async whenStable(input: string, { missed = false } = {}): Promise<void> {
     if (!isImagePath(input) || this.settling.has(input)) return;
@@ -325,7 +342,8 @@ export class FolderWatcher {
     }
     if (this.stopping) return;
     this.settling.delete(input);
-    if (missed && (last === null || this.tracked(input))) return;
+    if (missed && (last === null || this.taken.has(input))) return;
+    if (missed && this.tracked(input)) return this.sweepLater(path.dirname(input));
     if (last === null) this.removed(input);
     else await this.arrived(input);
   }
