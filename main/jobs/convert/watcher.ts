@@ -21,6 +21,15 @@
  *   on purpose); if it was still waiting it is dropped. A rename or move is a deletion plus a
  *   new file: the file is converted under its new name and the old output stays.
  * - If the output folder disappears, the queue fails what is left and the watcher stops.
+ * - Files chokidar never reports are found anyway. chokidar re-reads a folder when something in
+ *   it changes, at most once a second, and drops the changes that come during a read that
+ *   outlasts that second (the process busy translating): a file that appears after the read
+ *   listed the folder is then never reported, unless something else changes there later
+ *   (and a read that ends late can drop a file it did not list, reported as removed or not
+ *   at all). So SWEEP_MS after a change in a folder (at most once per SWEEP_MS while changes
+ *   go on), and after each removal, the folder is listed here too, and an image that
+ *   chokidar does not know of and that was not taken already is taken like one found at
+ *   start: once its size holds still, unless it was taken or chokidar found it meanwhile.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -80,6 +89,11 @@ export class FolderWatcher {
   private readonly settling = new Set<string>();
   private readonly halt = new AbortController();
   private initialScanDone = false;
+  /** Inputs handed on to be queued, until chokidar reports them removed. */
+  private readonly taken = new Set<string>();
+  /** Folders that changed since the last sweep, and the sweep's timer. */
+  private readonly toSweep = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   /** Resolves once the files present at start have been found. */
   readonly ready: Promise<void>;
   private markReady: () => void = () => undefined;
@@ -142,6 +156,8 @@ export class FolderWatcher {
   stop(reason: string | null = null): Promise<void> {
     this.stopping ??= (async () => {
       this.halt.abort();
+      if (this.sweepTimer) clearTimeout(this.sweepTimer);
+      this.sweepTimer = null;
       await this.watcher?.close();
       while (this.tasks.size) await Promise.all([...this.tasks]);
       await this.queue.stop();
@@ -176,6 +192,7 @@ export class FolderWatcher {
       .on('add', (p) => this.track(this.settled(p)))
       .on('change', (p) => this.track(this.settled(p)))
       .on('unlink', (p) => this.removed(p))
+      .on('raw', (_event, p, details) => this.changedIn(p, details))
       .on('error', (err) => {
         const message = err instanceof Error ? err.message : String(err);
         this.opts.onEvent?.({ type: 'warning', message: `watching: ${message}` });
@@ -185,6 +202,57 @@ export class FolderWatcher {
         this.markReady();
         this.opts.onEvent?.({ type: 'ready', restored });
       });
+  }
+
+  /**
+   * A raw change in a watched folder (or of a watched file): its folder is swept SWEEP_MS after
+   * the first change since the last sweep. Native events name the watched path in `details`;
+   * polled ones pass it as `p`.
+   */
+  private changedIn(p: string, details: unknown): void {
+    const watched = (details as { watchedPath?: unknown } | null | undefined)?.watchedPath;
+    const where = typeof watched === 'string' ? watched : p;
+    if (path.isAbsolute(where)) this.sweepLater(where);
+  }
+
+  private sweepLater(dir: string): void {
+    if (this.stopping) return;
+    this.toSweep.add(dir);
+    this.sweepTimer ??= setTimeout(() => {
+      this.sweepTimer = null;
+      this.track(this.sweep());
+    }, SWEEP_MS);
+  }
+
+  /**
+   * Lists the folders that changed and takes the images that neither chokidar knows of nor
+   * were taken already.
+   */
+  private async sweep(): Promise<void> {
+    const { inputRoot } = this.roots;
+    const places = [...this.toSweep];
+    this.toSweep.clear();
+    for (const dir of places) {
+      if (this.stopping) return;
+      const inScope = dir === inputRoot || (this.opts.recursive && isInside(dir, inputRoot));
+      if (!inScope || (await inOutputTree(dir, this.roots))) continue;
+      // A watched file's path is no folder: nothing to list.
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const known = new Set(this.watcher?.getWatched()[dir] ?? []);
+      for (const e of entries) {
+        const file = path.join(dir, e.name);
+        if (!(e.isFile() || e.isSymbolicLink()) || e.name.startsWith('.')) continue;
+        if (known.has(e.name) || this.taken.has(file) || this.settling.has(file)) continue;
+        if (!isImagePath(file)) continue;
+        this.track(this.whenStable(file, { missed: true }));
+      }
+    }
+  }
+
+  /** Whether chokidar watches `file` (it then reports it itself once it holds still). */
+  private tracked(file: string): boolean {
+    const children = this.watcher?.getWatched()[path.dirname(file)] ?? [];
+    return children.includes(path.basename(file));
   }
 
   private onQueueEvent(e: QueueEvent): void {
@@ -203,6 +271,7 @@ export class FolderWatcher {
   }
 
   private async arrived(file: string): Promise<void> {
+    this.taken.add(file);
     if (this.stopping || !isImagePath(file) || (await inOutputTree(file, this.roots))) return;
     // chokidar follows links, so each file is checked where it really is, when it is taken.
     if (this.allowed && !(await this.allowed.holds(file))) {
@@ -218,6 +287,10 @@ export class FolderWatcher {
 
   private removed(file: string): void {
     if (!isImagePath(file)) return;
+    this.taken.delete(file);
+    // chokidar also reports a file it merely lost track of (a folder read that ended late):
+    // if it is still there, the sweep takes it again.
+    this.sweepLater(path.dirname(file));
     if (this.settling.has(file)) return; // whenStable notices and reports it
     this.queue.remove(file);
     this.opts.onEvent?.({ type: 'removed', input: file });
@@ -250,8 +323,13 @@ export class FolderWatcher {
     return inputs;
   }
 
-  /** Queues a file once its size and time have held still for stableMs. */
-  private async whenStable(input: string): Promise<void> {
+  /**
+   * Queues a file once its size and time have held still for stableMs. A file chokidar
+   * `missed` is dropped if it was taken meanwhile, or gone (it was never reported, so its
+   * removal is not either); if chokidar has found it meanwhile it is left to chokidar, and
+   * its folder swept again in case chokidar loses it before reporting it.
+   */
+  private async whenStable(input: string, { missed = false } = {}): Promise<void> {
     if (!isImagePath(input) || this.settling.has(input)) return;
     const stableMs = this.opts.stableMs ?? 2000;
     this.settling.add(input);
@@ -264,6 +342,8 @@ export class FolderWatcher {
     }
     if (this.stopping) return;
     this.settling.delete(input);
+    if (missed && (last === null || this.taken.has(input))) return;
+    if (missed && this.tracked(input)) return this.sweepLater(path.dirname(input));
     if (last === null) this.removed(input);
     else await this.arrived(input);
   }
@@ -279,6 +359,9 @@ export class FolderWatcher {
     }
   }
 }
+
+/** How long after a folder changes it is listed for files chokidar missed (see the top). */
+const SWEEP_MS = 1500;
 
 async function sizeAndTime(file: string): Promise<string | null> {
   const s = await fs.stat(file).catch(() => null);

@@ -2,7 +2,7 @@
 // chunks, broken, while Patchwork is stopped. The promises: each good file converted exactly
 // once (restarts included), each bad one reported, no half-written output ever visible, and
 // Patchwork's own outputs never taken for new inputs. The translation is a fast inversion.
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -313,5 +313,36 @@ describe('FolderWatcher', () => {
       expect.stringMatching(/^\S+\/in\/out\.png is left out \(outside-allowed-folders\)/),
       expect.stringMatching(/^\S+\/in\/sub\/deep\.png is left out \(outside-allowed-folders\)/),
     ]);
+  });
+
+  it('converts a file that arrives while the folder is being re-read and the process is busy', async () => {
+    // chokidar re-reads a folder when something in it changes, at most once a second; a file
+    // that appears after such a read has listed the folder, while the process is too busy (a
+    // translation holds the thread) for the read to end within that second, is never reported
+    // unless something else changes in the folder later. Many other files make the read long
+    // enough to be caught in the middle; they are not images, so nothing converts them.
+    const input = path.join(root, `case-${++n}`);
+    const output = path.join(root, `case-${++n}`);
+    await fs.mkdir(input);
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => fs.writeFile(path.join(input, `note-${i}.txt`), '')),
+    );
+    const events: WatchEvent[] = [];
+    const counted = counting(invert, input);
+    const w = await FolderWatcher.start(
+      options({ input, output }, counted.engine, events, { recursive: false, stableMs: 200 }),
+    );
+    await w.ready;
+    const a = await imageBytes('a.png', 1);
+    writeFileSync(path.join(input, 'a.png'), a); // starts a re-read of the folder
+    await sleep(20);
+    writeFileSync(path.join(input, 'b.png'), a); // arrives while that read is under way
+    await sleep(5);
+    const busyUntil = Date.now() + 1200; // the thread held past the read's one second
+    while (Date.now() < busyUntil);
+    await waitFor('a.png and b.png', () => ['a.png', 'b.png'].every((f) => counted.encoded.has(f)));
+    await w.stop();
+    expect(Object.fromEntries(counted.encoded)).toEqual({ 'a.png': 1, 'b.png': 1 });
+    expect(failedInputs(events, input)).toEqual(new Map());
   });
 });
