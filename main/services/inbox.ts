@@ -68,6 +68,7 @@ function looksLikeImage(head: Buffer): boolean {
  */
 export function safeUploadName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
+  // Control characters are exactly what is being removed from the name.
   // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').replace(/^[.\s]+/, '');
   const ext = path.extname(clean);

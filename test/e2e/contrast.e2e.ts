@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { callApi, REPO, startServe, type ServeProcess } from './serve-process';
+import { callApi, REPO, settle as settleJob, startServe, type ServeProcess } from './serve-process';
 
 const SAMPLES = path.join(REPO, 'resources', 'samples');
 const THEMES = ['dark', 'light'] as const;
@@ -23,17 +23,7 @@ let work: string;
 
 /** The contract over HTTP with the token, as the page's client sends it. */
 const api = (channel: string, input: unknown) => callApi(serve, channel, input);
-
-/** Waits for a job to end and returns how it ended. */
-async function settle(jobId: string): Promise<string> {
-  for (let i = 0; i < 900; i++) {
-    const { jobs } = (await api('jobs:list', {})) as { jobs: { id: string; status: string }[] };
-    const status = jobs.find((j) => j.id === jobId)?.status;
-    if (status && !['queued', 'running', 'paused'].includes(status)) return status;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`job ${jobId} did not end`);
-}
+const settle = (jobId: string) => settleJob(serve, jobId);
 
 test.beforeAll(async () => {
   test.setTimeout(300_000);

@@ -1,6 +1,7 @@
 /** Starts the real `patchwork serve` command for a test and reads the address it prints. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -63,4 +64,41 @@ export async function callApi(
   const reply = (await res.json()) as { ok: boolean; value: Record<string, unknown> };
   if (!reply.ok) throw new Error(`${channel}: ${JSON.stringify(reply)}`);
   return reply.value;
+}
+
+/** Waits for a job to end (polling `jobs:list`) and returns how it ended. */
+export async function settle(serve: ServeProcess, jobId: string): Promise<string> {
+  for (let i = 0; i < 900; i++) {
+    const { jobs } = (await callApi(serve, 'jobs:list', {})) as {
+      jobs: { id: string; status: string }[];
+    };
+    const status = jobs.find((j) => j.id === jobId)?.status;
+    if (status && !['queued', 'running', 'paused'].includes(status)) return status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`job ${jobId} did not end`);
+}
+
+/**
+ * Collects the page's console errors, page errors and CSP violations (each reported, whether or
+ * not the browser logs it), and with `failedResponses` every answer of 400 or more; a test
+ * expects the list empty at its end.
+ */
+export function watchConsole(page: Page, { failedResponses = false } = {}): string[] {
+  const problems: string[] = [];
+  void page.addInitScript({
+    content:
+      "document.addEventListener('securitypolicyviolation', (e) => console.error(" +
+      '`CSP violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));',
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  if (failedResponses) {
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+  }
+  return problems;
 }

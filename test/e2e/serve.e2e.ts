@@ -14,7 +14,7 @@ import path from 'node:path';
 import { writeTexturePng } from '../support/texture-png';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { callApi, REPO, startServe, type ServeProcess } from './serve-process';
+import { callApi, REPO, startServe, watchConsole, type ServeProcess } from './serve-process';
 
 const SHOTS = path.join(REPO, 'test-results', 'e2e', 'screenshots');
 let serve: ServeProcess;
@@ -32,24 +32,6 @@ test.afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  // Every CSP violation is reported, whether or not the browser logs it.
-  void page.addInitScript({
-    content:
-      "document.addEventListener('securitypolicyviolation', (e) => console.error(" +
-      '`CSP violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));',
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-  });
-  return problems;
-}
-
 async function fillTiny(page: Page, name: string, steps: number) {
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Training steps').fill(String(steps));
@@ -65,7 +47,7 @@ async function fillTiny(page: Page, name: string, steps: number) {
 }
 
 test('train a style from the samples, see it listed, convert with it', async ({ page }) => {
-  const problems = watchConsole(page);
+  const problems = watchConsole(page, { failedResponses: true });
   await page.goto(serve.url);
   // The token moved into this tab's storage, not a cookie; the address no longer shows it.
   await expect(page).toHaveURL(`${serve.origin}/`);
@@ -141,7 +123,7 @@ test('errors are shown where they happen', async ({ page }) => {
 test('SinCUT from an image pair: measured duration, pause, resume, stop, a ready style', async ({
   page,
 }) => {
-  const problems = watchConsole(page);
+  const problems = watchConsole(page, { failedResponses: true });
   const pairDir = path.join(work, 'pair');
   await mkdir(pairDir, { recursive: true });
   const texture = (name: string, w: number, h: number, seed: number) =>
@@ -226,7 +208,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   });
 
   test('rename, duplicate and delete a style (after confirming)', async ({ page }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Styles', exact: true }).click();
     const card = page.locator('[data-style-id="feature-style"]');
@@ -259,7 +241,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   test('watch a folder: a dropped image is converted, then compared before/after', async ({
     page,
   }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     const drop = path.join(work, 'drop');
     const out = path.join(work, 'drop-out');
     await mkdir(drop, { recursive: true });
@@ -320,7 +302,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   test('zoom the before/after of a large result down to its full-resolution tiles', async ({
     page,
   }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     const large = path.join(work, 'large');
     await mkdir(large, { recursive: true });
     // 3.8 Mpx: its 2048-px previews hold 73 % of its pixels; zoomed in, the tiles take over.
@@ -368,7 +350,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   test('a corrupt image in a batch is reported with its reason; the rest converts', async ({
     page,
   }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     const batch = path.join(work, 'batch');
     await mkdir(batch, { recursive: true });
     await copyFile(
@@ -395,7 +377,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   test('hover over the output, pin a point, and see its heatmap over the input', async ({
     page,
   }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
     await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
@@ -421,7 +403,7 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
   });
 
   test('settings are saved and still there after a reload', async ({ page }) => {
-    const problems = watchConsole(page);
+    const problems = watchConsole(page, { failedResponses: true });
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
     await expect(page.getByLabel('Library folder')).toBeDisabled();

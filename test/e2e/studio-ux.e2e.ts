@@ -15,7 +15,14 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import sharp from 'sharp';
-import { callApi, REPO, startServe, type ServeProcess } from './serve-process';
+import {
+  callApi,
+  REPO,
+  settle as settleJob,
+  startServe,
+  watchConsole,
+  type ServeProcess,
+} from './serve-process';
 
 const SAMPLES = path.join(REPO, 'resources', 'samples');
 const THEMES = ['dark', 'light'] as const;
@@ -23,16 +30,7 @@ const THEMES = ['dark', 'light'] as const;
 let serve: ServeProcess;
 let work: string;
 const api = (channel: string, input: unknown) => callApi(serve, channel, input);
-
-async function settle(jobId: string): Promise<string> {
-  for (let i = 0; i < 900; i++) {
-    const { jobs } = (await api('jobs:list', {})) as { jobs: { id: string; status: string }[] };
-    const status = jobs.find((j) => j.id === jobId)?.status;
-    if (status && !['queued', 'running', 'paused'].includes(status)) return status;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`job ${jobId} did not end`);
-}
+const settle = (jobId: string) => settleJob(serve, jobId);
 
 const TINY = { ngf: 4, ndf: 4, nBlocks: 2, loadSize: 36, cropSize: 32, numPatches: 32 };
 
@@ -64,21 +62,6 @@ test.afterAll(async () => {
   await serve?.stop();
   await rm(work, { recursive: true, force: true });
 });
-
-/** Fails the test on any console error, page error or CSP violation. */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  void page.addInitScript({
-    content:
-      "document.addEventListener('securitypolicyviolation', (e) => console.error(" +
-      '`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));',
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  return problems;
-}
 
 /** Axe's contrast rule on the page as it is, then a full-page picture, in both themes. */
 async function checkAndShoot(page: Page, testInfo: TestInfo, name: string): Promise<string[]> {
