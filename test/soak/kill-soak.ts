@@ -241,6 +241,7 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
   while (report.kills < quota) {
     const out = path.join(root, `train-${report.rounds}`);
     report.rounds += 1;
+    console.error(`  ${report.job} round ${report.rounds}: ${report.kills} kills so far`);
     let reported = 0;
     const runs = await untilFinished(
       rnd,
@@ -345,6 +346,7 @@ async function convertSoak(
   while (report.kills < quota) {
     const out = path.join(root, `convert-${report.rounds}`);
     report.rounds += 1;
+    console.error(`  ${report.job} round ${report.rounds}: ${report.kills} kills so far`);
     const runs = await untilFinished(
       rnd,
       () => quota - report.kills,
@@ -419,7 +421,10 @@ async function watchRound(
     for (const m of run.stdout.matchAll(/^converted (\S+) →/gm)) {
       converted.set(m[1], (converted.get(m[1]) ?? 0) + 1);
     }
-    if (!run.killed && run.code !== 0) {
+    if (run.hung) {
+      report.counts.failedRuns += 1;
+      report.notes.push(`watch round ${round}: ignored Ctrl-C for 60 s: ${run.stdout.slice(-400)}`);
+    } else if (!run.killed && run.code !== 0) {
       report.counts.failedRuns += 1;
       report.notes.push(`watch round ${round}: exit ${run.code}: ${run.stdout.slice(-400)}`);
     }
@@ -454,6 +459,7 @@ async function watchRound(
     if (!(await waitOrEnd(500, last))) break;
   }
   await sleep(1000);
+  console.error(`  watch round ${round}: ${names.length} files fed, last run stopped with Ctrl-C`);
   count(await last.interrupt());
   for (const [, n] of converted) if (n > 1) report.counts.reconverted += n - 1;
   // The reference holds every convert input's output; compare only those that were fed.
@@ -484,6 +490,7 @@ async function watchSoak(
   while (report.kills < quota) {
     const round = report.rounds;
     report.rounds += 1;
+    console.error(`  ${report.job} round ${report.rounds}: ${report.kills} kills so far`);
     const before = report.kills;
     await watchRound(
       root,

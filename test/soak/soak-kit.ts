@@ -46,6 +46,8 @@ export interface CliRun {
   stderr: string;
   /** Whether this soak killed it (SIGKILL) before it ended by itself. */
   killed: boolean;
+  /** Whether it ignored Ctrl-C for the whole grace period and had to be killed. */
+  hung: boolean;
 }
 
 export interface RunningCli {
@@ -53,8 +55,12 @@ export interface RunningCli {
   done: Promise<CliRun>;
   /** SIGKILL now, unless it has ended already; resolves with the run either way. */
   kill(): Promise<CliRun>;
-  /** Ends it as Ctrl-C would (SIGINT), and waits. */
-  interrupt(): Promise<CliRun>;
+  /**
+   * Ends it as Ctrl-C would (SIGINT), and waits; a run still alive `graceMs` later is
+   * SIGKILLed and comes back with `hung` set, so a command that ignores Ctrl-C fails the soak
+   * instead of stalling it.
+   */
+  interrupt(graceMs?: number): Promise<CliRun>;
   /** Everything it printed to stdout so far. */
   stdout(): string;
   /** Resolves once a stdout line matches `pattern` (true), or the run ended first (false). */
@@ -71,6 +77,7 @@ export function startCli(args: string[]): RunningCli {
   let out = '';
   let err = '';
   let killed = false;
+  let hung = false;
   let ended = false;
   const watchers: { pattern: RegExp; resolve: (seen: boolean) => void }[] = [];
   child.stdout?.on('data', (d: Buffer) => {
@@ -85,7 +92,7 @@ export function startCli(args: string[]): RunningCli {
     child.on('close', (code, signal) => {
       ended = true;
       for (const w of watchers.splice(0)) w.resolve(w.pattern.test(out));
-      resolve({ code, signal, stdout: out, stderr: err, killed });
+      resolve({ code, signal, stdout: out, stderr: err, killed, hung });
     });
   });
   return {
@@ -102,9 +109,15 @@ export function startCli(args: string[]): RunningCli {
       }
       return done;
     },
-    interrupt: () => {
-      if (!ended) child.kill('SIGINT');
-      return done;
+    interrupt: (graceMs = 60_000) => {
+      if (ended) return done;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => {
+        if (ended) return;
+        hung = true;
+        child.kill('SIGKILL');
+      }, graceMs);
+      return done.finally(() => clearTimeout(timer));
     },
   };
 }
