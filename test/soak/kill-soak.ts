@@ -136,6 +136,11 @@ async function measure(args: string[], working: RegExp): Promise<Window & { run:
   await cli.printed(working);
   const startupMs = Date.now() - t0;
   const run = await cli.done;
+  // A pattern the command never prints would make every "working part" kill a start-up kill
+  // (and, for watch, wait for ever): refuse to soak blind.
+  if (!working.test(run.output)) {
+    throw new Error(`the soak cannot find ${working} in the command's output:\n${run.output}`);
+  }
   return { working, startupMs, totalMs: Date.now() - t0, run };
 }
 
@@ -209,14 +214,14 @@ async function readFinalCheckpoint(out: string): Promise<Checkpointed> {
   };
 }
 
-function lastCheckpointReported(stdout: string): number {
+function lastCheckpointReported(output: string): number {
   let last = 0;
-  for (const m of stdout.matchAll(/^checkpoint at step (\d+):/gm)) last = Number(m[1]);
+  for (const m of output.matchAll(/^checkpoint at step (\d+):/gm)) last = Number(m[1]);
   return last;
 }
 
-function resumedFrom(stdout: string): number {
-  const m = /resuming at step (\d+)/.exec(stdout);
+function resumedFrom(output: string): number {
+  const m = /resuming at step (\d+)/.exec(output);
   return m ? Number(m[1]) : 0;
 }
 
@@ -234,6 +239,9 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
   const window = await measure([...TRAIN_ARGS, '--out', baseOut], /^cut: /m);
   const base = window.run;
   if (base.code !== 0) throw new Error(`the uninterrupted training failed:\n${base.stderr}`);
+  if (lastCheckpointReported(base.output) !== TRAIN_ITERATIONS) {
+    throw new Error(`the soak cannot read the checkpoints the command reports:\n${base.output}`);
+  }
   const want = await readFinalCheckpoint(baseOut);
   const wantStyle = await fs.readFile(path.join(baseOut, 'style', 'generator.bin'));
   report.notes.push(`uninterrupted run: ${seconds(window)}`);
@@ -253,9 +261,9 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
     for (const run of runs) {
       report.runs += 1;
       // A step reported as checkpointed must never have to be done again by the next run.
-      const from = resumedFrom(run.stdout);
+      const from = resumedFrom(run.output);
       if (from < reported) report.counts.lostSteps += reported - from;
-      reported = Math.max(from, lastCheckpointReported(run.stdout));
+      reported = Math.max(from, lastCheckpointReported(run.output));
       if (!run.killed && run.code !== 0) {
         report.counts.failedRuns += 1;
         report.notes.push(`round ${report.rounds}: exit ${run.code}: ${run.stderr.trim()}`);
@@ -340,8 +348,7 @@ async function convertSoak(
   const args = (out: string) => ['convert', '--style', style, '--input', input, '--output', out];
   const window = await measure([...args(reference), '--backend', 'wasm'], /^style: /m);
   const base = window.run;
-  if (base.code !== 0)
-    throw new Error(`the uninterrupted conversion failed:\n${base.stdout}${base.stderr}`);
+  if (base.code !== 0) throw new Error(`the uninterrupted conversion failed:\n${base.output}`);
   report.notes.push(`uninterrupted run: ${seconds(window)}, ${CONVERT_FILES} files`);
   while (report.kills < quota) {
     const out = path.join(root, `convert-${report.rounds}`);
@@ -356,10 +363,10 @@ async function convertSoak(
     );
     for (const run of runs) {
       report.runs += 1;
-      report.cleaned += temporariesCleaned(run.stdout);
+      report.cleaned += temporariesCleaned(run.output);
       if (!run.killed && run.code !== 0) {
         report.counts.failedRuns += 1;
-        report.notes.push(`round ${report.rounds}: exit ${run.code}: ${run.stdout.slice(-400)}`);
+        report.notes.push(`round ${report.rounds}: exit ${run.code}: ${run.output.slice(-400)}`);
       }
     }
     await compareOutputs(out, reference, report.counts);
@@ -417,16 +424,16 @@ async function watchRound(
   const converted = new Map<string, number>();
   const count = (run: CliRun) => {
     report.runs += 1;
-    report.cleaned += temporariesCleaned(run.stdout);
-    for (const m of run.stdout.matchAll(/^converted (\S+) →/gm)) {
+    report.cleaned += temporariesCleaned(run.output);
+    for (const m of run.output.matchAll(/^converted (\S+) →/gm)) {
       converted.set(m[1], (converted.get(m[1]) ?? 0) + 1);
     }
     if (run.hung) {
       report.counts.failedRuns += 1;
-      report.notes.push(`watch round ${round}: ignored Ctrl-C for 60 s: ${run.stdout.slice(-400)}`);
+      report.notes.push(`watch round ${round}: ignored Ctrl-C for 60 s: ${run.output.slice(-400)}`);
     } else if (!run.killed && run.code !== 0) {
       report.counts.failedRuns += 1;
-      report.notes.push(`watch round ${round}: exit ${run.code}: ${run.stdout.slice(-400)}`);
+      report.notes.push(`watch round ${round}: exit ${run.code}: ${run.output.slice(-400)}`);
     }
   };
   // Killed runs while the files arrive (and after, while kills remain for this round): half
@@ -461,6 +468,9 @@ async function watchRound(
   await sleep(1000);
   console.error(`  watch round ${round}: ${names.length} files fed, last run stopped with Ctrl-C`);
   count(await last.interrupt());
+  if (converted.size === 0) {
+    throw new Error(`watch round ${round}: no "converted" line seen in any run's output`);
+  }
   for (const [, n] of converted) if (n > 1) report.counts.reconverted += n - 1;
   // The reference holds every convert input's output; compare only those that were fed.
   const refDir = path.join(root, `watch-reference-${round}`);

@@ -44,6 +44,11 @@ export interface CliRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /**
+   * Both streams as they arrived. The CLI's log lines (`converted …`, `checkpoint at step …`,
+   * `watching …`) go to stderr, its results to stdout: parse this, not one stream.
+   */
+  output: string;
   /** Whether this soak killed it (SIGKILL) before it ended by itself. */
   killed: boolean;
   /** Whether it ignored Ctrl-C for the whole grace period and had to be killed. */
@@ -61,9 +66,9 @@ export interface RunningCli {
    * instead of stalling it.
    */
   interrupt(graceMs?: number): Promise<CliRun>;
-  /** Everything it printed to stdout so far. */
-  stdout(): string;
-  /** Resolves once a stdout line matches `pattern` (true), or the run ended first (false). */
+  /** Everything it printed so far, both streams as they arrived. */
+  output(): string;
+  /** Resolves once a line it printed (either stream) matches `pattern` (true), or the run ended first (false). */
   printed(pattern: RegExp): Promise<boolean>;
 }
 
@@ -79,29 +84,38 @@ export function startCli(args: string[]): RunningCli {
   let killed = false;
   let hung = false;
   let ended = false;
+  let all = '';
   const watchers: { pattern: RegExp; resolve: (seen: boolean) => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
+  const heard = () => {
     for (const w of watchers.splice(0)) {
-      if (w.pattern.test(out)) w.resolve(true);
+      if (w.pattern.test(all)) w.resolve(true);
       else watchers.push(w);
     }
+  };
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    all += d.toString();
+    heard();
   });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+    all += d.toString();
+    heard();
+  });
   const done = new Promise<CliRun>((resolve) => {
     child.on('close', (code, signal) => {
       ended = true;
-      for (const w of watchers.splice(0)) w.resolve(w.pattern.test(out));
-      resolve({ code, signal, stdout: out, stderr: err, killed, hung });
+      for (const w of watchers.splice(0)) w.resolve(w.pattern.test(all));
+      resolve({ code, signal, stdout: out, stderr: err, output: all, killed, hung });
     });
   });
   return {
     child,
     done,
-    stdout: () => out,
+    output: () => all,
     printed: (pattern) =>
-      pattern.test(out) || ended
-        ? Promise.resolve(pattern.test(out))
+      pattern.test(all) || ended
+        ? Promise.resolve(pattern.test(all))
         : new Promise((resolve) => watchers.push({ pattern, resolve })),
     kill: () => {
       if (!ended && child.exitCode === null && child.signalCode === null) {
@@ -206,9 +220,9 @@ export function isLeftoverTemporary(relative: string): boolean {
 }
 
 /** How many temporaries a run said it removed on start (left by the run killed before it). */
-export function temporariesCleaned(stdout: string): number {
+export function temporariesCleaned(output: string): number {
   let n = 0;
-  for (const m of stdout.matchAll(/^removed (\d+) stale temporary file/gm)) n += Number(m[1]);
+  for (const m of output.matchAll(/^removed (\d+) stale temporary file/gm)) n += Number(m[1]);
   return n;
 }
 
