@@ -176,6 +176,34 @@ test('the folder browser: places, a link out refused, all by keyboard', async ({
   await expect(dialog.getByRole('heading', { name: 'Recent' })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
+
+  // Heatmaps' image field takes one image: its Browse… opens folders but chooses only images.
+  await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
+  const image = page.getByLabel('Image', { exact: true });
+  await page
+    .locator('.path-field', { has: image })
+    .getByRole('button', { name: 'Browse…' })
+    .click();
+  const imageDialog = page.getByRole('dialog', { name: /Choose: Image/ });
+  await expect(imageDialog).toBeVisible();
+  await expect(imageDialog.getByRole('button', { name: 'Use this folder' })).toHaveCount(0);
+  const crumbs = imageDialog.getByRole('navigation', { name: 'Breadcrumbs' });
+  await expect(crumbs).toContainText('day one'); // the place used last
+  const imageList = imageDialog.getByRole('listbox');
+  await page.keyboard.press('Backspace');
+  await expect(imageList.getByRole('option', { name: /day one/ })).toBeVisible();
+  await page.keyboard.press('Home'); // "day one": Enter opens it, it is not chosen
+  await page.keyboard.press('Enter');
+  await expect(crumbs).toContainText('day one');
+  await expect(imageDialog).toBeVisible();
+  await expect(image).toHaveValue('');
+  await expect(imageList.getByRole('option', { name: /frame\.png/ })).toHaveAttribute(
+    'aria-selected',
+    'true',
+  );
+  await page.keyboard.press('Enter');
+  await expect(imageDialog).toBeHidden();
+  await expect(image).toHaveValue(path.join(work, 'shoot', 'day one', 'frame.png'));
   expect(problems).toEqual([]);
 });
 
