@@ -12,6 +12,7 @@ import {
   type ConvertQueueOptions,
   type QueueEvent,
 } from '../../../../main/jobs/convert/convert-queue';
+import type { DecodedInput } from '../../../../main/engine/infer/convert-image';
 import type { ConvertEngine } from '../../../../main/jobs/convert/convert-settings';
 import { ConvertManifest, MANIFEST_FILE } from '../../../../main/jobs/convert/manifest';
 import { planConversion, type PlannedFile } from '../../../../main/jobs/convert/plan';
@@ -319,10 +320,10 @@ describe('ConvertQueue', () => {
     await writeImage(path.join(dirs.input, 'small.png'), 2);
     // A clock the engine moves: each of big.png's ten tiles takes 100 ms.
     let clock = 0;
-    const tiled: ConvertEngine = {
+    const tiled: ConvertEngine<DecodedInput> = {
       ...invert,
       translate: async (d, onProgress) => {
-        if ((d as { width: number }).width === 40) {
+        if (d.width === 40) {
           for (let tile = 1; tile <= 10; tile++) {
             clock += 100;
             onProgress?.(tile, 10);
@@ -331,7 +332,7 @@ describe('ConvertQueue', () => {
         return invert.translate(d);
       },
     };
-    const r = await run(dirs, tiled, { now: () => clock });
+    const r = await run(dirs, tiled as ConvertEngine, { now: () => clock });
     const told = (name: string) =>
       r.events.flatMap((e) =>
         e.type === 'file' && e.file.input.endsWith(name)
