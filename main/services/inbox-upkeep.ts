@@ -75,6 +75,8 @@ export class InboxUpkeep {
   private realRoot: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
+  /** Records and saves under way: dispose waits for them. */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly inbox: Inbox,
@@ -106,7 +108,7 @@ export class InboxUpkeep {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running.catch(() => undefined);
-    await this.writer.save().catch(() => undefined);
+    while (this.writing.size) await Promise.all([...this.writing]);
   }
 
   /** Whether `p` is the inbox or lies in it (by its path as given, never through a link). */
@@ -123,23 +125,27 @@ export class InboxUpkeep {
   noteFile(file: ConvertFileInfo): void {
     const finished =
       file.status === 'done' || (file.status === 'skipped' && file.skip === 'up-to-date');
-    if (!finished) return;
+    if (finished) this.track(this.record(file));
+  }
+
+  private async record(file: ConvertFileInfo): Promise<void> {
+    // The inbox may be newer than the studio, or be named through a link by the job.
+    this.realRoot ??= await fs.realpath(this.root).catch(() => null);
     const output = file.output ? this.relative(file.output) : null;
-    if (output !== null) this.results.add(output);
     const input = this.relative(file.input);
-    if (input === null) {
-      if (output !== null) void this.save();
-      return;
+    if (output !== null) this.results.add(output);
+    const stat =
+      input === null ? null : await fs.lstat(path.join(this.root, input)).catch(() => null);
+    if (input !== null && stat?.isFile()) {
+      const at = new Date(this.now()).toISOString();
+      this.converted.set(input, { at, size: stat.size, mtimeMs: stat.mtimeMs });
     }
-    void fs
-      .lstat(path.join(this.root, input))
-      .then((stat) => {
-        if (!stat.isFile()) return;
-        const at = new Date(this.now()).toISOString();
-        this.converted.set(input, { at, size: stat.size, mtimeMs: stat.mtimeMs });
-        return this.save();
-      })
-      .catch(() => undefined);
+    if (output !== null || stat) await this.save();
+  }
+
+  private track(work: Promise<void>): void {
+    const done = work.catch(() => undefined).finally(() => this.writing.delete(done));
+    this.writing.add(done);
   }
 
   /** What the inbox holds, and whether it may be emptied now. */
@@ -178,6 +184,7 @@ export class InboxUpkeep {
     return this.serially(async () => {
       const report: UpkeepReport = { temporaries: [], emptyDrops: [], converted: [] };
       if (!(await this.rootFolder())) return report;
+      this.realRoot ??= await fs.realpath(this.root).catch(() => null);
       report.temporaries = await removeStaleTemporaries(this.root, {
         recursive: true,
         now: this.now(),
@@ -319,9 +326,11 @@ export class InboxUpkeep {
   }
 
   private save(): Promise<void> {
-    return this.writer.save().catch((err: unknown) => {
+    const saved = this.writer.save().catch((err: unknown) => {
       process.stderr.write(`warning: could not save the inbox's ledger: ${String(err)}\n`);
     });
+    this.track(saved);
+    return saved;
   }
 }
 
