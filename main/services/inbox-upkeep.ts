@@ -199,28 +199,15 @@ export class InboxUpkeep {
           const rel = path.join(drop.name, entry.name);
           if (await this.expired(rel, cutoff)) {
             const file = path.join(this.root, rel);
-            if (
-              await fs.unlink(file).then(
-                () => true,
-                () => false,
-              )
-            )
-              report.converted.push(file);
+            if (await succeeded(fs.unlink(file))) report.converted.push(file);
           }
         }
         const stat = await fs.lstat(dir).catch(() => null);
         const abandoned = stat && stat.mtimeMs < this.now() - EMPTY_DROP_GRACE_MS;
         // Emptied just now by the round, or left empty by given-up uploads long ago.
         const emptied = report.converted.some((f) => path.dirname(f) === dir);
-        if (
-          (emptied || abandoned) &&
-          (await fs.rmdir(dir).then(
-            () => true,
-            () => false,
-          ))
-        ) {
-          report.emptyDrops.push(dir);
-        }
+        // rmdir refuses a folder that holds anything.
+        if ((emptied || abandoned) && (await succeeded(fs.rmdir(dir)))) report.emptyDrops.push(dir);
       }
       await this.forgetMissing();
       return report;
@@ -343,6 +330,14 @@ function tally(): FileTally {
 function add(to: FileTally, t: FileTally): void {
   to.files += t.files;
   to.bytes += t.bytes;
+}
+
+/** Whether a file operation went through (a failed one leaves things as they were). */
+function succeeded(op: Promise<unknown>): Promise<boolean> {
+  return op.then(
+    () => true,
+    () => false,
+  );
 }
 
 function isWithin(root: string, abs: string): boolean {
