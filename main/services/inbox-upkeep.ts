@@ -24,6 +24,7 @@ import { INBOX_KEEP_DAYS, type FileTally, type InboxUsage } from '../../shared/i
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
 import { CoalescedJsonWriter, readJsonFile, removeStaleTemporaries } from '../files/atomic-file';
 import { InboxError, isDropFolderName, type Inbox } from './inbox';
+import { isBelow } from './path-policy';
 
 export const INBOX_LEDGER_FILE = 'inbox.json';
 const LEDGER_FORMAT = 'patchwork-inbox-1';
@@ -114,11 +115,7 @@ export class InboxUpkeep {
   /** Whether `p` is the inbox or lies in it (by its path as given, never through a link). */
   inside(p: string): boolean {
     const abs = path.resolve(p);
-    return [this.root, this.realRoot].some((root) => {
-      if (root === null) return false;
-      const rel = path.relative(root, abs);
-      return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-    });
+    return [this.root, this.realRoot].some((root) => root !== null && isWithin(root, abs));
   }
 
   /** A file a conversion reported: a finished upload goes on the ledger, an output too. */
@@ -340,9 +337,9 @@ function succeeded(op: Promise<unknown>): Promise<boolean> {
   );
 }
 
+/** `abs` is `root` or lies below it, by their letters. */
 function isWithin(root: string, abs: string): boolean {
-  const rel = path.relative(root, abs);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return abs === root || isBelow(abs, root);
 }
 
 /** Whether either path holds the other: a job on a drop's folder, or on the whole inbox. */
