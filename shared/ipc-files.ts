@@ -70,3 +70,26 @@ export interface UploadStarted {
   /** The inbox folder of this drop (all files of one drop share it). */
   folder: string;
 }
+
+/** Uploaded images whose conversion finished are removed once they are this many days old. */
+export const INBOX_KEEP_DAYS = 14;
+
+/** Files and their bytes (links counted as themselves, never followed). */
+export interface FileTally {
+  files: number;
+  bytes: number;
+}
+
+/** What the library's inbox holds, for Settings ('inbox:usage'). */
+export interface InboxUsage {
+  /** The inbox folder, `<library>/inbox`. */
+  path: string;
+  /** Everything in it. */
+  total: FileTally;
+  /** Of which the uploaded images (the drops' own folders); the rest is mostly results. */
+  uploads: FileTally;
+  /** Why it cannot be emptied now (a job, a watched folder or an upload uses it), or null. */
+  busy: string | null;
+  /** Uploaded images converted and older than this are removed by themselves (days). */
+  keepDays: number;
+}

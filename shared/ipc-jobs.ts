@@ -65,6 +65,8 @@ export interface ConvertFileInfo {
   skip?: string;
   failure?: { reason: string; message: string };
   seconds?: number;
+  /** While translating tile by tile: the tiles done, 0–1 (sent at most 4 times a second). */
+  fraction?: number;
 }
 
 export interface ConvertProgressInfo {

@@ -16,6 +16,8 @@ import {
   MAX_UPLOAD_BYTES,
   UPLOAD_CHUNK_CHARS,
   type BrowseListing,
+  type FileTally,
+  type InboxUsage,
   type UploadStarted,
 } from './ipc-files';
 import { CONVERT_FORMAT_CHOICES, convertEncodingSchema, refineEncoding } from './convert-options';
@@ -272,6 +274,17 @@ export const requestSchemas = {
   'inbox:finish': z.object({ uploadId }).strict(),
   /** Gives up an upload: its partial file is removed. */
   'inbox:abort': z.object({ uploadId }).strict(),
+  /** What the inbox holds (uploads and what was converted from them), and whether it is busy. */
+  'inbox:usage': empty,
+  /**
+   * Removes everything in the inbox, uploads and results alike; `confirm` says the artist was
+   * asked. Refused while a job, a watched folder or an upload uses it.
+   */
+  'inbox:empty': z
+    .object({
+      confirm: z.literal(true, { error: 'emptying the inbox needs confirm: true' }),
+    })
+    .strict(),
   /** Takes finished jobs off the list: one (`jobId`), or every finished one (of `kind`). */
   'jobs:clear': z
     .object({ jobId: jobId.optional(), kind: z.enum(['train', 'convert']).optional() })
@@ -380,6 +393,9 @@ export interface RequestOutputs {
   /** `path`: the image in the inbox, under its final name. */
   'inbox:finish': { path: string };
   'inbox:abort': { uploadId: string };
+  'inbox:usage': InboxUsage;
+  /** What went, and what is left (nothing, unless something arrived meanwhile). */
+  'inbox:empty': { removed: FileTally; usage: InboxUsage };
   /** The jobs taken off the list. */
   'jobs:clear': { cleared: string[] };
 }

@@ -20,6 +20,14 @@ export const MAX_OPEN_UPLOADS = 16;
 /** An upload with no chunk for this long is given up (its temporary removed). */
 export const UPLOAD_IDLE_MS = 5 * 60_000;
 
+/** The name of a drop's folder as the inbox makes it: its time, and a number when taken. */
+const DROP_FOLDER = /^\d{4}-\d{2}-\d{2} \d{2}-\d{2}-\d{2}(?: \(\d+\))?$/;
+
+/** Whether a folder name is one the inbox gives a drop (not "<drop> converted", not the artist's). */
+export function isDropFolderName(name: string): boolean {
+  return DROP_FOLDER.test(name);
+}
+
 export class InboxError extends Error {
   constructor(
     readonly code: 'rejected' | 'not-found',
@@ -78,6 +86,8 @@ export function safeUploadName(name: string): string {
 
 export class Inbox {
   private readonly uploads = new Map<string, Upload>();
+  /** Why no upload may start now (the inbox is being emptied), or null. */
+  private closedBecause: string | null = null;
 
   constructor(
     /** `<library>/inbox`. */
@@ -85,8 +95,29 @@ export class Inbox {
     private readonly idleMs = UPLOAD_IDLE_MS,
   ) {}
 
+  /** Uploads under way (begun, neither finished nor given up). */
+  get openUploads(): number {
+    return this.uploads.size;
+  }
+
+  /**
+   * Runs `work` with new uploads refused (`because` says why), unless one is under way: then
+   * refuses with `busy` instead, and runs nothing.
+   */
+  async closedWhile<T>(because: string, busy: string, work: () => Promise<T>): Promise<T> {
+    if (this.closedBecause !== null) throw new InboxError('rejected', this.closedBecause);
+    if (this.uploads.size) throw new InboxError('rejected', busy);
+    this.closedBecause = because;
+    try {
+      return await work();
+    } finally {
+      this.closedBecause = null;
+    }
+  }
+
   /** Starts an upload; `folder`: the folder of an earlier upload of the same drop. */
   async begin(name: string, size: number, folder?: string): Promise<UploadStarted> {
+    if (this.closedBecause !== null) throw new InboxError('rejected', this.closedBecause);
     const safe = safeUploadName(name);
     if (!isUploadableName(safe)) {
       throw new InboxError(
@@ -207,7 +238,7 @@ export class Inbox {
     return t;
   }
 
-  /** A fresh folder for one drop, named by the time (and a number when taken). */
+  /** A fresh folder for one drop, named by the time (and a number when taken): isDropFolderName. */
   private async newDropFolder(): Promise<string> {
     await fs.mkdir(this.root, { recursive: true });
     const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '-');

@@ -127,5 +127,6 @@ export function fileInfo(f: FileState): ConvertFileInfo {
     ...(f.skip ? { skip: f.skip } : {}),
     ...(f.failure ? { failure: { reason: f.failure.reason, message: f.failure.message } } : {}),
     ...(f.seconds !== undefined ? { seconds: f.seconds } : {}),
+    ...(f.fraction !== undefined ? { fraction: f.fraction } : {}),
   };
 }

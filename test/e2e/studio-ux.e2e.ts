@@ -5,7 +5,8 @@
  * round), images dropped on Convert (a synthetic drop holding real PNG bytes) uploaded into the
  * library's inbox and converted, a drop elsewhere kept on the page, running jobs in the
  * navigation and the title, the page title, a toast and a web notification when a job ends,
- * the results gallery with next/previous by keyboard, and finished jobs cleared (one, then
+ * the results gallery with next/previous by keyboard, the inbox's size and Empty inbox in
+ * Settings, Heatmaps' image field choosing only an image, and finished jobs cleared (one, then
  * all, still gone after a reload). Each new view is checked with axe's contrast rule and
  * photographed in both themes, the pictures attached to the test report.
  */
@@ -176,6 +177,34 @@ test('the folder browser: places, a link out refused, all by keyboard', async ({
   await expect(dialog.getByRole('heading', { name: 'Recent' })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
+
+  // Heatmaps' image field takes one image: its Browse… opens folders but chooses only images.
+  await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
+  const image = page.getByLabel('Image', { exact: true });
+  await page
+    .locator('.path-field', { has: image })
+    .getByRole('button', { name: 'Browse…' })
+    .click();
+  const imageDialog = page.getByRole('dialog', { name: /Choose: Image/ });
+  await expect(imageDialog).toBeVisible();
+  await expect(imageDialog.getByRole('button', { name: 'Use this folder' })).toHaveCount(0);
+  const crumbs = imageDialog.getByRole('navigation', { name: 'Breadcrumbs' });
+  await expect(crumbs).toContainText('day one'); // the place used last
+  const imageList = imageDialog.getByRole('listbox');
+  await page.keyboard.press('Backspace');
+  await expect(imageList.getByRole('option', { name: /day one/ })).toBeVisible();
+  await page.keyboard.press('Home'); // "day one": Enter opens it, it is not chosen
+  await page.keyboard.press('Enter');
+  await expect(crumbs).toContainText('day one');
+  await expect(imageDialog).toBeVisible();
+  await expect(image).toHaveValue('');
+  await expect(imageList.getByRole('option', { name: /frame\.png/ })).toHaveAttribute(
+    'aria-selected',
+    'true',
+  );
+  await page.keyboard.press('Enter');
+  await expect(imageDialog).toBeHidden();
+  await expect(image).toHaveValue(path.join(work, 'shoot', 'day one', 'frame.png'));
   expect(problems).toEqual([]);
 });
 
@@ -276,6 +305,7 @@ test('images dropped on Convert are uploaded and converted; the end is told', as
     page.getByTestId('toast').filter({ hasText: 'Drop images on the Convert page' }),
   ).toBeVisible();
   await expect(page).toHaveURL(`${serve.origin}/`);
+
   expect(problems).toEqual([]);
 });
 
@@ -343,5 +373,22 @@ test('running jobs show in the navigation; finished ones are cleared', async ({
   await page.getByRole('button', { name: 'New style', exact: true }).click();
   await page.getByRole('button', { name: 'Clear Long run from the list' }).click();
   await expect(page.getByRole('article', { name: 'Training Long run' })).toBeHidden();
+
+  // Settings tells what the inbox holds (the drop converted above, its card cleared now), and
+  // empties it only once the artist confirms.
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  const inbox = page.getByTestId('inbox');
+  await expect(inbox.getByTestId('inbox-size')).toContainText(
+    /in\s+\d+\s+files:\s+uploads\s+[\d.]+\s+K?B\s+\(2\)/,
+  );
+  await inbox.getByRole('button', { name: 'Empty inbox…' }).click();
+  const confirm = inbox.getByRole('alertdialog', { name: 'Empty the inbox?' });
+  await expect(confirm).toBeVisible();
+  problems.push(...(await checkAndShoot(page, testInfo, 'settings-inbox')));
+  expect((await readdir(path.join(work, 'library', 'inbox'))).length).toBe(2);
+  await confirm.getByRole('button', { name: 'Empty it for good' }).click();
+  await expect(inbox.getByTestId('inbox-note')).toContainText(/Emptied: \d+ files/);
+  await expect(inbox.getByTestId('inbox-size')).toHaveText('The inbox is empty.');
+  expect(await readdir(path.join(work, 'library', 'inbox'))).toEqual([]);
   expect(problems).toEqual([]);
 });

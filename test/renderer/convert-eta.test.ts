@@ -1,7 +1,9 @@
 /**
  * The convert job's time left, from the files' own progress: unknown until a file ends, then
  * the batch's pace times what is left, in-flight files counted as partly done; it moves as
- * time passes, never reads 0 while files remain, and is 0 once nothing is left.
+ * time passes, never reads 0 while files remain, and is 0 once nothing is left. A file's
+ * fraction of tiles done (from the services) counts as its part done, and before any file
+ * ends it gives the pace — so one large image has an estimate while it is translated.
  */
 import { describe, expect, it } from 'vitest';
 import type { ConvertFileInfo } from '../../shared/ipc-jobs';
@@ -69,5 +71,36 @@ describe('ConvertEta', () => {
     eta.observe(files, 5_000);
     expect(eta.elapsed('/in/b.png', 5_000)).toBeNull();
     expect(eta.elapsed('/in/c.png', 6_000)).toBeCloseTo(1);
+  });
+
+  it('takes a file’s fraction of tiles as its part done, and as the pace before any file ends', async () => {
+    const eta = new ConvertEta();
+    const translating = (name: string, fraction?: number): ConvertFileInfo => ({
+      ...file(name, 'converting'),
+      stage: 'translating',
+      ...(fraction !== undefined ? { fraction } : {}),
+    });
+    const big = file('big.png', 'converting');
+    const next = file('next.png', 'queued');
+    eta.observe([big, next], 0);
+    eta.observe([translating('big.png'), next], 2_000);
+    // Translating, but no tile done yet: nothing to go by.
+    expect(eta.read([translating('big.png'), next], 4_000).seconds).toBeNull();
+    // A quarter of the tiles in 10 s of translation: 40 s a file; ¾ of it and the next left.
+    let files = [translating('big.png', 0.25), next];
+    eta.observe(files, 12_000);
+    expect(eta.read(files, 12_000).seconds).toBeCloseTo(0.75 * 40 + 40);
+    // Half done 30 s in: 60 s a file now.
+    files = [translating('big.png', 0.5), next];
+    expect(eta.read(files, 32_000).seconds).toBeCloseTo(0.5 * 60 + 60);
+
+    // Once files end, their pace stays the measure, and a fraction beats the guess from time:
+    // b has run 5 of a usual 10 s but says 80 % of its tiles are done.
+    const later = new ConvertEta();
+    later.observe(batch('converting', 'queued', 'queued', 'queued'), 0);
+    const b = { ...translating('b.png', 0.8) };
+    files = [file('a.png', 'done'), b, file('c.png', 'queued'), file('d.png', 'queued')];
+    later.observe([file('a.png', 'done'), file('b.png', 'converting'), ...files.slice(2)], 10_000);
+    expect(later.read(files, 15_000).seconds).toBeCloseTo((2 + 0.2) * 10);
   });
 });

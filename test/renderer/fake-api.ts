@@ -68,6 +68,13 @@ export function fakeApi(answers: Answer = {}) {
     'settings:get': () => SETTINGS,
     'train:estimate': () => ({ estimate: null }),
     'settings:detect': () => DETECTED,
+    'inbox:usage': () => ({
+      path: '/lib/inbox',
+      total: { files: 0, bytes: 0 },
+      uploads: { files: 0, bytes: 0 },
+      busy: null,
+      keepDays: 14,
+    }),
   };
   const api: PatchworkApi = {
     async request(channel, input) {

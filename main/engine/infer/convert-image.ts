@@ -29,6 +29,8 @@ export interface TranslateOptions {
   memoryBudgetMB?: number;
   /** Tile side in pixels. */
   tile?: number;
+  /** Tiles done and in all so far, after each tile (tiled translators only; the total may grow). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type Translator = (
@@ -103,7 +105,11 @@ export type TranslatedImage = DecodedInput;
 
 export interface ImageConverter {
   decode(input: string): Promise<DecodedInput>;
-  translate(decoded: DecodedInput): Promise<TranslatedImage>;
+  /** `onProgress`: tiles done and in all, where the translation goes tile by tile. */
+  translate(
+    decoded: DecodedInput,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<TranslatedImage>;
   encode(
     translated: TranslatedImage,
     output: string,
@@ -121,7 +127,11 @@ export interface EncodeHooks {
 export function createImageConverter(opts: ConvertImageOptions): ImageConverter {
   return {
     decode: (input) => decodeInput(input, opts),
-    translate: (decoded) => translateInput(decoded, opts),
+    translate: (decoded, onProgress) =>
+      translateInput(
+        decoded,
+        onProgress ? { ...opts, translateOptions: { ...opts.translateOptions, onProgress } } : opts,
+      ),
     encode: (translated, output, input, hooks) =>
       encodeOutput(translated, output, input, opts, hooks),
   };

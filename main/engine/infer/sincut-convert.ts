@@ -43,6 +43,7 @@ export async function sincutConversion(
         ...(opts.memoryBudgetMB !== undefined ? { memoryBudgetMB: opts.memoryBudgetMB } : {}),
         noiseSeed: style.meta.noiseSeed,
         ...(onnx ? { forward: onnx.forward } : {}),
+        ...(opts.onProgress ? { onTile: opts.onProgress } : {}),
       });
     const dispose = () => {
       void onnx?.dispose();

@@ -11,6 +11,9 @@
  *
  * Before a file is decoded it is checked against the manifest: an output made from the same
  * input contents, style and settings that is still on disk is skipped ('up-to-date').
+ *
+ * While a file is translated tile by tile, its `fraction` of tiles done is reported with its
+ * 'file' event, at most every FRACTION_EVERY_MS per file (the studio's time left uses it).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -52,6 +55,8 @@ export interface FileState extends PlannedFile {
   notes?: string[];
   /** Wall time from the start of decoding to the end of writing. */
   seconds?: number;
+  /** While translating tile by tile: the tiles done, 0–1 (absent when not known). */
+  fraction?: number;
 }
 
 /** The studio's progress (counts and time left) plus the queue's own timing. */
@@ -92,7 +97,12 @@ interface Item {
   state: FileState;
   /** Decoding started: the file counts towards the time per file. */
   worked?: boolean;
+  /** When this file's last event went out (ms): fractions are throttled from it. */
+  toldAt?: number;
 }
+
+/** A file's fraction of tiles done is told at most this often (4 times a second). */
+export const FRACTION_EVERY_MS = 250;
 
 export class ConvertQueue {
   private readonly items: FileState[] = [];
@@ -352,7 +362,7 @@ export class ConvertQueue {
     return this.stage(item, want, 'translate', () =>
       this.exclusive(() => {
         this.update(item, { stage: 'translating' });
-        return this.engine.translate(decoded);
+        return this.engine.translate(decoded, (done, total) => this.tiles(item, done, total));
       }),
     );
   }
@@ -434,6 +444,14 @@ export class ConvertQueue {
     this.again.clear();
   }
 
+  /** Tiles done of a file being translated: its fraction, told at most every 250 ms. */
+  private tiles(item: Item, done: number, total: number): void {
+    if (item.state.stage !== 'translating' || !(total > 0)) return;
+    const now = this.now();
+    if (item.toldAt !== undefined && now - item.toldAt < FRACTION_EVERY_MS) return;
+    this.update(item, { fraction: Math.min(1, Math.max(0, done / total)) });
+  }
+
   private fail(item: Item, failure: Failure): void {
     this.update(item, { status: 'failed', stage: undefined, failure });
   }
@@ -443,8 +461,13 @@ export class ConvertQueue {
       this.counts[item.state.status] -= 1;
       this.counts[patch.status] += 1;
     }
+    // A fraction is of the translation under way: a new stage or status ends it.
+    if (('stage' in patch || 'status' in patch) && !('fraction' in patch)) {
+      delete item.state.fraction;
+    }
     Object.assign(item.state, patch);
     if (patch.stage === undefined && 'stage' in patch) delete item.state.stage;
+    item.toldAt = this.now();
     this.emit({ type: 'file', file: { ...item.state } });
   }
 

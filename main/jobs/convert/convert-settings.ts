@@ -30,8 +30,14 @@ export interface EncodeOutcome {
 export interface ConvertEngine<Decoded = unknown, Translated = unknown> {
   /** Reads and decodes one input; rejects with an error carrying a FailureReason. */
   decode(input: string): Promise<Decoded>;
-  /** The engine's work; the queue never runs two at once. */
-  translate(decoded: Decoded): Promise<Translated>;
+  /**
+   * The engine's work; the queue never runs two at once. `onProgress`: tiles done and in all,
+   * where the engine translates tile by tile (the total may grow after a retry).
+   */
+  translate(
+    decoded: Decoded,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Translated>;
   /**
    * Encodes and writes `output` atomically, refusing to write over `input`; calls
    * `hooks.beforeRename` with the finished temporary just before it takes the output's name.

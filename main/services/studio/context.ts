@@ -17,6 +17,7 @@ import type { CacheRoot } from '../cache-folder';
 import type { EstimateCache } from '../estimates';
 import type { ImagePyramid } from '../image-pyramid';
 import type { Inbox } from '../inbox';
+import type { InboxUpkeep } from '../inbox-upkeep';
 import type { RootSource } from '../path-policy';
 import type { SettingsStore } from '../settings';
 import type { Watches } from '../watches';
@@ -81,6 +82,8 @@ export interface StudioContext {
   readonly cache: CacheRoot;
   /** Images dropped on a browser tab, uploaded into `<library>/inbox` ('inbox:*'). */
   readonly inbox: Inbox;
+  /** The inbox's size, emptying and pruning ('inbox:usage', 'inbox:empty'). */
+  readonly inboxUpkeep: InboxUpkeep;
   /** The settings in force (defaults until they are read). */
   settings(): StudioSettings;
   /** The settings on disk; null until the studio has opened them. */

@@ -93,6 +93,23 @@ export class JobQueue {
     return this.running !== null;
   }
 
+  /**
+   * The folders the jobs still to end read or write (waiting, running or paused: a conversion's
+   * input and output, a training's source, target and output), each with its job's title.
+   */
+  foldersInUse(): { folder: string; title: string }[] {
+    return this.jobs
+      .filter((j) => !isFinished(j.status))
+      .flatMap((j) => {
+        const spec = this.specs.get(j.id) ?? this.sincutSpecs.get(j.id);
+        const folders = [
+          ...(j.convert ? [j.convert.input, j.convert.output] : []),
+          ...(spec ? [spec.source, spec.target, spec.out] : []),
+        ];
+        return folders.map((folder) => ({ folder, title: j.title }));
+      });
+  }
+
   /** The styles training jobs were started for: their ids are taken. */
   trainedStyleIds(): Set<string> {
     return new Set(this.jobs.flatMap((j) => (j.train ? [j.train.styleId] : [])));

@@ -9,11 +9,13 @@
  */
 import path from 'node:path';
 import { parseRequest, type Reply, type StudioEvent } from '../../../shared/ipc';
+import { isWatching } from '../../../shared/ipc-watch';
 import { DEFAULT_SETTINGS, type StudioSettings } from '../../../shared/ipc-settings';
 import { CacheRoot, libraryCacheDir } from '../cache-folder';
 import { EstimateCache } from '../estimates';
 import { ImagePyramid, PyramidRangeError } from '../image-pyramid';
 import { Inbox, INBOX_FOLDER } from '../inbox';
+import { INBOX_LEDGER_FILE, InboxUpkeep } from '../inbox-upkeep';
 import { PathPolicy } from '../path-policy';
 import { applyThreadSetting, SETTINGS_FILE, SettingsStore } from '../settings';
 import { Thumbnails } from '../thumbnails';
@@ -44,6 +46,7 @@ export class Studio {
   private readonly gpu: GpuBackends;
   private readonly routes: Routes;
   private readonly inbox: Inbox;
+  private readonly inboxUpkeep: InboxUpkeep;
   private watches: Watches | null = null;
   private settingsStore: SettingsStore | null = null;
 
@@ -69,6 +72,16 @@ export class Studio {
         allowedRoots: () => studio.paths.policy.roots,
       });
     }
+    // What the last run left in the inbox: unfinished uploads, old converted ones.
+    const tidied = await studio.inboxUpkeep.start().catch((err: unknown) => {
+      process.stderr.write(`warning: the inbox was not tidied: ${String(err)}\n`);
+      return null;
+    });
+    const gone = tidied && tidied.temporaries.length + tidied.converted.length;
+    if (gone)
+      process.stderr.write(
+        `inbox: removed ${gone} file${gone === 1 ? '' : 's'} no longer needed\n`,
+      );
     return studio;
   }
 
@@ -85,6 +98,10 @@ export class Studio {
     this.paths = new StudioPaths(new PathPolicy(roots, opts.grantedRoots ?? null), this.cache);
     this.pyramid = new ImagePyramid(this.cache.folder('pyramid'), this.cache.dir);
     this.inbox = new Inbox(path.join(opts.libraryDir, INBOX_FOLDER));
+    this.inboxUpkeep = new InboxUpkeep(this.inbox, {
+      ledgerFile: path.join(opts.libraryDir, INBOX_LEDGER_FILE),
+      inUse: (inside) => this.inboxUser(inside),
+    });
     const spawn = opts.spawnHost;
     this.shortJobs = spawn ? new SideEngine(() => spawn()) : null;
     // The heatmap process keeps the image it translated while the artist looks at it.
@@ -110,6 +127,7 @@ export class Studio {
       heatmaps: this.heatmaps,
       cache: this.cache,
       inbox: this.inbox,
+      inboxUpkeep: this.inboxUpkeep,
       settings: () => this.settings,
       settingsStore: () => this.settingsStore,
       watches: () => this.watches,
@@ -200,6 +218,7 @@ export class Studio {
   async dispose(): Promise<void> {
     this.jobs.markDisposed();
     await this.inbox.dispose();
+    await this.inboxUpkeep.dispose();
     await this.watches?.dispose();
     this.heatmaps?.dispose();
     this.shortJobs?.dispose();
@@ -207,7 +226,21 @@ export class Studio {
     this.listeners.clear();
   }
 
+  /** Which job or watched folder uses a folder that `inside` accepts, in words; or null. */
+  private inboxUser(inside: (p: string) => boolean): string | null {
+    const job = this.jobs.foldersInUse().find((u) => inside(u.folder));
+    if (job) return `“${job.title}” uses it`;
+    const watch = this.watches
+      ?.list()
+      .find((w) => isWatching(w) && (inside(w.input) || inside(w.output)));
+    return watch ? `the watched folder ${watch.input} uses it` : null;
+  }
+
   private emit(event: StudioEvent): void {
+    // A converted upload goes on the inbox's ledger (removed when old); its result never.
+    if (event.type === 'convert-file' || event.type === 'watch-file') {
+      this.inboxUpkeep.noteFile(event.file);
+    }
     for (const l of this.listeners) {
       try {
         l(event);

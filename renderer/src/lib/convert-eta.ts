@@ -5,7 +5,14 @@
  * the seconds between finished files since the first one started. A file in flight counts
  * as partly done by how long it has run against the mean time a file takes, so the estimate
  * moves every second rather than jumping at each finished file; it never reads 0 while
- * files remain (`finishing` instead), and before a first file ends there is no estimate.
+ * files remain (`finishing` instead).
+ *
+ * A file translated tile by tile says how far it is (`fraction`, from the services at most 4
+ * times a second): that counts as its part done instead of the guess from its time. Before a
+ * first file ends, the file being translated gives the pace — the engine translates one file
+ * at a time, so a file's translation time (its seconds translating over its fraction) is the
+ * batch's pace — so even a single large image has an estimate; without a fraction there is
+ * none until a file ends.
  */
 import type { ConvertFileInfo } from '../../../shared/ipc-jobs';
 
@@ -23,6 +30,8 @@ export class ConvertEta {
   /** When each file was first seen converting, and when it ended (ms). */
   private readonly started = new Map<string, number>();
   private readonly ended = new Map<string, number>();
+  /** When each file was first seen translating (ms). */
+  private readonly translating = new Map<string, number>();
   private first: number | null = null;
 
   /** Records the files as they stand at `now` (ms); call on every change and any time. */
@@ -32,6 +41,13 @@ export class ConvertEta {
         this.started.set(f.input, now);
         this.first ??= now;
       }
+      if (
+        f.status === 'converting' &&
+        f.stage === 'translating' &&
+        !this.translating.has(f.input)
+      ) {
+        this.translating.set(f.input, now);
+      }
       const over = f.status === 'done' || f.status === 'failed';
       if (over && this.started.has(f.input) && !this.ended.has(f.input)) {
         this.ended.set(f.input, now);
@@ -40,6 +56,7 @@ export class ConvertEta {
         // Added again (a watched file changed): it will be converted anew.
         this.ended.delete(f.input);
         this.started.delete(f.input);
+        this.translating.delete(f.input);
       }
     }
   }
@@ -57,21 +74,39 @@ export class ConvertEta {
     const inFlight = files.filter((f) => f.status === 'converting');
     if (!queued && !inFlight.length) return { seconds: 0, finishing: false };
     const finished = [...this.ended.keys()].filter((k) => this.started.has(k));
-    if (!finished.length || this.first === null) return { seconds: null, finishing: false };
-    const lastEnd = Math.max(...finished.map((k) => this.ended.get(k)!));
-    // The batch's pace: one file per `pace` seconds, overlapping included.
-    const pace = (lastEnd - this.first) / 1000 / finished.length;
-    // How long one file takes from first decode to written, on average.
-    const meanWall =
-      finished.reduce((sum, k) => sum + (this.ended.get(k)! - this.started.get(k)!), 0) /
-      1000 /
-      finished.length;
+    let pace: number | null = null;
+    let meanWall = 0;
+    if (finished.length && this.first !== null) {
+      const lastEnd = Math.max(...finished.map((k) => this.ended.get(k)!));
+      // The batch's pace: one file per `pace` seconds, overlapping included.
+      pace = (lastEnd - this.first) / 1000 / finished.length;
+      // How long one file takes from first decode to written, on average.
+      meanWall =
+        finished.reduce((sum, k) => sum + (this.ended.get(k)! - this.started.get(k)!), 0) /
+        1000 /
+        finished.length;
+    } else {
+      pace = this.translationPace(inFlight, now);
+    }
+    if (pace === null) return { seconds: null, finishing: false };
     let left = queued;
     for (const f of inFlight) {
       const ran = this.elapsed(f.input, now) ?? 0;
-      left += 1 - Math.min(MOST_DONE, meanWall > 0 ? ran / meanWall : 0);
+      const done = f.fraction ?? (meanWall > 0 ? ran / meanWall : 0);
+      left += 1 - Math.min(MOST_DONE, done);
     }
     const seconds = left * pace;
     return seconds < 1 ? { seconds: null, finishing: true } : { seconds, finishing: false };
+  }
+
+  /** Seconds a file's translation takes, from the one under way: null when none says. */
+  private translationPace(inFlight: readonly ConvertFileInfo[], now: number): number | null {
+    for (const f of inFlight) {
+      const since = this.translating.get(f.input);
+      if (f.stage !== 'translating' || !f.fraction || since === undefined) continue;
+      const seconds = (now - since) / 1000;
+      if (seconds > 0) return seconds / f.fraction;
+    }
+    return null;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ConvertFileInfo, JobSnapshot } from '../../../shared/ipc-jobs';
 import type { WatchInfo } from '../../../shared/ipc-watch';
 import { CompareState } from '../../../renderer/src/lib/state/compare.svelte';
 import { fakeApi } from '../fake-api';
@@ -342,5 +343,54 @@ describe('before/after viewer', () => {
     expect([view.zoom, view.panX, view.panY]).toEqual([1, 0, 0]);
     view.setSplit(140);
     expect(view.split).toBe(100);
+  });
+});
+
+describe('a conversion’s rows', () => {
+  it('show the share of tiles done while a file is translated, and the bar counts it', async () => {
+    const progress = { total: 2, queued: 1, converting: 1, done: 0, skipped: 0, failed: 0 };
+    const job: JobSnapshot = {
+      id: 'c1',
+      kind: 'convert',
+      title: 'Convert with Sepia',
+      status: 'running',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: null,
+      error: null,
+      train: null,
+      convert: {
+        styleId: 'sepia',
+        input: '/lib/in',
+        output: '/lib/out',
+        files: [],
+        progress: { ...progress, etaSeconds: null },
+      },
+    };
+    const fake = fakeApi({ 'jobs:list': () => ({ jobs: [job] }) });
+    await openConvert(fake);
+    const file = (over: Partial<ConvertFileInfo>): ConvertFileInfo => ({
+      input: '/lib/in/big.png',
+      output: '/lib/out/big.png',
+      relative: 'big.png',
+      status: 'converting',
+      stage: 'translating',
+      ...over,
+    });
+    fake.push({ type: 'convert-file', jobId: 'c1', file: file({}) });
+    flushSync();
+    const state = () => document.querySelector('[data-testid="file-state"]')?.textContent ?? '';
+    expect(state()).toMatch(/^translating( ·|$)/);
+    fake.push({ type: 'convert-file', jobId: 'c1', file: file({ fraction: 0.425 }) });
+    flushSync();
+    expect(state()).toMatch(/^translating 42 %/);
+    const bar = document.querySelector<HTMLProgressElement>(
+      'progress[aria-label^="Files converted"]',
+    )!;
+    expect(bar.value).toBeCloseTo(0.425);
+    // The stage after it carries no fraction: the row no longer shows one.
+    fake.push({ type: 'convert-file', jobId: 'c1', file: file({ stage: 'encoding' }) });
+    flushSync();
+    expect(state()).toMatch(/^encoding( ·|$)/);
   });
 });

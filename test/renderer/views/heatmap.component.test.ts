@@ -6,6 +6,7 @@
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HeatmapView } from '../../../shared/ipc';
+import type { BrowseListing } from '../../../shared/ipc-files';
 import { fakeApi } from '../fake-api';
 import { byText, cleanup, readyStyle, render, type, update } from './mount';
 
@@ -222,5 +223,60 @@ describe('heatmaps on hover', () => {
     await update();
     expect(queries().at(-1)?.input).toMatchObject({ x: 1460, y: 750 });
     expect(document.querySelector('.marker.query.pinned')).not.toBeNull();
+  });
+});
+
+describe('the image field’s Browse… in a browser tab', () => {
+  // The heatmap services take one image file: the folder browser must not answer a folder.
+  it('opens folders and chooses only an image, never a folder or another file', async () => {
+    const listing = (path: string): BrowseListing => ({
+      path,
+      parent: null,
+      crumbs: [{ name: path.split('/').pop() ?? path, path }],
+      entries: [
+        { name: 'shoot', path: `${path}/shoot`, kind: 'folder', size: null },
+        { name: 'a.png', path: `${path}/a.png`, kind: 'image', size: 10 },
+        { name: 'notes.txt', path: `${path}/notes.txt`, kind: 'file', size: 3 },
+      ],
+      truncated: false,
+      places: [{ label: 'Library', path: '/lib' }],
+      asked: null,
+    });
+    const fake = fakeApi({
+      'styles:list': () => ({ styles: [readyStyle()] }),
+      'folder:browse': (input) => listing(input.path ?? '/lib'),
+    });
+    await render(fake);
+    byText('nav button', 'Heatmaps')!.click();
+    flushSync();
+    const field = document.getElementById('heatmap-image') as HTMLInputElement;
+    const zone = field.closest('.path-field')!;
+    expect(zone.getAttribute('aria-label')).toBe('Drop an image file here');
+    byText('button', 'Browse…', zone)!.click();
+    await update();
+    const dialog = document.querySelector('dialog.browser')!;
+    expect(dialog.querySelector('#browser-title')?.textContent).toBe('Choose: Image');
+    // A folder field would offer the folder shown; this one does not.
+    expect(byText('button', 'Use this folder', dialog)).toBeUndefined();
+    const option = (name: string) => byText('[role="option"]', name, dialog)!;
+    expect(option('notes.txt').getAttribute('aria-disabled')).toBe('true');
+    expect(option('shoot').getAttribute('aria-disabled')).toBe('false');
+    // Entering a folder opens it (the field stays empty) …
+    option('shoot').dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+    await update();
+    expect(fake.requests.filter((r) => r.channel === 'folder:browse').at(-1)?.input).toEqual({
+      path: '/lib/shoot',
+    });
+    expect(field.value).toBe('');
+    // … another file is not taken, and an image is.
+    option('notes.txt').dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+    await update();
+    expect(field.value).toBe('');
+    option('a.png').click();
+    flushSync();
+    expect(byText('button', 'Choose notes.txt', dialog)).toBeUndefined();
+    byText('button', 'Choose a.png', dialog)!.click();
+    flushSync();
+    expect(field.value).toBe('/lib/shoot/a.png');
   });
 });

@@ -7,6 +7,7 @@
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../../shared/ipc';
+import type { InboxUsage } from '../../../shared/ipc-files';
 import type { SettingsView } from '../../../shared/ipc-settings';
 import { DETECTED, fakeApi, SETTINGS } from '../fake-api';
 import { byText, cleanup, render, type, update } from './mount';
@@ -186,5 +187,87 @@ describe('settings', () => {
     );
     expect(fake.requests.filter((r) => r.channel === 'settings:detect')).toHaveLength(1);
     expect((document.getElementById('settings-backend') as HTMLSelectElement).disabled).toBe(false);
+  });
+});
+
+describe('the inbox in settings', () => {
+  const words = (el: Element | null) => el?.textContent?.replace(/\s+/g, ' ').trim();
+  const usage = (over: Partial<InboxUsage> = {}): InboxUsage => ({
+    path: '/lib/inbox',
+    total: { files: 5, bytes: 3 * 1024 * 1024 },
+    uploads: { files: 2, bytes: 1024 * 1024 },
+    busy: null,
+    keepDays: 14,
+    ...over,
+  });
+
+  it('shows its size, and empties it only after a confirmation', async () => {
+    let now = usage();
+    const fake = fakeApi({
+      'inbox:usage': () => now,
+      'inbox:empty': () => {
+        now = usage({ total: { files: 0, bytes: 0 }, uploads: { files: 0, bytes: 0 } });
+        return { removed: { files: 5, bytes: 3 * 1024 * 1024 }, usage: now };
+      },
+    });
+    await openSettings(fake);
+    await update();
+    const card = document.querySelector('[data-testid="inbox"]')!;
+    expect(words(card.querySelector('[data-testid="inbox-size"]'))).toBe(
+      '3.0 MB in 5 files: uploads 1.0 MB (2), results and other files 2.0 MB (3).',
+    );
+    byText('button', 'Empty inbox…', card)!.click();
+    flushSync();
+    // Asked first: nothing is removed by the first press.
+    expect(fake.requests.some((r) => r.channel === 'inbox:empty')).toBe(false);
+    const confirm = card.querySelector('[role="alertdialog"]')!;
+    expect(words(confirm)).toMatch(/5 files, 3\.0 MB/);
+    byText('button', 'Keep it', confirm)!.click();
+    flushSync();
+    expect(card.querySelector('[role="alertdialog"]')).toBeNull();
+    byText('button', 'Empty inbox…', card)!.click();
+    flushSync();
+    byText('button', 'Empty it for good', card)!.click();
+    await update();
+    expect(fake.requests.filter((r) => r.channel === 'inbox:empty').map((r) => r.input)).toEqual([
+      { confirm: true },
+    ]);
+    expect(card.querySelector('[data-testid="inbox-note"]')?.textContent).toMatch(
+      /Emptied: 5 files, 3\.0 MB/,
+    );
+    expect(card.querySelector('[data-testid="inbox-size"]')?.textContent).toMatch(
+      /The inbox is empty/,
+    );
+    expect((byText('button', 'Empty inbox…', card) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says why it cannot be emptied while a job uses it, and shows a refusal', async () => {
+    const fake = fakeApi({ 'inbox:usage': () => usage({ busy: '“Convert with Ink” uses it' }) });
+    await openSettings(fake);
+    await update();
+    const card = document.querySelector('[data-testid="inbox"]')!;
+    expect(card.textContent).toMatch(/It cannot be emptied now: “Convert with Ink” uses it\./);
+    expect((byText('button', 'Empty inbox…', card) as HTMLButtonElement).disabled).toBe(true);
+
+    // Free when looked at, busy by the time it is asked: the services' refusal is shown.
+    const raced = fakeApi({
+      'inbox:usage': () => usage(),
+      'inbox:empty': () =>
+        new StudioError({
+          code: 'rejected',
+          message: 'The inbox cannot be emptied now: images are being uploaded into it.',
+        }),
+    });
+    cleanup();
+    await openSettings(raced);
+    await update();
+    const again = document.querySelector('[data-testid="inbox"]')!;
+    byText('button', 'Empty inbox…', again)!.click();
+    flushSync();
+    byText('button', 'Empty it for good', again)!.click();
+    await update();
+    expect(again.querySelector('[data-testid="inbox-note"]')?.textContent).toMatch(
+      /images are being uploaded into it/,
+    );
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The studio's own file browser and upload inbox, for a browser tab under `patchwork serve`:
  * a folder's listing within the allowed folders ('folder:browse', ../../folder-browser.ts),
- * and images dropped on the page sent in chunks into the library's inbox ('inbox:*',
- * ../../inbox.ts), where a conversion can read them.
+ * images dropped on the page sent in chunks into the library's inbox ('inbox:*',
+ * ../../inbox.ts), where a conversion can read them, and the inbox's size and emptying
+ * (../../inbox-upkeep.ts).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,14 @@ import { browseFolder } from '../../folder-browser';
 import type { Handlers, StudioContext } from '../context';
 import { RequestError } from '../request-error';
 
-type FileChannel = 'folder:browse' | 'inbox:begin' | 'inbox:chunk' | 'inbox:finish' | 'inbox:abort';
+type FileChannel =
+  | 'folder:browse'
+  | 'inbox:begin'
+  | 'inbox:chunk'
+  | 'inbox:finish'
+  | 'inbox:abort'
+  | 'inbox:usage'
+  | 'inbox:empty';
 
 export function fileRoutes(ctx: StudioContext): Handlers<FileChannel> {
   const { opts } = ctx;
@@ -48,6 +56,11 @@ export function fileRoutes(ctx: StudioContext): Handlers<FileChannel> {
     'inbox:abort': async (input) => {
       await ctx.inbox.abort(input.uploadId);
       return { uploadId: input.uploadId };
+    },
+    'inbox:usage': () => ctx.inboxUpkeep.usage(),
+    'inbox:empty': async () => {
+      const removed = await ctx.inboxUpkeep.empty();
+      return { removed, usage: await ctx.inboxUpkeep.usage() };
     },
   };
 }

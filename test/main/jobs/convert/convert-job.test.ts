@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ConvertJobSpec, WorkerJobEvent } from '../../../../shared/ipc-worker';
 import { initBackend } from '../../../../main/engine/backend';
-import { convertFile } from '../../../../main/engine/infer/convert-image';
+import { convertFile, createImageConverter } from '../../../../main/engine/infer/convert-image';
 import { openStyleConversion } from '../../../../main/engine/style/open-conversion';
 import {
   openConversion,
@@ -25,6 +25,7 @@ import { runWatchJob, type WatchJobEvent } from '../../../../main/jobs/convert/w
 import { runJob } from '../../../../main/worker/run-job';
 import { writeImage } from './files';
 import { useTempDir } from '../../../support/temp-dir';
+import { saveTinyCutStyle } from '../../../support/tiny-cut-style';
 import { saveTinySinCutStyle } from '../../../support/tiny-sincut-style';
 
 const tmp = useTempDir('patchwork-worker-convert-');
@@ -324,5 +325,38 @@ describe('temporaries left by a killed run', () => {
     expect(events.filter((e) => e.type === 'cleaned')).toEqual([
       { type: 'cleaned', outputRoot: output, removed: [stale[0]] },
     ]);
+  });
+});
+
+describe('tile progress', () => {
+  // The queue tells the studio a file's fraction of tiles done (convert-queue.ts): every kind
+  // of style, on either engine, must report its tiles through the converter's translate.
+  it('every style kind and engine tells the tiles done as it translates', async () => {
+    const cut = tmp.path('cut-style');
+    await saveTinyCutStyle(cut);
+    const input = tmp.path('tiles.png');
+    await writeImage(input, 3, 40, 32);
+    const cases = [
+      [style, 'tfjs'],
+      [cut, 'tfjs'],
+      [cut, 'onnx'],
+    ] as const;
+    for (const [dir, engine] of cases) {
+      const conv = await openStyleConversion(dir, { alwaysTiled: true, engine });
+      try {
+        const c = createImageConverter({
+          translate: conv.translate,
+          translateOptions: { tile: 16 },
+        });
+        const told: [number, number][] = [];
+        await c.translate(await c.decode(input), (done, total) => told.push([done, total]));
+        expect(told.length, `${dir} on ${engine}`).toBeGreaterThan(1);
+        const [done, total] = told.at(-1)!;
+        expect(done).toBe(total);
+        expect(told.map(([d]) => d)).toEqual(told.map((_, i) => i + 1));
+      } finally {
+        conv.dispose();
+      }
+    }
   });
 });

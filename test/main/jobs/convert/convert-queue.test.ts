@@ -12,6 +12,7 @@ import {
   type ConvertQueueOptions,
   type QueueEvent,
 } from '../../../../main/jobs/convert/convert-queue';
+import type { DecodedInput } from '../../../../main/engine/infer/convert-image';
 import type { ConvertEngine } from '../../../../main/jobs/convert/convert-settings';
 import { ConvertManifest, MANIFEST_FILE } from '../../../../main/jobs/convert/manifest';
 import { planConversion, type PlannedFile } from '../../../../main/jobs/convert/plan';
@@ -311,6 +312,46 @@ describe('ConvertQueue', () => {
     const progress = r.events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
     expect(progress.at(-1)).toMatchObject({ total: 5, done: 5, queued: 0, etaSeconds: 0 });
     expect(progress.some((p) => p.etaSeconds !== null && p.etaSeconds > 0)).toBe(true);
+  });
+
+  it('tells a file’s fraction of tiles done while it translates, at most 4 times a second', async () => {
+    const dirs = await folder();
+    await writeImage(path.join(dirs.input, 'big.png'), 1, 40);
+    await writeImage(path.join(dirs.input, 'small.png'), 2);
+    // A clock the engine moves: each of big.png's ten tiles takes 100 ms.
+    let clock = 0;
+    const tiled: ConvertEngine<DecodedInput> = {
+      ...invert,
+      translate: async (d, onProgress) => {
+        if (d.width === 40) {
+          for (let tile = 1; tile <= 10; tile++) {
+            clock += 100;
+            onProgress?.(tile, 10);
+          }
+        }
+        return invert.translate(d);
+      },
+    };
+    const r = await run(dirs, tiled as ConvertEngine, { now: () => clock });
+    const told = (name: string) =>
+      r.events.flatMap((e) =>
+        e.type === 'file' && e.file.input.endsWith(name)
+          ? [{ stage: e.file.stage ?? e.file.status, fraction: e.file.fraction }]
+          : [],
+      );
+    // 300, 600 and 900 ms into the translation: every 250 ms at most, none after the stage ends.
+    expect(told('big.png').filter((t) => t.fraction !== undefined)).toEqual([
+      { stage: 'translating', fraction: 0.3 },
+      { stage: 'translating', fraction: 0.6 },
+      { stage: 'translating', fraction: 0.9 },
+    ]);
+    expect(told('big.png').slice(-2)).toEqual([
+      { stage: 'encoding', fraction: undefined },
+      { stage: 'done', fraction: undefined },
+    ]);
+    // Translated in one piece: no fraction is known, none is told.
+    expect(told('small.png').some((t) => t.fraction !== undefined)).toBe(false);
+    expect(r.queue.files().every((f) => f.fraction === undefined)).toBe(true);
   });
 
   it('does not queue an input twice, and looks again at one re-added while it converts', async () => {
