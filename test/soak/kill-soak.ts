@@ -220,7 +220,12 @@ function lastCheckpointReported(output: string): number {
   return last;
 }
 
-function resumedFrom(output: string): number {
+/**
+ * The step a run said it starts from: null when it was killed before saying so (during
+ * start-up), 0 when it said it starts afresh.
+ */
+function resumedFrom(output: string): number | null {
+  if (!/^cut: /m.test(output)) return null;
   const m = /resuming at step (\d+)/.exec(output);
   return m ? Number(m[1]) : 0;
 }
@@ -262,8 +267,13 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
       report.runs += 1;
       // A step reported as checkpointed must never have to be done again by the next run.
       const from = resumedFrom(run.output);
-      if (from < reported) report.counts.lostSteps += reported - from;
-      reported = Math.max(from, lastCheckpointReported(run.output));
+      if (from !== null && from < reported) {
+        report.counts.lostSteps += reported - from;
+        report.notes.push(
+          `round ${report.rounds}: step ${reported} was reported saved, resumed at ${from}`,
+        );
+      }
+      reported = Math.max(from ?? 0, reported, lastCheckpointReported(run.output));
       if (!run.killed && run.code !== 0) {
         report.counts.failedRuns += 1;
         report.notes.push(`round ${report.rounds}: exit ${run.code}: ${run.stderr.trim()}`);
@@ -433,7 +443,8 @@ async function watchRound(
       report.notes.push(`watch round ${round}: ignored Ctrl-C for 60 s: ${run.output.slice(-400)}`);
     } else if (!run.killed && run.code !== 0) {
       report.counts.failedRuns += 1;
-      report.notes.push(`watch round ${round}: exit ${run.code}: ${run.output.slice(-400)}`);
+      const how = run.code ?? run.signal;
+      report.notes.push(`watch round ${round}: exit ${how}: ${run.output.slice(-400)}`);
     }
   };
   // Killed runs while the files arrive (and after, while kills remain for this round): half
@@ -451,6 +462,9 @@ async function watchRound(
   await feed;
   // The last run: until every input has an output on record, then Ctrl-C.
   const last = startCli(args);
+  // Once it is watching: a Ctrl-C during start-up ends a run before it has cleaned up or
+  // looked at anything, which would test nothing.
+  await last.printed(/^watching /m);
   const deadline = Date.now() + 300_000;
   const manifest = path.join(out, '.patchwork-convert.json');
   for (;;) {
