@@ -232,6 +232,8 @@ describe('BatchMatMul with transposed operands', () => {
     [true, false, [2, 7, 5], [2, 7, 3]],
     [true, true, [3, 7, 5], [3, 3, 7]],
     [false, true, [33, 17], [9, 17]],
+    // Across the 32-element tiles of the explicit transpose, in both axes and batched.
+    [true, true, [2, 70, 45], [2, 33, 70]],
   ])('transposeA %s, transposeB %s: %j · %j', async (ta, tb, sa, sb) => {
     const { cpu, wasm } = await onBoth(() => {
       const a = tf.tensor(values(tf.util.sizeFromShape(sa), 1), sa);
