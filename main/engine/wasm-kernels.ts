@@ -591,6 +591,56 @@ function transposeLastTwo(backend: BackendWasm, t: Info): Info {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reverse
+
+/**
+ * The wasm Reverse kernel walks every element through a general n-d index: ~10× the time of an
+ * element-wise add of the same size (7.5 ms against 0.8 ms at [1, 96, 96, 32]). Flip
+ * equivariance and the reflect-padding adjoints reverse NHWC maps along H or W, which leaves
+ * whole pixels (C values) or rows contiguous: copied here as runs. Other dtypes go to the
+ * backend's own kernel.
+ */
+let builtinReverse: tf.KernelFunc | null = null;
+
+function reverse({
+  inputs,
+  backend,
+  attrs,
+}: WasmKernelArgs<tf.ReverseInputs, tf.ReverseAttrs>): Info {
+  const x = inputs.x as Info;
+  const shape = x.shape;
+  if (shape.length === 0 || (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool')) {
+    const builtin = builtinReverse as tf.KernelFunc;
+    return builtin({ inputs, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as Info;
+  }
+  const axes = new Set(tf.util.parseAxisParam(attrs.dims, shape));
+  // The axes after the last reversed one form contiguous runs of `run` elements.
+  let last = shape.length - 1;
+  while (last >= 0 && !axes.has(last)) last--;
+  const run = tf.util.sizeFromShape(shape.slice(last + 1));
+  const outer = shape.slice(0, last + 1);
+  const out = backend.makeOutput([...shape], x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const runs = tf.util.sizeFromShape(outer);
+  const index = outer.map(() => 0); // the output's multi-index over the outer axes
+  for (let k = 0; k < runs; k++) {
+    let from = 0;
+    for (let a = 0; a < outer.length; a++) {
+      from = from * outer[a] + (axes.has(a) ? outer[a] - 1 - index[a] : index[a]);
+    }
+    from *= run;
+    const to = k * run;
+    if (run >= 32) dst.set(src.subarray(from, from + run), to);
+    else for (let e = 0; e < run; e++) dst[to + e] = src[from + e];
+    for (let a = outer.length - 1; a >= 0 && ++index[a] === outer[a]; a--) index[a] = 0;
+  }
+  return out;
+}
+
+const reverseKernelFunc = reverse as unknown as tf.KernelFunc;
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 
 const replacements: tf.KernelConfig[] = [
@@ -627,11 +677,24 @@ export function registerWasmTrainingKernels(): string[] {
       disposeFunc: current.disposeFunc,
     });
   }
+  const currentReverse = tf.getKernel(tf.Reverse, BACKEND);
+  if (currentReverse !== undefined && currentReverse.kernelFunc !== reverseKernelFunc) {
+    builtinReverse = currentReverse.kernelFunc;
+    tf.unregisterKernel(tf.Reverse, BACKEND);
+    // As for BatchMatMul: the built-in kernel binds its wasm function in its setup.
+    tf.registerKernel({
+      kernelName: tf.Reverse,
+      backendName: BACKEND,
+      kernelFunc: reverseKernelFunc,
+      setupFunc: currentReverse.setupFunc,
+      disposeFunc: currentReverse.disposeFunc,
+    });
+  }
   for (const config of replacements) {
     const current = tf.getKernel(config.kernelName, BACKEND);
     if (current?.kernelFunc === config.kernelFunc) continue;
     if (current !== undefined) tf.unregisterKernel(config.kernelName, BACKEND);
     tf.registerKernel(config);
   }
-  return [...replacements.map((config) => config.kernelName), tf.BatchMatMul];
+  return [...replacements.map((config) => config.kernelName), tf.BatchMatMul, tf.Reverse];
 }
