@@ -1,6 +1,7 @@
 /**
  * Benchmark entry point:
- * `npm run bench -- <case> [--backend NAME] [--threads 1,N] [--quick] [--profile]`.
+ * `npm run bench -- <case> [--backend NAME] [--threads 1,N] [--quick] [--profile]`
+ * (`step` also takes `--config NAMES`).
  * With no case it lists them. A case is a module exporting `{ summary, run(args) }`; adding one
  * is an import and a line in CASES. See test/bench/README.md for what each case measures.
  */
@@ -33,6 +34,8 @@ export interface BenchArgs {
    * sincut); default: 1 and every physical core.
    */
   threads?: number[];
+  /** step: configurations and measures by name (`--config sample,fastcut`). */
+  config?: string[];
   /** kill-soak: how many SIGKILLs in all. */
   kills?: number;
   /** watch-soak: how many files arrive at once. */
@@ -65,7 +68,7 @@ const CASES: Record<string, BenchCase> = {
 
 const USAGE =
   'usage: npm run bench -- <case> [--backend NAME] [--engine onnx|tfjs] [--threads 1,2] ' +
-  '[--quick] [--profile] [--budget MIB]\n' +
+  '[--quick] [--profile] [--budget MIB] [--config NAMES (step)]\n' +
   '       npm run bench -- kill-soak [--kills N] | watch-soak [--files N]  [--seed S] [--keep]';
 
 function parse(argv: string[]): { name?: string; args: BenchArgs } {
@@ -82,6 +85,9 @@ function parse(argv: string[]): { name?: string; args: BenchArgs } {
       const list = (argv[++i] ?? '').split(',').map((t) => parseThreads(t, '--threads'));
       if (list.some((t) => t === 'auto')) throw new Error('--threads takes counts, e.g. 1,2');
       args.threads = [...new Set(list as number[])].sort((x, y) => x - y);
+    } else if (a === '--config') {
+      args.config = (argv[++i] ?? '').split(',').filter((c) => c !== '');
+      if (!args.config.length) throw new Error('--config needs names, e.g. sample,fastcut');
     } else if (a === '--kills' || a === '--seed' || a === '--files') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a whole number`);

@@ -9,7 +9,10 @@
  *
  * Configurations: the paper's (256², ngf 64, 9 blocks, ndf 64, 256 patches); the same
  * networks on 96² crops (for comparison with figures from before the paper-size step fitted
- * the wasm heap); and a small one (128², ngf 16, 2 blocks, ndf 16).
+ * the wasm heap); a small one (128², ngf 16, 2 blocks, ndf 16); and the studio's sample
+ * configuration ("Try it with the sample images": FastCUT, 96², ngf 16, 4 blocks, ndf 64).
+ * `--config` picks configurations and measures by name (`--config sample,fastcut`). Each row
+ * is printed as soon as it is measured; each configuration's table follows its last row.
  * Every measurement runs in a fresh child process, so its peak RSS is its own and a backend
  * that fails to load, aborts or crashes takes only its own rows with it. Warm-up iterations
  * (kernel set-up, heap growth, Adam's lazily made moments) are not timed; the figure is the
@@ -29,7 +32,12 @@ import { BACKENDS, initBackend, type BackendName } from '../../main/engine/backe
 import { ResnetGenerator } from '../../main/engine/model/generator';
 import { Rng } from '../../main/engine/rng';
 import { CutModel } from '../../main/engine/train/cut-model';
-import { drawSampling, trainStepAsync } from '../../main/engine/train/train-step';
+import {
+  discriminatorGradsAsync,
+  drawSampling,
+  generatorGradsAsync,
+  trainStepAsync,
+} from '../../main/engine/train/train-step';
 import {
   DISTURBED,
   QuietRunner,
@@ -58,6 +66,10 @@ interface Config {
   numPatches: number;
   /** Seconds per step, not tenths: fewer iterations. */
   heavy: boolean;
+  /** What is measured when `--config` names no measure; default all of MEASURES. */
+  measures?: Measure[];
+  /** Shown in the header beside the configuration. */
+  note?: string;
 }
 
 const PAPER_NETS = { ngf: 64, ndf: 64, nBlocks: 9, numPatches: 256, heavy: true };
@@ -65,6 +77,17 @@ const CONFIGS: Config[] = [
   { key: 'paper', size: 256, ...PAPER_NETS },
   { key: 'paper@96', size: 96, ...PAPER_NETS },
   { key: 'small', size: 128, ngf: 16, ndf: 16, nBlocks: 2, numPatches: 256, heavy: false },
+  {
+    key: 'sample',
+    size: 96,
+    ngf: 16,
+    ndf: 64,
+    nBlocks: 4,
+    numPatches: 256,
+    heavy: false,
+    measures: ['forward', 'fastcut'],
+    note: 'the studio sample ("Try it with the sample images"): FastCUT, 300 steps',
+  },
 ];
 /** For a software GPU adapter (SwiftShader): a correctness run, not a speed figure. */
 const SOFTWARE_CONFIGS: Config[] = [
@@ -105,8 +128,40 @@ function cpuSkipReason(cfg: Config, m: Measure): string | null {
 function describeConfig(c: Config): string {
   return (
     `${c.size}×${c.size}, ngf ${c.ngf}, ${c.nBlocks} blocks, ndf ${c.ndf}, ` +
-    `${c.numPatches} patches, batch 1`
+    `${c.numPatches} patches, batch 1` +
+    (c.note ? ` (${c.note})` : '')
   );
+}
+
+/** What `--config` selects: configurations and measures by name; the defaults where absent. */
+export interface StepSelection {
+  configs: Config[];
+  /** Measures named on the command line; null: each configuration's own. */
+  measures: Measure[] | null;
+}
+
+/**
+ * Parses `--config` names (configuration keys and measure names, in any mix). Throws, listing
+ * the known names, on an unknown one.
+ */
+export function selectStep(names: string[] | undefined, all: Config[] = CONFIGS): StepSelection {
+  if (!names?.length) return { configs: all, measures: null };
+  const configs: Config[] = [];
+  const measures: Measure[] = [];
+  for (const name of names) {
+    const cfg = all.find((c) => c.key === name);
+    if (cfg) configs.push(cfg);
+    else if ((MEASURES as string[]).includes(name)) measures.push(name as Measure);
+    else {
+      const known = [...all.map((c) => c.key), ...MEASURES].join(', ');
+      throw new Error(`--config: unknown name "${name}" (known: ${known})`);
+    }
+  }
+  return { configs: configs.length ? configs : all, measures: measures.length ? measures : null };
+}
+
+export function measuresOf(cfg: Config, sel: StepSelection): Measure[] {
+  return sel.measures ?? cfg.measures ?? MEASURES;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +179,7 @@ type Job =
       warmup: number;
       timed: number;
     }
-  | { kind: 'profile'; backend: BackendName; threads: number; config: Config };
+  | { kind: 'profile'; backend: BackendName; threads: number; config: Config; preset: Preset };
 
 interface KernelRow {
   name: string;
@@ -151,6 +206,8 @@ type JobResult =
       profiledWallMs?: number;
       /** tf.profile's peak of live tensor bytes during the profiled step. */
       peakTensorBytes?: number;
+      /** Milliseconds of each phase of a step, per unprofiled step (profile mode). */
+      phases?: Record<Phase, number[]>;
     }
   | { ok: false; error: string; outOfMemory?: boolean; peakRssMiB?: number };
 
@@ -184,7 +241,7 @@ async function worker(job: Job): Promise<JobResult> {
     return done({ times });
   }
 
-  const preset: Preset = job.kind === 'time' ? (job.measure as Preset) : 'cut';
+  const preset: Preset = job.kind === 'time' ? (job.measure as Preset) : job.preset;
   const opts = resolveTrainOptions({
     preset,
     ngf: c.ngf,
@@ -207,6 +264,7 @@ async function worker(job: Job): Promise<JobResult> {
 
   if (job.kind === 'profile') {
     await step(); // warm-up: Adam's moments, kernel set-up, heap growth
+    const phases = await timePhases(model, realA, realB, rng, PHASE_STEPS);
     const sampling = drawSampling(model, c.size, c.size, rng);
     const start = performance.now();
     const info = await tf.profile(async () => {
@@ -217,6 +275,7 @@ async function worker(job: Job): Promise<JobResult> {
       profile: kernelsByName(info.kernels),
       profiledWallMs,
       peakTensorBytes: info.peakBytes,
+      phases,
     });
   }
 
@@ -228,6 +287,47 @@ async function worker(job: Job): Promise<JobResult> {
     if (i >= job.warmup) times.push(s);
   }
   return done({ times, leakedTensors: tf.memory().numTensors - before });
+}
+
+const PHASES = ['sampling', 'D grads', 'D Adam', 'G+H grads', 'G+H Adam', 'step'] as const;
+type Phase = (typeof PHASES)[number];
+/** Unprofiled steps whose phases are timed in profile mode. */
+const PHASE_STEPS = 3;
+
+/**
+ * Wall milliseconds of each phase of `steps` steps, run as `trainStepAsync` runs them (D's
+ * gradients and their loss read, D's Adam, then G and H's), without the profiler's overhead.
+ */
+async function timePhases(
+  model: CutModel,
+  realA: tf.Tensor4D,
+  realB: tf.Tensor4D,
+  rng: Rng,
+  steps: number,
+): Promise<Record<Phase, number[]>> {
+  const out = Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as Record<Phase, number[]>;
+  const size = realA.shape[1];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    let last = start;
+    const lap = (phase: Phase) => {
+      const now = performance.now();
+      out[phase].push(now - last);
+      last = now;
+    };
+    const sampling = drawSampling(model, size, size, rng);
+    lap('sampling');
+    const d = await discriminatorGradsAsync(model, realA, realB, sampling);
+    lap('D grads');
+    model.applyD(d.grads);
+    lap('D Adam');
+    const g = await generatorGradsAsync(model, realA, realB, sampling);
+    lap('G+H grads');
+    model.applyGH(g.grads);
+    lap('G+H Adam');
+    out.step.push(performance.now() - start);
+  }
+  return out;
 }
 
 type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
@@ -379,6 +479,8 @@ export interface StepArgs {
   quick: boolean;
   profile: boolean;
   threads?: number[];
+  /** `--config`: configuration keys and measure names; default every configuration. */
+  config?: string[];
 }
 
 export async function runStepBench(args: StepArgs): Promise<void> {
@@ -389,6 +491,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
       throw new Error(`unknown backend "${b}" (expected one of ${BACKENDS.join(', ')})`);
     }
   }
+  const selection = selectStep(args.config); // before any work: a typo fails at once
   const runner = new QuietRunner(args.quick ? 60 : 180, log);
   const counts = benchThreads(args.threads);
   const most = counts[counts.length - 1];
@@ -403,11 +506,13 @@ export async function runStepBench(args: StepArgs): Promise<void> {
     backendLines.push([`backend ${b}`, r.ok ? r.detail : `not available: ${r.error}`]);
   }
   if (args.profile) {
-    return profileCase(args.quick, backendLines, loaded, runner, log, args.threads?.[0] ?? 1);
+    const profiled = args.config ? selection : null;
+    const threads = args.threads?.[0] ?? 1;
+    return profileCase(args.quick, profiled, backendLines, loaded, runner, log, threads);
   }
   // A software GPU adapter alone (SwiftShader): tiny networks, to show that it runs.
   const software = loaded.length === 1 && /software adapter/.test(backendLines[0]?.[1] ?? '');
-  const configs = software ? SOFTWARE_CONFIGS : CONFIGS;
+  const configs = software ? SOFTWARE_CONFIGS : selection.configs;
   if (software)
     backendLines.push(['note', 'software adapter: correctness only, not a speed figure']);
 
@@ -438,7 +543,12 @@ export async function runStepBench(args: StepArgs): Promise<void> {
   let suspect = 0; // figures other processes disturbed
   for (const cfg of configs) {
     const rows: string[][] = [];
-    for (const m of MEASURES) {
+    // Each row as soon as it is measured (a full run takes hours); the table after the last.
+    const emit = (row: string[]) => {
+      rows.push(row);
+      console.log(`row ${cfg.key}: ${COLUMNS.map((c, i) => `${c} ${row[i]}`).join(' | ')}`);
+    };
+    for (const m of measuresOf(cfg, selection)) {
       /** Medians at 1 thread by row name, for the scaling column. */
       const single = new Map<string, number>();
       const scale = (who: string, n: number, r: JobResult): string => {
@@ -469,7 +579,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
           }
           if (m === 'cut' && outOfMemory.has(`${b} ${cfg.key}`)) {
             // A CUT step holds more than a FastCUT one (A and B go through G together).
-            rows.push(figureRow(m, { who: b, result: SKIPPED_OOM, otherLoad: null }, py, '–'));
+            emit(figureRow(m, { who: b, result: SKIPPED_OOM, otherLoad: null }, py, '–'));
             notes.add(`${b} ${what}: skipped, the FastCUT step already ran out of memory`);
             continue;
           }
@@ -486,9 +596,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
           };
           const t = await runner.run(`${what} · ${b}`, () => runJob(job), ownCpu);
           const who = b === 'wasm' ? `wasm ×${threads}` : b;
-          rows.push(
-            figureRow(m, { ...t, who }, py, b === 'wasm' ? scale(b, threads, t.result) : '–'),
-          );
+          emit(figureRow(m, { ...t, who }, py, b === 'wasm' ? scale(b, threads, t.result) : '–'));
           if ((t.otherLoad ?? 0) > DISTURBED) suspect++;
           if (!t.result.ok) {
             notes.add(`${b} ${what}: ${t.result.error}`);
@@ -497,7 +605,7 @@ export async function runStepBench(args: StepArgs): Promise<void> {
             notes.add(`${b} ${what}: ${t.result.leakedTensors} tensors left after ${timed} steps`);
           }
         }
-        if (py) rows.push(figureRow(m, py, null, pyScale));
+        if (py) emit(figureRow(m, py, null, pyScale));
       }
     }
     console.log(`\n${cfg.key}: ${describeConfig(cfg)}`);
@@ -570,6 +678,7 @@ const PROFILE_SIDES = [256, 96, 64];
 
 async function profileCase(
   quick: boolean,
+  selection: StepSelection | null,
   backendLines: [string, string][],
   loaded: BackendName[],
   runner: QuietRunner,
@@ -577,15 +686,30 @@ async function profileCase(
   threads: number,
 ): Promise<void> {
   const paper = CONFIGS[0];
-  const candidates = quick
-    ? [CONFIGS[2]]
-    : PROFILE_SIDES.map((size) => ({ ...paper, key: `paper@${size}`, size }));
+  const small = CONFIGS[2];
+  // `--config` names what to profile (the first configuration, the first step measure);
+  // otherwise the paper networks, from the largest side that fits, or `small` with --quick.
+  const chosen = selection?.configs[0];
+  const candidates = chosen
+    ? [chosen]
+    : quick
+      ? [small]
+      : PROFILE_SIDES.map((size) => ({ ...paper, key: `paper@${size}`, size }));
+  // The step named in `--config`, else the configuration's own (sample: FastCUT), else CUT.
+  const named = (selection?.measures ?? chosen?.measures ?? ['cut']).filter(
+    (m): m is Preset => m !== 'forward',
+  );
+  const preset: Preset = named[0] ?? 'cut';
   console.log(
-    header('bench step --profile: kernels of one wasm CUT step (tf.profile)', [
+    header(`bench step --profile: kernels of one wasm ${MEASURE_LABEL[preset]} (tf.profile)`, [
       ...machineLines(),
       ...backendLines,
-      ['networks', quick ? describeConfig(CONFIGS[2]) : describeConfig(paper)],
-      ['profiled', 'one CUT trainStep after one warm-up step; kernel time summed by kernel name'],
+      ['networks', describeConfig(chosen ?? (quick ? small : paper))],
+      [
+        'profiled',
+        `one ${preset} trainStep after one warm-up step; kernel time summed by kernel name`,
+      ],
+      ['phases', `wall ms of each phase over ${PHASE_STEPS} unprofiled steps before it`],
       ['threads', `${threads} (the first of --threads, default 1)`],
     ]),
   );
@@ -594,8 +718,8 @@ async function profileCase(
     return;
   }
   for (const cfg of candidates) {
-    log(`  profiling one wasm CUT step at ${cfg.size}×${cfg.size} …`);
-    const job: Job = { kind: 'profile', backend: 'wasm', threads, config: cfg };
+    log(`  profiling one wasm ${preset} step at ${cfg.size}×${cfg.size} …`);
+    const job: Job = { kind: 'profile', backend: 'wasm', threads, config: cfg, preset };
     const t = await runner.run('profile', () => runJob(job), ownCpu);
     const r = t.result;
     if (!r.ok || !r.profile) {
@@ -605,6 +729,7 @@ async function profileCase(
       continue;
     }
     console.log(`\nprofiled at ${describeConfig(cfg)}`);
+    if (r.phases) printPhases(r.phases);
     printProfile(r.profile, r.profiledWallMs ?? NaN);
     const peak = r.peakTensorBytes === undefined ? '–' : (r.peakTensorBytes / 2 ** 20).toFixed(0);
     const load = t.otherLoad === null ? '–' : t.otherLoad.toFixed(2);
@@ -615,6 +740,25 @@ async function profileCase(
     return;
   }
 }
+
+function printPhases(phases: Record<Phase, number[]>): void {
+  const step = median(phases.step);
+  const rows = PHASES.map((p) => [
+    p,
+    median(phases[p]).toFixed(0),
+    `${Math.min(...phases[p]).toFixed(0)}–${Math.max(...phases[p]).toFixed(0)}`,
+    p === 'step' ? '' : `${((100 * median(phases[p])) / step).toFixed(1)}%`,
+  ]);
+  console.log(table(['phase', 'median ms', 'min–max ms', 'of step'], rows));
+}
+
+/** Kernels that do the convolutions' multiply-adds (the rest is the overhead around them). */
+const CONV_KERNELS = new Set([
+  'Conv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'BatchMatMul',
+]);
 
 function printProfile(profile: KernelRow[], wallMs: number): void {
   const kernels = profile.filter((k) => !k.scope).sort((x, y) => y.ms - x.ms);
@@ -647,6 +791,12 @@ function printProfile(profile: KernelRow[], wallMs: number): void {
   console.log(
     `kernel time ${seconds(total / 1000)} s of ${seconds(wallMs / 1000)} s wall for the ` +
       `profiled step (the rest: JavaScript between kernels, the gradient tape, the profiler)`,
+  );
+  const conv = kernels.filter((k) => CONV_KERNELS.has(k.name)).reduce((sum, k) => sum + k.ms, 0);
+  const calls = kernels.reduce((sum, k) => sum + k.calls, 0);
+  console.log(
+    `convolution and matmul kernels (${[...CONV_KERNELS].join(', ')}): ${share(conv)} of ` +
+      `kernel time; the other ${share(total - conv)} in ${calls} kernel calls in all`,
   );
   if (scopes.length) {
     const calls = scopes.reduce((sum, k) => sum + k.calls, 0);

@@ -232,6 +232,8 @@ describe('BatchMatMul with transposed operands', () => {
     [true, false, [2, 7, 5], [2, 7, 3]],
     [true, true, [3, 7, 5], [3, 3, 7]],
     [false, true, [33, 17], [9, 17]],
+    // Across the 32-element tiles of the explicit transpose, in both axes and batched.
+    [true, true, [2, 70, 45], [2, 33, 70]],
   ])('transposeA %s, transposeB %s: %j · %j', async (ta, tb, sa, sb) => {
     const { cpu, wasm } = await onBoth(() => {
       const a = tf.tensor(values(tf.util.sizeFromShape(sa), 1), sa);
@@ -244,6 +246,47 @@ describe('BatchMatMul with transposed operands', () => {
   });
 });
 
+describe('Reverse on wasm', () => {
+  // A copy, so equal to cpu exactly: every axis set of a rank-4 map, the runs long (C ≥ 32,
+  // copied with set) and short (C = 3, or the last axis reversed: element by element).
+  const axisSets = [[0], [1], [2], [3], [1, 2], [0, 3], [0, 1, 2, 3], []];
+  it.each([
+    [[2, 5, 7, 3], axisSets],
+    [[1, 4, 6, 40], axisSets],
+  ] as [Shape4, number[][]][])('%j along every axis set', async (shape, sets) => {
+    const { cpu, wasm } = await onBoth(() => {
+      const x = tensor4(shape, 5);
+      return sets.map((dims) => tf.reverse(x, dims));
+    });
+    for (let k = 0; k < sets.length; k++) expect(wasm[k]).toEqual(cpu[k]);
+  });
+
+  it('reverses int32 and bool tensors, and passes scalars through', async () => {
+    const { cpu, wasm } = await onBoth(() => {
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
+      const bools = tf.tensor1d([1, 0, 0], 'bool');
+      return [
+        tf.cast(tf.reverse(ints, [1]), 'float32'),
+        tf.cast(tf.reverse(bools), 'float32'),
+        tf.reverse(tf.scalar(4)),
+      ];
+    });
+    // (The cpu backend's cast may keep an Int32Array: compare the numbers.)
+    for (let k = 0; k < 3; k++) expect(Array.from(wasm[k])).toEqual(Array.from(cpu[k]));
+    expect(Array.from(wasm[0])).toEqual([3, 2, 1, 6, 5, 4]);
+  });
+
+  it('carries the gradient of reverse (itself a reverse)', async () => {
+    const { cpu, wasm } = await onBoth(() => {
+      const x = tensor4([1, 6, 5, 4], 8);
+      const w = tensor4([1, 6, 5, 4], 9);
+      const [g] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.reverse(a, [1, 2]), w)))([x]);
+      return [g];
+    });
+    expect(wasm[0]).toEqual(cpu[0]);
+  });
+});
+
 describe('registerWasmTrainingKernels', () => {
   it('is idempotent and reports the kernels it serves', () => {
     const names = [
@@ -251,6 +294,7 @@ describe('registerWasmTrainingKernels', () => {
       tf.Conv2DBackpropFilter,
       tf.UnsortedSegmentSum,
       tf.BatchMatMul,
+      tf.Reverse,
     ];
     const before = names.map((n) => tf.getKernel(n, 'wasm')?.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);
