@@ -38,10 +38,12 @@ import {
   passWindows,
   schedulePasses,
   stagesOf,
+  TFJS_TILE_MEMORY,
   tileBytes,
   type MapNode,
   type Pass,
   type StorePolicy,
+  type TileMemoryModel,
 } from './stage-plan';
 import { reusableHeapBytes } from './heap-reuse';
 import { evaluateTile, type TileJob } from './tile-evaluator';
@@ -151,6 +153,8 @@ export interface TileEngine {
   evaluate(job: TileJob): Promise<TileOutputs>;
   /** The largest single tensor it can hold, in bytes (a GPU's buffer limit), or Infinity. */
   maxTensorBytes(): number;
+  /** What it holds per step of a tile (stage-plan.ts TileMemoryModel): tiles are sized by it. */
+  memory: TileMemoryModel;
 }
 
 export interface TileOutputs {
@@ -170,6 +174,7 @@ export const tfjsTiles: TileEngine = {
     }
   },
   maxTensorBytes: gpuBufferLimitBytes,
+  memory: TFJS_TILE_MEMORY,
 };
 
 /** The resident set less the input image and the heap's free part (heap-reuse.ts). */
@@ -228,11 +233,12 @@ export async function translateTiled(
   const gpuLimit = engine.maxTensorBytes();
   // A tile's core is never smaller than its halo, unless one was asked for (--tile).
   const floor = { tile: minTile(nodes, passes, size), halo: fullResHalo(nodes, passes) };
+  const model = engine.memory;
   let tile =
     opts.tile !== undefined
-      ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
-      : chooseTile(nodes, passes, size, working / 2, gpuLimit);
-  const need = tileBytes(nodes, passes, tile, size);
+      ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit, model))
+      : chooseTile(nodes, passes, size, working / 2, gpuLimit, model);
+  const need = tileBytes(nodes, passes, tile, size, model);
   if (opts.tile === undefined && need > working / 2) {
     opts.onOverBudget?.(overBudgetMessage(tile, floor.halo, need, working / 2));
   }
