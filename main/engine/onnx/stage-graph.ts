@@ -26,20 +26,11 @@ import {
   IMAGE_CHANNELS,
   indexNodes,
   passOutputs,
-  sourceMaps,
   type MapNode,
   type Pass,
-  type Source,
 } from '../infer/stage-plan';
-import {
-  backChain,
-  placeSpan,
-  scaleRect,
-  spanLength,
-  type LocalOp,
-  type MapSize,
-  type Rect,
-} from '../infer/tiling';
+import { passGeometry, sourceIds, type Crop } from '../infer/tile-geometry';
+import { type LocalOp, type MapSize, type Rect } from '../infer/tiling';
 
 /** Torch-layout weights by state-dict name (export/pth-export.ts torchStateDict). */
 export type TorchWeights = Map<string, { shape: number[]; data: Float32Array }>;
@@ -58,56 +49,12 @@ export function reducesTarget(nodes: readonly MapNode[], pass: Pass): boolean {
 }
 
 /**
- * The per-tile numbers, in the order the graph reads them. Both the graph builder and
- * stageGeometry walk the pass with this one function, so they cannot disagree.
+ * The `geometry` input of one tile: the pass's geometry (infer/tile-geometry.ts, the walk
+ * TF.js's tile evaluator applies too) as numbers, in the order the graph below reads them —
+ * per evaluated map, each source's crop [dy, dx, dy + h, dx + w], each conv's border pads in
+ * ONNX order [0, 0, top, left, 0, 0, bottom, right] or each resampler's crop, then the crop
+ * to the tile when the map is handed back.
  */
-interface Walker {
-  /** A crop of `from` (its window `outer`) to `inner`: [dy, dx, dy + h, dx + w]. */
-  crop(from: string, outer: Rect, inner: Rect): void;
-  /** A conv's border pads, ONNX order [0, 0, top, left, 0, 0, bottom, right]. */
-  pads(node: string, op: number, py: { before: number; after: number }, px: typeof py): void;
-  /** Where a resampler's full result is cropped to the output window. */
-  offset(node: string, op: number, oy: number, ox: number, h: number, w: number): void;
-}
-
-function walkPass(
-  nodes: readonly MapNode[],
-  pass: Pass,
-  tile: Rect,
-  windows: Map<string, Rect>,
-  size: MapSize,
-  w: Walker,
-): void {
-  const byId = indexNodes(nodes);
-  const windowOf = (id: string) => {
-    const r = windows.get(id);
-    if (!r) throw new Error(`no window for ${id}`);
-    return r;
-  };
-  const wanted = new Set(passOutputs(pass));
-  for (const id of pass.evaluate) {
-    const node = byId(id);
-    const chain = backChain(node.ops, windowOf(id), node.scale, size);
-    for (const dep of depsOf(node.source)) w.crop(dep, windowOf(dep), chain.rects[0]);
-    node.ops.forEach((op, i) => {
-      const inRect = chain.rects[i];
-      const outRect = chain.rects[i + 1];
-      const py = placeSpan(op, inRect.y, outRect.y);
-      const px = placeSpan(op, inRect.x, outRect.x);
-      if (op.kind === 'conv' || op.kind === 'convDown') w.pads(id, i, py, px);
-      else if (op.kind !== 'tanh') {
-        w.offset(id, i, py.offset, px.offset, spanLength(outRect.y), spanLength(outRect.x));
-      }
-    });
-    if (wanted.has(id)) w.crop(id, windowOf(id), scaleRect(tile, node.scale));
-  }
-}
-
-function depsOf(source: Source): string[] {
-  return source.kind === 'image' ? [IMAGE] : sourceMaps(source);
-}
-
-/** The `geometry` input of one tile. */
 export function stageGeometry(
   nodes: readonly MapNode[],
   pass: Pass,
@@ -116,22 +63,17 @@ export function stageGeometry(
   size: MapSize,
 ): Float32Array {
   const out: number[] = [];
-  walkPass(nodes, pass, tile, windows, size, {
-    crop(_from, outer, inner) {
-      const dy = inner.y.start - outer.y.start;
-      const dx = inner.x.start - outer.x.start;
-      if (dy < 0 || dx < 0 || inner.y.end > outer.y.end || inner.x.end > outer.x.end) {
-        throw new Error('tile window does not cover what its consumer needs');
-      }
-      out.push(dy, dx, dy + spanLength(inner.y), dx + spanLength(inner.x));
-    },
-    pads(_node, _op, py, px) {
-      out.push(0, 0, py.before, px.before, 0, 0, py.after, px.after);
-    },
-    offset(_node, _op, oy, ox, h, w) {
-      out.push(oy, ox, oy + h, ox + w);
-    },
-  });
+  const crop = (c: Crop) => out.push(c.dy, c.dx, c.dy + c.h, c.dx + c.w);
+  for (const g of passGeometry(nodes, pass, tile, windows, size)) {
+    g.sources.forEach((s) => crop(s.crop));
+    for (const op of g.ops) {
+      if (op.kind === 'pad') {
+        const { y, x } = op.pads;
+        out.push(0, 0, y.before, x.before, 0, 0, y.after, x.after);
+      } else if (op.kind === 'crop') crop(op.crop);
+    }
+    if (g.tile) crop(g.tile);
+  }
   return Float32Array.from(out);
 }
 
@@ -216,7 +158,7 @@ export function stageGraph(
   const normalised = new Set<string>();
 
   const sources = new Set<string>();
-  for (const id of pass.evaluate) depsOf(byId(id).source).forEach((d) => sources.add(d));
+  for (const id of pass.evaluate) sourceIds(byId(id)).forEach((d) => sources.add(d));
   for (const id of [IMAGE, ...pass.read]) {
     if (!sources.has(id)) continue;
     const name = windowInput(id);
@@ -235,7 +177,7 @@ export function stageGraph(
 
   const reduced = reducesTarget(nodes, pass);
   const wanted = new Set(passOutputs(pass));
-  // The walk below mirrors walkPass: the same numbers in the same order.
+  // The walk below reads `geometry` in stageGeometry's order: the same numbers, same places.
   for (const id of pass.evaluate) {
     const node = byId(id);
     const take = (dep: string) => {
@@ -261,7 +203,7 @@ export function stageGraph(
         break;
       }
     }
-    let channels = src.kind === 'image' ? IMAGE_CHANNELS : channelsOf(depsOf(src)[0]);
+    let channels = channelsOf(sourceIds(node)[0]);
     for (const op of node.ops) {
       x = applyOp(g, op, x, channels, weights);
       if ('outChannels' in op) channels = op.outChannels;
