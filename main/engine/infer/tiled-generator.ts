@@ -15,9 +15,10 @@
  *
  * Memory. Tensors: one tile of one pass at a time, bounded by the tile size and independent of
  * the image; without an explicit tile, the largest tile whose estimated working set
- * (passTileBytes) fits half the budget. Stored maps: at most four quarter-resolution maps at
- * once (ngf/4 floats per image pixel each), in RAM up to the rest of the budget and in a
- * temporary file beyond it (feature-store.ts). Not bounded: the input and output images
+ * (passTileBytes, with the tile engine's memory model: TF.js's or ONNX Runtime's) fits half
+ * the budget. Stored maps: at most four quarter-resolution maps at once (ngf/4 floats per
+ * image pixel each), in RAM up to the rest of the budget and in a temporary file beyond it
+ * (feature-store.ts). Not bounded: the input and output images
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
