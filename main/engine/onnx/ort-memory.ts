@@ -16,7 +16,8 @@
  *   area and in ngf. passTileBytes with ORT_TILE_MEMORY (each step holds its input and output,
  *   the resamplers' padded full result twice) estimates every pass above its measured growth
  *   (measured / estimate 0.66–0.99 for passes above 4 MiB; 0.71–0.77 for the largest pass,
- *   which sizes the tile): an upper estimate with about a quarter to spare. TF.js's model
+ *   which sizes the tile): an upper estimate with about a quarter to spare. (Measured with the
+ *   upsample as a depthwise ConvTranspose over a padded copy; its Resize since holds less.) TF.js's model
  *   (TFJS_TILE_MEMORY) gives 3.1–4.4× these growths, so ORT's tiles are about 1.8× wider.
  * - Whole graph (export/onnx-export.ts, arena on as conversion runs it), 256², 512² and 1024²:
  *   45, 177 and 703 MiB at ngf 16, 73, 343 and 1362 MiB at ngf 32, 171 MiB at 256² and ngf 64:
