@@ -142,7 +142,7 @@ describe('ONNX Runtime tiled = untiled', () => {
 describe('ONNX Runtime tile size', () => {
   // ONNX Runtime frees each intermediate as soon as its last reader has run; TF.js's layer code
   // keeps a layer's temporaries until it returns. Sized by TF.js's model, ORT's tiles were
-  // needlessly small (156 px at the default budget), and with them the halo overhead large.
+  // about half as wide as the budget allows (156 px seen at the default budget).
   it('takes the largest tile its own memory model fits in the budget, and stays exact', async () => {
     const G = ResnetGenerator.create({ ngf: 8, nBlocks: 2 }, 0.5, new Rng(4));
     const x = noise(400, 300, 5);
