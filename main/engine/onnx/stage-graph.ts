@@ -175,18 +175,24 @@ export function stageGraph(
     inputs.push({ name, dims: [1, `${name}.h`, `${name}.w`, channelsOf(id)] });
     values.set(id, g.op('Transpose', [name], { perm: [0, 3, 1, 2] }));
   }
-  const norm = (x: string, id: string): string => {
+  /** The statistics inputs of a normalised map, declared on first use. */
+  const stats = (id: string): Fold => {
     if (!normalised.has(id)) {
       normalised.add(id);
       const c = channelsOf(id);
       inputs.push({ name: meanInput(id), dims: [1, c, 1, 1] });
       inputs.push({ name: invStdInput(id), dims: [1, c, 1, 1] });
     }
-    return g.op('Mul', [g.op('Sub', [x, meanInput(id)]), invStdInput(id)]);
+    return { mean: meanInput(id), invStd: invStdInput(id) };
+  };
+  const norm = (x: string, id: string): string => {
+    const { mean, invStd } = stats(id);
+    return g.op('Mul', [g.op('Sub', [x, mean]), invStd]);
   };
 
   const reduced = reducesTarget(nodes, pass);
   const wanted = new Set(passOutputs(pass));
+  const folded = foldedMaps(nodes, pass, wanted);
   // The walk below reads `geometry` in stageGeometry's order: the same numbers, same places.
   for (const id of pass.evaluate) {
     const node = byId(id);
@@ -205,7 +211,8 @@ export function stageGraph(
         x = take(src.of);
         break;
       case 'normRelu':
-        x = g.op('Relu', [norm(take(src.of), src.of)]);
+        // A folded map comes normalised and rectified already (foldedMaps).
+        x = folded.has(src.of) ? take(src.of) : g.op('Relu', [norm(take(src.of), src.of)]);
         break;
       case 'residual': {
         const skip = take(src.skip);
@@ -214,10 +221,11 @@ export function stageGraph(
       }
     }
     let channels = channelsOf(sourceIds(node)[0]);
-    for (const op of node.ops) {
-      x = applyOp(g, op, x, channels, weights);
+    node.ops.forEach((op, i) => {
+      const fold = folded.has(id) && i === node.ops.length - 1 ? stats(id) : undefined;
+      x = applyOp(g, op, x, channels, weights, fold);
       if ('outChannels' in op) channels = op.outChannels;
-    }
+    });
     values.set(id, x);
     if (wanted.has(id)) {
       const tile = g.crop(x); // [1, C, h, w]
@@ -256,16 +264,23 @@ function applyOp(
   x: string,
   channels: number,
   weights: TorchWeights,
+  fold?: Fold,
 ): string {
   switch (op.kind) {
     case 'conv': {
       const padded = g.op('Pad', [x, g.geometry(8)], {
         mode: op.pad === 'zero' ? 'constant' : 'reflect',
       });
-      return g.op('Conv', [padded, g.param(`${op.layer}.weight`), g.param(`${op.layer}.bias`)], {
-        pads: [0, 0, 0, 0],
-        strides: [1, 1],
-      });
+      let w = g.param(`${op.layer}.weight`); // [out, in, k, k]
+      let b = g.param(`${op.layer}.bias`); // [out]
+      if (fold) {
+        // ReLU((conv(x) + b − mean) · invStd) = ReLU(conv_{w · invStd}(x) + (b − mean) · invStd)
+        const invStd = g.op('Reshape', [fold.invStd, g.ints([-1])]);
+        w = g.op('Mul', [w, g.op('Reshape', [fold.invStd, g.ints([-1, 1, 1, 1])])]);
+        b = g.op('Mul', [g.op('Sub', [b, g.op('Reshape', [fold.mean, g.ints([-1])])]), invStd]);
+      }
+      const y = g.op('Conv', [padded, w, b], { pads: [0, 0, 0, 0], strides: [1, 1] });
+      return fold ? g.op('Relu', [y]) : y;
     }
     case 'convDown': {
       const padded = g.op('Pad', [x, g.geometry(8)], { mode: 'constant' });
@@ -304,6 +319,44 @@ function applyOp(
     case 'tanh':
       return g.op('Tanh', [x]);
   }
+}
+
+/** A normalisation folded into the conv that makes the map: its statistics inputs. */
+interface Fold {
+  mean: string;
+  invStd: string;
+}
+
+/**
+ * Maps the pass computes only to normalise and rectify (every reader takes ReLU(IN(map)), none
+ * hands it back), made by a conv: the norm folds into that conv's weights and bias and the
+ * ReLU follows it, instead of a subtract, multiply and ReLU over each reader's window. These
+ * are the recomputed full- and half-resolution encoder and decoder maps, the costliest.
+ */
+function foldedMaps(nodes: readonly MapNode[], pass: Pass, wanted: Set<string>): Set<string> {
+  const byId = indexNodes(nodes);
+  const uses = new Map<string, string[]>();
+  const use = (id: string, how: string) => uses.set(id, [...(uses.get(id) ?? []), how]);
+  for (const id of pass.evaluate) {
+    const src = byId(id).source;
+    if (src.kind === 'map') use(src.of, 'raw');
+    else if (src.kind === 'normRelu') use(src.of, 'normRelu');
+    else if (src.kind === 'residual') {
+      use(src.skip, 'raw');
+      use(src.branch, 'norm');
+    }
+  }
+  return new Set(
+    pass.evaluate.filter((id) => {
+      const how = uses.get(id) ?? [];
+      return (
+        byId(id).ops.at(-1)?.kind === 'conv' &&
+        !wanted.has(id) &&
+        how.length > 0 &&
+        how.every((h) => h === 'normRelu')
+      );
+    }),
+  );
 }
 
 /** The statistics inputs of a pass: mean and 1/std of every normalised source. */
