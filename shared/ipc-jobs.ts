@@ -64,6 +64,8 @@ export interface ConvertFileInfo {
   stage?: 'decoding' | 'translating' | 'encoding';
   skip?: string;
   failure?: { reason: string; message: string };
+  /** What a done file's conversion noted (over the memory budget, alpha dropped, …). */
+  notes?: string[];
   seconds?: number;
   /** While translating tile by tile: the tiles done, 0–1 (sent at most 4 times a second). */
   fraction?: number;

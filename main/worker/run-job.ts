@@ -126,6 +126,7 @@ export function fileInfo(f: FileState): ConvertFileInfo {
     ...(f.stage ? { stage: f.stage } : {}),
     ...(f.skip ? { skip: f.skip } : {}),
     ...(f.failure ? { failure: { reason: f.failure.reason, message: f.failure.message } } : {}),
+    ...(f.notes?.length ? { notes: [...f.notes] } : {}),
     ...(f.seconds !== undefined ? { seconds: f.seconds } : {}),
     ...(f.fraction !== undefined ? { fraction: f.fraction } : {}),
   };

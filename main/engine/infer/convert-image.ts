@@ -31,6 +31,11 @@ export interface TranslateOptions {
   tile?: number;
   /** Tiles done and in all so far, after each tile (tiled translators only; the total may grow). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Told when the image's tile plan had to use the smallest tile worth running although it is
+   * over the budget (tiled-generator.ts overBudgetMessage); the translation goes on.
+   */
+  onOverBudget?: (message: string) => void;
 }
 
 export type Translator = (
@@ -101,7 +106,10 @@ export interface DecodedInput {
   metadata: SourceMetadata;
 }
 
-export type TranslatedImage = DecodedInput;
+export interface TranslatedImage extends DecodedInput {
+  /** What the translation had to say (over the memory budget); reported with the file's notes. */
+  notes?: string[];
+}
 
 export interface ImageConverter {
   decode(input: string): Promise<DecodedInput>;
@@ -163,9 +171,16 @@ async function translateInput(
   opts: ConvertImageOptions,
 ): Promise<TranslatedImage> {
   const { width, height } = decoded;
+  const notes: string[] = [];
+  const onOverBudget = (message: string) => {
+    if (!notes.includes(message)) notes.push(message);
+  };
   let out: RgbFloatImage;
   try {
-    out = await opts.translate({ data: decoded.rgb, width, height }, opts.translateOptions ?? {});
+    out = await opts.translate(
+      { data: decoded.rgb, width, height },
+      { ...opts.translateOptions, onOverBudget },
+    );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     // translateImageAsync says "at least N×N is needed" for images below the network's minimum.
@@ -179,7 +194,7 @@ async function translateInput(
       `the translator returned ${out.width}×${out.height} (${out.data.length} values) for a ${width}×${height} image`,
     );
   }
-  return { ...decoded, rgb: out.data };
+  return { ...decoded, rgb: out.data, notes };
 }
 
 async function encodeOutput(
@@ -189,8 +204,9 @@ async function encodeOutput(
   opts: ConvertImageOptions,
   hooks: EncodeHooks = {},
 ): Promise<WriteResult> {
+  let written: WriteResult;
   try {
-    return await writeImageAtomic(output, t.rgb, t.width, t.height, {
+    written = await writeImageAtomic(output, t.rgb, t.width, t.height, {
       beforeRename: hooks.beforeRename,
       format: opts.format ?? formatForPath(output) ?? undefined,
       quality: opts.quality,
@@ -204,6 +220,8 @@ async function encodeOutput(
   } catch (err) {
     throw writeFailure(err);
   }
+  // The translation's notes first: the queue reports them with the done file (CLI and studio).
+  return t.notes?.length ? { ...written, notes: [...t.notes, ...written.notes] } : written;
 }
 
 function readFailure(err: unknown, input: string): ConvertFileError {

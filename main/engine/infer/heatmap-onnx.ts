@@ -9,8 +9,8 @@
  *
  * Translation: CUT's generator runs whole on the working image (long side 1024 by default)
  * up to UNTILED_MAX_PIXELS, beyond which the TF.js tiled path keeps memory bounded; SinCUT's
- * StyleGAN2 generator runs tile by tile as its conversion does (sincut-tiled.ts, each window
- * through ONNX Runtime), so the result is the conversion's.
+ * StyleGAN2 generator runs tile by tile as its conversion does, with conversion's own window
+ * runner (sincut-onnx.ts), so the result is the conversion's.
  */
 import type { EngineChoice } from '../../../shared/convert-options';
 import type { NceTap } from '../../../shared/options';
@@ -28,6 +28,7 @@ import {
   type OrtSession,
 } from '../onnx/runtime';
 import type { HeatmapGenerator } from './heatmap-geometry';
+import { sincutOrtForward } from './sincut-onnx';
 import { translateSinCut, type SinCutTileOptions } from './sincut-tiled';
 import { readImage } from './tiled-generator';
 import type { RgbFloatImage } from './translate';
@@ -113,20 +114,13 @@ export class OnnxHeatmapEngine {
     image: RgbFloatImage,
     sincut: SinCutTileOptions = {},
   ): Promise<RgbFloatImage | null> {
+    if (G instanceof StyleGan2Generator) {
+      // Conversion's window runner (its session is shared with conversions of this style).
+      const { forward } = sincutOrtForward(G, { provider: this.provider, runtime: this.runtime });
+      return translateSinCut(G, image, { ...sincut, forward });
+    }
     const key = `heatmap:${idOf(G)}:generator`;
     const session = await this.session(key, () => exportOnnx(G));
-    if (G instanceof StyleGan2Generator) {
-      return translateSinCut(G, image, {
-        ...sincut,
-        forward: async (input, noise, h, w) => {
-          const out = await session.run({
-            input: this.nchw(input, h, w, 3),
-            noise: new this.ort.Tensor('float32', noise, [1, 1, h, w]),
-          });
-          return toHwc(out.output.data as Float32Array, h, w, 3);
-        },
-      });
-    }
     const H = Math.ceil(image.height / 4) * 4;
     const W = Math.ceil(image.width / 4) * 4;
     if (H * W > UNTILED_MAX_PIXELS) return null;

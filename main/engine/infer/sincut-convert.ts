@@ -41,6 +41,7 @@ export async function sincutConversion(
       translateSinCut(G, image, {
         ...(opts.tile !== undefined ? { tile: opts.tile } : {}),
         ...(opts.memoryBudgetMB !== undefined ? { memoryBudgetMB: opts.memoryBudgetMB } : {}),
+        ...(opts.onOverBudget ? { onOverBudget: opts.onOverBudget } : {}),
         noiseSeed: style.meta.noiseSeed,
         ...(onnx ? { forward: onnx.forward } : {}),
         ...(opts.onProgress ? { onTile: opts.onProgress } : {}),

@@ -269,14 +269,26 @@ export function sourceChannels(nodes: readonly MapNode[], source: Source): numbe
 }
 
 /**
+ * How much an engine holds while it computes one step of a tile, in units of the step's larger
+ * side (input or output elements); `source` for the crop, norm and ReLU of a stage's source.
+ * Engines differ: TF.js's layer code keeps its temporaries until a layer returns, ONNX Runtime
+ * frees each intermediate as soon as its last reader has run (onnx/ort-memory.ts).
+ */
+export interface TileMemoryModel {
+  ops: Record<LocalOp['kind'], number>;
+  source: number;
+}
+
+/**
  * An upper estimate of the tensor bytes one tile of a pass holds: all of its windows at once,
- * plus the largest single step with its temporaries.
+ * plus the largest single step with its temporaries (`model`, TF.js's by default).
  */
 export function passTileBytes(
   nodes: readonly MapNode[],
   pass: Pass,
   tile: Rect,
   size: MapSize,
+  model: TileMemoryModel = TFJS_TILE_MEMORY,
 ): number {
   const byId = indexNodes(nodes);
   const windows = passWindows(nodes, pass, tile, size);
@@ -289,12 +301,12 @@ export function passTileBytes(
     const node = byId(id);
     const chain = backChain(node.ops, windows.get(id) as Rect, node.scale, size);
     let channels = sourceChannels(nodes, node.source);
-    peak = Math.max(peak, SOURCE_TEMPORARIES * rectArea(chain.rects[0]) * channels);
+    peak = Math.max(peak, model.source * rectArea(chain.rects[0]) * channels);
     node.ops.forEach((op, i) => {
       const inElems = rectArea(chain.rects[i]) * channels;
       channels = channelsAfter(op, channels);
       const outElems = rectArea(chain.rects[i + 1]) * channels;
-      peak = Math.max(peak, inElems + OP_TEMPORARIES[op.kind] * Math.max(inElems, outElems));
+      peak = Math.max(peak, inElems + model.ops[op.kind] * Math.max(inElems, outElems));
     });
   }
   return 4 * (held + peak);
@@ -317,6 +329,12 @@ const OP_TEMPORARIES: Record<LocalOp['kind'], number> = {
 };
 /** Crop, subtract, multiply and ReLU of a normalised source. */
 const SOURCE_TEMPORARIES = 4;
+
+/** TF.js's layer code (tile-evaluator.ts) on any backend. */
+export const TFJS_TILE_MEMORY: TileMemoryModel = {
+  ops: OP_TEMPORARIES,
+  source: SOURCE_TEMPORARIES,
+};
 
 /**
  * The largest single tensor of any pass for a tile placed mid-image, in bytes: what one GPU
@@ -364,19 +382,21 @@ export function tileBytes(
   passes: readonly Pass[],
   tile: number,
   size: MapSize,
+  model: TileMemoryModel = TFJS_TILE_MEMORY,
 ): number {
   const mid = (n: number) => {
     const start = Math.max(0, Math.floor((n - tile) / 2 / TILE_STEP) * TILE_STEP);
     return { start, end: Math.min(n, start + tile) };
   };
   const rect = { y: mid(size.height), x: mid(size.width) };
-  return Math.max(...passes.map((p) => passTileBytes(nodes, p, rect, size)));
+  return Math.max(...passes.map((p) => passTileBytes(nodes, p, rect, size, model)));
 }
 
 /**
- * The largest tile (a multiple of 4, at most the image) whose working set stays within
- * `bytes` and whose largest tensor within `maxTensorBytes` (a GPU's buffer limit); if none
- * does, the smallest tile worth running (minTile: its core at least the widest halo).
+ * The largest tile (a multiple of 4, at most the image) whose working set (by the engine's
+ * `model`) stays within `bytes` and whose largest tensor within `maxTensorBytes` (a GPU's
+ * buffer limit); if none does, the smallest tile worth running (minTile: its core at least the
+ * widest halo).
  */
 export function chooseTile(
   nodes: readonly MapNode[],
@@ -384,9 +404,10 @@ export function chooseTile(
   size: MapSize,
   bytes: number,
   maxTensorBytes = Infinity,
+  model: TileMemoryModel = TFJS_TILE_MEMORY,
 ): number {
   const fits = (t: number) =>
-    tileBytes(nodes, passes, t, size) <= bytes &&
+    tileBytes(nodes, passes, t, size, model) <= bytes &&
     (maxTensorBytes === Infinity || largestTensorBytes(nodes, passes, t, size) <= maxTensorBytes);
   return largestTile(Math.max(size.height, size.width), fits, minTile(nodes, passes, size));
 }

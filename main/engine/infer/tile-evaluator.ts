@@ -4,7 +4,8 @@
  * untiled network's. Instance norms use whole-image statistics gathered by earlier passes. A
  * conv zero- or reflect-pads only the sides where its window meets the image border; the
  * resamplers run on their whole window and are cropped, which drops exactly the samples their
- * built-in border padding touched away from the image border.
+ * built-in border padding touched away from the image border. Where each crop and pad falls is
+ * tile-geometry.ts's, which ONNX Runtime's pass graphs read too.
  */
 import * as tf from '@tensorflow/tfjs';
 import { transposedConvUp } from '../model/cyclegan-generator';
@@ -16,20 +17,19 @@ import {
   IMAGE_CHANNELS,
   indexNodes,
   passOutputs,
-  sourceMaps,
   type MapNode,
   type Pass,
   type Source,
 } from './stage-plan';
 import {
-  backChain,
-  placeSpan,
-  scaleRect,
-  spanLength,
-  type LocalOp,
-  type MapSize,
-  type Rect,
-} from './tiling';
+  passGeometry,
+  sourceIds,
+  type Crop,
+  type NodeGeometry,
+  type OpPlacement,
+  type Pads,
+} from './tile-geometry';
+import { spanLength, type LocalOp, type MapSize, type Rect } from './tiling';
 
 export interface TileJob {
   nodes: readonly MapNode[];
@@ -59,15 +59,11 @@ export function evaluateTile(job: TileJob): T4[] {
     }
     const uses = countUses(job);
     const outputs = new Map<string, T4>();
-    const wanted = new Set(passOutputs(job.pass));
-    for (const id of job.pass.evaluate) {
-      const node = byId(id);
-      values.set(id, evaluateNode(job, node, values));
-      for (const dep of depsOf(node.source)) release(dep, uses, values);
-      if (wanted.has(id)) {
-        const tileRect = scaleRect(job.tile, node.scale);
-        outputs.set(id, crop(values.get(id) as T4, windowOf(job, id), tileRect));
-      }
+    for (const g of passGeometry(job.nodes, job.pass, job.tile, job.windows, job.size)) {
+      const id = g.node.id;
+      values.set(id, evaluateNode(job, g, values));
+      for (const dep of sourceIds(g.node)) release(dep, uses, values);
+      if (g.tile) outputs.set(id, crop(values.get(id) as T4, g.tile));
       if ((uses.get(id) ?? 0) === 0) release(id, uses, values); // an output nobody reads
     }
     return passOutputs(job.pass).map((id) => outputs.get(id) as T4);
@@ -79,7 +75,7 @@ function countUses(job: TileJob): Map<string, number> {
   const byId = indexNodes(job.nodes);
   const uses = new Map<string, number>();
   for (const id of job.pass.evaluate) {
-    for (const dep of depsOf(byId(id).source)) uses.set(dep, (uses.get(dep) ?? 0) + 1);
+    for (const dep of sourceIds(byId(id))) uses.set(dep, (uses.get(dep) ?? 0) + 1);
   }
   return uses;
 }
@@ -93,26 +89,20 @@ function release(id: string, uses: Map<string, number>, values: Map<string, T4>)
   }
 }
 
-function depsOf(source: Source): string[] {
-  return source.kind === 'image' ? [IMAGE] : sourceMaps(source);
-}
-
 /** One stage map on its window: the source on the chain's input window, then the ops. */
-function evaluateNode(job: TileJob, node: MapNode, values: Map<string, T4>): T4 {
-  const chain = backChain(node.ops, windowOf(job, node.id), node.scale, job.size);
-  let x = tf.tidy(() => sourceOn(job, node.source, chain.rects[0], values));
-  node.ops.forEach((op, i) => {
-    const inRect = chain.rects[i];
-    const outRect = chain.rects[i + 1];
-    const y = tf.tidy(() => applyOp(op, x, inRect, outRect, job.params));
+function evaluateNode(job: TileJob, g: NodeGeometry, values: Map<string, T4>): T4 {
+  const crops = new Map(g.sources.map((s) => [s.id, s.crop]));
+  const take = (id: string) => crop(values.get(id) as T4, crops.get(id) as Crop);
+  let x = tf.tidy(() => sourceOn(job, g.node.source, take));
+  g.node.ops.forEach((op, i) => {
+    const y = tf.tidy(() => applyOp(op, g.ops[i], x, job.params));
     x.dispose();
     x = y;
   });
   return x;
 }
 
-function sourceOn(job: TileJob, source: Source, rect: Rect, values: Map<string, T4>): T4 {
-  const take = (id: string) => crop(values.get(id) as T4, windowOf(job, id), rect);
+function sourceOn(job: TileJob, source: Source, take: (id: string) => T4): T4 {
   switch (source.kind) {
     case 'image':
       return take(IMAGE); // [1, h, w, 3]
@@ -132,42 +122,38 @@ function normalise(x: T4, norms: Map<string, Normaliser>, id: string): T4 {
   return tf.mul(tf.sub(x, tf.tensor1d(norm.mean)), tf.tensor1d(norm.invStd));
 }
 
-function applyOp(op: LocalOp, x: T4, inRect: Rect, outRect: Rect, params: ParamSet): T4 {
-  const py = placeSpan(op, inRect.y, outRect.y);
-  const px = placeSpan(op, inRect.x, outRect.x);
-  const h = spanLength(outRect.y);
-  const w = spanLength(outRect.x);
+function applyOp(op: LocalOp, at: OpPlacement, x: T4, params: ParamSet): T4 {
+  const pads = at.kind === 'pad' ? at.pads : null;
+  const cropTo = (y: T4) => (at.kind === 'crop' ? crop(y, at.crop) : y);
   switch (op.kind) {
     case 'conv': {
-      const pads: [number, number][] = [
+      const p = pads as Pads;
+      const all: [number, number][] = [
         [0, 0],
-        [py.before, py.after],
-        [px.before, px.after],
+        [p.y.before, p.y.after],
+        [p.x.before, p.x.after],
         [0, 0],
       ];
-      const bordered = pads.some(([a, b]) => a > 0 || b > 0) ? padBorder(x, pads, op.pad) : x;
+      const bordered = all.some(([a, b]) => a > 0 || b > 0) ? padBorder(x, all, op.pad) : x;
       return conv2d(bordered, params, op.layer); // [1, h, w, outChannels], 'valid'
     }
     case 'convDown': {
-      const pads: [number, number][] = [
+      const p = pads as Pads;
+      const all: [number, number][] = [
         [0, 0],
-        [py.before, 0],
-        [px.before, 0],
+        [p.y.before, 0],
+        [p.x.before, 0],
         [0, 0],
       ];
-      const bordered = py.before > 0 || px.before > 0 ? tf.pad(x, pads) : x;
+      const bordered = p.y.before > 0 || p.x.before > 0 ? tf.pad(x, all) : x;
       return conv2d(bordered, params, op.layer, 0, 2); // [1, h, w, outChannels]
     }
     case 'convUp':
-      return tf.slice(
-        transposedConvUp(x, params, op.layer),
-        [0, py.offset, px.offset, 0],
-        [1, h, w, -1],
-      );
+      return cropTo(transposedConvUp(x, params, op.layer));
     case 'blurDown':
-      return tf.slice(blurDownsample(x), [0, py.offset, px.offset, 0], [1, h, w, -1]);
+      return cropTo(blurDownsample(x));
     case 'upsample':
-      return tf.slice(upsample2x(x), [0, py.offset, px.offset, 0], [1, h, w, -1]);
+      return cropTo(upsample2x(x));
     case 'tanh':
       return tf.tanh(x);
   }
@@ -177,19 +163,10 @@ function padBorder(x: T4, pads: [number, number][], mode: 'reflect' | 'zero'): T
   return mode === 'zero' ? tf.pad(x, pads) : tf.mirrorPad(x, pads, 'reflect');
 }
 
-/** `inner` cut out of a tensor that covers `outer`; a fresh tensor either way. */
-function crop(x: T4, outer: Rect, inner: Rect): T4 {
-  const dy = inner.y.start - outer.y.start;
-  const dx = inner.x.start - outer.x.start;
-  const h = spanLength(inner.y);
-  const w = spanLength(inner.x);
-  if (dy < 0 || dx < 0 || inner.y.end > outer.y.end || inner.x.end > outer.x.end) {
-    throw new Error('tile window does not cover what its consumer needs');
-  }
-  if (dy === 0 && dx === 0 && h === spanLength(outer.y) && w === spanLength(outer.x)) {
-    return tf.clone(x);
-  }
-  return tf.slice(x, [0, dy, dx, 0], [1, h, w, -1]);
+/** A crop of a tensor (tile-geometry.ts); a fresh tensor either way. */
+function crop(x: T4, c: Crop): T4 {
+  if (c.whole) return tf.clone(x);
+  return tf.slice(x, [0, c.dy, c.dx, 0], [1, c.h, c.w, -1]);
 }
 
 function windowOf(job: TileJob, id: string): Rect {

@@ -15,9 +15,10 @@
  *
  * Memory. Tensors: one tile of one pass at a time, bounded by the tile size and independent of
  * the image; without an explicit tile, the largest tile whose estimated working set
- * (passTileBytes) fits half the budget. Stored maps: at most four quarter-resolution maps at
- * once (ngf/4 floats per image pixel each), in RAM up to the rest of the budget and in a
- * temporary file beyond it (feature-store.ts). Not bounded: the input and output images
+ * (passTileBytes, with the tile engine's memory model: TF.js's or ONNX Runtime's) fits half
+ * the budget. Stored maps: at most four quarter-resolution maps at once (ngf/4 floats per
+ * image pixel each), in RAM up to the rest of the budget and in a temporary file beyond it
+ * (feature-store.ts). Not bounded: the input and output images
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -38,10 +39,12 @@ import {
   passWindows,
   schedulePasses,
   stagesOf,
+  TFJS_TILE_MEMORY,
   tileBytes,
   type MapNode,
   type Pass,
   type StorePolicy,
+  type TileMemoryModel,
 } from './stage-plan';
 import { reusableHeapBytes } from './heap-reuse';
 import { evaluateTile, type TileJob } from './tile-evaluator';
@@ -151,6 +154,8 @@ export interface TileEngine {
   evaluate(job: TileJob): Promise<TileOutputs>;
   /** The largest single tensor it can hold, in bytes (a GPU's buffer limit), or Infinity. */
   maxTensorBytes(): number;
+  /** What it holds per step of a tile (stage-plan.ts TileMemoryModel): tiles are sized by it. */
+  memory: TileMemoryModel;
 }
 
 export interface TileOutputs {
@@ -170,6 +175,7 @@ export const tfjsTiles: TileEngine = {
     }
   },
   maxTensorBytes: gpuBufferLimitBytes,
+  memory: TFJS_TILE_MEMORY,
 };
 
 /** The resident set less the input image and the heap's free part (heap-reuse.ts). */
@@ -228,11 +234,12 @@ export async function translateTiled(
   const gpuLimit = engine.maxTensorBytes();
   // A tile's core is never smaller than its halo, unless one was asked for (--tile).
   const floor = { tile: minTile(nodes, passes, size), halo: fullResHalo(nodes, passes) };
+  const model = engine.memory;
   let tile =
     opts.tile !== undefined
-      ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit))
-      : chooseTile(nodes, passes, size, working / 2, gpuLimit);
-  const need = tileBytes(nodes, passes, tile, size);
+      ? Math.min(roundTile(opts.tile), chooseTile(nodes, passes, size, Infinity, gpuLimit, model))
+      : chooseTile(nodes, passes, size, working / 2, gpuLimit, model);
+  const need = tileBytes(nodes, passes, tile, size, model);
   if (opts.tile === undefined && need > working / 2) {
     opts.onOverBudget?.(overBudgetMessage(tile, floor.halo, need, working / 2));
   }

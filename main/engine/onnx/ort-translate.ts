@@ -37,6 +37,7 @@ import {
   windowInput,
   type TorchWeights,
 } from './stage-graph';
+import { ORT_TILE_MEMORY, UNTILED_FLOATS_PER_PIXEL_PER_NGF } from './ort-memory';
 import {
   ortRuntime,
   type OrtFeeds,
@@ -66,13 +67,7 @@ export interface OrtTranslator {
   dispose(): Promise<void>;
 }
 
-/**
- * Floats per image pixel the untiled graph holds at its peak, per ngf: a full-resolution
- * 2·ngf map with its padded copy and the normalised one beside it, and the input and output.
- */
-const UNTILED_FLOATS_PER_PIXEL_PER_NGF = 6;
-
-/** The untiled graph's working set for an image, in bytes (an estimate; see the constant). */
+/** The untiled graph's working set for an image, in bytes (measured: ort-memory.ts). */
 export function untiledBytes(
   G: { config: { ngf: number } },
   width: number,
@@ -116,27 +111,7 @@ export function ortTranslator(G: StyleGenerator, opts: OrtTranslatorOptions): Or
     return s;
   };
 
-  const engine: TileEngine = {
-    async evaluate(job) {
-      const graph = `pass:${job.pass.target}:${job.pass.evaluate.join(',')}<${job.pass.read.join(',')}`;
-      // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
-      const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
-      const ort = await runtime.require();
-      const result = await s.run(await tileFeeds(job, s.inputNames, ort.Tensor));
-      const reduced = reducesTarget(job.nodes, job.pass);
-      const maps = passOutputs(job.pass).map((id) =>
-        reduced && id === job.pass.target ? null : (result[tileOutput(id)].data as Float32Array),
-      );
-      if (!reduced) return { maps };
-      const scale = indexNodes(job.nodes)(job.pass.target).scale;
-      const rect = scaleRect(job.tile, scale);
-      const count = spanLength(rect.y) * spanLength(rect.x);
-      const mean = result[TILE_MEAN].data as Float32Array;
-      const m2 = result[TILE_M2].data as Float32Array;
-      return { maps, targetMoments: { count, mean, m2 } };
-    },
-    maxTensorBytes: () => Number.POSITIVE_INFINITY,
-  };
+  const engine = ortTileEngine(runtime, session, torch);
 
   const translateUntiled = async (image: RgbFloatImage): Promise<RgbFloatImage> => {
     checkImage(image);
@@ -167,6 +142,43 @@ export function ortTranslator(G: StyleGenerator, opts: OrtTranslatorOptions): Or
     translateTiled: translateTiledOrt,
     translateUntiled,
     dispose: () => runtime.releaseMatching(prefix),
+  };
+}
+
+/** Sessions of one generator's graphs, by name (cached in the runtime). */
+type SessionOf = (
+  graph: string,
+  bytes: () => Uint8Array,
+  memoryArena?: boolean,
+) => Promise<OrtSession>;
+
+/** The per-pass graphs as a TileEngine (tiled-generator.ts). */
+export function ortTileEngine(
+  runtime: OrtRuntime,
+  session: SessionOf,
+  torch: () => TorchWeights,
+): TileEngine {
+  return {
+    async evaluate(job) {
+      const graph = `pass:${job.pass.target}:${job.pass.evaluate.join(',')}<${job.pass.read.join(',')}`;
+      // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
+      const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
+      const ort = await runtime.require();
+      const result = await s.run(await tileFeeds(job, s.inputNames, ort.Tensor));
+      const reduced = reducesTarget(job.nodes, job.pass);
+      const maps = passOutputs(job.pass).map((id) =>
+        reduced && id === job.pass.target ? null : (result[tileOutput(id)].data as Float32Array),
+      );
+      if (!reduced) return { maps };
+      const scale = indexNodes(job.nodes)(job.pass.target).scale;
+      const rect = scaleRect(job.tile, scale);
+      const count = spanLength(rect.y) * spanLength(rect.x);
+      const mean = result[TILE_MEAN].data as Float32Array;
+      const m2 = result[TILE_M2].data as Float32Array;
+      return { maps, targetMoments: { count, mean, m2 } };
+    },
+    maxTensorBytes: () => Number.POSITIVE_INFINITY,
+    memory: ORT_TILE_MEMORY,
   };
 }
 

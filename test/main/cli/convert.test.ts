@@ -17,6 +17,7 @@ import { saveStyle } from '../../../main/engine/style/save-style';
 import { listTree, writeBad, writeImage } from '../jobs/convert/files';
 import { patchwork } from '../../support/cli-in-process';
 import { UNTRAINED_SUMMARY } from '../../support/tiny-style';
+import { saveTinyCutStyle } from '../../support/tiny-cut-style';
 import { saveTinySinCutStyle } from '../../support/tiny-sincut-style';
 
 const training = UNTRAINED_SUMMARY;
@@ -133,6 +134,19 @@ describe('patchwork convert', () => {
     expect(a.length).toBe(30 * 22 * 3);
     expect(a.equals(b)).toBe(true);
     expect(a.equals(src)).toBe(false);
+  });
+
+  it('prints a note for a file whose tile plan is over --memory-budget, and converts it', async () => {
+    const d = await inputFolder();
+    const wide = path.join(root, 'style-ngf16');
+    await saveTinyCutStyle(wide, { ngf: 16, nBlocks: 1, seed: 2 });
+    await writeImage(path.join(d.input, 'wide.png'), 1, 320, 240);
+    const args = ['--style', wide, '--input', d.input, '--output', d.output, '--backend', 'wasm'];
+    const r = await patchwork('convert', ...args, '--memory-budget', '1', '--format', 'png');
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(
+      /note wide\.png: the memory budget leaves 1 MiB for tiles, less than the \d+ MiB of the smallest tile worth running .*over the budget/,
+    );
   });
 
   it('exits 2 for flags that cannot work together', async () => {

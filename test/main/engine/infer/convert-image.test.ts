@@ -15,6 +15,7 @@ import {
   ConvertFileError,
   convertFile,
   type ConvertImageOptions,
+  type Translator,
 } from '../../../../main/engine/infer/convert-image';
 import { translateTiled } from '../../../../main/engine/infer/tiled-generator';
 import { translateImageAsync } from '../../../../main/engine/infer/translate';
@@ -64,6 +65,22 @@ describe('convertFile', () => {
     for (let i = 0; i < 60; i++) {
       expect([data[i * 4], data[i * 4 + 3]]).toEqual([255 - src[i * 4], src[i * 4 + 3]]);
     }
+  });
+
+  it("returns the translation's over-budget warning among the written file's notes, once", async () => {
+    const input = path.join(root, 'budget.png');
+    await sharp(ramp(10, 6, 4), { raw: { width: 10, height: 6, channels: 4 } })
+      .png()
+      .toFile(input);
+    const warned: Translator = (image, opts) => {
+      opts.onOverBudget?.('over the budget');
+      opts.onOverBudget?.('over the budget');
+      return image;
+    };
+    const written = await convertFile(input, path.join(root, 'budget.jpg'), { translate: warned });
+    expect(written.notes).toEqual(['over the budget', 'JPEG has no alpha channel: alpha dropped']);
+    const quiet = await convertFile(input, path.join(root, 'quiet.png'), invert);
+    expect(quiet.notes).toEqual([]);
   });
 
   it('applies the EXIF orientation once: upright output, orientation reset when copied', async () => {
@@ -138,7 +155,8 @@ describe('convertFile', () => {
       });
       await convertFile(input, tiled, { translate, translateOptions: { tile: 8 } });
       expect(tf.memory().numTensors).toBe(before);
-      expect(seen).toEqual([{ tile: 8 }]);
+      // The options as given, and where an over-budget tile plan is told (the file's notes).
+      expect(seen).toEqual([{ tile: 8, onOverBudget: expect.any(Function) }]);
       const a = await raw(untiled);
       const b = await raw(tiled);
       expect([a.info.width, a.info.height, b.info.width, b.info.height]).toEqual([21, 13, 21, 13]);

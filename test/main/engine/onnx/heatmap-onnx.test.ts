@@ -4,10 +4,14 @@
 // onnxruntime-node's CPU provider. SinCUT's translation on ORT runs tile by tile and must not
 // depend on the tile size. `auto` falls back to TF.js with the reason when ORT does not load;
 // `onnx` then fails with it.
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NceTap } from '../../../../shared/options';
 import { HeatmapSession, type HeatmapSide } from '../../../../main/engine/infer/heatmap';
 import { OnnxHeatmapEngine } from '../../../../main/engine/infer/heatmap-onnx';
+import { sincutOrtForward } from '../../../../main/engine/infer/sincut-onnx';
+import { translateSinCut } from '../../../../main/engine/infer/sincut-tiled';
+import { StyleGan2Generator } from '../../../../main/engine/model/stylegan2-generator';
 import { OrtRuntime, defaultOrtEnvironment } from '../../../../main/engine/onnx/runtime';
 import {
   openHeatmapStyle,
@@ -129,5 +133,33 @@ describe('ONNX Runtime engine', () => {
     );
     const tfjs = await OnnxHeatmapEngine.open('tfjs');
     expect(tfjs).toEqual({ engine: null, report: { name: 'tfjs', detail: 'TF.js (asked for)' } });
+  });
+});
+
+describe('TF.js tensors', () => {
+  // The ONNX path keeps features as plain arrays and reads the head's weights once: creating a
+  // session, loading every tap, querying and dropping it leaves TF.js's tensor count where it
+  // was (STYLE.md 6), for both generator kinds.
+  it.each(['cut', 'sincut'])('%s: create, load, query, clear', async (kind) => {
+    const style = styles[kind];
+    const before = tf.memory().numTensors;
+    const session = await HeatmapSession.create(style, randomImage(48, 40, 21), { onnx });
+    await session.load();
+    session.query({ x: 10, y: 12 });
+    session.query({ x: 30, y: 5 }, { on: 'input' });
+    session.clear();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("SinCUT's window runner, as conversion and heatmaps share it", async () => {
+    const G = styles.sincut.generator;
+    if (!(G instanceof StyleGan2Generator)) throw new Error('expected a StyleGAN2 generator');
+    const before = tf.memory().numTensors;
+    const runner = sincutOrtForward(G, { provider: 'cpu' });
+    const image = randomImage(50, 34, 22);
+    const out = await translateSinCut(G, image, { tile: 16, forward: runner.forward });
+    expect(out.data).toHaveLength(image.data.length);
+    await runner.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -12,6 +12,14 @@ import {
   generatorFromRecognized,
   readGeneratorCheckpoint,
 } from '../../../../main/engine/import/import-style';
+import * as tf from '@tensorflow/tfjs';
+import {
+  chooseTile,
+  schedulePasses,
+  stagesOf,
+  TFJS_TILE_MEMORY,
+} from '../../../../main/engine/infer/stage-plan';
+import { workingBytes } from '../../../../main/engine/infer/tiled-generator';
 import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import { CycleGanGenerator, cycleganSpecs } from '../../../../main/engine/model/cyclegan-generator';
 import { ResnetGenerator } from '../../../../main/engine/model/generator';
@@ -19,6 +27,7 @@ import { disposeParams, initParams } from '../../../../main/engine/model/params'
 import type { StyleGenerator } from '../../../../main/engine/model/style-generator';
 import { Rng } from '../../../../main/engine/rng';
 import { ortTranslator, untiledBytes } from '../../../../main/engine/onnx/ort-translate';
+import { ORT_TILE_MEMORY } from '../../../../main/engine/onnx/ort-memory';
 import { OrtRuntime } from '../../../../main/engine/onnx/runtime';
 import { image, INPUTS, MODELS, pthPath } from '../import/import-fixtures';
 
@@ -126,6 +135,58 @@ describe('ONNX Runtime tiled = untiled', () => {
     expect(diff(small, whole, 'auto-tiled at a 1 MiB budget')).toBeLessThanOrEqual(1 / 255);
     await t.dispose();
     expect(own.cachedSessions).toBe(0);
+    disposeParams(G.params);
+  });
+});
+
+describe('ONNX Runtime tile size', () => {
+  // ONNX Runtime frees each intermediate as soon as its last reader has run; TF.js's layer code
+  // keeps a layer's temporaries until it returns. Sized by TF.js's model, ORT's tiles were
+  // about half as wide as the budget allows (156 px seen at the default budget).
+  it('takes the largest tile its own memory model fits in the budget, and stays exact', async () => {
+    const G = ResnetGenerator.create({ ngf: 8, nBlocks: 2 }, 0.5, new Rng(4));
+    const x = noise(400, 300, 5);
+    const budget = { memoryBudgetMB: 8, residentBytes: 0 };
+    const nodes = stagesOf(G);
+    const passes = schedulePasses(nodes, 'quarter');
+    const size = { height: 300, width: 400 };
+    const bytes = workingBytes(x, budget) / 2;
+    const ort = chooseTile(nodes, passes, size, bytes, Infinity, ORT_TILE_MEMORY);
+    const tfjs = chooseTile(nodes, passes, size, bytes, Infinity, TFJS_TILE_MEMORY);
+    expect(ort).toBeGreaterThan(1.5 * tfjs);
+    expect(ort).toBeLessThan(400); // still tiled
+
+    const t = ortTranslator(G, { provider: 'cpu', runtime });
+    const tiles = new Set<number>();
+    const tiled = await t.translateTiled(x, {
+      ...budget,
+      tmpDir,
+      onPassTile: (_, s) => tiles.add(s),
+    });
+    expect([...tiles]).toEqual([ort]);
+    const untiled = await t.translateUntiled(x);
+    expect(diff(tiled, untiled, `budget-sized tile ${ort}`)).toBeLessThanOrEqual(1 / 255);
+    await t.dispose();
+    disposeParams(G.params);
+  });
+});
+
+describe('TF.js tensors', () => {
+  // The ORT glue reads the generator's weights from TF.js once (torchStateDict) and otherwise
+  // works on plain arrays: translating, tiled or not, and releasing the sessions must leave
+  // TF.js's tensor count where it was (STYLE.md 6).
+  it('untiled, tiled and dispose leave numTensors where they were', async () => {
+    const G = ResnetGenerator.create({ ngf: 4, nBlocks: 1 }, 0.5, new Rng(6));
+    const x = noise(60, 44, 7);
+    const before = tf.memory().numTensors;
+    const t = ortTranslator(G, { provider: 'cpu', runtime: new OrtRuntime() });
+    await t.translateUntiled(x);
+    expect(tf.memory().numTensors).toBe(before);
+    await t.translateTiled(x, { tile: 16, tmpDir });
+    await t.translate(x, {});
+    expect(tf.memory().numTensors).toBe(before);
+    await t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
     disposeParams(G.params);
   });
 });

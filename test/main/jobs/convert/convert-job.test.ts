@@ -360,3 +360,67 @@ describe('tile progress', () => {
     }
   });
 });
+
+describe('a tile plan over the memory budget', () => {
+  // The smallest tile worth running may need more than a small budget leaves: the conversion
+  // goes on with it, and the file it concerns says so (the CLI prints a done file's notes, the
+  // studio's file list shows them), rather than only a log line nobody sees.
+  it('reaches the done file as a note, on either engine', async () => {
+    const cut = tmp.path('cut-style');
+    await saveTinyCutStyle(cut, { ngf: 16, nBlocks: 1, seed: 5 });
+    const input = tmp.path('budget-in');
+    await writeImage(path.join(input, 'wide.png'), 3, 320, 240);
+    for (const engine of ['onnx', 'tfjs'] as const) {
+      const events: WorkerJobEvent[] = [];
+      const spec: ConvertJobSpec = {
+        styleDir: cut,
+        input,
+        output: tmp.path(`budget-out-${engine}`),
+        recursive: false,
+        format: 'png',
+        backend: 'wasm',
+        engine,
+        memoryBudgetMB: 1,
+        alwaysTiled: true, // as the CLI asks when given a budget
+      };
+      const result = await runJob(
+        { type: 'convert', jobId: `budget-${engine}`, spec },
+        new AbortController().signal,
+        (e) => events.push(e),
+      );
+      expect(result).toEqual({ status: 'completed', failed: 0 });
+      const done = events.flatMap((e) =>
+        e.kind === 'convert-file' && e.file.status === 'done' ? [e.file] : [],
+      );
+      expect(done).toHaveLength(1);
+      expect(done[0].notes, engine).toEqual([
+        expect.stringMatching(
+          /^the memory budget leaves 1 MiB for tiles, less than the \d+ MiB of the smallest tile worth running \(\d+ px, its halo \d+ px\): using it, over the budget/,
+        ),
+      ]);
+    }
+  });
+
+  it('says nothing when the budget is enough', async () => {
+    const input = tmp.path('budget-ok-in');
+    await writeImage(path.join(input, 'small.png'), 4, 40, 30);
+    const events: ConvertJobEvent[] = [];
+    await runConvertJob(
+      {
+        styleDir: style,
+        input,
+        output: tmp.path('budget-ok-out'),
+        recursive: false,
+        format: 'png',
+        backend: 'wasm',
+        memoryBudgetMB: 256,
+      },
+      { signal: new AbortController().signal, onEvent: (e) => events.push(e) },
+    );
+    const done = events.flatMap((e) =>
+      e.type === 'file' && e.file.status === 'done' ? [e.file] : [],
+    );
+    expect(done).toHaveLength(1);
+    expect(done[0].notes ?? []).toEqual([]);
+  });
+});
