@@ -9,11 +9,20 @@
  * training. The translation runs first, so its peak RSS is its own (the wasm heap never
  * shrinks after the training steps). `--quick`: one timed step per setting.
  *
+ * PyTorch beside it (test/bench/sincut_reference.py, Debian's torch on the CPU): the same step
+ * at the same settings and thread counts (`torch.set_num_threads`), with the ratio. Before the
+ * timings, a check that it is the same computation: the parameter count of each network on
+ * both sides, and the losses of one step from the same weights, crops and random draws (the
+ * PyTorch side in float64, `SINCUT_BENCH_CHECK_BATCH` crops, default min(5, batch); 0 skips).
+ *
  * Any backend, webgpu included: a step reads its losses with `await data()`, which also waits
  * for the GPU, so a step's time is its work. On a software adapter (SwiftShader: about
  * 0.4 GFLOP/s, a reference step would take hours) the case checks that everything runs, on
  * the `tiny` setting and a 128-px copy of the painting; its times say nothing of a GPU.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { resolveSinCutOptions, type SinCutOptions } from '../../shared/options';
@@ -25,12 +34,20 @@ import {
 } from '../../main/engine/data/single-image';
 import { translateSinCut } from '../../main/engine/infer/sincut-tiled';
 import { StyleGan2Generator, styleGan2Widths } from '../../main/engine/model/stylegan2-generator';
-import { disposeParams } from '../../main/engine/model/params';
+import { disposeParams, type ParamSet } from '../../main/engine/model/params';
 import { Rng } from '../../main/engine/rng';
 import { SinCutModel } from '../../main/engine/train/sincut-model';
-import { drawSinCutSampling, sincutTrainStep } from '../../main/engine/train/sincut-step';
+import {
+  drawSinCutSampling,
+  sincutTrainStep,
+  type SinCutLosses,
+  type SinCutSampling,
+} from '../../main/engine/train/sincut-step';
+import { Fixture } from '../support/fixture';
+import { loadReferenceNet } from '../support/reference-sincut-model';
 import type { BenchArgs } from './index';
 import {
+  DISTURBED,
   benchThreads,
   header,
   loadLine,
@@ -40,7 +57,17 @@ import {
   scaling,
   seconds,
   table,
+  watched,
 } from './machine';
+import {
+  NOT_INSTALLED,
+  PYTHON,
+  benchScript,
+  flagArgs,
+  runPython,
+  torchStatus,
+  type TorchTimes,
+} from './pytorch';
 
 const DATA = fileURLToPath(
   new URL('../../../shared/datasets/single-image-monet-etretat/', import.meta.url),
@@ -139,21 +166,234 @@ export function scheduleDays(o: SinCutOptions, t: number): string {
   return `${((steps * t) / 86400).toFixed(1)} days`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The PyTorch side: the same step in test/bench/sincut_reference.py
+// ---------------------------------------------------------------------------------------------
+
+const TORCH_SCRIPT = 'sincut_reference.py';
+type Net = 'G' | 'D' | 'H';
+const NETS: Net[] = ['G', 'D', 'H'];
+const LOSS_NAMES = ['D_fake', 'D_real', 'D_R1', 'D', 'G_GAN', 'NCE', 'NCE_Y', 'idt', 'G'] as const;
+type LossName = (typeof LOSS_NAMES)[number];
+
+/**
+ * Largest difference of a loss, relative where the loss exceeds 1, that still counts as the
+ * same computation: float32 (TF.js) against float64 (PyTorch), through two Adam steps whose
+ * first move is lr·sign(g), so a gradient entry at rounding level may step either way.
+ */
+export const CHECK_TOLERANCE = 1e-3;
+
+interface TorchStep extends TorchTimes {
+  params: Record<Net, number>;
+}
+
+interface TorchCheck {
+  torch: string;
+  params: Record<Net, number>;
+  losses: Partial<Record<LossName, number>>;
+}
+
+/** The PyTorch statement's flags for `opts` at `batch` crops: the same configuration. */
+export function torchFlags(opts: SinCutOptions, batch = opts.batchSize): string[] {
+  return flagArgs({
+    crop: opts.cropSize,
+    batch,
+    ngf: opts.ngf,
+    ndf: opts.ndf,
+    blocks: opts.nBlocks,
+    'd-patch': opts.dPatch,
+    taps: opts.nceTaps.join(','),
+    patches: opts.numPatches,
+    nc: opts.projectionDim,
+    'lambda-gan': opts.lambdaGAN,
+    'lambda-nce': opts.lambdaNCE,
+    'lambda-idt': opts.lambdaIdt,
+    'lambda-r1': opts.lambdaR1,
+    'nce-idt': opts.nceIdt,
+    tau: opts.nceT,
+    lr: opts.lr,
+    beta1: opts.beta1,
+    beta2: opts.beta2,
+  });
+}
+
+/** Why the PyTorch statement cannot stand for `opts`, or null where it can. */
+export function torchUnsupported(opts: SinCutOptions): string | null {
+  return opts.netG === 'stylegan2' ? null : `the PyTorch statement has no ${opts.netG} generator`;
+}
+
+function paramCount(params: ParamSet): number {
+  let n = 0;
+  for (const v of params.values()) n += v.size;
+  return n;
+}
+
+/** Parameters per network of a fresh TF.js model of `opts`. */
+export function tfjsParamCounts(opts: SinCutOptions): Record<Net, number> {
+  const model = SinCutModel.create(opts);
+  try {
+    const nets = model.networks();
+    return { G: paramCount(nets.G), D: paramCount(nets.D), H: paramCount(nets.H) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Seconds per timed PyTorch step of `setting` at `threads` threads, with its resources. */
+export function torchStepTimes(
+  setting: SinCutBenchSetting,
+  threads: number,
+  warmup: number,
+  timed: number,
+): Promise<TorchStep> {
+  const args = [
+    ...torchFlags(setting.opts),
+    ...flagArgs({ warmup, steps: timed, threads, seed: setting.opts.seed }),
+  ];
+  return runPython<TorchStep>(benchScript(TORCH_SCRIPT), args);
+}
+
+export interface LossRow {
+  name: LossName;
+  tfjs: number;
+  torch: number;
+  /** |tfjs − torch| / max(1, |torch|). */
+  diff: number;
+}
+
+export interface StepCheck {
+  batch: number;
+  losses: LossRow[];
+  worst: number;
+  torchParams: Record<Net, number>;
+}
+
+/**
+ * One step of each side from the same start: PyTorch draws the weights (every bias and the noise
+ * strength non-zero, so every path counts), crops, noise, patch ids and D's windows, writes them
+ * in the fixtures' format and computes the step's losses in float64; the TF.js model loads them
+ * (torch layouts converted) and runs `sincutTrainStep` on the current backend. D's losses are
+ * before its Adam step, G's against the updated D on both sides.
+ */
+export async function checkAgainstTorch(
+  setting: SinCutBenchSetting,
+  batch: number,
+  threads: number,
+): Promise<StepCheck> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'patchwork-sincut-check-'));
+  try {
+    const stem = path.join(dir, 'step');
+    const py = await runPython<TorchCheck>(benchScript(TORCH_SCRIPT), [
+      ...torchFlags(setting.opts, batch),
+      ...flagArgs({ threads, seed: setting.opts.seed, check: stem }),
+    ]);
+    const fx = Fixture.fromDir(dir, 'step');
+    const ours = await tfjsStepFrom(fx, { ...setting.opts, batchSize: batch });
+    const losses: LossRow[] = [];
+    for (const name of LOSS_NAMES) {
+      const want = py.losses[name];
+      const got = ours[name];
+      if (want === undefined && (got === null || got === 0)) continue; // off on both sides
+      const tfjs = got ?? NaN;
+      const torch = want ?? NaN;
+      losses.push({
+        name,
+        tfjs,
+        torch,
+        diff: Math.abs(tfjs - torch) / Math.max(1, Math.abs(torch)),
+      });
+    }
+    const worst = Math.max(...losses.map((l) => (Number.isNaN(l.diff) ? Infinity : l.diff)));
+    return { batch, losses, worst, torchParams: py.params };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The TF.js step from the weights, crops and draws of `fx`; leaves no tensor behind. */
+async function tfjsStepFrom(fx: Fixture, opts: SinCutOptions): Promise<SinCutLosses> {
+  const model = SinCutModel.create(opts);
+  const realA = fx.nhwc('step.real_A');
+  const realB = fx.nhwc('step.real_B');
+  try {
+    const nets = model.networks();
+    for (const net of NETS) loadReferenceNet(fx, `${net}.`, nets[net]);
+    const noise = fx.raw('step.noise'); // [Bg, 1, H, W]: the same order as [Bg, H, W, 1]
+    const values = (await noise.data()) as Float32Array;
+    noise.dispose();
+    const taps = opts.nceTaps;
+    const corner = (k: string): [number, number] => {
+      const [y, x] = fx.ids(`step.window.${k}`);
+      return [y, x];
+    };
+    const hasY = taps.every((t) => `step.ids.nceY.${t}` in fx.manifest.ids);
+    const s: SinCutSampling = {
+      ids: taps.map((t) => fx.ids(`step.ids.nce.${t}`)),
+      idsY: hasY ? taps.map((t) => fx.ids(`step.ids.nceY.${t}`)) : null,
+      noise: values,
+      windows: { fakeD: corner('fake_d'), realD: corner('real_d'), fakeG: corner('fake_g') },
+    };
+    return await sincutTrainStep(model, realA, realB, s);
+  } finally {
+    tf.dispose([realA, realB]);
+    model.dispose();
+  }
+}
+
+/** Crops of the check's step: `SINCUT_BENCH_CHECK_BATCH`, default min(5, batch); 0 skips it. */
+export function checkBatch(batch: number): number {
+  const raw = process.env.SINCUT_BENCH_CHECK_BATCH;
+  const n = raw === undefined ? Math.min(5, batch) : Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`SINCUT_BENCH_CHECK_BATCH must be a whole number of crops, got ${raw}`);
+  }
+  return n;
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+function processCpuS(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+const ratio = (a: number, b: number) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+const load = (v: number | null) => (v === null ? '–' : v.toFixed(2));
+
+// ---------------------------------------------------------------------------------------------
+// The case
+// ---------------------------------------------------------------------------------------------
+
 async function run(args: BenchArgs): Promise<void> {
   const backend = (args.backend ?? 'wasm') as BackendName;
   // wasm runs the steps at each thread count (the translation at the most); others once.
-  const counts = backend === 'wasm' ? benchThreads(args.threads) : [1];
+  const cores = benchThreads(args.threads);
+  const counts = backend === 'wasm' ? cores : [1];
   const most = counts[counts.length - 1];
   process.env.PATCHWORK_THREADS = String(most);
   const report = await initBackend(backend);
   const software = /software adapter/.test(report.detail);
   const timed = args.quick ? 1 : 3;
   const settings = sincutBenchSettings(software, benchBatch(16));
+  const torch = torchStatus();
+  // PyTorch beside wasm at each count; beside another backend (its own threads) at all cores.
+  const torchThreads = (n: number) => (backend === 'wasm' ? n : cores[cores.length - 1]);
+  const withTorch = torch.available && !software;
+  const torchLine = !torch.available
+    ? NOT_INSTALLED
+    : software
+      ? 'not run (software adapter: the times say nothing of a GPU)'
+      : `${torch.version} (${PYTHON}, ${TORCH_SCRIPT}), torch.set_num_threads(n) for n in ` +
+        `${[...new Set(counts.map(torchThreads))].join(', ')}; 1 warm-up + ` +
+        `${Math.max(3, timed)} timed`;
   console.log(
     header('sincut: training steps and the full-resolution translation', [
       ...machineLines(),
       ['load before', loadLine()],
       ['backend', report.detail],
+      ['pytorch', torchLine],
       [
         'steps',
         `1 warm-up + ${timed} timed per setting, batch ${settings[0].opts.batchSize}` +
@@ -161,6 +401,7 @@ async function run(args: BenchArgs): Promise<void> {
             ? ' (software adapter: the tiny setting, correctness only)'
             : ' (SINCUT_BENCH_BATCH)'),
       ],
+      ['other load', `cores other processes used meanwhile (> ${DISTURBED}: suspect)`],
     ]),
   );
   const painting = await loadSingleImage(`${DATA}monet.jpg`, software ? 128 * 104 : Infinity);
@@ -195,37 +436,163 @@ async function run(args: BenchArgs): Promise<void> {
     ),
   );
   console.log(`load after translation: ${loadLine()}`);
+  if (!torch.available) console.log(`\n${NOT_INSTALLED}`);
+  else if (withTorch) await sameComputation(settings, most, torchThreads(most));
+
   const a = await loadSingleImage(`${DATA}monet.jpg`);
   const b = await loadSingleImage(`${DATA}etretat-normandy-france.jpg`);
   const rows: string[][] = [];
+  const notes: string[] = [];
   const single = new Map<string, number>();
+  let suspect = 0;
   for (const threads of counts) {
     process.env.PATCHWORK_THREADS = String(threads);
     await initBackend(backend);
     for (const setting of settings) {
-      const t = median(await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l)));
+      const ours = await watched(
+        async () => {
+          const cpu0 = processCpuS();
+          const times = await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l));
+          return { times, cpuS: processCpuS() - cpu0 };
+        },
+        (r) => r.cpuS,
+      );
+      const t = median(ours.result.times);
       if (threads === 1) single.set(setting.key, t);
+      let py = NaN;
+      let pyLoad: number | null = null;
+      const pyThreads = torchThreads(threads);
+      const pyKey = `torch ${setting.key}`;
+      const pyWhy = torchUnsupported(setting.opts);
+      if (withTorch && pyWhy) notes.push(`${setting.key}: no PyTorch figure: ${pyWhy}`);
+      else if (withTorch) {
+        console.error(`  ${setting.key}: PyTorch at ${pyThreads} threads …`);
+        try {
+          const r = await watched(
+            () => torchStepTimes(setting, pyThreads, 1, Math.max(3, timed)),
+            (x) => x.cpu_s,
+          );
+          py = median(r.result.times);
+          pyLoad = r.otherLoad;
+          if (pyThreads === 1) single.set(pyKey, py);
+        } catch (err) {
+          notes.push(`${setting.key} PyTorch ×${pyThreads}: ${errorText(err)}`);
+        }
+      }
+      for (const l of [ours.otherLoad, pyLoad]) if ((l ?? 0) > DISTURBED) suspect++;
       rows.push([
         setting.key,
         backend === 'wasm' ? String(threads) : '–',
         describeSetting(setting),
         seconds(t),
+        withTorch ? seconds(py) : '–',
+        withTorch ? ratio(t, py) : '–',
         (1 / t).toFixed(3),
         scaling(single.get(setting.key) ?? NaN, t, threads),
+        withTorch ? scaling(single.get(pyKey) ?? NaN, py, pyThreads) : '–',
+        `${load(ours.otherLoad)} / ${load(pyLoad)}`,
         software ? '–' : scheduleDays(setting.opts, t),
       ]);
     }
   }
   console.log(
     table(
-      ['setting', 'threads', 'crops', 's/step', 'steps/s', 'vs 1 thread', 'whole schedule'],
+      [
+        'setting',
+        'threads',
+        'crops',
+        's/step',
+        'PyTorch s/step',
+        'TF.js/PyTorch',
+        'steps/s',
+        'vs 1 thread',
+        'PyTorch vs 1 thread',
+        'other load TF.js / PyTorch',
+        'whole schedule',
+      ],
       rows,
     ),
   );
   console.log(`load after steps: ${loadLine()}`);
+  if (suspect > 0) {
+    console.log(
+      `${suspect} of the figures above ran while other processes used more than ${DISTURBED} ` +
+        `cores: treat them (and their ratios) as suspect`,
+    );
+  }
+  if (notes.length) console.log(['notes:', ...notes.map((n) => `  - ${n}`)].join('\n'));
+}
+
+/**
+ * Is PyTorch's step the TF.js step? Parameters per network of each setting on both sides, and
+ * the losses of one step from the same start (checkAgainstTorch). Prints; a mismatch is shown,
+ * not thrown: the timings are still worth reading, beside a warning.
+ */
+async function sameComputation(
+  settings: SinCutBenchSetting[],
+  threads: number,
+  torchThreads: number,
+): Promise<void> {
+  const rows: string[][] = [];
+  const lossRows: string[][] = [];
+  const verdicts: string[] = [];
+  for (const setting of settings) {
+    const why = torchUnsupported(setting.opts);
+    if (why) {
+      verdicts.push(`${setting.key}: not checked: ${why}`);
+      continue;
+    }
+    const ours = tfjsParamCounts(setting.opts);
+    const n = checkBatch(setting.opts.batchSize);
+    let theirs: Record<Net, number> | null = null;
+    try {
+      if (n > 0) {
+        console.error(`  ${setting.key}: one step from the same weights, ${n} crops, both sides …`);
+        const c = await checkAgainstTorch(setting, n, torchThreads);
+        theirs = c.torchParams;
+        for (const l of c.losses) {
+          lossRows.push([
+            setting.key,
+            l.name,
+            l.tfjs.toPrecision(7),
+            l.torch.toPrecision(7),
+            l.diff.toExponential(1),
+          ]);
+        }
+        verdicts.push(
+          `${setting.key}: worst loss difference ${c.worst.toExponential(1)} at ${n} crops ` +
+            `(${c.worst <= CHECK_TOLERANCE ? 'agree' : 'DIFFER'}: tolerance ${CHECK_TOLERANCE})`,
+        );
+      } else {
+        const r = await torchStepTimes(setting, torchThreads, 0, 0);
+        theirs = r.params;
+        verdicts.push(`${setting.key}: losses not compared (SINCUT_BENCH_CHECK_BATCH=0)`);
+      }
+    } catch (err) {
+      verdicts.push(`${setting.key}: check failed: ${errorText(err)}`);
+    }
+    for (const net of NETS) {
+      const t = theirs?.[net];
+      rows.push([
+        setting.key,
+        net,
+        String(ours[net]),
+        t === undefined ? '–' : String(t),
+        t === undefined ? '–' : t === ours[net] ? 'yes' : 'NO',
+      ]);
+    }
+  }
+  console.log(`\nsame computation? (TF.js at ${threads} threads, PyTorch float64)`);
+  console.log(table(['setting', 'network', 'TF.js params', 'PyTorch params', 'equal'], rows));
+  if (lossRows.length) {
+    console.log(table(['setting', 'loss', 'TF.js', 'PyTorch', 'difference'], lossRows));
+  }
+  for (const v of verdicts) console.log(v);
+  console.log(`load after the check: ${loadLine()}`);
 }
 
 export const sincutCase = {
-  summary: 'SinCUT: s/step at the reference and paper settings; full-resolution painting, tiled',
+  summary:
+    'SinCUT: s/step at the reference and paper settings beside PyTorch; full-resolution painting, tiled',
   run,
 };
