@@ -125,7 +125,8 @@ export function describeSetting(s: SinCutBenchSetting): string {
 
 /**
  * Seconds of each timed step (after one warm-up) of a fresh model of `setting`, on crops of
- * `a` and `b` drawn as training draws them. `log` hears of every step.
+ * `a` and `b` drawn as training draws them. `log` hears of every step; `cpu`, where given,
+ * receives each timed step's CPU seconds (the whole process: every engine thread).
  */
 export async function sincutStepSeconds(
   setting: SinCutBenchSetting,
@@ -133,6 +134,7 @@ export async function sincutStepSeconds(
   b: SingleImage,
   timed: number,
   log: (line: string) => void = () => undefined,
+  cpu?: number[],
 ): Promise<number[]> {
   const model = SinCutModel.create(setting.opts);
   const sampler = new SingleImageSampler(a, b, setting.opts);
@@ -146,9 +148,10 @@ export async function sincutStepSeconds(
       const realA = tf.tensor4d(batch.a, [n, crop, crop, 3]);
       const realB = tf.tensor4d(batch.b, [n, crop, crop, 3]);
       try {
-        const t0 = performance.now();
+        const [t0, c0] = [performance.now(), processCpuS()];
         await sincutTrainStep(model, realA, realB, s);
         if (i > 0) times.push((performance.now() - t0) / 1000);
+        if (i > 0) cpu?.push(processCpuS() - c0);
       } finally {
         tf.dispose([realA, realB]);
       }
@@ -186,6 +189,8 @@ type LossName = (typeof LOSS_NAMES)[number];
 export const CHECK_TOLERANCE = 1e-4;
 
 interface TorchStep extends TorchTimes {
+  /** CPU seconds of each timed step (every thread of the process). */
+  cpu_times: number[];
   params: Record<Net, number>;
 }
 
@@ -404,6 +409,11 @@ async function run(args: BenchArgs): Promise<void> {
             : ' (SINCUT_BENCH_BATCH)'),
       ],
       ['other load', `cores other processes used meanwhile (> ${DISTURBED}: suspect)`],
+      [
+        'CPU s/step',
+        'CPU seconds of the step (all its threads); at 1 thread about its time alone, so the ' +
+          '1-thread CPU ratio holds on a shared machine',
+      ],
     ]),
   );
   const painting = await loadSingleImage(`${DATA}monet.jpg`, software ? 128 * 104 : Infinity);
@@ -454,14 +464,18 @@ async function run(args: BenchArgs): Promise<void> {
       const ours = await watched(
         async () => {
           const cpu0 = processCpuS();
-          const times = await sincutStepSeconds(setting, a, b, timed, (l) => console.error(l));
-          return { times, cpuS: processCpuS() - cpu0 };
+          const cpu: number[] = [];
+          const log = (l: string) => console.error(l);
+          const times = await sincutStepSeconds(setting, a, b, timed, log, cpu);
+          return { times, cpu, cpuS: processCpuS() - cpu0 };
         },
         (r) => r.cpuS,
       );
       const t = median(ours.result.times);
       if (threads === 1) single.set(setting.key, t);
+      const cpu = median(ours.result.cpu);
       let py = NaN;
+      let pyCpu = NaN;
       let pyLoad: number | null = null;
       const pyThreads = torchThreads(threads);
       const pyKey = `torch ${setting.key}`;
@@ -475,6 +489,7 @@ async function run(args: BenchArgs): Promise<void> {
             (x) => x.cpu_s,
           );
           py = median(r.result.times);
+          pyCpu = median(r.result.cpu_times);
           pyLoad = r.otherLoad;
           if (pyThreads === 1) single.set(pyKey, py);
         } catch (err) {
@@ -492,6 +507,8 @@ async function run(args: BenchArgs): Promise<void> {
         (1 / t).toFixed(3),
         scaling(single.get(setting.key) ?? NaN, t, threads),
         withTorch ? scaling(single.get(pyKey) ?? NaN, py, pyThreads) : '–',
+        `${seconds(cpu)} / ${seconds(pyCpu)}`,
+        threads === 1 && pyThreads === 1 ? ratio(cpu, pyCpu) : '–',
         `${load(ours.otherLoad)} / ${load(pyLoad)}`,
         software ? '–' : scheduleDays(setting.opts, t),
       ]);
@@ -509,6 +526,8 @@ async function run(args: BenchArgs): Promise<void> {
         'steps/s',
         'vs 1 thread',
         'PyTorch vs 1 thread',
+        'CPU s/step TF.js / PyTorch',
+        'CPU ratio',
         'other load TF.js / PyTorch',
         'whole schedule',
       ],

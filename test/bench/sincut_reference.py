@@ -15,11 +15,13 @@ the same). Patch ids, noise and windows are drawn before each timed step, as the
 draws its SinCutSampling.
 
 Prints one JSON object on the last line of stdout:
-  {"torch": "1.13.0", "threads": 2, "times": [s, ...], "peak_rss_mib": 812.3, "cpu_s": 40.2,
-   "params": {"G": n, "D": n, "H": n}, "losses": {...}}
-`times` holds the timed steps only (warm-up steps are left out); `cpu_s` is the process's
-user + system CPU time, which the harness uses to tell other processes' load apart; `losses`
-are the last step's. Progress goes to stderr.
+  {"torch": "1.13.0", "threads": 2, "times": [s, ...], "cpu_times": [s, ...],
+   "peak_rss_mib": 812.3, "cpu_s": 40.2, "params": {"G": n, "D": n, "H": n}, "losses": {...}}
+`times` holds the timed steps only (warm-up steps are left out), `cpu_times` the CPU seconds
+of each (all of the process's threads: on a machine that others share, at one thread, about
+what the step would take alone); `cpu_s` is the process's user + system CPU time, which the
+harness uses to tell other processes' load apart; `losses` are the last step's. Progress goes
+to stderr.
 
 With `--check STEM` it times nothing: it draws a set of weights (every path carrying signal:
 biases and noise strength non-zero), crops, noise, patch ids and windows, writes them to
@@ -404,20 +406,23 @@ def main() -> None:
     opt = Optimisers(s, nets)
     real_a, real_b = crops(s, gen)
     times: List[float] = []
+    cpu_times: List[float] = []
     losses: Dict[str, float] = {}
     for i in range(a.warmup + a.steps):
         smp = draw_sampling(s, gen)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         losses = train_step(s, nets, opt, real_a, real_b, smp)
         elapsed = time.perf_counter() - start
         if i >= a.warmup:
             times.append(elapsed)
+            cpu_times.append(time.process_time() - cpu_start)
         print(f'  [pytorch sincut] step {i + 1}/{a.warmup + a.steps}: {elapsed:.3f} s'
               + (' (warm-up)' if i < a.warmup else ''), file=sys.stderr, flush=True)
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(),
-                      'times': times, 'params': nets.counts(), 'losses': losses,
+                      'times': times, 'cpu_times': cpu_times, 'params': nets.counts(),
+                      'losses': losses,
                       'peak_rss_mib': usage.ru_maxrss / 1024,  # ru_maxrss is KiB on Linux
                       'cpu_s': usage.ru_utime + usage.ru_stime}))
 
