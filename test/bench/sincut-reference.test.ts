@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../main/engine/backend';
 import { NOT_INSTALLED, torchStatus } from './pytorch';
-import { checkAgainstTorch, sincutBenchSettings, tfjsParamCounts } from './sincut.bench';
+import { sincutBenchSettings } from './sincut.bench';
+import { checkAgainstTorch, tfjsParamCounts } from './sincut-torch';
 
 const TOL = 1e-5;
 const torch = torchStatus();
