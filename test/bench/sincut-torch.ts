@@ -273,7 +273,10 @@ export async function sameComputation(
       ]);
     }
   }
-  console.log(`\nsame computation? (TF.js at ${threads} threads, PyTorch float64)`);
+  const plural = threads === 1 ? '' : 's';
+  console.log(
+    `\nsame computation? (TF.js at ${threads} thread${plural}; PyTorch losses in float64)`,
+  );
   console.log(table(['setting', 'network', 'TF.js params', 'PyTorch params', 'equal'], rows));
   if (lossRows.length) {
     console.log(table(['setting', 'loss', 'TF.js', 'PyTorch', 'difference'], lossRows));

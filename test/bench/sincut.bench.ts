@@ -275,7 +275,7 @@ async function run(args: BenchArgs): Promise<void> {
       const pyWhy = torchUnsupported(setting.opts);
       if (withTorch && pyWhy) notes.push(`${setting.key}: no PyTorch figure: ${pyWhy}`);
       else if (withTorch) {
-        console.error(`  ${setting.key}: PyTorch at ${pyThreads} threads …`);
+        console.error(`  ${setting.key}: PyTorch, torch.set_num_threads(${pyThreads}) …`);
         try {
           const r = await watched(
             () => torchStepTimes(setting, pyThreads, 1, Math.max(3, timed)),
