@@ -70,3 +70,19 @@ export function runPython<T>(script: string, args: string[], timeoutMs = 600_000
     });
   });
 }
+
+/** `{ crop: 64, 'd-patch': 64 }` → `['--crop', '64', '--d-patch', '64']`: a script's flags. */
+export function flagArgs(flags: Record<string, string | number | boolean>): string[] {
+  return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
+}
+
+/** What a timing script prints: the timed iterations and its own process's resources. */
+export interface TorchTimes {
+  torch: string;
+  threads: number;
+  /** Seconds of each timed iteration (warm-up ones left out). */
+  times: number[];
+  peak_rss_mib: number;
+  /** The process's user + system CPU seconds, for the other-load estimate. */
+  cpu_s: number;
+}
