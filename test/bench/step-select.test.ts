@@ -14,7 +14,7 @@ describe('step bench --config', () => {
 
   it('has the studio sample configuration', () => {
     const sample = selectStep(['sample']).configs[0];
-    expect(sample).toMatchObject({ size: 96, ngf: 16, nBlocks: 4, ndf: 64, numPatches: 256 });
+    expect(sample).toMatchObject({ size: 64, ngf: 16, nBlocks: 4, ndf: 16, numPatches: 256 });
   });
 
   it('takes configuration keys and measure names in any mix', () => {

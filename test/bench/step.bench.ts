@@ -10,7 +10,7 @@
  * Configurations: the paper's (256², ngf 64, 9 blocks, ndf 64, 256 patches); the same
  * networks on 96² crops (for comparison with figures from before the paper-size step fitted
  * the wasm heap); a small one (128², ngf 16, 2 blocks, ndf 16); and the studio's sample
- * configuration ("Try it with the sample images": FastCUT, 96², ngf 16, 4 blocks, ndf 64).
+ * configuration ("Try it with the sample images": FastCUT, 64², ngf 16, 4 blocks, ndf 16).
  * `--config` picks configurations and measures by name (`--config sample,fastcut`). Each row
  * is printed as soon as it is measured; each configuration's table follows its last row.
  * Every measurement runs in a fresh child process, so its peak RSS is its own and a backend
@@ -79,9 +79,9 @@ const CONFIGS: Config[] = [
   { key: 'small', size: 128, ngf: 16, ndf: 16, nBlocks: 2, numPatches: 256, heavy: false },
   {
     key: 'sample',
-    size: 96,
+    size: 64,
     ngf: 16,
-    ndf: 64,
+    ndf: 16,
     nBlocks: 4,
     numPatches: 256,
     heavy: false,
