@@ -480,7 +480,9 @@ async function watchRound(
     if (!(await waitOrEnd(500, last))) break;
   }
   await sleep(1000);
-  console.error(`  watch round ${round + 1}: ${names.length} files fed, last run stopped with Ctrl-C`);
+  console.error(
+    `  watch round ${round + 1}: ${names.length} files fed, last run stopped with Ctrl-C`,
+  );
   count(await last.interrupt());
   if (converted.size === 0) {
     throw new Error(`watch round ${round}: no "converted" line seen in any run's output`);
