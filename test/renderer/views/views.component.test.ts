@@ -92,7 +92,15 @@ describe('new style', () => {
       preset: 'fastcut',
       iterations: 12,
       // The samples come with a network that trains in minutes; the field typed wins.
-      options: { ngf: 8, ndf: 16, nBlocks: 4, cropSize: 64, loadSize: 72 },
+      options: {
+        ngf: 8,
+        ndf: 16,
+        nBlocks: 4,
+        cropSize: 64,
+        loadSize: 160,
+        epochs: 30,
+        decayEpochs: 30,
+      },
       previewEvery: 50,
     });
   });
