@@ -381,7 +381,9 @@ test.describe.serial('managing, watching, looking inside, settings', () => {
     await page.goto(serve.url);
     await page.getByRole('button', { name: 'Heatmaps', exact: true }).click();
     await page.getByLabel('Style', { exact: true }).selectOption('feature-style');
-    await page.getByLabel('Image').fill(path.join(SAMPLES, 'held-out', 'twowings.jpg'));
+    await page
+      .getByLabel('Image', { exact: true })
+      .fill(path.join(SAMPLES, 'held-out', 'twowings.jpg'));
     await page.getByRole('button', { name: 'Open' }).click();
     const output = page.getByRole('button', { name: /^Output: hover or click a point/ });
     await expect(output.getByAltText('Output')).toBeVisible({ timeout: 120_000 });
