@@ -151,9 +151,9 @@ export class TrainForm {
     // FastCUT with small networks on both sides (at ndf 64 the discriminator costs more than
     // the whole ngf-16 generator), 64-px crops of the samples at their own size (160 px: a
     // smaller load size trains on a scale the conversion never sees), 300 steps whose second
-    // half lowers the learning rate to nothing (5 steps an epoch: 30 + 30 epochs), a preview
-    // every 50. About 2.5 min on one thread of a 2-core Xeon (`patchwork train` with these
-    // options); `npm run bench -- step --config sample` times its step.
+    // half lowers the learning rate linearly towards zero (5 steps an epoch: 30 + 30 epochs),
+    // a preview every 50. About 2.5 min on one thread of a 2-core Xeon (`patchwork train` with
+    // these options); `npm run bench -- step --config sample` times its step.
     if (this.preset === 'sincut') this.preset = 'fastcut';
     this.ngf = 16;
     this.ndf = 16;
