@@ -313,6 +313,7 @@ describe('memory', () => {
       convGrads({ batch: 1, size: [40, 40], inC: 64, outC: 8, k: 7, stride: 2, pad: 3 }, 4)();
       const t = tf.tensor2d(values(12, 5), [4, 3]);
       tf.grad((a: tf.Tensor) => tf.sum(tf.gather(a, [1, 1, 3])))(t);
+      tf.reverse(tf.tensor3d(values(30, 6), [2, 5, 3]), [0, 1]);
     });
   }
 
