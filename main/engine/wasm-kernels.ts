@@ -663,33 +663,10 @@ const batchMatMulKernelFunc = batchMatMul as unknown as tf.KernelFunc;
  * serves, the same list on every call, so a caller can always report them.
  */
 export function registerWasmTrainingKernels(): string[] {
-  const current = tf.getKernel(tf.BatchMatMul, BACKEND);
-  if (current !== undefined && current.kernelFunc !== batchMatMulKernelFunc) {
-    plainBatchMatMul = current.kernelFunc;
-    tf.unregisterKernel(tf.BatchMatMul, BACKEND);
-    // The plain kernel binds its wasm function in its setup, once per backend instance: keep
-    // that setup, or a new wasm backend (another thread count) calls into the disposed one.
-    tf.registerKernel({
-      kernelName: tf.BatchMatMul,
-      backendName: BACKEND,
-      kernelFunc: batchMatMulKernelFunc,
-      setupFunc: current.setupFunc,
-      disposeFunc: current.disposeFunc,
-    });
-  }
-  const currentReverse = tf.getKernel(tf.Reverse, BACKEND);
-  if (currentReverse !== undefined && currentReverse.kernelFunc !== reverseKernelFunc) {
-    builtinReverse = currentReverse.kernelFunc;
-    tf.unregisterKernel(tf.Reverse, BACKEND);
-    // As for BatchMatMul: the built-in kernel binds its wasm function in its setup.
-    tf.registerKernel({
-      kernelName: tf.Reverse,
-      backendName: BACKEND,
-      kernelFunc: reverseKernelFunc,
-      setupFunc: currentReverse.setupFunc,
-      disposeFunc: currentReverse.disposeFunc,
-    });
-  }
+  const matMul = wrapBuiltin(tf.BatchMatMul, batchMatMulKernelFunc);
+  if (matMul) plainBatchMatMul = matMul;
+  const reverse = wrapBuiltin(tf.Reverse, reverseKernelFunc);
+  if (reverse) builtinReverse = reverse;
   for (const config of replacements) {
     const current = tf.getKernel(config.kernelName, BACKEND);
     if (current?.kernelFunc === config.kernelFunc) continue;
@@ -697,4 +674,25 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel(config);
   }
   return [...replacements.map((config) => config.kernelName), tf.BatchMatMul, tf.Reverse];
+}
+
+/**
+ * Puts `ours` in place of the wasm backend's built-in kernel `name`, which ours calls for the
+ * cases it leaves to it; returns the built-in kernel, or null when ours is already there (or
+ * there is none). The built-in kernel binds its wasm function in its setup, once per backend
+ * instance: its setup and dispose are kept, or a new wasm backend (another thread count) would
+ * call into the disposed one.
+ */
+function wrapBuiltin(name: string, ours: tf.KernelFunc): tf.KernelFunc | null {
+  const current = tf.getKernel(name, BACKEND);
+  if (current === undefined || current.kernelFunc === ours) return null;
+  tf.unregisterKernel(name, BACKEND);
+  tf.registerKernel({
+    kernelName: name,
+    backendName: BACKEND,
+    kernelFunc: ours,
+    setupFunc: current.setupFunc,
+    disposeFunc: current.disposeFunc,
+  });
+  return current.kernelFunc;
 }
