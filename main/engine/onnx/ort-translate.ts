@@ -160,7 +160,8 @@ export function ortTileEngine(
 ): TileEngine {
   return {
     async evaluate(job) {
-      const graph = `pass:${job.pass.target}:${job.pass.evaluate.join(',')}<${job.pass.read.join(',')}`;
+      const { target, evaluate, read, write } = job.pass;
+      const graph = `pass:${target}:${evaluate.join(',')}<${read.join(',')}>${write.join(',')}`;
       // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
       const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
       const ort = await runtime.require();
