@@ -191,9 +191,23 @@ interface PyConvert {
   peak_rss_mib: number;
 }
 
+/**
+ * TF.js's untiled translation on wasm, floats per padded pixel per ngf at its peak: the small G
+ * at 1 Mpx peaked at 2,182 MiB RSS (3,616 MiB in an older run), about 32 × 4 B per pixel per
+ * ngf over the runtime. Rows whose estimate passes the wasm heap's 4 GiB cap are not run: they
+ * grow towards it for many minutes and then fail.
+ */
+const TFJS_UNTILED_FLOATS_PER_PIXEL_PER_NGF = 32;
+const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+export function tfjsUntiledBytes(net: { ngf: number }, width: number, height: number): number {
+  return 4 * TFJS_UNTILED_FLOATS_PER_PIXEL_PER_NGF * net.ngf * width * height;
+}
+
 /** Why a row is not run, or null. */
-function skipReason(
+export function skipReason(
   engine: Engine,
+  backend: BackendName,
   net: Net,
   mpx: number,
   mode: Mode,
@@ -214,6 +228,16 @@ function skipReason(
       'untiled paper G at 17.9 Mpx: not run: one 64-channel full-resolution map alone is ' +
       '17.9M × 64 × 4 B = 4.6 GB, over the wasm heap cap of 4 GiB'
     );
+  } else if (mode === 'untiled' && backend === 'wasm') {
+    const { width, height } = sizeFor(mpx);
+    const need = tfjsUntiledBytes(net, width, height);
+    if (need > WASM_HEAP_BYTES) {
+      return (
+        `TF.js untiled ${net.key} G at ${mpx} Mpx: not run: it needs about ` +
+        `${(need / 2 ** 30).toFixed(1)} GiB (${TFJS_UNTILED_FLOATS_PER_PIXEL_PER_NGF} floats per ` +
+        'pixel per ngf, measured), over the wasm heap cap of 4 GiB'
+      );
+    }
   }
   if (quick && net.key === 'paper' && mpx >= 17.9) {
     return `paper G at 17.9 Mpx on ${engine}: left out by --quick (minutes to tens of minutes)`;
@@ -308,7 +332,7 @@ async function run(args: BenchArgs): Promise<void> {
         (['tiled', 'untiled'] as Mode[]).map((m) => [e, m] as const),
       )) {
         const label = `${net.key} (ngf ${net.ngf}, ${net.nBlocks} blocks)`;
-        const skip = skipReason(engine, net, mpx, mode, args.quick);
+        const skip = skipReason(engine, backend, net, mpx, mode, args.quick);
         const size = `${width}×${height}`;
         const name = engine === 'onnx' ? 'ONNX Runtime' : 'TF.js';
         if (skip) {
