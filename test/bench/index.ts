@@ -12,6 +12,7 @@ import { knownAnswerCase } from './known-answer.bench';
 import { heatmapCase } from './heatmap.bench';
 import { seamsCase } from './seams.bench';
 import { sincutCase } from './sincut.bench';
+import { convCase } from './conv.bench';
 import { sincutProofCase } from './sincut-proof.bench';
 import { serveFuzzCase } from './serve-fuzz.bench';
 import { parseThreads } from '../../shared/threads';
@@ -59,6 +60,7 @@ const CASES: Record<string, BenchCase> = {
   heatmap: heatmapCase,
   seams: seamsCase,
   sincut: sincutCase,
+  conv: convCase,
   'sincut-proof': sincutProofCase,
   'serve-fuzz': serveFuzzCase,
   'idle-memory': idleMemoryCase,

@@ -79,6 +79,8 @@ const TRAIN_ARGS = [
   '--backend',
   'wasm',
 ];
+/** The line `patchwork train` prints once it has set up and starts (or resumes) its steps. */
+const TRAIN_STARTED = /^cut: /m;
 const CONVERT_FILES = 36;
 const WATCH_FILES = 24;
 
@@ -225,7 +227,7 @@ function lastCheckpointReported(output: string): number {
  * start-up), 0 when it said it starts afresh.
  */
 function resumedFrom(output: string): number | null {
-  if (!/^cut: /m.test(output)) return null;
+  if (!TRAIN_STARTED.test(output)) return null;
   const m = /resuming at step (\d+)/.exec(output);
   return m ? Number(m[1]) : 0;
 }
@@ -241,7 +243,7 @@ async function trainSoak(root: string, rnd: SoakRandom, quota: number): Promise<
     notes: [],
   };
   const baseOut = path.join(root, 'train-uninterrupted');
-  const window = await measure([...TRAIN_ARGS, '--out', baseOut], /^cut: /m);
+  const window = await measure([...TRAIN_ARGS, '--out', baseOut], TRAIN_STARTED);
   const base = window.run;
   if (base.code !== 0) throw new Error(`the uninterrupted training failed:\n${base.stderr}`);
   if (lastCheckpointReported(base.output) !== TRAIN_ITERATIONS) {
