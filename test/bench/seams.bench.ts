@@ -10,21 +10,25 @@
  *
  * `--quick`: a 1410×793 crop of the photo (a quarter of each side), same network and budget.
  * `--budget MIB`: another budget (the default is the engine's, 1024 MiB).
+ * `--engine onnx`: the tiles on ONNX Runtime (its own memory model and pass graphs) instead of
+ * TF.js.
  */
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { initBackend, type BackendName } from '../../main/engine/backend';
 import { pixelsToFloat } from '../../main/engine/data/image-io';
-import { DEFAULT_MEMORY_BUDGET_MB, translateTiled } from '../../main/engine/infer/tiled-generator';
+import {
+  DEFAULT_MEMORY_BUDGET_MB,
+  translateTiled,
+  type TiledOptions,
+} from '../../main/engine/infer/tiled-generator';
 import type { RgbFloatImage } from '../../main/engine/infer/translate';
 import { ResnetGenerator } from '../../main/engine/model/generator';
+import { chooseEngine } from '../../main/engine/onnx/engine-choice';
+import { ortTranslator } from '../../main/engine/onnx/ort-translate';
 import { Rng } from '../../main/engine/rng';
+import { ELEPHANTS } from './convert.bench';
 import type { BenchArgs } from './index';
 import { header, loadLine, machineLines, peakRssMiB, seconds, table } from './machine';
-
-const ELEPHANTS = fileURLToPath(
-  new URL('../../../shared/datasets/highres/elephants-5640x3172.jpg', import.meta.url),
-);
 
 /** Mean |out[i] − out[i − 1]| over the line pairs straddling position i, all channels. */
 function stepAcross(im: RgbFloatImage, axis: 'x' | 'y', i: number): number {
@@ -44,6 +48,12 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 async function run(args: BenchArgs): Promise<void> {
   const backend = (args.backend ?? 'wasm') as BackendName;
   const report = await initBackend(backend);
+  if (args.engine !== undefined && args.engine !== 'onnx' && args.engine !== 'tfjs') {
+    throw new Error(`--engine takes onnx or tfjs, not "${args.engine}"`);
+  }
+  const onOrt = args.engine === 'onnx';
+  const ort = onOrt ? await chooseEngine('onnx', 'resnet') : null;
+  if (ort && ort.engine !== 'onnx') throw new Error(`ONNX Runtime: ${ort.detail}`);
   let pipeline = sharp(ELEPHANTS).rotate().removeAlpha();
   if (args.quick) pipeline = pipeline.extract({ left: 2115, top: 1189, width: 1410, height: 793 });
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
@@ -57,7 +67,7 @@ async function run(args: BenchArgs): Promise<void> {
   console.log(
     header('seams: the elephants photo, tiled, at the paper configuration', [
       ...machineLines(),
-      ['backend', report.detail],
+      ['engine', ort ? `ONNX Runtime: ${ort.detail}` : `TF.js: ${report.detail}`],
       [
         'image',
         `${image.width}×${image.height} (${mpx.toFixed(1)} Mpx)${args.quick ? ', quick: centre crop' : ''}`,
@@ -74,7 +84,12 @@ async function run(args: BenchArgs): Promise<void> {
   const tiles: number[] = [];
   let lastLog = 0;
   const t0 = performance.now();
-  const out = await translateTiled(G, image, {
+  const translator =
+    ort?.engine === 'onnx' ? ortTranslator(G, { provider: ort.provider }) : undefined;
+  const tiled = translator
+    ? translator.translateTiled
+    : (im: RgbFloatImage, opts: TiledOptions) => translateTiled(G, im, opts);
+  const out = await tiled(image, {
     memoryBudgetMB: budget,
     onPassTile: (pass, tile) => (tiles[pass] = tile),
     onProgress: (done, total) => {
