@@ -1,6 +1,7 @@
 /** The Studio as the services tests open it: over a stand-in engine, on a library folder. */
 import type { Reply, StudioEvent } from '../../shared/ipc';
 import type { JobSnapshot } from '../../shared/ipc-jobs';
+import type { WorkerJob, WorkerJobEvent, WorkerJobResult } from '../../shared/ipc-worker';
 import { Studio, type StudioOptions } from '../../main/services/studio/studio';
 import type { WorkerHost } from '../../main/services/worker-host';
 
@@ -19,6 +20,37 @@ export function openStudio(
     allowedRoots: [library],
     ...more,
   });
+}
+
+/**
+ * A stand-in engine process that holds every job until told to end it, in the order they came.
+ * `start` runs first, for a job's events (e.g. a conversion reporting its files).
+ */
+export class HeldJobsHost {
+  pid = null;
+  busy = false;
+  private pending: ((r: WorkerJobResult) => void)[] = [];
+  constructor(
+    private readonly start?: (
+      work: WorkerJob,
+      onEvent: (e: WorkerJobEvent) => void,
+    ) => Promise<void>,
+  ) {}
+  async run(work: WorkerJob, onEvent: (e: WorkerJobEvent) => void): Promise<WorkerJobResult> {
+    await this.start?.(work, onEvent);
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+  /** Ends the oldest held job with `status`. */
+  end(status: WorkerJobResult['status'] = 'completed') {
+    this.pending.shift()?.({ status } as WorkerJobResult);
+  }
+  cancel() {
+    this.end('cancelled');
+    return true;
+  }
+  dispose() {
+    while (this.pending.length) this.end('cancelled');
+  }
 }
 
 /** The reply to one request. */

@@ -22,10 +22,9 @@ import { describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../../shared/ipc';
 import type { InboxUsage, UploadStarted } from '../../../shared/ipc-files';
 import type { JobSnapshot } from '../../../shared/ipc-jobs';
-import type { WorkerJob, WorkerJobEvent, WorkerJobResult } from '../../../shared/ipc-worker';
 import { INBOX_LEDGER_FILE } from '../../../main/services/inbox-upkeep';
 import type { Studio } from '../../../main/services/studio/studio';
-import { ask, openStudio, value } from '../../support/studio';
+import { ask, HeldJobsHost, openStudio, value } from '../../support/studio';
 import { useTempDir } from '../../support/temp-dir';
 
 const tmp = useTempDir('pw-inbox-upkeep-', { each: true });
@@ -37,37 +36,21 @@ const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3
  * Runs each conversion as far as reporting every image in its input folder converted (an
  * output of the same name in its output folder), then holds it until `end`.
  */
-class StandInHost {
-  pid = null;
-  busy = false;
-  private pending: ((r: WorkerJobResult) => void)[] = [];
-  async run(work: WorkerJob, onEvent: (e: WorkerJobEvent) => void): Promise<WorkerJobResult> {
-    if (work.type === 'convert') {
-      const { input, output } = work.spec;
-      for (const name of await readdir(input)) {
-        const file = {
-          input: path.join(input, name),
-          output: path.join(output, name),
-          relative: name,
-          status: 'done' as const,
-        };
-        await writeFile(file.output, PNG);
-        onEvent({ kind: 'convert-file', file });
-      }
+const convertingHost = () =>
+  new HeldJobsHost(async (work, onEvent) => {
+    if (work.type !== 'convert') return;
+    const { input, output } = work.spec;
+    for (const name of await readdir(input)) {
+      const file = {
+        input: path.join(input, name),
+        output: path.join(output, name),
+        relative: name,
+        status: 'done' as const,
+      };
+      await writeFile(file.output, PNG);
+      onEvent({ kind: 'convert-file', file });
     }
-    return new Promise((resolve) => this.pending.push(resolve));
-  }
-  end(status: WorkerJobResult['status'] = 'completed') {
-    this.pending.shift()?.({ status } as WorkerJobResult);
-  }
-  cancel() {
-    this.end('cancelled');
-    return true;
-  }
-  dispose() {
-    while (this.pending.length) this.end('cancelled');
-  }
-}
+  });
 
 const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));
 const exists = (p: string) =>
@@ -81,7 +64,7 @@ async function aged(file: string, days: number): Promise<void> {
   await utimes(file, t, t);
 }
 
-async function studioOver(host: object = new StandInHost()): Promise<Studio> {
+async function studioOver(host: object = convertingHost()): Promise<Studio> {
   const library = tmp.path('library');
   await mkdir(path.join(library, 'styles', 'ink', 'style'), { recursive: true });
   await writeFile(
@@ -111,7 +94,7 @@ async function upload(studio: Studio, name: string, folder?: string) {
 
 describe('the inbox by itself', () => {
   it('removes converted uploads past 14 days at start, and nothing the artist still needs', async () => {
-    const host = new StandInHost();
+    const host = convertingHost();
     let studio = await studioOver(host);
     const events: StudioEvent[] = [];
     studio.subscribe((e) => events.push(e));
@@ -208,7 +191,7 @@ describe('the inbox by itself', () => {
 
 describe('inbox:usage and inbox:empty', () => {
   it('tells the size, refuses while a job or an upload uses it, then empties it', async () => {
-    const host = new StandInHost();
+    const host = convertingHost();
     const studio = await studioOver(host);
     const empty0 = await value<InboxUsage>(studio, 'inbox:usage', {});
     expect(empty0).toMatchObject({ total: { files: 0, bytes: 0 }, busy: null, keepDays: 14 });

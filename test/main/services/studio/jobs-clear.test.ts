@@ -8,32 +8,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../../../shared/ipc';
 import type { JobSnapshot } from '../../../../shared/ipc-jobs';
-import type { WorkerJobResult } from '../../../../shared/ipc-worker';
 import { JOBS_FILE } from '../../../../main/services/job-store';
-import { ask, openStudio, value } from '../../../support/studio';
+import { ask, HeldJobsHost, openStudio, value } from '../../../support/studio';
 import { useTempDir } from '../../../support/temp-dir';
 
 const SAMPLES = path.resolve('resources/samples');
 const tmp = useTempDir('pw-jobs-clear-', { each: true });
-
-/** Holds every job until told to end it, in order. */
-class StandInHost {
-  pid = null;
-  private pending: ((r: WorkerJobResult) => void)[] = [];
-  run(): Promise<WorkerJobResult> {
-    return new Promise((resolve) => this.pending.push(resolve));
-  }
-  end(status: WorkerJobResult['status']) {
-    this.pending.shift()?.({ status } as WorkerJobResult);
-  }
-  cancel() {
-    this.end('cancelled');
-    return true;
-  }
-  dispose() {
-    while (this.pending.length) this.end('cancelled');
-  }
-}
 
 const train = (name: string) => ({
   name,
@@ -47,7 +27,7 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe('jobs:clear', () => {
   it('clears one finished job, then every finished one, and refuses a running one', async () => {
-    const host = new StandInHost();
+    const host = new HeldJobsHost();
     const studio = await openStudio(tmp.dir, host, { samplesDir: SAMPLES });
     const events: StudioEvent[] = [];
     studio.subscribe((e) => events.push(e));
