@@ -277,11 +277,6 @@ export function sourceChannels(nodes: readonly MapNode[], source: Source): numbe
 export interface TileMemoryModel {
   ops: Record<LocalOp['kind'], number>;
   source: number;
-  /**
-   * What the process holds per byte the estimate counts (default 1): memory an engine has
-   * freed but the allocator keeps, for reuse rather than given back, between tiles.
-   */
-  retained?: number;
 }
 
 /**
@@ -314,7 +309,7 @@ export function passTileBytes(
       peak = Math.max(peak, inElems + model.ops[op.kind] * Math.max(inElems, outElems));
     });
   }
-  return 4 * (held + peak) * (model.retained ?? 1);
+  return 4 * (held + peak);
 }
 
 /**

@@ -17,12 +17,8 @@
  *   the resamplers' padded full result twice) estimates every pass above its measured growth
  *   (measured / estimate 0.66–0.99 for passes above 4 MiB; 0.71–0.77 for the largest pass,
  *   which sizes the tile): an upper estimate with about a quarter to spare. (Measured with the
- *   upsample as a depthwise ConvTranspose over a padded copy; its Resize since holds less.)
- *   TF.js's model (TFJS_TILE_MEMORY) gives 3.1–4.4× these growths, so ORT's tiles were about
- *   1.8× wider than TF.js's; counted twice (below), 1.3× in ort-translate.test.ts's case.
- * - Allocator retention: the growths above are with freed memory returned at once. Without
- *   that, a conversion's peak resident set was up to 8 % over its budget, so ORT_TILE_MEMORY
- *   counts each estimated byte twice (`retained`).
+ *   upsample as a depthwise ConvTranspose over a padded copy; its Resize since holds less.) TF.js's model
+ *   (TFJS_TILE_MEMORY) gives 3.1–4.4× these growths, so ORT's tiles are about 1.8× wider.
  * - Whole graph (export/onnx-export.ts, arena on as conversion runs it), 256², 512² and 1024²:
  *   45, 177 and 703 MiB at ngf 16, 73, 343 and 1362 MiB at ngf 32, 171 MiB at 256² and ngf 64:
  *   9.1–11.3 floats per pixel per ngf (the arena grows in doubling chunks).
@@ -37,12 +33,6 @@ import type { TileMemoryModel } from '../infer/stage-plan';
 export const ORT_TILE_MEMORY: TileMemoryModel = {
   ops: { conv: 1, convDown: 1, convUp: 2, blurDown: 1, upsample: 2, tanh: 1 },
   source: 1,
-  // Measured in a process whose allocator returns freed memory at once; an ordinary process's
-  // glibc keeps what each tile freed for the next. With the estimate as measured (1×), the
-  // convert bench's tiled rows peaked at 0.81–1.08 of the 1 GiB budget (paper G at 4 Mpx:
-  // 1103 MiB). At 2×: paper G 1 Mpx 946 MiB, 4 Mpx 858 MiB, small G 1 Mpx 742, 4 Mpx 951, in
-  // the same time within noise (118 s both ways at 4 Mpx; narrower tiles, fewer page faults).
-  retained: 2,
 };
 
 /**

@@ -10,10 +10,8 @@ import {
   minTile,
   passHalos,
   schedulePasses,
-  TFJS_TILE_MEMORY,
   tileBytes,
 } from '../../../../main/engine/infer/stage-plan';
-import { ORT_TILE_MEMORY } from '../../../../main/engine/onnx/ort-memory';
 
 const cfg = { ngf: 64, nBlocks: 9 };
 
@@ -100,25 +98,6 @@ describe('chooseTile', () => {
     expect(tiles.every((t, i) => i === 0 || t >= tiles[i - 1])).toBe(true);
     expect(tiles.every((t) => t % 4 === 0)).toBe(true);
     expect(tiles[4]).toBe(6000);
-  });
-});
-
-describe('memory models', () => {
-  const nodes = generatorStages(cfg);
-  const passes = schedulePasses(nodes, 'quarter');
-  const size = { height: 4000, width: 6000 };
-
-  it("count what the allocator keeps: ONNX Runtime's tiles are sized for twice the estimate", () => {
-    const measured = { ...ORT_TILE_MEMORY, retained: undefined };
-    expect(ORT_TILE_MEMORY.retained).toBe(2);
-    expect(tileBytes(nodes, passes, 256, size, ORT_TILE_MEMORY)).toBe(
-      2 * tileBytes(nodes, passes, 256, size, measured),
-    );
-    expect(chooseTile(nodes, passes, size, 256e6, Infinity, ORT_TILE_MEMORY)).toBeLessThan(
-      chooseTile(nodes, passes, size, 256e6, Infinity, measured),
-    );
-    // TF.js's model was calibrated on tf.profile's peaks, which its heap keeps anyway.
-    expect(TFJS_TILE_MEMORY.retained).toBeUndefined();
   });
 });
 

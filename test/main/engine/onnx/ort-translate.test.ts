@@ -157,7 +157,7 @@ describe('ONNX Runtime tile size', () => {
     const bytes = workingBytes(x, budget) / 2;
     const ort = chooseTile(nodes, passes, size, bytes, Infinity, ORT_TILE_MEMORY);
     const tfjs = chooseTile(nodes, passes, size, bytes, Infinity, TFJS_TILE_MEMORY);
-    expect(ort).toBeGreaterThan(tfjs); // ORT holds less than TF.js, even counted twice
+    expect(ort).toBeGreaterThan(1.5 * tfjs);
     expect(ort).toBeLessThan(400); // still tiled
 
     const t = ortTranslator(G, { provider: 'cpu', runtime });
