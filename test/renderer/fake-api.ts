@@ -8,11 +8,29 @@ import type {
   StudioEvent,
 } from '../../shared/ipc';
 import { StudioError } from '../../shared/ipc';
+import type { JobSnapshot } from '../../shared/ipc-jobs';
 import {
   DEFAULT_SETTINGS,
   type BackendDetection,
   type SettingsView,
 } from '../../shared/ipc-settings';
+
+/** A job as `jobs:list` and job events carry it: a running training job unless `over` says. */
+export function jobSnapshot(over: Partial<JobSnapshot> = {}): JobSnapshot {
+  return {
+    id: 'j1',
+    kind: 'train',
+    title: 'Style',
+    status: 'running',
+    createdAt: '',
+    startedAt: '',
+    finishedAt: null,
+    error: null,
+    train: null,
+    convert: null,
+    ...over,
+  };
+}
 
 type Answer = { [C in Channel]?: (input: RequestInput<C>) => RequestOutput<C> | StudioError };
 

@@ -4,10 +4,10 @@
  */
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConvertFileInfo, JobSnapshot } from '../../../shared/ipc-jobs';
+import type { ConvertFileInfo } from '../../../shared/ipc-jobs';
 import type { WatchInfo } from '../../../shared/ipc-watch';
 import { CompareState } from '../../../renderer/src/lib/state/compare.svelte';
-import { fakeApi } from '../fake-api';
+import { fakeApi, jobSnapshot } from '../fake-api';
 import { byText, cleanup, readyStyle, render, type, update } from './mount';
 
 afterEach(cleanup);
@@ -349,16 +349,12 @@ describe('before/after viewer', () => {
 describe('a conversion’s rows', () => {
   it('show the share of tiles done while a file is translated, and the bar counts it', async () => {
     const progress = { total: 2, queued: 1, converting: 1, done: 0, skipped: 0, failed: 0 };
-    const job: JobSnapshot = {
+    const job = jobSnapshot({
       id: 'c1',
       kind: 'convert',
       title: 'Convert with Sepia',
-      status: 'running',
       createdAt: '2026-01-01T00:00:00.000Z',
       startedAt: '2026-01-01T00:00:00.000Z',
-      finishedAt: null,
-      error: null,
-      train: null,
       convert: {
         styleId: 'sepia',
         input: '/lib/in',
@@ -366,7 +362,7 @@ describe('a conversion’s rows', () => {
         files: [],
         progress: { ...progress, etaSeconds: null },
       },
-    };
+    });
     const fake = fakeApi({ 'jobs:list': () => ({ jobs: [job] }) });
     await openConvert(fake);
     const file = (over: Partial<ConvertFileInfo>): ConvertFileInfo => ({

@@ -15,23 +15,17 @@ import { kindProgress, progressWords } from '../../../renderer/src/lib/job-progr
 import { FolderBrowserState } from '../../../renderer/src/lib/state/browser.svelte';
 import { GalleryState } from '../../../renderer/src/lib/state/gallery.svelte';
 import { Notices, type NoticeHost } from '../../../renderer/src/lib/state/notices.svelte';
-import { fakeApi } from '../fake-api';
+import { fakeApi, jobSnapshot } from '../fake-api';
 import { byText, cleanup, readyStyle, render } from './mount';
 
 function job(over: Partial<JobSnapshot>): JobSnapshot {
-  return {
-    id: 'j1',
+  return jobSnapshot({
     kind: 'convert',
     title: 'Convert with Ink',
-    status: 'running',
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: '2026-01-01T00:00:00.000Z',
-    finishedAt: null,
-    error: null,
-    train: null,
-    convert: null,
     ...over,
-  };
+  });
 }
 
 function host(hidden = false) {

@@ -6,7 +6,7 @@ import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError, type PairSummary, type StepEstimate } from '../../../shared/ipc';
 import { emptyTrainView, type JobSnapshot } from '../../../shared/ipc-jobs';
-import { fakeApi } from '../fake-api';
+import { fakeApi, jobSnapshot } from '../fake-api';
 import { byText, cleanup, readyStyle, render, type, update } from './mount';
 
 afterEach(cleanup);
@@ -49,19 +49,12 @@ const pairAnswer = (input: { source?: string; target?: string }): PairSummary =>
   problem: null,
 });
 
-const job = (over: Partial<JobSnapshot> = {}): JobSnapshot => ({
-  id: 'j1',
-  kind: 'train',
-  title: 'Pair',
-  status: 'running',
-  createdAt: '',
-  startedAt: '',
-  finishedAt: null,
-  error: null,
-  train: { ...emptyTrainView('pair', '/lib/styles/pair'), iteration: 3, totalIterations: 10 },
-  convert: null,
-  ...over,
-});
+const job = (over: Partial<JobSnapshot> = {}): JobSnapshot =>
+  jobSnapshot({
+    title: 'Pair',
+    train: { ...emptyTrainView('pair', '/lib/styles/pair'), iteration: 3, totalIterations: 10 },
+    ...over,
+  });
 
 describe('SinCUT in New style', () => {
   it('takes two images (typed or dropped), shows what the engine saw, and sends train:sincut', async () => {

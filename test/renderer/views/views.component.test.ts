@@ -8,7 +8,7 @@ import { StudioError } from '../../../shared/ipc';
 import { emptyTrainView, type JobSnapshot } from '../../../shared/ipc-jobs';
 import { StudioState } from '../../../renderer/src/lib/state/studio.svelte';
 import App from '../../../renderer/src/App.svelte';
-import { fakeApi, settle } from '../fake-api';
+import { fakeApi, jobSnapshot, settle } from '../fake-api';
 
 let app: ReturnType<typeof mount> | null = null;
 
@@ -37,19 +37,8 @@ function type(id: string, value: string) {
   el.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
-const trainJob = (over: Partial<JobSnapshot> = {}): JobSnapshot => ({
-  id: 'j1',
-  kind: 'train',
-  title: 'Sepia',
-  status: 'running',
-  createdAt: '',
-  startedAt: '',
-  finishedAt: null,
-  error: null,
-  train: emptyTrainView('sepia', '/lib/styles/sepia'),
-  convert: null,
-  ...over,
-});
+const trainJob = (over: Partial<JobSnapshot> = {}): JobSnapshot =>
+  jobSnapshot({ title: 'Sepia', train: emptyTrainView('sepia', '/lib/styles/sepia'), ...over });
 
 describe('new style', () => {
   it('fills the sample folders and sends the form as a train:start request', async () => {
