@@ -119,3 +119,28 @@ export function passGeometry(
     return { node, sources, ops, tile: tileCrop };
   });
 }
+
+/**
+ * The crops of a pass that are whole for every tile, so an engine may skip them (a crop is a
+ * copy on ONNX Runtime even when it cuts nothing):
+ * - `source(dep)`: a source read by exactly one map of the pass and not handed back. Its window
+ *   is the union of what its readers need (stage-plan.ts passWindows), so with one reader it is
+ *   exactly that reader's input window.
+ * - `tile(id)`: the crop to the tile of a handed-back map that no map of the pass reads. Its
+ *   window is then the tile itself.
+ */
+export function wholeCrops(
+  nodes: readonly MapNode[],
+  pass: Pass,
+): { source(dep: string): boolean; tile(id: string): boolean } {
+  const byId = indexNodes(nodes);
+  const readers = new Map<string, number>();
+  for (const id of pass.evaluate) {
+    for (const dep of sourceIds(byId(id))) readers.set(dep, (readers.get(dep) ?? 0) + 1);
+  }
+  const handedBack = new Set(passOutputs(pass));
+  return {
+    source: (dep) => readers.get(dep) === 1 && !handedBack.has(dep),
+    tile: (id) => handedBack.has(id) && !readers.has(id),
+  };
+}

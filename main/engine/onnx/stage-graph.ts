@@ -29,7 +29,7 @@ import {
   type MapNode,
   type Pass,
 } from '../infer/stage-plan';
-import { passGeometry, sourceIds, type Crop } from '../infer/tile-geometry';
+import { passGeometry, sourceIds, wholeCrops, type Crop } from '../infer/tile-geometry';
 import { type LocalOp, type MapSize, type Rect } from '../infer/tiling';
 
 /** Torch-layout weights by state-dict name (export/pth-export.ts torchStateDict). */
@@ -135,6 +135,10 @@ class Builder {
       this.ints([0]),
     ]);
   }
+  /** Passes over the next `n` numbers of `geometry` (a crop the graph knows to be whole). */
+  skip(n: number): void {
+    this.geometryAt += n;
+  }
   /** x[:, :, y0:y1, x0:x1] with the four bounds read from `geometry`. */
   crop(x: string): string {
     const starts = this.geometry(2);
@@ -193,13 +197,20 @@ export function stageGraph(
   const reduced = reducesTarget(nodes, pass);
   const wanted = new Set(passOutputs(pass));
   const folded = foldedMaps(nodes, pass, wanted);
+  // Crops that cut nothing on any tile are left out; their numbers stay in `geometry`.
+  const whole = wholeCrops(nodes, pass);
+  const cropUnless = (isWhole: boolean, x: string): string => {
+    if (!isWhole) return g.crop(x);
+    g.skip(4);
+    return x;
+  };
   // The walk below reads `geometry` in stageGeometry's order: the same numbers, same places.
   for (const id of pass.evaluate) {
     const node = byId(id);
     const take = (dep: string) => {
       const v = values.get(dep);
       if (!v) throw new Error(`stage map ${dep} is not available in this pass`);
-      return g.crop(v);
+      return cropUnless(whole.source(dep), v);
     };
     const src = node.source;
     let x: string;
@@ -228,7 +239,7 @@ export function stageGraph(
     });
     values.set(id, x);
     if (wanted.has(id)) {
-      const tile = g.crop(x); // [1, C, h, w]
+      const tile = cropUnless(whole.tile(id), x); // [1, C, h, w]
       if (id === pass.target && reduced) {
         // Two-pass moments in float32 over one tile; tiles merge in float64 (channel-stats.ts).
         const mean = g.op('ReduceMean', [tile], { axes: [2, 3], keepdims: 1 }, TILE_MEAN);
