@@ -83,7 +83,7 @@ async function run(args: BenchArgs): Promise<void> {
   const G = ResnetGenerator.create({ ngf: 64, nBlocks: 9 }, 0.02, new Rng(7));
   const tiles: number[] = [];
   let lastLog = 0;
-  // Decoding the photo peaks before the translation starts: kept apart from the translation's.
+  // The peak so far (decoding the photo included), to tell it apart from the translation's.
   const before = { rss: process.memoryUsage().rss / 2 ** 20, peak: peakRssMiB() };
   const t0 = performance.now();
   const translator =
@@ -105,6 +105,7 @@ async function run(args: BenchArgs): Promise<void> {
     },
   });
   const s = (performance.now() - t0) / 1000;
+  await translator?.dispose();
   const rss = peakRssMiB();
   const last = tiles[tiles.length - 1];
   const rows: string[][] = [];
