@@ -196,13 +196,13 @@ async function run(args: BenchArgs): Promise<void> {
   const notes: string[] = [];
   for (const [i, c] of CONV_CASES.entries()) {
     for (const op of OPS) {
+      const w1 = wasm.get(counts[0])?.r;
+      const w1s = w1?.ok ? median(w1.rows[i][op]) : NaN;
       for (const threads of counts) {
         const w = wasm.get(threads);
         const p = py.get(threads);
         const ws = w?.r.ok ? median(w.r.rows[i][op]) : NaN;
         const ps = p?.r.ok ? median(p.r.rows[i][op]) : NaN;
-        const w1 = wasm.get(counts[0])?.r;
-        const w1s = w1?.ok ? median(w1.rows[i][op]) : NaN;
         rows.push([
           c.label,
           OP_NAMES[op],

@@ -200,7 +200,7 @@ interface PyConvert {
 const TFJS_UNTILED_FLOATS_PER_PIXEL_PER_NGF = 32;
 const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
-export function tfjsUntiledBytes(net: { ngf: number }, width: number, height: number): number {
+function tfjsUntiledBytes(net: { ngf: number }, width: number, height: number): number {
   return 4 * TFJS_UNTILED_FLOATS_PER_PIXEL_PER_NGF * net.ngf * width * height;
 }
 
