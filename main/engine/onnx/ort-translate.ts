@@ -27,6 +27,7 @@ import {
 import { MIN_SIDE, type RgbFloatImage } from '../infer/translate';
 import {
   GEOMETRY,
+  momentsInGraph,
   normFeeds,
   reducesTarget,
   TILE_M2,
@@ -170,7 +171,7 @@ export function ortTileEngine(
       const maps = passOutputs(job.pass).map((id) =>
         reduced && id === job.pass.target ? null : (result[tileOutput(id)].data as Float32Array),
       );
-      if (!reduced) return { maps };
+      if (!momentsInGraph(job.nodes, job.pass)) return { maps };
       const scale = indexNodes(job.nodes)(job.pass.target).scale;
       const rect = scaleRect(job.tile, scale);
       const count = spanLength(rect.y) * spanLength(rect.x);

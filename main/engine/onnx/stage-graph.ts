@@ -13,10 +13,10 @@
  *   inputs   `w:<id>`  [1, h, w, C]   the IMAGE window and every read map's window
  *            `m:<id>`, `s:<id>` [1, C, 1, 1]   mean and 1/std of each normalised source
  *            `geometry` [K]   integers, as float32
- *   outputs  `o:<id>`  [1, h, w, C]   passOutputs(pass), each cropped to the tile; except
- *            `mean`, `m2` [1, C, 1, 1]   for a normalised target that is not stored
- *                                        (reducesTarget): its moments over the tile instead,
- *                                        so only C numbers, not the map, come back
+ *   outputs  `o:<id>`  [1, h, w, C]   passOutputs(pass), each cropped to the tile, except a
+ *                                        normalised target that is not stored (reducesTarget)
+ *            `mean`, `m2` [1, C, 1, 1]   for a normalised target: its moments over the tile
+ *                                        (momentsInGraph), so the caller never sums the map
  */
 import { encodeModel, type OnnxNode, type OnnxTensor } from '../export/onnx-proto';
 import { ONNX_OPSET } from '../export/onnx-export';
@@ -43,9 +43,17 @@ export const GEOMETRY = 'geometry';
 export const TILE_MEAN = 'mean';
 export const TILE_M2 = 'm2';
 
-/** The pass gathers statistics of a map it does not store: the graph reduces it per tile. */
+/**
+ * The pass gathers statistics of its target: the graph reduces the target's tile to its
+ * moments, on the provider's threads, instead of handing the map to a float64 sum in JavaScript.
+ */
+export function momentsInGraph(nodes: readonly MapNode[], pass: Pass): boolean {
+  return indexNodes(nodes)(pass.target).normalised;
+}
+
+/** The pass gathers statistics of a map it does not store: only its moments come back. */
 export function reducesTarget(nodes: readonly MapNode[], pass: Pass): boolean {
-  return indexNodes(nodes)(pass.target).normalised && !pass.write.includes(pass.target);
+  return momentsInGraph(nodes, pass) && !pass.write.includes(pass.target);
 }
 
 /**
@@ -195,6 +203,7 @@ export function stageGraph(
   };
 
   const reduced = reducesTarget(nodes, pass);
+  const moments = momentsInGraph(nodes, pass);
   const wanted = new Set(passOutputs(pass));
   const folded = foldedMaps(nodes, pass, wanted);
   // Crops that cut nothing on any tile are left out; their numbers stay in `geometry`.
@@ -240,17 +249,20 @@ export function stageGraph(
     values.set(id, x);
     if (wanted.has(id)) {
       const tile = cropUnless(whole.tile(id), x); // [1, C, h, w]
-      if (id === pass.target && reduced) {
+      if (id === pass.target && moments) {
         // Two-pass moments in float32 over one tile; tiles merge in float64 (channel-stats.ts).
         const mean = g.op('ReduceMean', [tile], { axes: [2, 3], keepdims: 1 }, TILE_MEAN);
         const d = g.op('Sub', [tile, mean]);
         g.op('ReduceSum', [g.op('Mul', [d, d]), g.ints([2, 3])], { keepdims: 1 }, TILE_M2);
-      } else g.op('Transpose', [tile], { perm: [0, 2, 3, 1] }, tileOutput(id));
+      }
+      if (!(id === pass.target && reduced)) {
+        g.op('Transpose', [tile], { perm: [0, 2, 3, 1] }, tileOutput(id));
+      }
     }
   }
   inputs.push({ name: GEOMETRY, dims: [g.geometryAt] });
   const maps = passOutputs(pass).filter((id) => !(reduced && id === pass.target));
-  const moments = reduced
+  const momentOutputs = moments
     ? [TILE_MEAN, TILE_M2].map((name) => ({ name, dims: [1, channelsOf(pass.target), 1, 1] }))
     : [];
   return encodeModel({
@@ -263,7 +275,7 @@ export function stageGraph(
         name: tileOutput(id),
         dims: [1, `${id}.h`, `${id}.w`, channelsOf(id)],
       })),
-      ...moments,
+      ...momentOutputs,
     ],
     opset: ONNX_OPSET,
   });
