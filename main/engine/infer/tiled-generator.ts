@@ -7,18 +7,19 @@
  * within a stage every op is local, computed per tile on a window widened by that stage's halo
  * (tiling.ts) and padded only at the true image border (tile-evaluator.ts).
  *
- * Cost. 2N + 6 sweeps over the tile grid (N residual blocks). The quarter-resolution maps are
- * computed once and stored; the full- and half-resolution stages are recomputed in every pass
- * that needs them: about 1.5× the convolution work of one untiled forward at ngf 64 and 9
- * blocks, plus the halo overlap (a few per cent for tiles of a few hundred pixels, large for
- * tiny tiles). Measured on wasm, ngf 16, 9 blocks, 384×320: 1.6× untiled time at tile 128.
+ * Cost. 2N + 6 sweeps over the tile grid (N residual blocks). The quarter- and
+ * half-resolution maps are computed once and stored (the default policy, stage-plan.ts); the
+ * full-resolution stages are recomputed in every pass that needs them: about 1.17× the
+ * convolution work of one untiled forward at ngf 64 and 9 blocks ('quarter': 1.48×), plus the
+ * halo overlap (a few per cent for tiles of a few hundred pixels, large for tiny tiles).
  *
  * Memory. Tensors: one tile of one pass at a time, bounded by the tile size and independent of
  * the image; without an explicit tile, the largest tile whose estimated working set
  * (passTileBytes, with the tile engine's memory model: TF.js's or ONNX Runtime's) fits half
- * the budget. Stored maps: at most four quarter-resolution maps at once (ngf/4 floats per
- * image pixel each), in RAM up to the rest of the budget and in a temporary file beyond it
- * (feature-store.ts). Not bounded: the input and output images
+ * the budget. Stored maps: at most 1.5 ngf floats per image pixel at once (down2 with res0
+ * and the first block's conv1; 'quarter': four quarter-resolution maps, ngf), in RAM up to the
+ * rest of the budget and in a temporary file beyond it (feature-store.ts). Not bounded: the
+ * input and output images
  * themselves (3 floats per pixel each), which the API passes in and out whole.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,7 @@ import { FeatureStore } from './feature-store';
 import { shrinkOnOutOfMemory } from './oom-retry';
 import {
   chooseTile,
+  DEFAULT_STORE_POLICY,
   fullResHalo,
   IMAGE,
   IMAGE_CHANNELS,
@@ -64,7 +66,7 @@ export interface TiledOptions extends BudgetOptions {
   memoryBudgetMB?: number;
   /** Where spilled stage maps go (a private folder inside, removed afterwards). */
   tmpDir?: string;
-  /** Which stage maps to store rather than recompute (default 'quarter'; see stage-plan.ts). */
+  /** Which stage maps to store rather than recompute (default 'half'; see stage-plan.ts). */
   store?: StorePolicy;
   /** Tiles done and total over all passes; the total can change after a retry with smaller tiles. */
   onProgress?: (done: number, total: number) => void;
@@ -223,7 +225,7 @@ export async function translateTiled(
   opts.signal?.throwIfAborted();
   const size = { height: ceil4(image.height), width: ceil4(image.width) };
   const nodes = stagesOf(G);
-  const passes = schedulePasses(nodes, opts.store ?? 'quarter');
+  const passes = schedulePasses(nodes, opts.store ?? DEFAULT_STORE_POLICY);
   // Of the working bytes, half bounds a tile's tensors and what the tile leaves holds stage
   // maps in RAM. The rest of the stage maps spills to disk. The wasm heap's free part counts
   // for the tiles only: the stage maps are JavaScript arrays, outside the heap.

@@ -2,15 +2,19 @@
 // promise (quarter-resolution maps only, a few at a time) — both checked on the plan alone.
 import { describe, expect, it } from 'vitest';
 import { generatorSpecs } from '../../../../main/engine/model/generator';
+import { channelsAfter } from '../../../../main/engine/infer/tiling';
 import {
   chooseTile,
+  DEFAULT_STORE_POLICY,
   fullResHalo,
   generatorStages,
   IMAGE,
   minTile,
   passHalos,
   schedulePasses,
+  sourceChannels,
   tileBytes,
+  type StorePolicy,
 } from '../../../../main/engine/infer/stage-plan';
 
 const cfg = { ngf: 64, nBlocks: 9 };
@@ -62,6 +66,61 @@ describe('schedulePasses', () => {
     expect(evaluated.filter((id) => id === 'up1')).toHaveLength(3);
     const all = schedulePasses(nodes, 'all');
     expect(all.flatMap((p) => p.evaluate).filter((id) => id === 'stem')).toHaveLength(1);
+  });
+});
+
+describe("the 'half' store policy (the default)", () => {
+  const nodes = generatorStages(cfg);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  /** Multiply-adds per full-resolution pixel of every conv the passes evaluate. */
+  const convWork = (evaluate: string[]) =>
+    evaluate.reduce((sum, id) => {
+      const node = byId.get(id);
+      if (!node) throw new Error(id);
+      let c = sourceChannels(nodes, node.source);
+      for (const op of node.ops) {
+        if (op.kind === 'conv') sum += (op.size * op.size * c * op.outChannels) / node.scale ** 2;
+        c = channelsAfter(op, c);
+      }
+      return sum;
+    }, 0);
+  const untiled = convWork(nodes.map((n) => n.id));
+
+  it('is the default, and stores the quarter- and half-resolution maps, never a full one', () => {
+    expect(DEFAULT_STORE_POLICY).toBe('half');
+    const written = schedulePasses(nodes, 'half').flatMap((p) => p.write);
+    expect(written.filter((id) => byId.get(id)?.scale === 2).sort()).toEqual(['down2', 'up1']);
+    expect(written.every((id) => (byId.get(id)?.scale ?? 1) >= 2)).toBe(true);
+  });
+
+  it('cuts the recomputed convolution work from 48% over untiled to 17%', () => {
+    const work = (policy: StorePolicy) =>
+      convWork(schedulePasses(nodes, policy).flatMap((p) => p.evaluate)) / untiled;
+    expect(work('all')).toBeCloseTo(1, 6);
+    expect(work('quarter')).toBeCloseTo(1.48, 2);
+    expect(work('half')).toBeCloseTo(1.17, 2);
+  });
+
+  it('holds at most 1.5 ngf floats per image pixel in stored maps at once', () => {
+    const perPixel = (id: string) => {
+      const n = byId.get(id);
+      return n ? n.channels / n.scale ** 2 : 0;
+    };
+    const peak = (policy: StorePolicy) => {
+      const live = new Set<string>();
+      let most = 0;
+      for (const p of schedulePasses(nodes, policy)) {
+        p.write.forEach((id) => live.add(id));
+        most = Math.max(
+          most,
+          [...live].reduce((s, id) => s + perPixel(id), 0),
+        );
+        p.free.forEach((id) => live.delete(id));
+      }
+      return most / cfg.ngf;
+    };
+    expect(peak('quarter')).toBe(1);
+    expect(peak('half')).toBe(1.5);
   });
 });
 

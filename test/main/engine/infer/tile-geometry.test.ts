@@ -27,7 +27,7 @@ const cases: [string, MapNode[]][] = [
 
 describe('wholeCrops', () => {
   for (const [label, nodes] of cases) {
-    for (const policy of ['quarter', 'all'] as StorePolicy[]) {
+    for (const policy of ['quarter', 'half', 'all'] as StorePolicy[]) {
       it(`${label}, store ${policy}: every crop it names is whole on every tile`, () => {
         const size = { height: 100, width: 148 };
         let named = 0;
