@@ -213,6 +213,41 @@ interface TiledRun {
   output: Float32Array;
   opts: TiledOptions;
   done: number;
+  watch?: ResidentWatch | null;
+}
+
+/**
+ * The resident set against the budget, sampled after every tile. The tile estimates count a
+ * pass's tensors; what the allocator keeps of them after they are freed is not in them, and
+ * it differs by tile size and platform (glibc: 0.8–1.4× the budget in repeated runs of the
+ * same conversion). So when a pass lifts the process's high-water mark above the budget, the
+ * passes after it get tiles of 0.85× the side (0.72× the area), down to the smallest worth
+ * running; a pass that stays below the mark reached, however high, changes nothing, so memory
+ * the allocator merely kept does not shrink the tiles again and again.
+ */
+export class ResidentWatch {
+  /** Highest resident set seen before the current pass. */
+  private high = 0;
+  /** Highest resident set seen in the current pass. */
+  private passHigh = 0;
+
+  constructor(private readonly budgetBytes: number) {
+    this.high = process.memoryUsage().rss;
+  }
+
+  sample(): void {
+    this.passHigh = Math.max(this.passHigh, process.memoryUsage().rss);
+  }
+
+  /** The tile for the next pass, after the current one ended. */
+  nextTile(tile: number, floor: number): number {
+    this.sample();
+    const raised = this.passHigh > this.high && this.passHigh > this.budgetBytes;
+    this.high = Math.max(this.high, this.passHigh);
+    this.passHigh = 0;
+    if (!raised || tile <= floor) return tile;
+    return Math.max(floor, roundTile(0.85 * tile));
+  }
 }
 
 export async function translateTiled(
@@ -261,6 +296,12 @@ export async function translateTiled(
     opts,
     done: 0,
   };
+  // The budget is the process's (not told what it holds) and the tile is the budget's.
+  const watch =
+    opts.tile === undefined && opts.residentBytes === undefined
+      ? new ResidentWatch((opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB)
+      : null;
+  run.watch = watch;
   try {
     for (const [i, pass] of passes.entries()) {
       const start = run.done;
@@ -274,6 +315,7 @@ export async function translateTiled(
       );
       opts.onPassTile?.(i, tile);
       for (const id of pass.free) await store.free(id);
+      if (watch) tile = watch.nextTile(tile, floor.tile);
     }
   } catch (err) {
     await store.close().catch(() => undefined); // the first failure is the one to report
@@ -298,6 +340,7 @@ async function runPass(run: TiledRun, index: number, tile: number): Promise<void
   for (const rect of grid) {
     run.opts.signal?.throwIfAborted();
     await runTile(run, pass, rect, moments);
+    run.watch?.sample();
     run.done += 1;
     run.opts.onProgress?.(run.done, total);
   }

@@ -16,7 +16,11 @@ import { initParams } from '../../../../main/engine/model/params';
 import { Rng } from '../../../../main/engine/rng';
 import { ChannelMoments } from '../../../../main/engine/infer/channel-stats';
 import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
-import { translateTiled, type TiledOptions } from '../../../../main/engine/infer/tiled-generator';
+import {
+  ResidentWatch,
+  translateTiled,
+  type TiledOptions,
+} from '../../../../main/engine/infer/tiled-generator';
 
 let G: ResnetGenerator;
 let tmpDir: string;
@@ -88,7 +92,11 @@ describe('translateTiled reproduces translateImage', () => {
 
   it('chooses a tile from the budget, and counts progress to the end', async () => {
     const seen: [number, number][] = [];
-    const opts = { memoryBudgetMB: 2, onProgress: (d: number, t: number) => seen.push([d, t]) };
+    const opts = {
+      memoryBudgetMB: 2,
+      residentBytes: 0, // the test process's own growth must not shrink tiles mid-run
+      onProgress: (d: number, t: number) => seen.push([d, t]),
+    };
     await compare(G, image(101, 67), opts, '101×67, tile from a 2 MiB budget');
     const [done, total] = seen[seen.length - 1];
     expect(done).toBe(total);
@@ -152,6 +160,78 @@ describe('memory budget', () => {
     expect(await tilesPerPass(wide, budget)).toBe(held);
     rss.mockRestore();
     wide.params.forEach((v) => v.dispose());
+  });
+
+  /** process.memoryUsage() with the resident set `rss(call)` gives on its n-th call. */
+  function residentSet(rss: (call: number) => number) {
+    let call = 0;
+    const real = process.memoryUsage();
+    return vi.spyOn(process, 'memoryUsage').mockImplementation(() => ({
+      ...real,
+      rss: rss(call++) * 2 ** 20,
+    }));
+  }
+
+  it('shrinks the tiles of later passes when a pass lifts the resident set above the budget', async () => {
+    const passTiles: number[] = [];
+    // 40 MiB resident, then past the 64 MiB budget once the first tile is done, and flat
+    // there: one shrink, after the first pass, not one per pass.
+    let over = false;
+    const rss = residentSet(() => (over ? 90 : 40));
+    try {
+      await compare(
+        G,
+        image(101, 67),
+        {
+          memoryBudgetMB: 64,
+          onPassTile: (_, t) => passTiles.push(t),
+          onProgress: () => (over = true),
+        },
+        '101×67, tiles shrunk after the resident set went past the budget',
+      );
+    } finally {
+      rss.mockRestore();
+    }
+    const first = passTiles[0];
+    expect(passTiles).toEqual([
+      first,
+      ...Array<number>(9).fill(Math.floor((0.85 * first) / 4) * 4),
+    ]);
+  });
+
+  it('keeps shrinking while each pass lifts it further, down to the smallest tile worth running', () => {
+    const rss = residentSet((n) => 100 + n);
+    try {
+      const watch = new ResidentWatch(64 * 2 ** 20);
+      let tile = 200;
+      const tiles: number[] = [];
+      for (let pass = 0; pass < 12; pass++) {
+        watch.sample();
+        tiles.push((tile = watch.nextTile(tile, 40)));
+      }
+      expect(tiles.slice(0, 3)).toEqual([168, 140, 116]);
+      expect(tiles.at(-1)).toBe(40);
+    } finally {
+      rss.mockRestore();
+    }
+  });
+
+  it('leaves the tiles alone below the budget, and when told what is resident', async () => {
+    const watch = new ResidentWatch(64 * 2 ** 20);
+    const rss = residentSet((n) => 10 + n);
+    try {
+      expect(watch.nextTile(200, 40)).toBe(200); // grew, but stays within 64 MiB
+      const passTiles: number[] = [];
+      await translateTiled(G, image(101, 67), {
+        tmpDir,
+        memoryBudgetMB: 2,
+        residentBytes: 0, // the budget covers the translation only: RSS says nothing about it
+        onPassTile: (_, t) => passTiles.push(t),
+      });
+      expect(new Set(passTiles).size).toBe(1);
+    } finally {
+      rss.mockRestore();
+    }
   });
 
   it('spills stage maps to disk beyond the budget, same result, no files left', async () => {
