@@ -138,9 +138,11 @@ describe('patchwork convert', () => {
 
   it('prints a note for a file whose tile plan is over --memory-budget, and converts it', async () => {
     const d = await inputFolder();
-    const wide = path.join(root, 'style-ngf16');
-    await saveTinyCutStyle(wide, { ngf: 16, nBlocks: 1, seed: 2 });
-    await writeImage(path.join(d.input, 'wide.png'), 1, 320, 240);
+    // Wide enough that the smallest tile (8-px core, 8-px halo) needs more than the 0.5 MiB
+    // a 1-MiB budget leaves for tiles.
+    const wide = path.join(root, 'style-ngf128');
+    await saveTinyCutStyle(wide, { ngf: 128, nBlocks: 1, seed: 2 });
+    await writeImage(path.join(d.input, 'wide.png'), 1, 64, 48);
     const args = ['--style', wide, '--input', d.input, '--output', d.output, '--backend', 'wasm'];
     const r = await patchwork('convert', ...args, '--memory-budget', '1', '--format', 'png');
     expect(r.code).toBe(0);

@@ -366,10 +366,12 @@ describe('a tile plan over the memory budget', () => {
   // goes on with it, and the file it concerns says so (the CLI prints a done file's notes, the
   // studio's file list shows them), rather than only a log line nobody sees.
   it('reaches the done file as a note, on either engine', async () => {
+    // Wide enough that the smallest tile (8-px core, 8-px halo) needs more than the 0.5 MiB
+    // a 1-MiB budget leaves for tiles, on either engine's memory model.
     const cut = tmp.path('cut-style');
-    await saveTinyCutStyle(cut, { ngf: 16, nBlocks: 1, seed: 5 });
+    await saveTinyCutStyle(cut, { ngf: 128, nBlocks: 1, seed: 5 });
     const input = tmp.path('budget-in');
-    await writeImage(path.join(input, 'wide.png'), 3, 320, 240);
+    await writeImage(path.join(input, 'wide.png'), 3, 64, 48);
     for (const engine of ['onnx', 'tfjs'] as const) {
       const events: WorkerJobEvent[] = [];
       const spec: ConvertJobSpec = {
