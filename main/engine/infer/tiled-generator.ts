@@ -158,6 +158,12 @@ export interface TileEngine {
   maxTensorBytes(): number;
   /** What it holds per step of a tile (stage-plan.ts TileMemoryModel): tiles are sized by it. */
   memory: TileMemoryModel;
+  /**
+   * Sets up what the passes will need (ONNX Runtime: a session per pass graph) before the
+   * budget is measured, so that what this holds counts as resident rather than surprising the
+   * tiles: the paper G's 24 sessions hold about 180 MiB.
+   */
+  prepare?(nodes: readonly MapNode[], passes: readonly Pass[]): Promise<void>;
 }
 
 export interface TileOutputs {
@@ -261,6 +267,7 @@ export async function translateTiled(
   const size = { height: ceil4(image.height), width: ceil4(image.width) };
   const nodes = stagesOf(G);
   const passes = schedulePasses(nodes, opts.store ?? DEFAULT_STORE_POLICY);
+  await engine.prepare?.(nodes, passes);
   // Of the working bytes, half bounds a tile's tensors and what the tile leaves holds stage
   // maps in RAM. The rest of the stage maps spills to disk. The wasm heap's free part counts
   // for the tiles only: the stage maps are JavaScript arrays, outside the heap.
@@ -325,7 +332,15 @@ export async function translateTiled(
   return { data: output, width: image.width, height: image.height };
 }
 
-/** One sweep over the tile grid: write the pass's stored maps, gather its target's moments. */
+/**
+ * One sweep over the tile grid: write the pass's stored maps, gather its target's moments.
+ *
+ * Disk traffic overlaps the compute: the next tile's windows are read, and this tile's stored
+ * maps written, while the engine computes (the feature store's file I/O runs on libuv's
+ * threads; ONNX Runtime holds the main thread while it runs). At most one tile's reads and
+ * one tile's writes are in flight, and all of them have settled when the pass returns or
+ * throws. A pass never reads a map it writes, so the order cannot matter.
+ */
 async function runPass(run: TiledRun, index: number, tile: number): Promise<void> {
   const pass = run.passes[index];
   const byId = indexNodes(run.nodes);
@@ -337,28 +352,56 @@ async function runPass(run: TiledRun, index: number, tile: number): Promise<void
   const moments = target.normalised ? new ChannelMoments(target.channels) : null;
   const grid = tileGrid(run.size, tile);
   const total = run.done + (run.passes.length - index) * grid.length;
-  for (const rect of grid) {
-    run.opts.signal?.throwIfAborted();
-    await runTile(run, pass, rect, moments);
-    run.watch?.sample();
-    run.done += 1;
-    run.opts.onProgress?.(run.done, total);
+  let reading: Promise<TileInputs> | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  const read = (rect: Rect) => {
+    const p = readTile(run, pass, rect);
+    p.catch(() => undefined); // awaited below, or abandoned with the pass's first error
+    return p;
+  };
+  try {
+    for (const [i, rect] of grid.entries()) {
+      run.opts.signal?.throwIfAborted();
+      const inputs = await (reading ?? read(rect));
+      reading = i + 1 < grid.length ? read(grid[i + 1]) : null;
+      const outs = await computeTile(run, pass, rect, inputs, moments);
+      await writing; // the previous tile's writes, done while this one computed
+      writing = writeTile(run, pass, rect, outs);
+      run.watch?.sample();
+      run.done += 1;
+      run.opts.onProgress?.(run.done, total);
+    }
+    await writing;
+  } finally {
+    // Nothing of this pass may still touch the store once it returns or fails (a retry with
+    // smaller tiles rewrites the same maps; close() removes the files).
+    await Promise.allSettled([writing, reading ?? Promise.resolve()]);
   }
   if (moments) run.norms.set(target.id, moments.normaliser());
 }
 
-async function runTile(
+interface TileInputs {
+  windows: Map<string, Rect>;
+  inputs: Map<string, Float32Array>;
+}
+
+async function readTile(run: TiledRun, pass: Pass, tile: Rect): Promise<TileInputs> {
+  const windows = passWindows(run.nodes, pass, tile, run.size);
+  const inputs = new Map<string, Float32Array>();
+  const reads = pass.read.map((id) => run.store.read(id, windows.get(id) as Rect));
+  for (const [k, data] of (await Promise.all(reads)).entries()) inputs.set(pass.read[k], data);
+  const imageWindow = windows.get(IMAGE);
+  if (imageWindow) inputs.set(IMAGE, readImage(run.image, imageWindow));
+  return { windows, inputs };
+}
+
+async function computeTile(
   run: TiledRun,
   pass: Pass,
   tile: Rect,
+  { windows, inputs }: TileInputs,
   moments: ChannelMoments | null,
-): Promise<void> {
-  const byId = indexNodes(run.nodes);
-  const windows = passWindows(run.nodes, pass, tile, run.size);
-  const inputs = new Map<string, Float32Array>();
-  for (const id of pass.read) inputs.set(id, await run.store.read(id, windows.get(id) as Rect));
-  const imageWindow = windows.get(IMAGE);
-  if (imageWindow) inputs.set(IMAGE, readImage(run.image, imageWindow));
+): Promise<TileOutputs> {
   const outs = await run.engine.evaluate({
     nodes: run.nodes,
     pass,
@@ -369,19 +412,33 @@ async function runTile(
     inputs,
     norms: run.norms,
   });
-  const ids = passOutputs(pass);
   if (outs.targetMoments && moments) {
     const { count, mean, m2 } = outs.targetMoments;
     moments.merge(count, mean, m2);
   }
+  const ids = passOutputs(pass);
+  const byId = indexNodes(run.nodes);
   for (const [k, data] of outs.maps.entries()) {
     const id = ids[k];
     if (!data) continue; // reduced to targetMoments by the engine
-    const rect = scaleRect(tile, byId(id).scale); // data: [h, w, C] of the tile
-    if (pass.write.includes(id)) await run.store.write(id, rect, data);
     if (id === pass.target && moments && !outs.targetMoments) moments.add(data);
-    if (id === OUTPUT) writeOutput(run, rect, data);
+    if (id === OUTPUT) writeOutput(run, scaleRect(tile, byId(id).scale), data);
   }
+  return outs;
+}
+
+/** The tile's stored maps into the feature store ([h, w, C] of the tile each). */
+async function writeTile(run: TiledRun, pass: Pass, tile: Rect, outs: TileOutputs) {
+  const ids = passOutputs(pass);
+  const byId = indexNodes(run.nodes);
+  const writes: Promise<void>[] = [];
+  for (const [k, data] of outs.maps.entries()) {
+    const id = ids[k];
+    if (data && pass.write.includes(id)) {
+      writes.push(run.store.write(id, scaleRect(tile, byId(id).scale), data));
+    }
+  }
+  await Promise.all(writes);
 }
 
 /** A window of the reflect-padded image (translateImageAsync pads bottom and right, reflecting). */

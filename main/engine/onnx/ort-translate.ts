@@ -15,7 +15,14 @@ import type { StyleGenerator } from '../model/style-generator';
 import { exportOnnx } from '../export/onnx-export';
 import { torchStateDict } from '../export/pth-export';
 import type { TileJob } from '../infer/tile-evaluator';
-import { IMAGE, IMAGE_CHANNELS, indexNodes, passOutputs } from '../infer/stage-plan';
+import {
+  IMAGE,
+  IMAGE_CHANNELS,
+  indexNodes,
+  passOutputs,
+  type MapNode,
+  type Pass,
+} from '../infer/stage-plan';
 import { scaleRect, spanLength } from '../infer/tiling';
 import {
   readImage,
@@ -159,12 +166,18 @@ export function ortTileEngine(
   session: SessionOf,
   torch: () => TorchWeights,
 ): TileEngine {
+  // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
+  const passSession = (nodes: readonly MapNode[], pass: Pass) => {
+    const { target, evaluate, read, write } = pass;
+    const graph = `pass:${target}:${evaluate.join(',')}<${read.join(',')}>${write.join(',')}`;
+    return session(graph, () => stageGraph(nodes, pass, torch()), false);
+  };
   return {
+    async prepare(nodes, passes) {
+      for (const pass of passes) await passSession(nodes, pass);
+    },
     async evaluate(job) {
-      const { target, evaluate, read, write } = job.pass;
-      const graph = `pass:${target}:${evaluate.join(',')}<${read.join(',')}>${write.join(',')}`;
-      // 2N + 6 sessions run in turn: without arenas none keeps its peak between runs.
-      const s = await session(graph, () => stageGraph(job.nodes, job.pass, torch()), false);
+      const s = await passSession(job.nodes, job.pass);
       const ort = await runtime.require();
       const result = await s.run(await tileFeeds(job, s.inputNames, ort.Tensor));
       const reduced = reducesTarget(job.nodes, job.pass);

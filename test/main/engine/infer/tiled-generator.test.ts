@@ -18,7 +18,9 @@ import { ChannelMoments } from '../../../../main/engine/infer/channel-stats';
 import { translateImageAsync, type RgbFloatImage } from '../../../../main/engine/infer/translate';
 import {
   ResidentWatch,
+  tfjsTiles,
   translateTiled,
+  type TileEngine,
   type TiledOptions,
 } from '../../../../main/engine/infer/tiled-generator';
 
@@ -292,6 +294,47 @@ describe('cancellation', () => {
     await expect(translateTiled(G, image(16, 16), { signal, tmpDir })).rejects.toMatchObject({
       name: 'AbortError',
     });
+  });
+});
+
+describe('disk traffic beside the compute', () => {
+  // The next tile's windows are read, and the last tile's maps written, while a tile computes.
+  // A pass that fails part-way must let its reads and writes settle before the retry rewrites
+  // the same maps, and before the store removes its files.
+  it('a pass failing with reads and writes in flight retries to the same result, no files left', async () => {
+    let failed = false;
+    const engine: TileEngine = {
+      ...tfjsTiles,
+      async evaluate(job) {
+        const second = job.tile.x.start > 0 && job.tile.y.start === 0;
+        if (!failed && job.pass.read.length > 0 && job.pass.write.length > 0 && second) {
+          failed = true; // mid-pass: reads of the next tile and writes of the last are pending
+          throw new RangeError('Array buffer allocation failed');
+        }
+        return tfjsTiles.evaluate(job);
+      },
+    };
+    const img = image(64, 48);
+    const untiled = await translateImageAsync(G, img);
+    let spilled = 0;
+    const onProgress = () => {
+      for (const dir of readdirSync(tmpDir)) {
+        spilled = Math.max(spilled, readdirSync(path.join(tmpDir, dir)).length);
+      }
+    };
+    const opts = { tile: 32, tmpDir, memoryBudgetMB: 0.01, residentBytes: 0, onProgress };
+    const tiled = await translateTiled(G, img, opts, engine);
+    expect(failed).toBe(true);
+    expect(spilled).toBeGreaterThanOrEqual(2);
+    let worst = 0;
+    for (let i = 0; i < untiled.data.length; i++) {
+      worst = Math.max(worst, Math.abs(tiled.data[i] - untiled.data[i]) / 2);
+    }
+    measured.push(
+      `  64×48 tile 32, spilled, a pass failed mid-way and retried: ${worst.toExponential(2)}`,
+    );
+    expect(worst).toBeLessThanOrEqual(1 / 255);
+    expect(readdirSync(tmpDir)).toEqual([]);
   });
 });
 
