@@ -226,10 +226,12 @@ interface TiledRun {
  * The resident set against the budget, sampled after every tile. The tile estimates count a
  * pass's tensors; what the allocator keeps of them after they are freed is not in them, and
  * it differs by tile size and platform (glibc: 0.8–1.4× the budget in repeated runs of the
- * same conversion). So when a pass lifts the process's high-water mark above the budget, the
- * passes after it get tiles of 0.85× the side (0.72× the area), down to the smallest worth
- * running; a pass that stays below the mark reached, however high, changes nothing, so memory
- * the allocator merely kept does not shrink the tiles again and again.
+ * same conversion). So when a pass lifts the process's high-water mark above the limit (the
+ * budget, or the plan's own peak where the budget could not hold even the least working set),
+ * the passes after it get tiles of 0.85× the side (0.72× the area), down to a least side
+ * (translateTiled: half the planned side, and never below the smallest worth running); a pass
+ * that stays below the mark reached, however high, changes nothing, so memory the allocator
+ * merely kept does not shrink the tiles again and again.
  */
 export class ResidentWatch {
   /** Highest resident set seen before the current pass. */
@@ -237,7 +239,7 @@ export class ResidentWatch {
   /** Highest resident set seen in the current pass. */
   private passHigh = 0;
 
-  constructor(private readonly budgetBytes: number) {
+  constructor(private readonly limitBytes: number) {
     this.high = process.memoryUsage().rss;
   }
 
@@ -245,14 +247,14 @@ export class ResidentWatch {
     this.passHigh = Math.max(this.passHigh, process.memoryUsage().rss);
   }
 
-  /** The tile for the next pass, after the current one ended. */
-  nextTile(tile: number, floor: number): number {
+  /** The tile for the next pass, after the current one ended, never below `least`. */
+  nextTile(tile: number, least: number): number {
     this.sample();
-    const raised = this.passHigh > this.high && this.passHigh > this.budgetBytes;
+    const raised = this.passHigh > this.high && this.passHigh > this.limitBytes;
     this.high = Math.max(this.high, this.passHigh);
     this.passHigh = 0;
-    if (!raised || tile <= floor) return tile;
-    return Math.max(floor, roundTile(0.85 * tile));
+    if (!raised || tile <= least) return tile;
+    return Math.max(least, roundTile(0.85 * tile));
   }
 }
 
@@ -303,11 +305,18 @@ export async function translateTiled(
     opts,
     done: 0,
   };
-  // The budget is the process's (not told what it holds) and the tile is the budget's.
+  // The budget is the process's (not told what it holds) and the tile is the budget's. What
+  // the plan expects to reach: the budget, or more where even the least working set (the
+  // MIN_WORKING_BYTES floor) does not fit in it — growth up to that is the plan, not a surprise.
+  const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4;
+  const planned = process.memoryUsage().rss + imageBytes + working - reusable;
+  const budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
   const watch =
     opts.tile === undefined && opts.residentBytes === undefined
-      ? new ResidentWatch((opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB)
+      ? new ResidentWatch(Math.max(budgetBytes, planned))
       : null;
+  // The watch never takes a tile below half the planned side (a quarter of its area).
+  const least = Math.max(floor.tile, roundTile(tile / 2));
   run.watch = watch;
   try {
     for (const [i, pass] of passes.entries()) {
@@ -322,7 +331,7 @@ export async function translateTiled(
       );
       opts.onPassTile?.(i, tile);
       for (const id of pass.free) await store.free(id);
-      if (watch) tile = watch.nextTile(tile, floor.tile);
+      if (watch) tile = watch.nextTile(tile, Math.min(tile, least));
     }
   } catch (err) {
     await store.close().catch(() => undefined); // the first failure is the one to report

@@ -176,16 +176,17 @@ describe('memory budget', () => {
 
   it('shrinks the tiles of later passes when a pass lifts the resident set above the budget', async () => {
     const passTiles: number[] = [];
-    // 40 MiB resident, then past the 64 MiB budget once the first tile is done, and flat
+    // 40 MiB resident, then past the 128 MiB budget once the first tile is done, and flat
     // there: one shrink, after the first pass, not one per pass.
     let over = false;
-    const rss = residentSet(() => (over ? 90 : 40));
+    const rss = residentSet(() => (over ? 140 : 40));
     try {
       await compare(
         G,
         image(101, 67),
         {
-          memoryBudgetMB: 64,
+          memoryBudgetMB: 128,
+          reusableBytes: 0,
           onPassTile: (_, t) => passTiles.push(t),
           onProgress: () => (over = true),
         },
@@ -199,6 +200,30 @@ describe('memory budget', () => {
       first,
       ...Array<number>(9).fill(Math.floor((0.85 * first) / 4) * 4),
     ]);
+  });
+
+  it('leaves the tiles alone while the resident set stays within what an over-budget plan expects', async () => {
+    // 100 MiB resident against a 64-MiB budget: the plan takes the least working set (the
+    // 64-MiB floor) over the budget, so growth to 120 MiB is the plan, not a surprise.
+    const passTiles: number[] = [];
+    let grown = false;
+    const rss = residentSet(() => (grown ? 120 : 100));
+    try {
+      await compare(
+        G,
+        image(101, 67),
+        {
+          memoryBudgetMB: 64,
+          reusableBytes: 0,
+          onPassTile: (_, t) => passTiles.push(t),
+          onProgress: () => (grown = true),
+        },
+        '101×67, resident set over the budget from the start',
+      );
+    } finally {
+      rss.mockRestore();
+    }
+    expect(new Set(passTiles).size).toBe(1);
   });
 
   it('keeps shrinking while each pass lifts it further, down to the smallest tile worth running', () => {
