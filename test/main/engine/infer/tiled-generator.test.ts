@@ -174,56 +174,47 @@ describe('memory budget', () => {
     }));
   }
 
-  it('shrinks the tiles of later passes when a pass lifts the resident set above the budget', async () => {
+  /**
+   * The tile of each pass for a 101×67 image with `budgetMB`, the resident set `before` MiB
+   * until the first tile is done and `after` MiB from then on.
+   */
+  async function passTilesWith(budgetMB: number, before: number, after: number, label: string) {
     const passTiles: number[] = [];
-    // 40 MiB resident, then past the 128 MiB budget once the first tile is done, and flat
-    // there: one shrink, after the first pass, not one per pass.
-    let over = false;
-    const rss = residentSet(() => (over ? 140 : 40));
+    let done = false;
+    const rss = residentSet(() => (done ? after : before));
     try {
       await compare(
         G,
         image(101, 67),
         {
-          memoryBudgetMB: 128,
+          memoryBudgetMB: budgetMB,
           reusableBytes: 0,
           onPassTile: (_, t) => passTiles.push(t),
-          onProgress: () => (over = true),
+          onProgress: () => (done = true),
         },
-        '101×67, tiles shrunk after the resident set went past the budget',
+        label,
       );
     } finally {
       rss.mockRestore();
     }
-    const first = passTiles[0];
-    expect(passTiles).toEqual([
-      first,
-      ...Array<number>(9).fill(Math.floor((0.85 * first) / 4) * 4),
+    return passTiles;
+  }
+
+  it('shrinks the tiles of later passes when a pass lifts the resident set above the budget', async () => {
+    // 40 MiB resident, then past the 128 MiB budget, and flat there: one shrink, after the
+    // first pass, not one per pass.
+    const tiles = await passTilesWith(128, 40, 140, '101×67, tiles shrunk past the budget');
+    expect(tiles).toEqual([
+      tiles[0],
+      ...Array<number>(9).fill(Math.floor((0.85 * tiles[0]) / 4) * 4),
     ]);
   });
 
   it('leaves the tiles alone while the resident set stays within what an over-budget plan expects', async () => {
     // 100 MiB resident against a 64-MiB budget: the plan takes the least working set (the
     // 64-MiB floor) over the budget, so growth to 120 MiB is the plan, not a surprise.
-    const passTiles: number[] = [];
-    let grown = false;
-    const rss = residentSet(() => (grown ? 120 : 100));
-    try {
-      await compare(
-        G,
-        image(101, 67),
-        {
-          memoryBudgetMB: 64,
-          reusableBytes: 0,
-          onPassTile: (_, t) => passTiles.push(t),
-          onProgress: () => (grown = true),
-        },
-        '101×67, resident set over the budget from the start',
-      );
-    } finally {
-      rss.mockRestore();
-    }
-    expect(new Set(passTiles).size).toBe(1);
+    const tiles = await passTilesWith(64, 100, 120, '101×67, resident set over the budget');
+    expect(new Set(tiles).size).toBe(1);
   });
 
   it('keeps shrinking while each pass lifts it further, down to the smallest tile worth running', () => {
