@@ -19,8 +19,8 @@
  * the budget. Stored maps: at most 1.5 ngf floats per image pixel at once (down2 with res0
  * and the first block's conv1; 'quarter': four quarter-resolution maps, ngf), in RAM up to the
  * rest of the budget and in a temporary file beyond it (feature-store.ts). Not bounded: the
- * input and output images
- * themselves (3 floats per pixel each), which the API passes in and out whole.
+ * input and output images themselves (3 floats per pixel each), which the API passes in and
+ * out whole. The resident set is watched as the passes run (ResidentWatch).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { StyleGenerator } from '../model/style-generator';
