@@ -309,11 +309,11 @@ export async function translateTiled(
   // the plan expects to reach: the budget, or more where even the least working set (the
   // MIN_WORKING_BYTES floor) does not fit in it — growth up to that is the plan, not a surprise.
   const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4;
-  const planned = process.memoryUsage().rss + imageBytes + working - reusable;
   const budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
+  const planned = () => process.memoryUsage().rss + imageBytes + working - reusable;
   const watch =
     opts.tile === undefined && opts.residentBytes === undefined
-      ? new ResidentWatch(Math.max(budgetBytes, planned))
+      ? new ResidentWatch(Math.max(budgetBytes, planned()))
       : null;
   // The watch never takes a tile below half the planned side (a quarter of its area).
   const least = Math.max(floor.tile, roundTile(tile / 2));
