@@ -219,7 +219,8 @@ interface TiledRun {
   output: Float32Array;
   opts: TiledOptions;
   done: number;
-  watch?: ResidentWatch | null;
+  /** Null when the budget is not the process's, or the tile was given. */
+  watch: ResidentWatch | null;
 }
 
 /**
@@ -235,7 +236,7 @@ interface TiledRun {
  */
 export class ResidentWatch {
   /** Highest resident set seen before the current pass. */
-  private high = 0;
+  private high: number;
   /** Highest resident set seen in the current pass. */
   private passHigh = 0;
 
@@ -292,6 +293,20 @@ export async function translateTiled(
   const ramBytes = Math.max(0, working - need - reusable);
   const store = new FeatureStore({ ramBytes, tmpDir: opts.tmpDir });
   const output = new Float32Array(image.width * image.height * IMAGE_CHANNELS);
+  // The budget is the process's (not told what it holds) and the tile is the budget's. What
+  // the plan expects to reach: the budget, or more where even the least working set (the
+  // MIN_WORKING_BYTES floor) does not fit in it — growth up to that is the plan, not a surprise.
+  const watch =
+    opts.tile === undefined && opts.residentBytes === undefined
+      ? new ResidentWatch(
+          Math.max(
+            (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB,
+            process.memoryUsage().rss + output.byteLength + working - reusable,
+          ),
+        )
+      : null;
+  // The watch never takes a tile below half the planned side (a quarter of its area).
+  const least = Math.max(floor.tile, roundTile(tile / 2));
   const run: TiledRun = {
     engine,
     G,
@@ -304,20 +319,8 @@ export async function translateTiled(
     output,
     opts,
     done: 0,
+    watch,
   };
-  // The budget is the process's (not told what it holds) and the tile is the budget's. What
-  // the plan expects to reach: the budget, or more where even the least working set (the
-  // MIN_WORKING_BYTES floor) does not fit in it — growth up to that is the plan, not a surprise.
-  const imageBytes = image.width * image.height * IMAGE_CHANNELS * 4;
-  const budgetBytes = (opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB) * MIB;
-  const planned = () => process.memoryUsage().rss + imageBytes + working - reusable;
-  const watch =
-    opts.tile === undefined && opts.residentBytes === undefined
-      ? new ResidentWatch(Math.max(budgetBytes, planned()))
-      : null;
-  // The watch never takes a tile below half the planned side (a quarter of its area).
-  const least = Math.max(floor.tile, roundTile(tile / 2));
-  run.watch = watch;
   try {
     for (const [i, pass] of passes.entries()) {
       const start = run.done;
@@ -331,7 +334,7 @@ export async function translateTiled(
       );
       opts.onPassTile?.(i, tile);
       for (const id of pass.free) await store.free(id);
-      if (watch) tile = watch.nextTile(tile, Math.min(tile, least));
+      if (watch) tile = watch.nextTile(tile, least);
     }
   } catch (err) {
     await store.close().catch(() => undefined); // the first failure is the one to report
